@@ -1,0 +1,48 @@
+# Kehu — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint install install-test demo worker serve bench messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## make run: install, migrate, load the demo once, serve on http://127.0.0.1:8000 (gunicorn) with a worker.
+run: install
+	mkdir -p var
+	$(BIN)/kehu migrate --noinput
+	$(BIN)/kehu demo
+	@echo "Kehu on http://127.0.0.1:8000 — demo logins in README.md (password Kehu@2026)"
+	$(BIN)/kehu worker & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
+	$(BIN)/kehu serve --bind 127.0.0.1:8000 --workers $${KEHU_WORKERS:-3}
+
+## make test: the whole suite on SQLite, on PostgreSQL (throwaway cluster) and in Chromium.
+test: install-test
+	bash scripts/test.sh
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/kehu makemigrations --check --dry-run
+
+messages: install-test
+	cd kehu && ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete -i 'tests/*' && ../$(BIN)/django-admin compilemessages -l zh_Hans
+
+bench: install-test
+	bash scripts/bench.sh
+
+clean:
+	rm -rf $(VENV) var

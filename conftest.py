@@ -1,0 +1,27 @@
+"""Shared pytest fixtures: users per role, departments, API clients."""
+
+import os
+
+os.environ.setdefault("KEHU_TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    from kehu.core import customfields
+
+    customfields._CACHE.clear()
+
+
+@pytest.fixture
+def org(db):
+    """Two sales departments under a head office, and one user per role."""
+    from kehu.core.testing.factories import make_org
+
+    return make_org()

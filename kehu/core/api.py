@@ -1,0 +1,345 @@
+"""The REST API under /api/v1/: one generic CRUD implementation for every registered record type.
+
+Validation goes through the same ModelForm the UI uses, so every rule lives in one place.
+Errors are JSON naming the field; nothing is half-written (each write is one transaction).
+"""
+
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from auditlog.context import auditlog_value
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.forms.models import model_to_dict
+from django.http import Http404
+from django.utils import timezone
+from ninja import NinjaAPI, Router, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.orm import create_schema
+from ninja.security import HttpBearer, django_auth
+from pydantic import ConfigDict
+
+from .models import StaleVersionError
+from .pagination import InvalidCursor, paginate, parse_sort
+from .registry import RecordType, registry
+
+API_TOKEN_TOUCH_SECONDS = 60
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer kh_...`; tokens are stored hashed (SHA-256)."""
+
+    def authenticate(self, request, token):
+        from kehu.accounts.models import ApiToken, hash_token
+
+        try:
+            api_token = ApiToken.objects.select_related("user").get(key_hash=hash_token(token))
+        except ApiToken.DoesNotExist:
+            return None
+        if not api_token.is_valid or not api_token.user.is_active:
+            return None
+        now = timezone.now()
+        if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > API_TOKEN_TOUCH_SECONDS:
+            ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
+        user = api_token.user
+        request.user = user
+        try:  # the change log names the token's user as the actor
+            auditlog_value.get()["actor"] = user
+        except LookupError:
+            pass
+        return user
+
+
+api = NinjaAPI(
+    title="Kehu API",
+    version="1",
+    description="Kehu CRM REST API. Authenticate with `Authorization: Bearer <token>` "
+    "(create one with `kehu token USERNAME` or in your profile).",
+    auth=[TokenAuth(), django_auth],
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+class ConflictError(Exception):
+    def __init__(self, current_version):
+        self.current_version = current_version
+
+
+def _errors_json(errors: dict) -> dict:
+    out = {}
+    for field, messages in errors.items():
+        if field == "__all__":
+            name = "non_field_errors"
+        elif field.startswith("cf_"):
+            name = f"custom_fields.{field[3:]}"
+        elif field == "tags_text":
+            name = "tags"
+        else:
+            name = field
+        out[name] = [str(m) for m in messages]
+    return out
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return api.create_response(request, {"detail": "Invalid input.", "errors": _errors_json(errors)}, status=422)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_schema_error(request, exc: NinjaValidationError):
+    errors: dict[str, list[str]] = {}
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "payload", "query")]
+        errors.setdefault(".".join(loc) or "non_field_errors", []).append(err.get("msg", "invalid"))
+    return api.create_response(request, {"detail": "Invalid input.", "errors": errors}, status=422)
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request, exc):
+    return api.create_response(request, {"detail": str(exc) or "Permission denied."}, status=403)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthorized(request, exc):
+    return api.create_response(request, {"detail": "Authentication required."}, status=401)
+
+
+@api.exception_handler(ConflictError)
+def on_conflict(request, exc: ConflictError):
+    return api.create_response(
+        request,
+        {"detail": "The record was changed by someone else; reload it.", "current_version": exc.current_version,
+         "errors": {"version": ["stale version"]}},
+        status=409,
+    )
+
+
+@api.exception_handler(StaleVersionError)
+def on_stale(request, exc: StaleVersionError):
+    return on_conflict(request, ConflictError(exc.current_version))
+
+
+# --- helpers ---------------------------------------------------------------------
+
+def require(request, rt: RecordType, action: str):
+    if not request.auth.has_right(rt.module, action):
+        raise PermissionDenied(f"No right {rt.module}.{action}.")
+
+
+def get_visible(request, rt: RecordType, pk: int):
+    obj = rt.visible(request.auth).filter(pk=pk).first()
+    if obj is None:
+        raise Http404
+    return obj
+
+
+def to_form_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (datetime.date, datetime.datetime, Decimal)):
+        return value.isoformat() if not isinstance(value, Decimal) else str(value)
+    if isinstance(value, (list, tuple)):
+        return [to_form_value(v) for v in value]
+    if hasattr(value, "pk"):
+        return value.pk
+    return value
+
+
+def form_data(rt: RecordType, payload: dict, instance=None) -> dict:
+    """API payload -> form data. For a partial update, start from the record's current values."""
+    form_fields = list(rt.form.base_fields)
+    data: dict[str, Any] = {}
+    if instance is not None and instance.pk:
+        current = model_to_dict(instance, fields=[f for f in form_fields if f != "tags_text"])
+        data.update({k: to_form_value(v) for k, v in current.items()})
+        for key, value in (getattr(instance, "custom_fields", None) or {}).items():
+            data[f"cf_{key}"] = value if value is not None else ""
+    for key, value in payload.items():
+        if key == "custom_fields" and isinstance(value, dict):
+            for cf_key, cf_value in value.items():
+                data[f"cf_{cf_key}"] = to_form_value(cf_value)
+        elif key == "tags" and value is not None:
+            data["tags_text"] = ", ".join(value)
+        elif key in form_fields:
+            data[key] = to_form_value(value)
+    # unchecked booleans are absent from HTML forms; mirror that for False
+    return {k: v for k, v in data.items() if v is not False}
+
+
+def serialize(rt: RecordType, obj, out_schema):
+    """Ninja validates and serialises the object with the Out schema (tags via its resolver)."""
+    return obj
+
+
+class InBase(Schema):
+    """Input accepts foreign keys by field name ("customer": 5), as the output shows them."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class KehuOutBase(Schema):
+    @staticmethod
+    def resolve_tags(obj) -> list[str]:
+        return [t.name for t in obj.tags]
+
+
+def check_version(request, obj, payload: dict):
+    expected = payload.pop("version", None)
+    if_match = request.headers.get("If-Match")
+    if if_match:
+        try:
+            expected = int(if_match.strip('W/"'))
+        except ValueError:
+            raise HttpError(412, "If-Match must be the record's version.")
+        if expected != obj.version:
+            raise HttpError(412, f"Precondition failed: current version is {obj.version}.")
+    if expected is not None and expected != obj.version:
+        raise ConflictError(obj.version)
+
+
+def filter_parameters(rt: RecordType) -> list[dict]:
+    params = [
+        {"in": "query", "name": "sort", "schema": {"type": "string", "enum": [
+            s for f in rt.sort_fields for s in (f, f"-{f}")]}, "description": f"Default {rt.default_sort}."},
+        {"in": "query", "name": "cursor", "schema": {"type": "string"}, "description": "next_cursor/prev_cursor."},
+        {"in": "query", "name": "limit", "schema": {"type": "integer", "maximum": 200}},
+    ]
+    for name, f in rt.filterset.base_filters.items():
+        params.append({"in": "query", "name": name, "schema": {"type": "string"}, "description": str(f.label or name)})
+    return params
+
+
+# --- the generic CRUD router -------------------------------------------------------
+
+def out_schema_for(rt: RecordType):
+    exclude = ["deleted_at", "deleted_by", "password", "calendar_token", "preferences", "key_hash",
+               "tagged_items", "attachments"] + rt.api_exclude
+    exclude = [f for f in exclude if _has_field(rt.model, f)]
+    if rt.is_kehu_model:
+        return create_schema(rt.model, name=f"{rt.model.__name__}Out", exclude=exclude,
+                             custom_fields=[("tags", list[str], [])], base_class=KehuOutBase)
+    return create_schema(rt.model, name=f"{rt.model.__name__}Out", exclude=exclude)
+
+
+def in_schema_for(rt: RecordType):
+    fields = [f for f in rt.form.base_fields if _has_field(rt.model, f)]
+    extra = [("version", int | None, None)]
+    if rt.is_kehu_model:
+        extra += [("tags", list[str] | None, None), ("custom_fields", dict[str, Any] | None, None)]
+    return create_schema(rt.model, name=f"{rt.model.__name__}In", fields=fields, optional_fields="__all__",
+                         custom_fields=extra, base_class=InBase)
+
+
+def _has_field(model, name):
+    try:
+        model._meta.get_field(name)
+        return True
+    except Exception:
+        return False
+
+
+def crud_router(rt: RecordType) -> Router:
+    Out = out_schema_for(rt)
+    In = in_schema_for(rt)
+    router = Router(tags=[str(rt.model._meta.verbose_name_plural)])
+
+    class ListOut(Schema):
+        results: list[Out]  # type: ignore[valid-type]
+        next_cursor: str | None = None
+        prev_cursor: str | None = None
+
+    ListOut.__name__ = f"{rt.model.__name__}List"
+
+    @router.get("/", response=ListOut, summary=f"List {rt.model._meta.verbose_name_plural}",
+                openapi_extra={"parameters": filter_parameters(rt)}, operation_id=f"{rt.key}_list")
+    def list_records(request):
+        require(request, rt, "view")
+        fs = rt.filterset(request.GET, queryset=rt.visible(request.auth), user=request.auth)
+        if not fs.is_valid():
+            raise ValidationError(fs.errors)
+        sort = parse_sort(request.GET.get("sort"), rt.sort_fields, rt.default_sort)
+        try:
+            limit = max(1, min(int(request.GET.get("limit") or settings.KEHU_PAGE_SIZE), 200))
+        except ValueError:
+            raise ValidationError({"limit": ["Enter a whole number."]})
+        try:
+            page = paginate(fs.qs, sort=sort, cursor=request.GET.get("cursor"), size=limit)
+        except InvalidCursor as exc:
+            raise ValidationError({"cursor": [str(exc)]})
+        return {"results": [serialize(rt, o, Out) for o in page.items],
+                "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
+
+    @router.get("/{int:pk}", response=Out, operation_id=f"{rt.key}_get")
+    def get_record(request, pk: int, response=None):
+        require(request, rt, "view")
+        obj = get_visible(request, rt, pk)
+        return serialize(rt, obj, Out)
+
+    @router.post("/", response={201: Out}, operation_id=f"{rt.key}_create")
+    def create_record(request, payload: In):  # type: ignore[valid-type]
+        require(request, rt, "create")
+        data = payload.dict(exclude_unset=True)
+        data.pop("version", None)
+        instance = rt.model()
+        if rt.is_kehu_model and "owner" not in data:
+            instance.owner = request.auth
+        form = rt.form(form_data(rt, data), instance=instance, user=request.auth)
+        with transaction.atomic():
+            if not form.is_valid():
+                raise ValidationError(form.errors)
+            obj = save_form(rt, form, request.auth)
+        return 201, serialize(rt, rt.visible(request.auth).get(pk=obj.pk) if rt.is_kehu_model else obj, Out)
+
+    @router.patch("/{int:pk}", response=Out, operation_id=f"{rt.key}_update")
+    def update_record(request, pk: int, payload: In):  # type: ignore[valid-type]
+        require(request, rt, "edit")
+        obj = get_visible(request, rt, pk)
+        data = payload.dict(exclude_unset=True)
+        if rt.is_kehu_model:
+            check_version(request, obj, data)
+        else:
+            data.pop("version", None)
+        form = rt.form(form_data(rt, data, obj), instance=obj, user=request.auth)
+        with transaction.atomic():
+            if not form.is_valid():
+                raise ValidationError(form.errors)
+            obj = save_form(rt, form, request.auth)
+        return serialize(rt, rt.visible(request.auth).get(pk=obj.pk), Out)
+
+    @router.delete("/{int:pk}", response={204: None}, operation_id=f"{rt.key}_delete")
+    def delete_record(request, pk: int):
+        from .views import delete_record as do_delete
+
+        require(request, rt, "delete")
+        obj = get_visible(request, rt, pk)
+        if rt.is_kehu_model:
+            check_version(request, obj, {})
+        with transaction.atomic():
+            do_delete(rt, obj, request.auth)
+        return 204, None
+
+    rt.extend_api(router, Out)
+    return router
+
+
+def save_form(rt: RecordType, form, user):
+    return rt.save_form(form, user)
+
+
+def register_all():
+    for rt in registry.all():
+        api.add_router(f"/{rt.api_prefix}/", crud_router(rt))

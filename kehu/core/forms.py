@@ -1,0 +1,73 @@
+"""Base forms: every record form gets custom fields, tags, the current user and Bootstrap widgets."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .customfields import CustomFieldsFormMixin
+
+
+class BootstrapMixin:
+    """Tabler/Bootstrap classes on every widget."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, (forms.CheckboxInput, forms.CheckboxSelectMultiple, forms.RadioSelect)):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+            if isinstance(widget, forms.DateInput):
+                widget.input_type = "date"
+                widget.format = "%Y-%m-%d"
+            if isinstance(widget, forms.Textarea):
+                widget.attrs.setdefault("rows", 3)
+
+
+class KehuFormMixin(BootstrapMixin):
+    """Record forms know the user they are filled in by (scope of choices, created_by)."""
+
+    def __init__(self, *args, user=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+
+class KehuModelForm(KehuFormMixin, CustomFieldsFormMixin, forms.ModelForm):
+    """ModelForm for KehuModel records: custom fields, tags, created_by/updated_by."""
+
+    tags_text = forms.CharField(
+        label=_("Tags"), required=False, max_length=500, help_text=_("Separate tags with commas.")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("tags_text", ", ".join(t.name for t in self.instance.tags))
+        self.fields["tags_text"].widget.attrs.setdefault("class", "form-control")
+        if "owner" in self.fields:
+            from kehu.accounts.models import User
+
+            self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")
+
+    def clean_tags_text(self):
+        raw = self.cleaned_data.get("tags_text") or ""
+        return [t.strip() for t in raw.replace("，", ",").split(",") if t.strip()]
+
+    def save(self, commit=True):
+        obj = super().save(commit=False)
+        if self.user is not None and self.user.is_authenticated:
+            if not obj.pk:
+                obj.created_by = self.user
+            obj.updated_by = self.user
+        if commit:
+            obj.save()
+            self.save_m2m()
+            if "tags_text" in self.data:
+                obj.set_tags(self.cleaned_data["tags_text"])
+        return obj
+
+
+class PlainModelForm(KehuFormMixin, forms.ModelForm):
+    """For administrative models without owner/custom fields (roles, departments, users)."""

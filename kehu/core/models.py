@@ -1,0 +1,324 @@
+"""Shared models and the abstract base every business record inherits.
+
+`KehuModel` composes the mechanics each record type gets for free: owner, created/updated
+at and by, an optimistic-locking `version`, custom-field values, tags, attachments and a
+soft delete (recycle bin). Visibility lives in one place: `KehuQuerySet.visible_to(user)`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class StaleVersionError(Exception):
+    """Raised when a record changed since the client read it (optimistic locking)."""
+
+    def __init__(self, current_version: int | None = None):
+        super().__init__("stale version")
+        self.current_version = current_version
+
+
+class KehuQuerySet(models.QuerySet):
+    def visible_to(self, user) -> KehuQuerySet:
+        """The one place where data scope is applied. Every user-visible query goes through it."""
+        from kehu.accounts.scope import scope_filter
+
+        return scope_filter(self, user)
+
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self):
+        return self.filter(deleted_at__isnull=False)
+
+
+class KehuManager(models.Manager.from_queryset(KehuQuerySet)):
+    """Default manager: hides soft-deleted rows."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class AllObjectsManager(models.Manager.from_queryset(KehuQuerySet)):
+    """Includes soft-deleted rows (recycle bin, restore, audit)."""
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    color = models.CharField(_("colour"), max_length=20, default="blue")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self):
+        return self.name
+
+
+class TaggedItem(models.Model):
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="items")
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.BigIntegerField()
+    content_object = GenericForeignKey("content_type", "object_id")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["content_type", "object_id", "tag"], name="core_taggeditem_unique")
+        ]
+        indexes = [models.Index(fields=["tag", "content_type", "object_id"], name="core_tagged_tag_idx")]
+
+
+def attachment_path(instance, filename):
+    now = timezone.now()
+    return f"attachments/{instance.content_type_id}/{now:%Y/%m}/{filename}"
+
+
+class Attachment(models.Model):
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.BigIntegerField()
+    content_object = GenericForeignKey("content_type", "object_id")
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=500)
+    filename = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    mime_type = models.CharField(_("type"), max_length=120, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("uploaded by")
+    )
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="core_attach_obj_idx")]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self):
+        return self.filename
+
+
+class KehuModel(models.Model):
+    """Abstract base of every business record."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.SET_NULL,
+        related_name="+", verbose_name=_("created by"),
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.SET_NULL,
+        related_name="+", verbose_name=_("updated by"),
+    )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.SET_NULL,
+        related_name="+", verbose_name=_("deleted by"),
+    )
+    tagged_items = GenericRelation(TaggedItem)
+    attachments = GenericRelation(Attachment)
+
+    objects = KehuManager()
+    all_objects = AllObjectsManager()
+
+    # Data scope: which owner field decides visibility, and whether unowned rows
+    # (a public pool) are visible to everyone who may view the record type.
+    scope_owner_field = "owner"
+    scope_includes_unowned = False
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_objects"
+        default_manager_name = "objects"
+
+    # --- optimistic locking -------------------------------------------------
+    def save(self, *args, **kwargs):
+        if self._state.adding or self.pk is None or kwargs.get("force_insert"):
+            return super().save(*args, **kwargs)
+        expected = self.version
+        using = kwargs.get("using") or "default"
+        with transaction.atomic(using=using):
+            updated = type(self)._base_manager.using(using).filter(pk=self.pk, version=expected).update(
+                version=F("version") + 1
+            )
+            if not updated:
+                current = type(self)._base_manager.using(using).filter(pk=self.pk).values_list("version", flat=True)
+                raise StaleVersionError(next(iter(current), None))
+            self.version = expected + 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = set(kwargs["update_fields"]) | {"version", "updated_at"}
+            super().save(*args, **kwargs)
+
+    # --- soft delete ----------------------------------------------------------
+    def soft_delete(self, user=None):
+        self.deleted_at = timezone.now()
+        self.deleted_by = user
+        self.save(update_fields=["deleted_at", "deleted_by"])
+
+    def restore(self, user=None):
+        self.deleted_at = None
+        self.deleted_by = None
+        self.updated_by = user
+        self.save(update_fields=["deleted_at", "deleted_by", "updated_by"])
+
+    @property
+    def tags(self) -> list[Tag]:
+        cache = getattr(self, "_prefetched_objects_cache", {})
+        items = cache["tagged_items"] if "tagged_items" in cache else self.tagged_items.select_related("tag")
+        return [item.tag for item in items]
+
+    def set_tags(self, names):
+        ct = ContentType.objects.get_for_model(type(self))
+        wanted = {n.strip() for n in names if n and n.strip()}
+        tags = []
+        for name in wanted:
+            tag, _created = Tag.objects.get_or_create(name=name[:50])
+            tags.append(tag)
+        TaggedItem.objects.filter(content_type=ct, object_id=self.pk).exclude(tag__in=tags).delete()
+        existing = set(
+            TaggedItem.objects.filter(content_type=ct, object_id=self.pk).values_list("tag_id", flat=True)
+        )
+        TaggedItem.objects.bulk_create(
+            [TaggedItem(tag=t, content_type=ct, object_id=self.pk) for t in tags if t.pk not in existing]
+        )
+        if hasattr(self, "_prefetched_objects_cache"):
+            self._prefetched_objects_cache.pop("tagged_items", None)
+
+
+class DictItem(models.Model):
+    """A value of the data dictionary 数据字典 (industry, customer type, level, source, ...)."""
+
+    kind = models.CharField(_("list"), max_length=40, db_index=True)
+    code = models.CharField(_("code"), max_length=40)
+    label = models.CharField(_("label (Chinese)"), max_length=100)
+    label_en = models.CharField(_("label (English)"), max_length=100, blank=True)
+    order = models.IntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+    builtin = models.BooleanField(_("built-in"), default=False, editable=False)
+
+    class Meta:
+        ordering = ["kind", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["kind", "code"], name="core_dictitem_kind_code")]
+        verbose_name = _("dictionary value")
+        verbose_name_plural = _("data dictionary")
+
+    def __str__(self):
+        lang = (get_language() or "zh-hans").lower()
+        if lang.startswith("en") and self.label_en:
+            return self.label_en
+        return self.label
+
+
+class CustomField(models.Model):
+    """A field the administrator adds to a record type; values live in `custom_fields` JSON."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", _("Text")
+        LONGTEXT = "longtext", _("Long text")
+        INTEGER = "integer", _("Whole number")
+        DECIMAL = "decimal", _("Decimal")
+        DATE = "date", _("Date")
+        BOOLEAN = "boolean", _("Yes / no")
+        CHOICE = "choice", _("Choice")
+        MULTICHOICE = "multichoice", _("Multiple choice")
+
+    record_type = models.CharField(_("record type"), max_length=60, db_index=True)
+    name = models.SlugField(_("name"), max_length=50, help_text=_("Letters, digits and underscores; used in the API."))
+    label = models.CharField(_("label (Chinese)"), max_length=100)
+    label_en = models.CharField(_("label (English)"), max_length=100, blank=True)
+    field_type = models.CharField(_("type"), max_length=20, choices=Type.choices, default=Type.TEXT)
+    required = models.BooleanField(_("required"), default=False)
+    choices = models.JSONField(
+        _("choices"), default=list, blank=True, help_text=_("For choice fields: one value per line.")
+    )
+    order = models.IntegerField(_("order"), default=0)
+    show_in_list = models.BooleanField(_("show in list by default"), default=False)
+    help_text = models.CharField(_("help text"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["record_type", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["record_type", "name"], name="core_customfield_unique")]
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+
+    def __str__(self):
+        return self.display_label
+
+    @property
+    def display_label(self):
+        lang = (get_language() or "zh-hans").lower()
+        return self.label_en if lang.startswith("en") and self.label_en else self.label
+
+    @property
+    def key(self):
+        return f"cf_{self.name}"
+
+
+class Sequence(models.Model):
+    """Named counters for human-readable numbers (KH20261122 0001), safe under concurrency."""
+
+    key = models.CharField(max_length=64, unique=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.key}={self.value}"
+
+
+def next_sequence(key: str) -> int:
+    """Atomically increment and return the counter `key`.
+
+    The UPDATE takes a row lock (PostgreSQL) or the write lock (SQLite), so two concurrent
+    callers never get the same value. The first caller of a new key inserts it; a racing
+    insert falls back to the UPDATE.
+    """
+    with transaction.atomic():
+        if Sequence.objects.filter(key=key).update(value=F("value") + 1):
+            return Sequence.objects.values_list("value", flat=True).get(key=key)
+        try:
+            with transaction.atomic():
+                Sequence.objects.create(key=key, value=1)
+                return 1
+        except IntegrityError:
+            Sequence.objects.filter(key=key).update(value=F("value") + 1)
+            return Sequence.objects.values_list("value", flat=True).get(key=key)
+
+
+class Notification(models.Model):
+    """An in-app notice; the header shows the unread count."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("message"), blank=True)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["user", "-id"], name="core_notif_user_idx"),
+            models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="core_notif_unread_idx"),
+        ]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self):
+        return self.title

@@ -1,0 +1,195 @@
+"""The record-type registry: one declaration per record type drives its UI views, API
+endpoints, filters, exports, rights module and generic tests.
+
+    class ContactType(RecordType):
+        model = Contact
+        form = ContactForm
+        filterset = ContactFilterSet
+        list_columns = ["name", "customer", "mobile", "email", "owner"]
+
+    registry.register(ContactType)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.utils.functional import cached_property
+from django.utils.text import capfirst
+
+
+@dataclass
+class Column:
+    name: str
+    label: str
+    sort: str | None = None  # the indexed field to sort on, if sortable
+    accessor: Callable[[Any], Any] | None = None
+    link: bool = False
+
+    def value(self, obj):
+        if self.accessor is not None:
+            return self.accessor(obj)
+        if self.name.startswith("cf_"):
+            return obj.custom_fields.get(self.name[3:])
+        value = obj
+        for part in self.name.split("__"):
+            if value is None:
+                return None
+            display = getattr(value, f"get_{part}_display", None)
+            value = display() if callable(display) else getattr(value, part, None)
+        return value
+
+
+class RecordType:
+    model: type[models.Model]
+    key: str = ""  # "customer": URL names, API path, rights module
+    module: str = ""  # rights module, defaults to key
+    url_prefix: str = ""  # UI path, defaults to key + "s"
+    api_prefix: str = ""  # API path under /api/v1/, defaults to the last part of url_prefix
+    app_namespace: str = ""  # URL namespace, defaults to the model's app label
+    form = None
+    filterset = None
+    list_columns: list[str] = []  # shown by default
+    extra_columns: list[str] = []  # choosable
+    sort_fields: list[str] = ["id"]  # each has an index
+    default_sort: str = "-id"
+    list_select_related: list[str] = []
+    list_prefetch: list[str] = []
+    detail_fields: list[str] | None = None
+    detail_template: str = "core/record_detail.html"
+    api_exclude: list[str] = []
+    export_fields: list[str] | None = None
+    nav_icon: str = "ti-database"
+    search_placeholder: str = ""
+    bulk_actions: list[str] = ["delete", "export"]
+    creatable = True
+    has_recycle_bin = True
+
+    def __init__(self):
+        meta = self.model._meta
+        self.key = self.key or meta.model_name
+        self.module = self.module or self.key
+        self.url_prefix = self.url_prefix or f"{self.key}s"
+        self.api_prefix = self.api_prefix or self.url_prefix.rsplit("/", 1)[-1]
+        self.app_namespace = self.app_namespace or meta.app_label
+
+    # --- names -------------------------------------------------------------
+    @property
+    def label(self):
+        return capfirst(self.model._meta.verbose_name)
+
+    @property
+    def label_plural(self):
+        return capfirst(self.model._meta.verbose_name_plural)
+
+    @property
+    def record_type_name(self) -> str:
+        return f"{self.model._meta.app_label}.{self.model._meta.model_name}"
+
+    def url_name(self, action: str) -> str:
+        return f"{self.app_namespace}:{self.key}_{action}"
+
+    @cached_property
+    def is_kehu_model(self) -> bool:
+        from .models import KehuModel
+
+        return issubclass(self.model, KehuModel)
+
+    # --- columns -----------------------------------------------------------
+    def field_label(self, name: str) -> str:
+        if name == "tags":
+            from django.utils.translation import gettext
+
+            return gettext("Tags")
+        try:
+            return capfirst(self.model._meta.get_field(name).verbose_name)
+        except Exception:
+            return name
+
+    def available_columns(self) -> dict[str, Column]:
+        cols: dict[str, Column] = {}
+        for name in list(self.list_columns) + [c for c in self.extra_columns if c not in self.list_columns]:
+            sort = name if name in self.sort_fields else None
+            accessor = None
+            if name == "tags":
+                accessor = lambda obj: ", ".join(t.name for t in obj.tags)  # noqa: E731
+            cols[name] = Column(name, self.field_label(name), sort=sort, accessor=accessor)
+        if self.is_kehu_model:
+            from .customfields import fields_for
+
+            for cf in fields_for(self.record_type_name):
+                cols[cf.key] = Column(cf.key, cf.display_label)
+        first = next(iter(cols.values()), None)
+        if first:
+            first.link = True
+        return cols
+
+    def default_columns(self) -> list[str]:
+        names = list(self.list_columns)
+        if self.is_kehu_model:
+            from .customfields import fields_for
+
+            names += [cf.key for cf in fields_for(self.record_type_name) if cf.show_in_list]
+        return names
+
+    def get_detail_fields(self) -> list[str]:
+        if self.detail_fields is not None:
+            return self.detail_fields
+        return [f.name for f in self.model._meta.fields if f.editable and f.name not in ("id", "custom_fields")]
+
+    def base_queryset(self):
+        qs = self.model._default_manager.all()
+        if self.list_select_related:
+            qs = qs.select_related(*self.list_select_related)
+        prefetch = list(self.list_prefetch)
+        if self.is_kehu_model:
+            prefetch.append("tagged_items__tag")
+        return qs.prefetch_related(*prefetch) if prefetch else qs
+
+    def visible(self, user):
+        """Records of this type the user may see (rights are checked by the caller)."""
+        qs = self.base_queryset()
+        if hasattr(qs, "visible_to"):
+            qs = qs.visible_to(user)
+        return qs
+
+    def save_form(self, form, user):
+        """Save a validated form; record types override this to call their services."""
+        return form.save()
+
+    def check_delete(self, obj):
+        """Raise ValidationError when this record may not be deleted."""
+
+    def extend_api(self, router, out_schema):
+        """Add record-specific API endpoints (claim, merge, ...) to the generic router."""
+
+    def get_absolute_url(self, obj):
+        from django.urls import reverse
+
+        return reverse(self.url_name("detail"), args=[obj.pk])
+
+
+class Registry:
+    def __init__(self):
+        self._types: dict[str, RecordType] = {}
+
+    def register(self, cls: type[RecordType]) -> type[RecordType]:
+        rt = cls()
+        self._types[rt.key] = rt
+        return cls
+
+    def all(self) -> list[RecordType]:
+        return list(self._types.values())
+
+    def get(self, key: str) -> RecordType:
+        return self._types[key]
+
+    def for_model(self, model) -> RecordType | None:
+        label = model._meta.label_lower
+        return next((rt for rt in self._types.values() if rt.model._meta.label_lower == label), None)
+
+
+registry = Registry()

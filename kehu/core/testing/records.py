@@ -1,0 +1,279 @@
+"""The generic test base. Every registered record type gets these tests by declaring a few lines:
+
+    class TestContact(RecordTypeTests):
+        key = "contact"
+        def make(self, org, owner): ...           # one saved record owned by `owner`
+        def form_data(self, org): ...             # valid UI form data for a new record
+        api_data = ...                            # (or def api_payload(self, org)) valid API payload
+        update = {"title": "采购总监"}           # a valid change
+        invalid = {"email": "not-an-email"}       # a change that must be refused, naming the field
+
+It checks UI and API create / read / update / delete, the change log, the permission matrix
+(no right -> 403; outside the data scope -> 404; allowed -> success), stale versions (409/412),
+bad input (4xx naming the field, nothing written) and query counts (no N+1).
+"""
+
+import json
+
+from auditlog.models import LogEntry
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from kehu.core.registry import registry
+
+from .factories import auth
+
+
+class RecordTypeTests:
+    key: str = ""
+    update: dict = {}
+    invalid: dict = {}
+    # who may do what in the default roles: (role attr on org, action) pairs that must be allowed
+    allowed_user = "admin"  # a user with every right on this record type
+    denied_user = "nobody"  # a user with no right at all
+    list_query_budget = 14  # queries for a list page, whatever the number of rows
+
+    # --- to be provided -------------------------------------------------------
+    def make(self, org, owner):
+        raise NotImplementedError
+
+    def form_data(self, org) -> dict:
+        raise NotImplementedError
+
+    def api_payload(self, org) -> dict:
+        return self.form_data(org)
+
+    # --- helpers --------------------------------------------------------------
+    @property
+    def rt(self):
+        return registry.get(self.key)
+
+    @property
+    def model(self):
+        return self.rt.model
+
+    def client_for(self, user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    def api_url(self, pk=None):
+        base = f"/api/v1/{self.rt.api_prefix}/"
+        return f"{base}{pk}" if pk else base
+
+    def url(self, action, *args):
+        return reverse(self.rt.url_name(action), args=args)
+
+    @property
+    def scoped(self):
+        return getattr(self.model, "scope_owner_field", None) is not None
+
+    def owner_in_scope(self, org):
+        return org.manager
+
+    # --- UI -------------------------------------------------------------------
+    def test_ui_list_and_query_count(self, org):
+        owner = self.owner_in_scope(org)
+        for _i in range(3):
+            self.make(org, owner)
+        client = self.client_for(getattr(org, self.allowed_user))
+        client.get(self.url("list"))  # warm caches (content types, custom fields)
+        with CaptureQueriesContext(connection) as few:
+            assert client.get(self.url("list")).status_code == 200
+        for _i in range(12):
+            self.make(org, owner)
+        with CaptureQueriesContext(connection) as many:
+            response = client.get(self.url("list"))
+        assert response.status_code == 200
+        assert len(many) == len(few), "list queries grow with the number of rows (N+1)"
+        assert len(many) <= self.list_query_budget, [q["sql"] for q in many.captured_queries]
+
+    def test_ui_detail_and_history(self, org):
+        obj = self.make(org, self.owner_in_scope(org))
+        client = self.client_for(getattr(org, self.allowed_user))
+        assert client.get(self.url("detail", obj.pk)).status_code == 200
+        history = client.get(self.url("history", obj.pk))
+        assert history.status_code == 200
+
+    def test_ui_create(self, org):
+        client = self.client_for(getattr(org, self.allowed_user))
+        assert client.get(self.url("add")).status_code == 200
+        before = self.model._default_manager.count()
+        response = client.post(self.url("add"), self.form_data(org))
+        assert response.status_code == 302, getattr(response, "context", {}) and response.context["form"].errors
+        assert self.model._default_manager.count() == before + 1
+        obj = self.model._default_manager.order_by("-pk").first()
+        assert LogEntry.objects.get_for_object(obj).filter(action=LogEntry.Action.CREATE).exists()
+
+    def test_ui_create_bad_input_shows_field_error(self, org):
+        client = self.client_for(getattr(org, self.allowed_user))
+        data = {**self.form_data(org), **self.invalid}
+        before = self.model._default_manager.count()
+        response = client.post(self.url("add"), data)
+        assert response.status_code == 200
+        for field in self.invalid:
+            assert field in response.context["form"].errors, response.context["form"].errors
+        assert self.model._default_manager.count() == before
+
+    def test_ui_edit_logs_before_and_after(self, org):
+        obj = self.make(org, self.owner_in_scope(org))
+        client = self.client_for(getattr(org, self.allowed_user))
+        assert client.get(self.url("edit", obj.pk)).status_code == 200
+        from kehu.core.api import form_data
+
+        data = form_data(self.rt, {}, obj)
+        data.update(self.update)
+        response = client.post(self.url("edit", obj.pk), data)
+        assert response.status_code == 302, response.context["form"].errors
+        entry = LogEntry.objects.get_for_object(obj).filter(action=LogEntry.Action.UPDATE).latest("id")
+        field, value = next(iter(self.update.items()))
+        assert field in entry.changes_dict
+        assert str(value) in str(entry.changes_dict[field][1])
+
+    def test_ui_validate_single_field_htmx(self, org):
+        client = self.client_for(getattr(org, self.allowed_user))
+        field = next(iter(self.invalid))
+        data = {**self.form_data(org), **self.invalid, "_validate": field}
+        response = client.post(self.url("add"), data, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        assert f'id="field-{field}"' in response.content.decode()
+        assert "field-errors" in response.content.decode()
+
+    def test_ui_delete_and_restore(self, org):
+        obj = self.make(org, self.owner_in_scope(org))
+        client = self.client_for(getattr(org, self.allowed_user))
+        assert client.get(self.url("delete", obj.pk)).status_code == 200
+        response = client.post(self.url("delete", obj.pk))
+        if not self.rt.is_kehu_model:
+            assert response.status_code == 302
+            return
+        assert response.status_code == 302
+        assert not self.model._default_manager.filter(pk=obj.pk).exists()
+        assert self.model.all_objects.filter(pk=obj.pk, deleted_at__isnull=False).exists()
+        assert client.get(self.url("detail", obj.pk)).status_code == 404
+        assert client.get(self.url("recycle_bin")).status_code == 200
+        assert client.post(self.url("restore", obj.pk)).status_code == 302
+        assert self.model._default_manager.filter(pk=obj.pk).exists()
+
+    def test_ui_no_right_is_403(self, org):
+        obj = self.make(org, self.owner_in_scope(org))
+        client = self.client_for(getattr(org, self.denied_user))
+        for url in (self.url("list"), self.url("detail", obj.pk), self.url("add"), self.url("edit", obj.pk)):
+            assert client.get(url).status_code == 403, url
+        assert client.post(self.url("add"), self.form_data(org)).status_code == 403
+
+    def test_export_csv_and_xlsx(self, org):
+        self.make(org, self.owner_in_scope(org))
+        client = self.client_for(getattr(org, self.allowed_user))
+        response = client.get(self.url("list"), {"format": "csv"})
+        assert response.status_code == 200
+        body = b"".join(response.streaming_content).decode("utf-8-sig")
+        assert len(body.strip().splitlines()) >= 2
+        response = client.get(self.url("list"), {"format": "xlsx"})
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content)[:2] == b"PK"
+
+    # --- API ------------------------------------------------------------------
+    def test_api_crud(self, org):
+        user = getattr(org, self.allowed_user)
+        client = Client(**auth(user))
+        response = client.post(self.api_url(), json.dumps(self.api_payload(org)), content_type="application/json")
+        assert response.status_code == 201, response.content
+        pk = response.json()["id"]
+        assert client.get(self.api_url(pk)).status_code == 200
+        listing = client.get(self.api_url(), {"sort": "-id"})
+        assert listing.status_code == 200
+        assert pk in [row["id"] for row in listing.json()["results"]]
+        response = client.patch(self.api_url(pk), json.dumps(self.update), content_type="application/json")
+        assert response.status_code == 200, response.content
+        field, value = next(iter(self.update.items()))
+        obj = self.model._default_manager.get(pk=pk)
+        assert str(getattr(obj, field + "_id", None) or getattr(obj, field)) == str(value) or \
+            str(getattr(obj, field)) == str(value)
+        assert LogEntry.objects.get_for_object(obj).filter(actor=user).exists(), "API changes name their actor"
+        response = client.delete(self.api_url(pk))
+        assert response.status_code in (204, 422), response.content
+        if self.rt.is_kehu_model:
+            assert response.status_code == 204
+            assert client.get(self.api_url(pk)).status_code == 404
+
+    def test_api_bad_input_is_422_naming_the_field_and_writes_nothing(self, org):
+        client = Client(**auth(getattr(org, self.allowed_user)))
+        before = self.model._default_manager.count()
+        payload = {**self.api_payload(org), **self.invalid}
+        response = client.post(self.api_url(), json.dumps(payload), content_type="application/json")
+        assert response.status_code == 422, response.content
+        errors = response.json()["errors"]
+        for field in self.invalid:
+            assert field in errors, errors
+        assert self.model._default_manager.count() == before
+        obj = self.make(org, self.owner_in_scope(org))
+        response = client.patch(self.api_url(obj.pk), json.dumps(self.invalid), content_type="application/json")
+        assert response.status_code == 422
+        fresh = self.model._default_manager.get(pk=obj.pk)
+        for field in self.invalid:
+            assert getattr(fresh, field) == getattr(obj, field)
+
+    def test_api_permissions(self, org):
+        obj = self.make(org, self.owner_in_scope(org))
+        assert Client().get(self.api_url()).status_code == 401
+        denied = Client(**auth(getattr(org, self.denied_user)))
+        assert denied.get(self.api_url()).status_code == 403
+        assert denied.get(self.api_url(obj.pk)).status_code == 403
+        response = denied.post(self.api_url(), json.dumps(self.api_payload(org)), content_type="application/json")
+        assert response.status_code == 403
+        assert denied.delete(self.api_url(obj.pk)).status_code == 403
+        assert self.model._default_manager.filter(pk=obj.pk).exists()
+        if self.scoped:
+            outside = self.make(org, org.manager2)
+            mine = Client(**auth(org.manager))
+            assert mine.get(self.api_url(outside.pk)).status_code == 404
+            response = mine.patch(self.api_url(outside.pk), json.dumps(self.update), content_type="application/json")
+            assert response.status_code == 404
+            ids = [row["id"] for row in mine.get(self.api_url(), {"limit": 200}).json()["results"]]
+            assert outside.pk not in ids and obj.pk in ids
+
+    def test_api_list_query_count(self, org):
+        owner = self.owner_in_scope(org)
+        client = Client(**auth(getattr(org, self.allowed_user)))
+        for _i in range(2):
+            self.make(org, owner)
+        client.get(self.api_url())
+        with CaptureQueriesContext(connection) as few:
+            client.get(self.api_url())
+        for _i in range(10):
+            self.make(org, owner)
+        with CaptureQueriesContext(connection) as many:
+            assert client.get(self.api_url()).status_code == 200
+        assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+
+
+class BusinessRecordTests(RecordTypeTests):
+    """For KehuModel records: data scope, recycle bin and optimistic locking on top."""
+
+    def test_ui_outside_scope_is_404(self, org):
+        obj = self.make(org, org.manager2)  # another department
+        client = self.client_for(org.manager)
+        assert client.get(self.url("detail", obj.pk)).status_code == 404
+        assert client.get(self.url("edit", obj.pk)).status_code == 404
+        listing = client.get(self.url("list"), {"q": ""})
+        assert obj not in listing.context["page"].items
+
+    def test_api_stale_version(self, org):
+        obj = self.make(org, self.owner_in_scope(org))
+        client = Client(**auth(getattr(org, self.allowed_user)))
+        stale = {**self.update, "version": obj.version - 1 if obj.version > 1 else obj.version + 5}
+        response = client.patch(self.api_url(obj.pk), json.dumps(stale), content_type="application/json")
+        assert response.status_code == 409
+        response = client.patch(self.api_url(obj.pk), json.dumps(self.update), content_type="application/json",
+                                HTTP_IF_MATCH=f'"{obj.version + 7}"')
+        assert response.status_code == 412
+        fresh = self.model._default_manager.get(pk=obj.pk)
+        assert fresh.version == obj.version
+        response = client.patch(self.api_url(obj.pk), json.dumps({**self.update, "version": obj.version}),
+                                content_type="application/json")
+        assert response.status_code == 200
+        assert response.json()["version"] == obj.version + 1
+

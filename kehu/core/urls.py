@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import admin_views, views
+from .registry import registry
+
+app_name = "core"
+
+urlpatterns = [
+    path("admin/audit/", admin_views.audit_log, name="audit_log"),
+    path("notifications/", admin_views.notifications, name="notifications"),
+    path("notifications/<int:pk>/", admin_views.open_notification, name="notification_open"),
+    path("notifications/read-all/", admin_views.read_all, name="notifications_read_all"),
+    path("attachments/<int:pk>/", views.AttachmentDownloadView.as_view(), name="attachment_download"),
+    path("attachments/<int:pk>/delete/", views.AttachmentDeleteView.as_view(), name="attachment_delete"),
+]
+for key in ("dictitem", "customfield"):
+    urlpatterns += views.record_urls(registry.get(key))

@@ -1,0 +1,458 @@
+"""Generic views, written once and used by every record type through the registry.
+
+list (filters, search, sort on indexed columns, choosable columns, bulk actions, keyset
+pagination), detail with tabs, create/edit with HTMX field validation, soft delete to a
+recycle bin with restore, CSV/XLSX export, history and attachments.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from urllib.parse import urlencode
+
+from auditlog.models import LogEntry
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views import View
+
+from . import export
+from .customfields import display as cf_display
+from .customfields import fields_for
+from .models import Attachment, StaleVersionError
+from .pagination import InvalidCursor, paginate, parse_sort
+from .registry import RecordType, registry
+
+
+def require(user, rt: RecordType, action: str):
+    if not user.has_right(rt.module, action):
+        raise PermissionDenied(_("You do not have the right to %(action)s %(module)s.") % {
+            "action": _(action), "module": rt.label_plural})
+
+
+def field_rows(rt: RecordType, obj) -> list[tuple[str, object]]:
+    """(label, display value) of a record's fields, custom fields included."""
+    from .registry import Column
+
+    rows = []
+    for name in rt.get_detail_fields():
+        rows.append((rt.field_label(name), Column(name, "").value(obj)))
+    if rt.is_kehu_model:
+        for cf in fields_for(rt.record_type_name):
+            rows.append((cf.display_label, cf_display(cf, obj.custom_fields.get(cf.name))))
+    return rows
+
+
+class RecordViewMixin(LoginRequiredMixin):
+    rt: RecordType = None
+    action = "view"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        require(request.user, self.rt, self.action)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_object(self):
+        """The record, if it is inside the user's data scope; otherwise 404 (never 403)."""
+        return get_object_or_404(self.rt.visible(self.request.user), pk=self.kwargs["pk"])
+
+    def base_context(self, **extra):
+        ctx = {"rt": self.rt, "can": self.rights()}
+        ctx.update(extra)
+        return ctx
+
+    def rights(self) -> dict:
+        user = self.request.user
+        return {a: user.has_right(self.rt.module, a) for a in ("view", "create", "edit", "delete", "export", "assign")}
+
+
+class RecordListView(RecordViewMixin, View):
+    template_name = "core/record_list.html"
+    table_template = "core/partials/record_table.html"
+
+    def filtered_queryset(self):
+        rt = self.rt
+        qs = rt.visible(self.request.user)
+        fs = rt.filterset(self.request.GET or None, queryset=qs, user=self.request.user)
+        self.filterset = fs
+        if fs.is_bound and fs.is_valid():
+            return fs.qs
+        return qs if not fs.is_bound else qs.none()
+
+    def selected_columns(self):
+        rt = self.rt
+        available = rt.available_columns()
+        requested = self.request.GET.getlist("columns")
+        prefs = self.request.user.preferences.get("columns", {}) if hasattr(self.request.user, "preferences") else {}
+        if requested:
+            names = [n for n in requested if n in available]
+            if names and prefs.get(rt.key) != names:
+                prefs[rt.key] = names
+                self.request.user.preferences["columns"] = prefs
+                type(self.request.user).objects.filter(pk=self.request.user.pk).update(
+                    preferences=self.request.user.preferences
+                )
+        else:
+            names = [n for n in prefs.get(rt.key, []) if n in available] or [
+                n for n in rt.default_columns() if n in available
+            ]
+        return available, [available[n] for n in names]
+
+    def get(self, request, *args, **kwargs):
+        rt = self.rt
+        qs = self.filtered_queryset()
+        sort = parse_sort(request.GET.get("sort"), rt.sort_fields, rt.default_sort)
+        fmt = request.GET.get("format")
+        available, columns = self.selected_columns()
+        if fmt in ("csv", "xlsx"):
+            require(request.user, rt, "export")
+            name = f"{slugify(rt.url_prefix)}-{timezone.localdate():%Y%m%d}"
+            export_cols = self.export_columns(available)
+            qs = qs.order_by(sort.lstrip("-"))
+            return (export.csv_response if fmt == "csv" else export.xlsx_response)(qs, export_cols, name)
+        if request.GET.get("count"):
+            return HttpResponse(_("%(count)s records") % {"count": f"{qs.count():,}"})
+        size = min(int(request.GET.get("per_page") or settings.KEHU_PAGE_SIZE), 200)
+        try:
+            page = paginate(qs, sort=sort, cursor=request.GET.get("cursor"), size=size)
+        except InvalidCursor:
+            page = paginate(qs, sort=sort, cursor=None, size=size)
+        params = request.GET.copy()
+        for key in ("cursor", "count", "format"):
+            params.pop(key, None)
+        ctx = self.base_context(
+            page=page,
+            columns=columns,
+            available_columns=available.values(),
+            selected_names=[c.name for c in columns],
+            filterset=self.filterset,
+            sort=sort,
+            query=params.urlencode(),
+            query_without_sort=urlencode([(k, v) for k, v in params.lists() for v in v if k != "sort"]),
+            **self.extra_context(),
+        )
+        if request.htmx and request.htmx.target == "record-table":
+            return TemplateResponse(request, self.table_template, ctx)
+        return TemplateResponse(request, self.template_name, ctx)
+
+    def export_columns(self, available):
+        from .registry import Column
+
+        names = self.rt.export_fields or [f.name for f in self.rt.model._meta.fields if f.name not in (
+            "custom_fields", "deleted_at", "deleted_by", "version", "password")]
+        cols = [Column(n, self.rt.field_label(n)) for n in names]
+        if self.rt.is_kehu_model:
+            cols += [Column(cf.key, cf.display_label) for cf in fields_for(self.rt.record_type_name)]
+        return cols
+
+    def extra_context(self):
+        return {}
+
+
+class RecordDetailView(RecordViewMixin, View):
+    def get(self, request, *args, **kwargs):
+        obj = self.get_object()
+        ctx = self.base_context(object=obj, fields=field_rows(self.rt, obj), tab=request.GET.get("tab", "details"),
+                                **self.extra_context(obj))
+        return TemplateResponse(request, self.rt.detail_template, ctx)
+
+    def extra_context(self, obj):
+        return {}
+
+
+class RecordEditView(RecordViewMixin, View):
+    """Create (no pk) or edit (pk). `?_validate=<field>` returns just that field, validated (HTMX)."""
+
+    template_name = "core/record_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.action = "edit" if "pk" in kwargs else "create"
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form(self, data=None, files=None, instance=None):
+        return self.rt.form(data, files, instance=instance, user=self.request.user)
+
+    def get_instance(self):
+        if "pk" in self.kwargs:
+            return self.get_object()
+        instance = self.rt.model()
+        if self.rt.is_kehu_model:
+            instance.owner = self.request.user
+        return instance
+
+    def get(self, request, *args, **kwargs):
+        instance = self.get_instance()
+        form = self.get_form(instance=instance)
+        if not instance.pk:
+            for key, value in request.GET.items():
+                if key in form.fields:
+                    form.initial[key] = value
+        return self.render(form, instance)
+
+    def render(self, form, instance, **extra):
+        ctx = self.base_context(form=form, object=instance if instance.pk else None, **extra)
+        return TemplateResponse(self.request, self.template_name, ctx)
+
+    def post(self, request, *args, **kwargs):
+        instance = self.get_instance()
+        form = self.get_form(request.POST, request.FILES, instance=instance)
+        validate = request.POST.get("_validate")
+        if validate:
+            form.is_valid()
+            if validate not in form.fields:
+                raise Http404
+            return TemplateResponse(request, "core/partials/form_field.html", {
+                "field": form[validate], "validate_errors": form.errors.get(validate)})
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    obj = self.save(form)
+            except StaleVersionError:
+                form.add_error(None, _("Someone else changed this record while you were editing. "
+                                       "Reload it and apply your change again."))
+                return self.render(form, instance)
+            messages.success(request, _("Saved %(label)s “%(obj)s”.") % {"label": self.rt.label, "obj": obj})
+            if request.POST.get("_addanother"):
+                return HttpResponseRedirect(reverse(self.rt.url_name("add")))
+            return HttpResponseRedirect(self.rt.get_absolute_url(obj))
+        return self.render(form, instance)
+
+    def save(self, form):
+        return self.rt.save_form(form, self.request.user)
+
+
+class RecordDeleteView(RecordViewMixin, View):
+    action = "delete"
+
+    def get(self, request, *args, **kwargs):
+        obj = self.get_object()
+        return TemplateResponse(request, "core/record_confirm_delete.html", self.base_context(object=obj))
+
+    def post(self, request, *args, **kwargs):
+        from django.core.exceptions import ValidationError
+
+        obj = self.get_object()
+        try:
+            delete_record(self.rt, obj, request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return HttpResponseRedirect(self.rt.get_absolute_url(obj))
+        messages.success(request, _("Deleted “%(obj)s”.") % {"obj": obj})
+        return HttpResponseRedirect(reverse(self.rt.url_name("list")))
+
+
+def delete_record(rt: RecordType, obj, user):
+    """Soft delete for business records (recycle bin); hard delete for plain models."""
+    rt.check_delete(obj)
+    if rt.is_kehu_model:
+        obj.soft_delete(user)
+    else:
+        from django.db.models import ProtectedError
+
+        try:
+            obj.delete()
+        except ProtectedError:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError(_("“%(obj)s” is still in use and cannot be deleted.") % {"obj": obj})
+
+
+class RecycleBinView(RecordViewMixin, View):
+    action = "delete"
+
+    def get(self, request, *args, **kwargs):
+        if not self.rt.is_kehu_model:
+            raise Http404
+        qs = self.rt.model.all_objects.deleted().visible_to(request.user).select_related("deleted_by")
+        page = paginate(qs, sort="-id", cursor=request.GET.get("cursor"), size=settings.KEHU_PAGE_SIZE)
+        return TemplateResponse(request, "core/recycle_bin.html", self.base_context(page=page))
+
+
+class RestoreView(RecordViewMixin, View):
+    action = "delete"
+
+    def post(self, request, *args, **kwargs):
+        obj = get_object_or_404(self.rt.model.all_objects.deleted().visible_to(request.user), pk=kwargs["pk"])
+        obj.restore(request.user)
+        messages.success(request, _("Restored “%(obj)s”.") % {"obj": obj})
+        return HttpResponseRedirect(self.rt.get_absolute_url(obj))
+
+
+class HistoryView(RecordViewMixin, View):
+    def get(self, request, *args, **kwargs):
+        obj = self.get_object()
+        entries = history_for(obj)[:200]
+        return TemplateResponse(request, "core/partials/history.html", self.base_context(object=obj, entries=entries))
+
+
+def history_for(obj):
+    return (
+        LogEntry.objects.get_for_object(obj)
+        .select_related("actor")
+        .order_by("-timestamp", "-id")
+    )
+
+
+class BulkActionView(RecordViewMixin, View):
+    """POST pk=.. pk=.. action=delete|tag|owner (+ value). Apps add actions by overriding `actions`."""
+
+    def actions(self):
+        return {"delete": ("delete", self.bulk_delete), "tag": ("edit", self.bulk_tag)}
+
+    def post(self, request, *args, **kwargs):
+        name = request.POST.get("action")
+        actions = self.actions()
+        if name not in actions:
+            raise Http404
+        right, handler = actions[name]
+        require(request.user, self.rt, right)
+        pks = [int(p) for p in request.POST.getlist("pk") if p.isdigit()]
+        objs = list(self.rt.visible(request.user).filter(pk__in=pks))
+        if not objs:
+            messages.warning(request, _("Select at least one record."))
+        else:
+            from django.core.exceptions import ValidationError
+
+            try:
+                with transaction.atomic():
+                    result = handler(objs, request.POST)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+                return HttpResponseRedirect(request.POST.get("next") or reverse(self.rt.url_name("list")))
+            if isinstance(result, HttpResponse):
+                return result
+            messages.success(request, _("%(count)s records updated.") % {"count": len(objs)})
+        return HttpResponseRedirect(request.POST.get("next") or reverse(self.rt.url_name("list")))
+
+    def bulk_delete(self, objs, data):
+        for obj in objs:
+            delete_record(self.rt, obj, self.request.user)
+
+    def bulk_tag(self, objs, data):
+        name = (data.get("value") or "").strip()
+        if not name:
+            return
+        for obj in objs:
+            obj.set_tags([t.name for t in obj.tags] + [name])
+
+
+# --- attachments ---------------------------------------------------------------
+
+ACTIVE_CONTENT = {"text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml",
+                  "application/javascript", "text/javascript"}
+
+
+class AttachmentListView(RecordViewMixin, View):
+    def get(self, request, *args, **kwargs):
+        obj = self.get_object()
+        return TemplateResponse(request, "core/partials/attachments.html", self.base_context(
+            object=obj, attachments=obj.attachments.select_related("uploaded_by")))
+
+
+class AttachmentUploadView(RecordViewMixin, View):
+    action = "edit"
+
+    def post(self, request, *args, **kwargs):
+        from .services import add_attachment
+
+        obj = self.get_object()
+        upload = request.FILES.get("file")
+        error = None
+        try:
+            add_attachment(obj, upload, request.user)
+        except Exception as exc:  # ValidationError from the size/type checks
+            from django.core.exceptions import ValidationError
+
+            if not isinstance(exc, ValidationError):
+                raise
+            error = " ".join(exc.messages)
+        ctx = self.base_context(object=obj, attachments=obj.attachments.select_related("uploaded_by"),
+                                upload_error=error)
+        response = render(request, "core/partials/attachments.html", ctx)
+        if error and not request.htmx:
+            messages.error(request, error)
+            return HttpResponseRedirect(self.rt.get_absolute_url(obj) + "?tab=attachments")
+        if not request.htmx:
+            return HttpResponseRedirect(self.rt.get_absolute_url(obj) + "?tab=attachments")
+        return response
+
+
+class AttachmentDownloadView(LoginRequiredMixin, View):
+    def get(self, request, pk):
+        att = get_object_or_404(Attachment, pk=pk)
+        parent = _attachment_parent(request.user, att)
+        if parent is None:
+            raise Http404
+        content_type = att.mime_type or mimetypes.guess_type(att.filename)[0] or "application/octet-stream"
+        if content_type in ACTIVE_CONTENT or content_type.startswith("text/"):
+            content_type = "application/octet-stream"
+        response = FileResponse(att.file.open("rb"), as_attachment=True, filename=att.filename,
+                                content_type=content_type)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
+
+class AttachmentDeleteView(LoginRequiredMixin, View):
+    def post(self, request, pk):
+        att = get_object_or_404(Attachment, pk=pk)
+        parent = _attachment_parent(request.user, att)
+        if parent is None:
+            raise Http404
+        rt = registry.for_model(type(parent))
+        require(request.user, rt, "edit")
+        att.file.delete(save=False)
+        att.delete()
+        return HttpResponseRedirect(rt.get_absolute_url(parent) + "?tab=attachments")
+
+
+def _attachment_parent(user, att):
+    model = att.content_type.model_class()
+    rt = registry.for_model(model)
+    if rt is None or not user.has_right(rt.module, "view"):
+        return None
+    return rt.visible(user).filter(pk=att.object_id).first()
+
+
+def record_urls(rt: RecordType, views: dict | None = None) -> list:
+    """URL patterns for one record type; `views` overrides any of the generic views."""
+    v = {
+        "list": RecordListView, "add": RecordEditView, "detail": RecordDetailView, "edit": RecordEditView,
+        "delete": RecordDeleteView, "history": HistoryView, "bulk": BulkActionView,
+        "recycle_bin": RecycleBinView, "restore": RestoreView, "attachments": AttachmentListView,
+        "upload": AttachmentUploadView,
+    }
+    v.update(views or {})
+    k, p = rt.key, rt.url_prefix
+
+    def view(name):
+        return v[name].as_view(rt=rt)
+
+    patterns = [
+        path(f"{p}/", view("list"), name=f"{k}_list"),
+        path(f"{p}/add/", view("add"), name=f"{k}_add"),
+        path(f"{p}/bulk/", view("bulk"), name=f"{k}_bulk"),
+        path(f"{p}/<int:pk>/", view("detail"), name=f"{k}_detail"),
+        path(f"{p}/<int:pk>/edit/", view("edit"), name=f"{k}_edit"),
+        path(f"{p}/<int:pk>/delete/", view("delete"), name=f"{k}_delete"),
+        path(f"{p}/<int:pk>/history/", view("history"), name=f"{k}_history"),
+    ]
+    if rt.is_kehu_model:
+        patterns += [
+            path(f"{p}/recycle-bin/", view("recycle_bin"), name=f"{k}_recycle_bin"),
+            path(f"{p}/<int:pk>/restore/", view("restore"), name=f"{k}_restore"),
+            path(f"{p}/<int:pk>/attachments/", view("attachments"), name=f"{k}_attachments"),
+            path(f"{p}/<int:pk>/attachments/upload/", view("upload"), name=f"{k}_upload"),
+        ]
+    return patterns
+

@@ -1,0 +1,132 @@
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from kehu.accounts.models import User
+from kehu.core.filters import KehuFilterSet
+from kehu.core.forms import KehuModelForm
+from kehu.core.models import DictItem
+from kehu.core.widgets import AutocompleteSelect
+
+from . import normalize
+from .models import Contact, Customer
+
+
+class CustomerForm(KehuModelForm):
+    confirm_duplicates = forms.BooleanField(
+        label=_("Save anyway: this is not a duplicate"), required=False,
+    )
+
+    class Meta:
+        model = Customer
+        fields = [
+            "name", "type", "level", "grade", "industry", "source", "status", "region", "country", "province",
+            "city", "address", "phone", "email", "website", "employees", "annual_revenue", "needs",
+            "first_contact_date", "owner", "deal_amount", "deal_products", "signed_on", "notes",
+        ]
+        widgets = {"needs": forms.Textarea(attrs={"rows": 3}), "notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.duplicates = []
+        if not self.instance.pk and not self.initial.get("type"):
+            potential = DictItem.objects.filter(kind="customer_type", code="potential").first()
+            if potential:
+                self.initial["type"] = potential.pk
+        self.fields["phone"].widget.attrs.setdefault("placeholder", "138 0000 0000")
+        self.fields["confirm_duplicates"].widget.attrs["class"] = "form-check-input"
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not data.get("confirm_duplicates"):
+            from .services import find_duplicates
+
+            self.duplicates = find_duplicates(
+                name=data.get("name", ""), phone=data.get("phone", ""), email=data.get("email", ""),
+                exclude_pk=self.instance.pk, user=self.user,
+            )
+            if self.duplicates:
+                raise forms.ValidationError(
+                    _("This customer may already exist. Check the records below, or tick “Save anyway”."),
+                    code="duplicate",
+                )
+        return data
+
+
+class ContactForm(KehuModelForm):
+    class Meta:
+        model = Contact
+        fields = ["customer", "name", "gender", "title", "mobile", "phone", "email", "wechat", "birthday",
+                  "is_primary", "notes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.user is not None:
+            self.fields["customer"].queryset = Customer.objects.visible_to(self.user)
+        # a million customers do not fit in a <select>: search as you type
+        self.fields["customer"].widget = AutocompleteSelect(lookup_url=reverse_lazy("customers:customer_lookup"))
+
+
+class CustomerFilterSet(KehuFilterSet):
+    type = django_filters.ModelChoiceFilter(
+        queryset=DictItem.objects.filter(kind="customer_type"), label=_("Customer type"))
+    level = django_filters.ModelChoiceFilter(
+        queryset=DictItem.objects.filter(kind="customer_level"), label=_("Level"))
+    industry = django_filters.ModelChoiceFilter(
+        queryset=DictItem.objects.filter(kind="industry"), label=_("Industry"))
+    source = django_filters.ModelChoiceFilter(
+        queryset=DictItem.objects.filter(kind="customer_source"), label=_("Source"))
+    region = django_filters.ModelChoiceFilter(
+        queryset=DictItem.objects.filter(kind="region"), label=_("Sales region"))
+    status = django_filters.ChoiceFilter(choices=Customer.Status.choices, label=_("Status"))
+    grade = django_filters.ChoiceFilter(choices=Customer.Grade.choices, label=_("Grade"))
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_active=True), label=_("Owner"))
+    pool = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull", label=_("In public pool"))
+    province = django_filters.CharFilter(label=_("Province"))
+    city = django_filters.CharFilter(label=_("City"))
+
+    class Meta:
+        model = Customer
+        fields = []
+
+    def search(self, queryset, name, value):
+        """Number, name, phone, e-mail, contact names, and pinyin (full and initials), all in one
+        indexed column (`search_text`: a trigram GIN index on PostgreSQL)."""
+        value = normalize.clean_name(value).lower()
+        if not value:
+            return queryset
+        terms = [value]
+        digits = "".join(ch for ch in value if ch.isdigit())
+        if digits and len(digits) >= 5 and len(digits) >= len(value.replace(" ", "").replace("-", "")) - 1:
+            terms = [digits]  # a phone number typed with spaces or dashes
+        else:
+            compact = value.replace(" ", "")
+            if compact != value:
+                terms.append(compact)  # "bei jing" finds the full pinyin "beijing"
+        condition = Q()
+        for term in terms:
+            condition |= Q(search_text__contains=term)
+        return queryset.filter(condition)
+
+
+class ContactFilterSet(KehuFilterSet):
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
+    is_primary = django_filters.BooleanFilter(label=_("Primary contact"))
+    search_fields = ["name", "mobile", "phone", "email", "wechat"]
+
+    class Meta:
+        model = Contact
+        fields = []
+
+    def search(self, queryset, name, value):
+        value = normalize.clean_name(value)
+        if not value:
+            return queryset
+        full, short = normalize.pinyin_forms(value)
+        digits = "".join(ch for ch in value if ch.isdigit())
+        condition = Q(name__icontains=value) | Q(email__icontains=value) | Q(wechat__icontains=value)
+        if digits and len(digits) >= 4:
+            condition |= Q(mobile__contains=digits) | Q(phone__contains=digits)
+        return queryset.filter(condition)

@@ -1,0 +1,119 @@
+"""Load a realistic demo company in Chinese, once (running it again changes nothing)."""
+
+import datetime
+import random
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from kehu.accounts.models import Department, Role, User
+from kehu.core.models import DictItem
+from kehu.customers.models import Contact, Customer
+
+DEMO_PASSWORD = "Kehu@2026"
+USERS = [
+    # username, full name, role, department
+    ("admin", "系统管理员", "admin", "总部"),
+    ("supervisor", "王主管", "supervisor", "销售一部"),
+    ("manager", "李经理", "account_manager", "销售一部"),
+    ("manager2", "张经理", "account_manager", "销售一部"),
+    ("manager3", "陈经理", "account_manager", "销售二部"),
+    ("executive", "赵总", "executive", "总部"),
+    ("service", "刘客服", "service", "客服部"),
+]
+CITIES = [("北京市", "北京", "north"), ("上海市", "上海", "east"), ("广东省", "深圳", "south"),
+          ("广东省", "广州", "south"), ("浙江省", "杭州", "east"), ("江苏省", "南京", "east"),
+          ("湖北省", "武汉", "central"), ("四川省", "成都", "southwest"), ("陕西省", "西安", "northwest"),
+          ("辽宁省", "沈阳", "northeast"), ("山东省", "青岛", "north"), ("福建省", "厦门", "south")]
+WORDS = ["科技", "智能", "信息", "数据", "电子", "精密", "新材料", "能源", "物流", "医疗", "教育", "建材",
+         "机械", "软件", "网络", "贸易", "文化", "食品", "环保", "化工"]
+PREFIXES = ["华", "中", "金", "博", "恒", "瑞", "远", "东", "创", "鼎", "海", "天", "宏", "嘉", "盛", "达", "卓",
+            "锐", "德", "信"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
+         "华", "慧"]
+TITLES = ["总经理", "采购经理", "技术总监", "财务主管", "行政经理", "销售总监", "IT 经理", "董事长助理"]
+
+
+class Command(BaseCommand):
+    help = "Load the demo company (departments, one user per role, ~300 customers with contacts)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=300)
+
+    def handle(self, *args, customers=300, **options):
+        if User.objects.filter(username="admin").exists() and Customer.all_objects.exists():
+            self.stdout.write("Demo data already loaded.")
+            return
+        rng = random.Random(2026)
+        with transaction.atomic():
+            users = self.users()
+            self.customers(rng, users, customers)
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo loaded: {len(USERS)} users (password {DEMO_PASSWORD}), {customers} customers."))
+
+    def users(self):
+        hq, _ = Department.objects.get_or_create(name="总部", parent=None)
+        depts = {"总部": hq}
+        for name in ("销售一部", "销售二部", "客服部"):
+            depts[name], _ = Department.objects.get_or_create(name=name, parent=hq)
+        out = {}
+        for username, full_name, role_code, dept in USERS:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={"full_name": full_name, "email": f"{username}@demo.kehu.local",
+                          "department": depts[dept], "must_change_password": False,
+                          "is_superuser": role_code == "admin"},
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+                user.roles.add(Role.objects.get(code=role_code))
+            out[username] = user
+        Department.objects.filter(pk=depts["销售一部"].pk).update(manager=out["supervisor"])
+        return out
+
+    def customers(self, rng, users, count):
+        d = {kind: list(DictItem.objects.filter(kind=kind)) for kind in
+             ("industry", "customer_type", "customer_level", "customer_source", "region")}
+        types = {i.code: i for i in d["customer_type"]}
+        regions = {i.code: i for i in d["region"]}
+        owners = [users["manager"], users["manager2"], users["manager3"], users["supervisor"]]
+        today = timezone.localdate()
+        used = set()
+        for n in range(count):
+            province, city, region = rng.choice(CITIES)
+            while True:
+                name = f"{city}{rng.choice(PREFIXES)}{rng.choice(PREFIXES)}{rng.choice(WORDS)}有限公司"
+                if name not in used:
+                    used.add(name)
+                    break
+            type_code = rng.choices(["potential", "intent", "won", "lost"], [40, 30, 25, 5])[0]
+            owner = None if n % 10 == 0 else rng.choice(owners)  # one in ten in the public pool
+            won = type_code == "won"
+            customer = Customer(
+                name=name, type=types[type_code], industry=rng.choice(d["industry"]),
+                level=rng.choice(d["customer_level"]), source=rng.choice(d["customer_source"]),
+                region=regions[region], province=province, city=city,
+                address=f"{city}{rng.choice(['高新区', '开发区', '中心区'])}{rng.randint(1, 999)}号",
+                phone=f"+861{rng.choice([3, 5, 8])}{rng.randint(100000000, 999999999)}",
+                email=f"info{n}@example{n % 50}.cn",
+                employees=rng.choice([20, 50, 120, 300, 800, 2000]),
+                annual_revenue=Decimal(rng.randint(100, 50000)) * 10000,
+                first_contact_date=today - datetime.timedelta(days=rng.randint(1, 700)),
+                owner=owner, created_by=owner,
+                deal_amount=Decimal(rng.randint(5, 500)) * 1000 if won else None,
+                deal_products="CRM 标准版年费" if won else "",
+                signed_on=today - datetime.timedelta(days=rng.randint(1, 300)) if won else None,
+                needs=rng.choice(["希望统一管理客户资料", "销售过程不透明", "需要移动端跟进", "报表靠手工统计"]),
+            )
+            customer.save()
+            for i in range(rng.randint(1, 3)):
+                Contact(
+                    customer=customer, name=rng.choice(SURNAMES) + rng.choice(GIVEN), title=rng.choice(TITLES),
+                    gender=rng.choice(["male", "female"]),
+                    mobile=f"+861{rng.choice([3, 5, 7, 8])}{rng.randint(100000000, 999999999)}",
+                    email=f"c{n}_{i}@example{n % 50}.cn", is_primary=i == 0, owner=owner, created_by=owner,
+                ).save()

@@ -1,0 +1,243 @@
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core.models import DictItem, KehuModel, next_sequence
+
+from . import normalize
+
+ALIVE = Q(deleted_at__isnull=True)
+
+
+def dict_fk(kind: str, verbose_name, **kwargs):
+    return models.ForeignKey(
+        DictItem,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": kind, "active": True},
+        verbose_name=verbose_name,
+        **kwargs,
+    )
+
+
+class Customer(KehuModel):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        DORMANT = "dormant", _("Dormant")
+        LOST = "lost", _("Lost")
+
+    class Grade(models.TextChoices):
+        A = "A", "A"
+        B = "B", "B"
+        C = "C", "C"
+
+    number = models.CharField(_("customer number"), max_length=20, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    industry = dict_fk("industry", _("industry"))
+    type = dict_fk("customer_type", _("customer type"))
+    level = dict_fk("customer_level", _("level"))
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
+    source = dict_fk("customer_source", _("source"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    region = dict_fk("region", _("sales region"))
+    country = models.CharField(_("country"), max_length=60, blank=True, default="中国")
+    province = models.CharField(_("province"), max_length=60, blank=True)
+    city = models.CharField(_("city"), max_length=60, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    website = models.URLField(_("website"), blank=True)
+    employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
+    annual_revenue = models.DecimalField(
+        _("annual revenue"), max_digits=18, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    needs = models.TextField(_("needs and pain points"), blank=True)
+    first_contact_date = models.DateField(_("first contact date"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    deal_amount = models.DecimalField(
+        _("deal amount"), max_digits=18, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    deal_products = models.CharField(_("products or services bought"), max_length=500, blank=True)
+    signed_on = models.DateField(_("signing date"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed from pool at"), null=True, blank=True, editable=False)
+    pool_entered_at = models.DateTimeField(_("entered pool at"), null=True, blank=True, editable=False)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("merged into"),
+    )
+    search_text = models.TextField(editable=False, default="")
+
+    scope_includes_unowned = True  # the public pool is visible to everyone who may view customers
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [
+            models.Index(fields=["owner", "id"], name="cust_owner_id_idx", condition=ALIVE),
+            models.Index(fields=["id"], name="cust_alive_id_idx", condition=ALIVE),
+            models.Index(fields=["name", "id"], name="cust_name_idx", condition=ALIVE),
+            models.Index(fields=["updated_at", "id"], name="cust_updated_idx", condition=ALIVE),
+            models.Index(fields=["created_at", "id"], name="cust_created_idx", condition=ALIVE),
+            models.Index(fields=["owner", "name", "id"], name="cust_owner_name_idx", condition=ALIVE),
+            models.Index(fields=["phone"], name="cust_phone_idx"),
+            models.Index(fields=["email"], name="cust_email_idx"),
+            models.Index(fields=["deleted_at"], name="cust_deleted_idx", condition=Q(deleted_at__isnull=False)),
+            models.Index(fields=["owner", "claimed_at"], name="cust_claims_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        self.name = normalize.clean_name(self.name)
+        errors = {}
+        if not self.name:
+            errors["name"] = _("Enter the customer's name.")
+        try:
+            self.phone = normalize.normalize_phone(self.phone)
+        except ValidationError as exc:
+            errors["phone"] = exc.messages
+        if self.email:
+            try:
+                self.email = normalize.normalize_email(self.email)
+            except ValidationError:
+                errors["email"] = _("Enter a valid e-mail address.")
+        if self.type_id and self.type and self.type.code == "won":
+            # SPEC §1 / seed 003 §二: a won customer needs the deal's amount, products and date.
+            if self.deal_amount is None:
+                errors["deal_amount"] = _("A won customer needs the deal amount.")
+            if not (self.deal_products or "").strip():
+                errors["deal_products"] = _("A won customer needs the products or services bought.")
+            if not self.signed_on:
+                errors["signed_on"] = _("A won customer needs the signing date.")
+        if self.signed_on and self.signed_on > timezone.localdate():
+            errors["signed_on"] = _("The signing date cannot be in the future.")
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        if not self.number:
+            today = timezone.localdate()
+            seq = next_sequence(f"customer:{today:%Y%m%d}")
+            self.number = f"KH{today:%Y%m%d}{seq:04d}"
+        self.search_text = self.build_search_text()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = set(kwargs["update_fields"]) | {"search_text"}
+        super().save(*args, **kwargs)
+
+    def build_search_text(self, contacts=None) -> str:
+        if contacts is None:
+            contacts = (
+                list(self.contacts.values_list("name", "mobile", "phone", "email")) if self.pk else []
+            )
+        parts = [self.number, self.name, *normalize.pinyin_forms(self.name), self.phone.lstrip("+"), self.email]
+        for name, mobile, phone, email in contacts:
+            parts += [name, *normalize.pinyin_forms(name), mobile.lstrip("+"), phone.lstrip("+"), email]
+        return " ".join(p for p in parts if p).lower()[:4000]
+
+    def refresh_search_text(self):
+        text = self.build_search_text()
+        Customer.all_objects.filter(pk=self.pk).update(search_text=text)
+        self.search_text = text
+
+    def soft_delete(self, user=None):
+        super().soft_delete(user)
+        Contact.objects.filter(customer=self).update(deleted_at=self.deleted_at, deleted_by=user)
+
+    def restore(self, user=None):
+        when = self.deleted_at
+        super().restore(user)
+        Contact.all_objects.filter(customer=self, deleted_at=when).update(deleted_at=None, deleted_by=None)
+
+    @property
+    def in_pool(self):
+        return self.owner_id is None
+
+    @property
+    def phone_display(self):
+        return normalize.display_phone(self.phone)
+
+
+class Contact(KehuModel):
+    class Gender(models.TextChoices):
+        MALE = "male", _("Male")
+        FEMALE = "female", _("Female")
+        UNKNOWN = "", _("Not given")
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("customer")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
+    title = models.CharField(_("title / position"), max_length=100, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=32, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    wechat = models.CharField(_("WeChat"), max_length=60, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    notes = models.TextField(_("notes"), blank=True)
+
+    scope_owner_field = "customer__owner"  # a contact is visible with its customer
+    scope_includes_unowned = True
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        indexes = [
+            models.Index(fields=["customer", "id"], name="contact_customer_idx", condition=ALIVE),
+            models.Index(fields=["id"], name="contact_alive_id_idx", condition=ALIVE),
+            models.Index(fields=["name", "id"], name="contact_name_idx", condition=ALIVE),
+            models.Index(fields=["mobile"], name="contact_mobile_idx"),
+            models.Index(fields=["email"], name="contact_email_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        self.name = normalize.clean_name(self.name)
+        errors = {}
+        if not self.name:
+            errors["name"] = _("Enter the contact's name.")
+        for field in ("mobile", "phone"):
+            try:
+                setattr(self, field, normalize.normalize_phone(getattr(self, field)))
+            except ValidationError as exc:
+                errors[field] = exc.messages
+        if self.email:
+            try:
+                self.email = normalize.normalize_email(self.email)
+            except ValidationError:
+                errors["email"] = _("Enter a valid e-mail address.")
+        if self.birthday and self.birthday > timezone.localdate():
+            errors["birthday"] = _("The birthday cannot be in the future.")
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        if self.customer_id and self.owner_id is None:
+            self.owner_id = self.customer.owner_id
+        super().save(*args, **kwargs)
+        if self.is_primary:
+            Contact.objects.filter(customer_id=self.customer_id, is_primary=True).exclude(pk=self.pk).update(
+                is_primary=False
+            )
+        self.customer.refresh_search_text()
+
+    @property
+    def mobile_display(self):
+        return normalize.display_phone(self.mobile)
+
+    @property
+    def phone_display(self):
+        return normalize.display_phone(self.phone)

@@ -1,0 +1,86 @@
+"""Normalisation of what people type: phone numbers, e-mail, names, pinyin."""
+
+import re
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+from pypinyin import Style, lazy_pinyin
+
+SPACES = re.compile(r"\s+")
+
+
+def clean_name(value: str) -> str:
+    return SPACES.sub(" ", (value or "").replace("\u3000", " ")).strip()
+
+
+def normalize_phone(value: str, region: str | None = None) -> str:
+    """'138 1234 5678' -> '+8613812345678'. Raises ValidationError for a number that cannot exist."""
+    raw = (value or "").strip()
+    if not raw:
+        return ""
+    if isinstance(value, float):  # spreadsheets store phones as floats
+        raw = str(int(value))
+    try:
+        number = phonenumbers.parse(raw, region or settings.KEHU_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(_("“%(value)s” is not a phone number.") % {"value": raw}, code="invalid_phone")
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            _("“%(value)s” is not a valid phone number (check the number of digits and the area code).")
+            % {"value": raw},
+            code="invalid_phone",
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display_phone(value: str) -> str:
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, settings.KEHU_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return value
+    region = phonenumbers.region_code_for_number(number)
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if region == settings.KEHU_PHONE_REGION
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, fmt)
+
+
+def normalize_email(value: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        return ""
+    validate_email(value)
+    local, _sep, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def pinyin_forms(text: str) -> tuple[str, str]:
+    """('beijingkejiyouxiangongsi', 'bjkjyxgs') for 北京科技有限公司; other text is kept, lower-cased."""
+    if not text:
+        return "", ""
+    syllables = lazy_pinyin(text, errors="default")
+    initials = lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default")
+    full = "".join(syllables).replace(" ", "").lower()
+    short = "".join(initials).replace(" ", "").lower()
+    return full, short
+
+
+COMPANY_SUFFIXES = re.compile(
+    r"(股份有限公司|有限责任公司|有限公司|集团|公司|co\.?,?\s*ltd\.?|ltd\.?|inc\.?|corp\.?|llc|gmbh|limited)$",
+    re.IGNORECASE,
+)
+
+
+def name_core(name: str) -> str:
+    """The distinctive part of a company name, for duplicate detection."""
+    core = clean_name(name).lower()
+    for _i in range(2):
+        core = COMPANY_SUFFIXES.sub("", core).strip(" ,.()（）")
+    return core

@@ -1,0 +1,56 @@
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core.registry import RecordType, registry
+
+from .forms import ContactFilterSet, ContactForm, CustomerFilterSet, CustomerForm
+from .models import Contact, Customer
+
+
+@registry.register
+class CustomerType(RecordType):
+    model = Customer
+    form = CustomerForm
+    filterset = CustomerFilterSet
+    list_columns = ["number", "name", "type", "level", "industry", "phone", "city", "owner", "updated_at"]
+    extra_columns = ["source", "status", "grade", "region", "province", "email", "website", "employees",
+                     "annual_revenue", "first_contact_date", "created_at", "tags"]
+    sort_fields = ["id", "name", "updated_at", "created_at"]
+    default_sort = "-id"
+    list_select_related = ["owner", "type", "level", "industry", "source", "region"]
+    detail_template = "customers/customer_detail.html"
+    detail_fields = [
+        "number", "name", "type", "level", "grade", "industry", "source", "status", "region", "country",
+        "province", "city", "address", "phone", "email", "website", "employees", "annual_revenue", "needs",
+        "first_contact_date", "owner", "deal_amount", "deal_products", "signed_on", "notes", "created_at",
+        "created_by", "updated_at", "updated_by",
+    ]
+    export_fields = [
+        "number", "name", "type", "level", "grade", "industry", "source", "status", "region", "country",
+        "province", "city", "address", "phone", "email", "website", "employees", "annual_revenue", "needs",
+        "first_contact_date", "owner", "deal_amount", "deal_products", "signed_on", "notes", "created_at",
+        "updated_at",
+    ]
+    api_exclude = ["search_text"]
+    nav_icon = "ti-building-store"
+    search_placeholder = _("Number, name, pinyin, phone, e-mail, contact")
+
+    def save_form(self, form, user):
+        return form.save()
+
+    def extend_api(self, router, out_schema):
+        from .api import extend
+
+        extend(router, out_schema, self)
+
+
+@registry.register
+class ContactType(RecordType):
+    model = Contact
+    form = ContactForm
+    filterset = ContactFilterSet
+    list_columns = ["name", "customer", "title", "mobile", "email", "is_primary"]
+    extra_columns = ["gender", "phone", "wechat", "birthday", "created_at", "tags"]
+    sort_fields = ["id", "name"]
+    default_sort = "-id"
+    list_select_related = ["customer"]
+    nav_icon = "ti-address-book"

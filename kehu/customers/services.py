@@ -1,0 +1,204 @@
+"""Customer actions: duplicates, merge, owner transfer, the public pool. Views, API, imports
+and jobs call these; no rule is written twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auditlog.models import LogEntry
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rapidfuzz import fuzz
+
+from kehu.core.audit import log_changes
+from kehu.core.models import Attachment, TaggedItem
+from kehu.core.services import notify
+
+from . import normalize
+from .models import Contact, Customer
+
+SIMILAR_NAME_SCORE = 85
+
+
+@dataclass
+class Duplicate:
+    customer: Customer
+    reasons: list[str]
+    visible: bool
+
+
+def find_duplicates(*, name="", phone="", email="", exclude_pk=None, user=None, limit=10) -> list[Duplicate]:
+    """Customers with the same normalised phone or e-mail, or a very similar name."""
+    found: dict[int, Duplicate] = {}
+
+    def add(customer, reason):
+        dup = found.get(customer.pk)
+        if dup is None:
+            dup = found[customer.pk] = Duplicate(customer, [], False)
+        if reason not in dup.reasons:
+            dup.reasons.append(reason)
+
+    base = Customer.objects.select_related("owner")
+    if exclude_pk:
+        base = base.exclude(pk=exclude_pk)
+    try:
+        phone = normalize.normalize_phone(phone) if phone else ""
+    except ValidationError:
+        phone = ""
+    if phone:
+        for c in base.filter(phone=phone)[:limit]:
+            add(c, _("same phone"))
+        ids = Contact.objects.filter(Q(mobile=phone) | Q(phone=phone)).values("customer_id")[:limit]
+        for c in base.filter(pk__in=ids):
+            add(c, _("same phone as a contact"))
+    email = (email or "").strip()
+    if email:
+        try:
+            email = normalize.normalize_email(email)
+        except ValidationError:
+            email = ""
+    if email:
+        for c in base.filter(email__iexact=email)[:limit]:
+            add(c, _("same e-mail"))
+        ids = Contact.objects.filter(email__iexact=email).values("customer_id")[:limit]
+        for c in base.filter(pk__in=ids):
+            add(c, _("same e-mail as a contact"))
+    core = normalize.name_core(name or "")
+    if len(core) >= 2:
+        probe = core[:4] if len(core) >= 4 else core
+        candidates = base.filter(search_text__contains=probe.lower()).order_by("-id")[:200]
+        for c in candidates:
+            score = fuzz.ratio(core, normalize.name_core(c.name))
+            if score >= SIMILAR_NAME_SCORE:
+                add(c, _("similar name (%(score)d%%)") % {"score": score})
+    if user is not None and found:
+        visible = set(Customer.objects.visible_to(user).filter(pk__in=found).values_list("pk", flat=True))
+        for pk, dup in found.items():
+            dup.visible = pk in visible
+    return list(found.values())[:limit]
+
+
+def merge_customers(keep: Customer, other: Customer, user) -> Customer:
+    """Move contacts, history, attachments, tags and every related record onto `keep`."""
+    if keep.pk == other.pk:
+        raise ValidationError(_("Choose two different customers to merge."))
+    with transaction.atomic():
+        # every model that points at Customer (contacts today; follow-ups, orders... later)
+        for rel in Customer._meta.related_objects:
+            if rel.many_to_many or not rel.concrete or rel.related_model is Customer:
+                continue
+            manager = rel.related_model._base_manager
+            manager.filter(**{rel.field.name: other}).update(**{rel.field.name: keep})
+        ct = ContentType.objects.get_for_model(Customer)
+        Attachment.objects.filter(content_type=ct, object_id=other.pk).update(object_id=keep.pk)
+        keep_tags = set(TaggedItem.objects.filter(content_type=ct, object_id=keep.pk).values_list("tag_id", flat=True))
+        TaggedItem.objects.filter(content_type=ct, object_id=other.pk, tag_id__in=keep_tags).delete()
+        TaggedItem.objects.filter(content_type=ct, object_id=other.pk).update(object_id=keep.pk)
+        LogEntry.objects.filter(content_type=ct, object_id=other.pk).update(object_id=keep.pk, object_pk=str(keep.pk))
+        filled = {}
+        for field in Customer._meta.concrete_fields:
+            if not field.editable or field.primary_key or field.name in ("owner", "custom_fields"):
+                continue
+            mine, theirs = getattr(keep, field.attname), getattr(other, field.attname)
+            if mine in (None, "") and theirs not in (None, ""):
+                setattr(keep, field.attname, theirs)
+                filled[field.name] = theirs
+        for key, value in (other.custom_fields or {}).items():
+            keep.custom_fields.setdefault(key, value)
+        keep.updated_by = user
+        keep.save()
+        other.merged_into = keep
+        other.deleted_at = timezone.now()
+        other.deleted_by = user
+        other.save(update_fields=["merged_into", "deleted_at", "deleted_by"])
+        keep.refresh_search_text()
+        log_changes(keep, {"merged": (f"{other.number} {other.name}", f"{keep.number} {keep.name}")}, actor=user)
+    return keep
+
+
+def transfer_customers(customers, new_owner, user, *, notify_owner=True) -> int:
+    """Give customers (and their contacts) to another account manager; each change is logged."""
+    if new_owner is None or not new_owner.is_active:
+        raise ValidationError({"owner": _("Choose an active user to transfer to.")})
+    moved = 0
+    with transaction.atomic():
+        for customer in customers:
+            if customer.owner_id == new_owner.pk:
+                continue
+            customer.owner = new_owner
+            customer.updated_by = user
+            customer.save()
+            Contact.objects.filter(customer=customer).update(owner=new_owner)
+            moved += 1
+    if moved and notify_owner and new_owner != user:
+        notify(
+            new_owner,
+            _("%(count)d customers were transferred to you") % {"count": moved},
+            _("%(user)s transferred %(count)d customers to you.") % {"user": user, "count": moved},
+            url=reverse("customers:customer_list") + "?mine=true",
+            email=True,
+        )
+    return moved
+
+
+def claims_today(user) -> int:
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return Customer.objects.filter(owner=user, claimed_at__gte=start).count()
+
+
+def claim(customer: Customer, user) -> Customer:
+    """An account manager takes a customer from the public pool (limit per day)."""
+    if not user.has_right("customer", "edit"):
+        raise PermissionDenied
+    limit = settings.KEHU_POOL_CLAIM_LIMIT
+    with transaction.atomic():
+        if claims_today(user) >= limit:
+            raise ValidationError(
+                _("You have reached today's limit of %(limit)d customers claimed from the pool.") % {"limit": limit}
+            )
+        now = timezone.now()
+        taken = Customer.objects.filter(pk=customer.pk, owner__isnull=True).update(
+            owner=user, claimed_at=now, pool_entered_at=None, version=F("version") + 1, updated_by=user,
+            updated_at=now,
+        )
+        if not taken:
+            raise ValidationError(_("Someone else has already claimed this customer."))
+        Contact.objects.filter(customer=customer).update(owner=user)
+        customer.refresh_from_db()
+        log_changes(customer, {"owner": (None, user)}, actor=user)
+    return customer
+
+
+def release(customer: Customer, user, reason: str = "") -> Customer:
+    """Put a customer back into the public pool."""
+    if customer.owner_id is None:
+        raise ValidationError(_("The customer is already in the public pool."))
+    if not user.has_right("customer", "edit"):
+        raise PermissionDenied
+    old_owner = customer.owner
+    with transaction.atomic():
+        now = timezone.now()
+        customer.owner = None
+        customer.pool_entered_at = now
+        customer.updated_by = user
+        customer.save()
+        Contact.objects.filter(customer=customer).update(owner=None)
+        if reason:
+            log_changes(customer, {"pool_reason": ("", reason)}, actor=user)
+    if old_owner and old_owner != user:
+        notify(old_owner, _("Customer %(name)s was returned to the public pool") % {"name": customer.name},
+               reason, url=reverse("customers:customer_detail", args=[customer.pk]))
+    return customer
+
+
+def assign_from_pool(customers, owner, user) -> int:
+    """A supervisor gives pool customers to an account manager."""
+    if not user.has_right("customer", "assign"):
+        raise PermissionDenied
+    return transfer_customers([c for c in customers if c.owner_id is None], owner, user)

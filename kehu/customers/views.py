@@ -1,0 +1,222 @@
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kehu.accounts.models import User
+from kehu.core import timeline
+from kehu.core.registry import registry
+from kehu.core.views import BulkActionView, RecordDetailView, RecordEditView, RecordListView
+
+from . import services
+from .forms import CustomerForm
+from .models import Contact, Customer
+
+
+def customer_type():
+    return registry.get("customer")
+
+
+class CustomerListView(RecordListView):
+    """Customers, with tabs: mine / all I may see / the public pool."""
+
+    def filtered_queryset(self):
+        qs = super().filtered_queryset()
+        self.tab = self.request.GET.get("tab") or "all"
+        if "pool" not in self.request.GET:
+            if self.tab == "pool":
+                qs = qs.filter(owner__isnull=True)
+            elif self.tab == "mine":
+                qs = qs.filter(owner=self.request.user)
+            else:
+                qs = qs.filter(owner__isnull=False)
+        return qs
+
+    def extra_context(self):
+        return {
+            "tab": self.tab,
+            "tabs": [("all", _("Customers")), ("mine", _("My customers")), ("pool", _("Public pool"))],
+            "users": User.objects.filter(is_active=True).order_by("username"),
+            "claims_left": max(0, services.settings.KEHU_POOL_CLAIM_LIMIT - services.claims_today(self.request.user))
+            if self.tab == "pool" else None,
+        }
+
+
+class CustomerBulkView(BulkActionView):
+    def actions(self):
+        actions = super().actions()
+        actions.update({
+            "transfer": ("assign", self.bulk_transfer),
+            "release": ("edit", self.bulk_release),
+            "claim": ("edit", self.bulk_claim),
+        })
+        return actions
+
+    def bulk_transfer(self, objs, data):
+        owner = User.objects.filter(pk=data.get("value") or 0, is_active=True).first()
+        if owner is None:
+            raise ValidationError(_("Choose the user who takes over the customers."))
+        services.transfer_customers(objs, owner, self.request.user)
+
+    def bulk_release(self, objs, data):
+        for obj in objs:
+            if obj.owner_id is not None:
+                services.release(obj, self.request.user, data.get("reason", ""))
+
+    def bulk_claim(self, objs, data):
+        for obj in objs:
+            services.claim(obj, self.request.user)
+
+
+class CustomerEditView(RecordEditView):
+    template_name = "customers/customer_form.html"
+
+    def render(self, form, instance, **extra):
+        extra.setdefault("duplicates", getattr(form, "duplicates", []))
+        return super().render(form, instance, **extra)
+
+
+class CustomerDetailView(RecordDetailView):
+    def extra_context(self, obj):
+        user = self.request.user
+        return {
+            "extra_tabs": [("contacts", _("Contacts")), ("timeline", _("Timeline"))],
+            "header_actions": "customers/partials/header_actions.html",
+            "title_badges": "customers/partials/title_badges.html",
+            "contacts": Contact.objects.filter(customer=obj).order_by("-is_primary", "id"),
+            "can_contact": {a: user.has_right("contact", a) for a in ("view", "create", "edit")},
+            "users": User.objects.filter(is_active=True).order_by("username") if user.has_right("customer", "assign")
+            else [],
+        }
+
+
+@login_required
+def timeline_view(request, pk):
+    if not request.user.has_right("customer", "view"):
+        raise PermissionDenied
+    customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=pk)
+    before = parse_datetime(request.GET.get("before", "")) if request.GET.get("before") else None
+    events = timeline.events_for(customer, request.user, before=before, limit=20)
+    more = len(events) == 20
+    next_before = (events[-1].when - datetime.timedelta(microseconds=1)).isoformat() if more else None
+    return render(request, "customers/partials/timeline.html",
+                  {"object": customer, "events": events, "next_before": next_before})
+
+
+@login_required
+def duplicates_view(request):
+    """HTMX: possible duplicates while the user types name / phone / e-mail."""
+    if not request.user.has_right("customer", "view"):
+        raise PermissionDenied
+    data = request.POST if request.method == "POST" else request.GET
+    pk = request.GET.get("pk") or data.get("pk")
+    dups = services.find_duplicates(
+        name=data.get("name", ""), phone=data.get("phone", ""), email=data.get("email", ""),
+        exclude_pk=int(pk) if pk and str(pk).isdigit() else None, user=request.user,
+    )
+    return render(request, "customers/partials/duplicates.html", {"duplicates": dups})
+
+
+@login_required
+def lookup_view(request):
+    """HTMX autocomplete: <option>s of visible customers matching ?q= (or ?customer-search=)."""
+    if not request.user.has_right("customer", "view"):
+        raise PermissionDenied
+    term = next((v for k, v in request.GET.items() if k.endswith("search") or k == "q"), "")
+    qs = Customer.objects.visible_to(request.user)
+    fs = customer_type().filterset({"q": term}, queryset=qs, user=request.user)
+    rows = fs.qs.order_by("-id")[:20] if term.strip() else qs.order_by("-updated_at", "-id")[:20]
+    return render(request, "core/partials/options.html", {"rows": rows})
+
+
+@login_required
+@require_POST
+def claim_view(request, pk):
+    customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=pk)
+    try:
+        services.claim(customer, request.user)
+        messages.success(request, _("“%(name)s” is now your customer.") % {"name": customer.name})
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return HttpResponseRedirect(reverse("customers:customer_detail", args=[pk]))
+
+
+@login_required
+@require_POST
+def release_view(request, pk):
+    customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=pk)
+    try:
+        services.release(customer, request.user, request.POST.get("reason", ""))
+        messages.success(request, _("“%(name)s” was returned to the public pool.") % {"name": customer.name})
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return HttpResponseRedirect(reverse("customers:customer_detail", args=[pk]))
+
+
+@login_required
+@require_POST
+def transfer_view(request, pk):
+    if not request.user.has_right("customer", "assign"):
+        raise PermissionDenied
+    customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=pk)
+    owner = User.objects.filter(pk=request.POST.get("owner") or 0, is_active=True).first()
+    try:
+        services.transfer_customers([customer], owner, request.user)
+        messages.success(request, _("“%(name)s” now belongs to %(owner)s.") % {"name": customer.name, "owner": owner})
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return HttpResponseRedirect(reverse("customers:customer_detail", args=[pk]))
+
+
+@login_required
+def merge_view(request, pk):
+    """Merge another customer into this one (the one kept)."""
+    if not (request.user.has_right("customer", "edit") and request.user.has_right("customer", "delete")):
+        raise PermissionDenied
+    visible = Customer.objects.visible_to(request.user)
+    keep = get_object_or_404(visible, pk=pk)
+    other = None
+    other_id = request.POST.get("other") or request.GET.get("other")
+    if other_id:
+        other = get_object_or_404(visible, pk=other_id)
+    if request.method == "POST" and other is not None:
+        try:
+            services.merge_customers(keep, other, request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("“%(other)s” was merged into “%(keep)s”.") % {
+                "other": other.name, "keep": keep.name})
+            return HttpResponseRedirect(reverse("customers:customer_detail", args=[keep.pk]))
+    candidates = services.find_duplicates(name=keep.name, phone=keep.phone, email=keep.email, exclude_pk=keep.pk,
+                                          user=request.user)
+    return render(request, "customers/merge.html", {
+        "object": keep, "other": other, "candidates": [d for d in candidates if d.visible],
+        "rt": customer_type()})
+
+
+@login_required
+def search_view(request):
+    """The header search: customers (number, name, pinyin, phone, e-mail, contact) and contacts."""
+    q = (request.GET.get("q") or "").strip()
+    customers, contacts = [], []
+    if q:
+        if request.user.has_right("customer", "view"):
+            rt = customer_type()
+            fs = rt.filterset({"q": q}, queryset=rt.visible(request.user), user=request.user)
+            customers = list(fs.qs.order_by("-id")[:25])
+        if request.user.has_right("contact", "view"):
+            crt = registry.get("contact")
+            fs = crt.filterset({"q": q}, queryset=crt.visible(request.user), user=request.user)
+            contacts = list(fs.qs.order_by("-id")[:25])
+    return render(request, "customers/search.html", {"q": q, "customers": customers, "contacts": contacts})
+
+
+__all__ = ["CustomerForm"]

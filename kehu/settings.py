@@ -1,0 +1,256 @@
+"""Kehu settings. Every value comes from an environment variable with a working default.
+
+KEHU_ENV=production switches on the secure defaults (HTTPS cookies, HSTS, no DEBUG) and
+requires KEHU_SECRET_KEY.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(os.environ.get("KEHU_VAR_DIR", Path.cwd() / "var")).resolve()
+
+ENV = os.environ.get("KEHU_ENV", "development")
+PRODUCTION = ENV == "production"
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("KEHU_DEBUG", not PRODUCTION)
+SECRET_KEY = os.environ.get("KEHU_SECRET_KEY", "")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("KEHU_SECRET_KEY must be set when KEHU_ENV=production")
+    SECRET_KEY = "kehu-development-key-not-for-production-" + "x" * 30
+
+ALLOWED_HOSTS = env_list("KEHU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("KEHU_CSRF_TRUSTED_ORIGINS", "")
+
+
+def database_from_url(url: str) -> dict:
+    """Parse DATABASE_URL (sqlite:///path or postgres://user:pass@host:port/name?opt=v)."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("sqlite", "sqlite3"):
+        # sqlite:/// -> default file; sqlite:///rel/path; sqlite:////abs/path
+        path = unquote(parsed.path)
+        name = path[1:] if path.startswith("//") else path.lstrip("/")
+        return sqlite_database(name or str(VAR_DIR / "kehu.sqlite3"))
+    if parsed.scheme in ("postgres", "postgresql", "pgsql"):
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        db = {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")) or "kehu",
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": env_int("KEHU_DB_CONN_MAX_AGE", 60),
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": options,
+        }
+        return db
+    raise ImproperlyConfigured(f"Unsupported DATABASE_URL scheme: {parsed.scheme!r}")
+
+
+def sqlite_database(name: str) -> dict:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": name,
+        "OPTIONS": {
+            # WAL lets readers and one writer work at once; IMMEDIATE avoids
+            # "database is locked" upgrades from read to write transactions.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;"
+                " PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
+        "TEST": {"NAME": os.environ.get("KEHU_SQLITE_TEST_NAME") or None},
+    }
+
+
+DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL", "sqlite:///"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_filters",
+    "auditlog",
+    "axes",
+    "django_tasks",
+    "django_tasks_db",
+    "ninja",
+    "kehu.core",
+    "kehu.accounts",
+    "kehu.customers",
+    "kehu.ui",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "kehu.accounts.middleware.UserLanguageMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kehu.accounts.middleware.SessionTimeoutMiddleware",
+    "kehu.accounts.middleware.ForcePasswordChangeMiddleware",
+    "kehu.accounts.middleware.UserTimezoneMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "kehu.urls"
+WSGI_APPLICATION = "kehu.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "kehu.ui.context_processors.kehu",
+            ],
+        },
+    }
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "kehu.accounts.validators.CharacterClassValidator"},
+]
+
+# i18n: Chinese first, English complete.
+LANGUAGE_CODE = os.environ.get("KEHU_LANGUAGE", "zh-hans")
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = os.environ.get("KEHU_TIME_ZONE", "Asia/Shanghai")
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = Path(os.environ.get("KEHU_MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "/media/"  # never served directly: attachments go through a permission-checked view
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# Sessions and login security
+SESSION_COOKIE_AGE = env_int("KEHU_SESSION_ABSOLUTE_HOURS", 12) * 3600  # absolute timeout
+KEHU_IDLE_TIMEOUT_MINUTES = env_int("KEHU_IDLE_TIMEOUT_MINUTES", 30)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = False  # HTMX reads the token from the page, not the cookie
+AXES_FAILURE_LIMIT = env_int("KEHU_LOGIN_FAILURE_LIMIT", 5)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = env_int("KEHU_LOGIN_COOLOFF_MINUTES", 30) / 60
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+AXES_ENABLED = env_bool("KEHU_AXES_ENABLED", True)
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("KEHU_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("KEHU_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Mail
+EMAIL_BACKEND = os.environ.get("KEHU_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("KEHU_EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("KEHU_EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("KEHU_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("KEHU_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("KEHU_EMAIL_TLS", False)
+EMAIL_TIMEOUT = env_int("KEHU_EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("KEHU_FROM_EMAIL", "Kehu <kehu@localhost>")
+
+# Background work: django-tasks with its database backend; no extra service.
+TASKS = {"default": {"BACKEND": os.environ.get("KEHU_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+
+# Audit log
+AUDITLOG_INCLUDE_ALL_MODELS = False
+AUDITLOG_DISABLE_REMOTE_ADDR = False
+
+# Kehu's own settings
+KEHU_ATTACHMENT_MAX_BYTES = env_int("KEHU_ATTACHMENT_MAX_MB", 20) * 1024 * 1024
+KEHU_ATTACHMENT_EXTENSIONS = env_list(
+    "KEHU_ATTACHMENT_EXTENSIONS",
+    "pdf,png,jpg,jpeg,gif,webp,txt,csv,xlsx,xls,docx,doc,pptx,ppt,zip,eml,msg,odt,ods",
+)
+KEHU_POOL_CLAIM_LIMIT = env_int("KEHU_POOL_CLAIM_LIMIT", 20)  # pool claims per user per day
+KEHU_PHONE_REGION = os.environ.get("KEHU_PHONE_REGION", "CN")
+KEHU_PAGE_SIZE = env_int("KEHU_PAGE_SIZE", 50)
+KEHU_BASE_URL = os.environ.get("KEHU_BASE_URL", "http://127.0.0.1:8000")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("KEHU_LOG_LEVEL", "WARNING")},
+}
+
+NINJA_PAGINATION_PER_PAGE = KEHU_PAGE_SIZE
+AUDITLOG_USE_BASE_MANAGER = True  # soft-deleted rows must still be diffed on restore
+AUDITLOG_STORE_JSON_CHANGES = True
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True  # history shows "王芳", not "17"

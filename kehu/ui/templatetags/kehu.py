@@ -1,0 +1,94 @@
+import datetime
+from decimal import Decimal
+
+from django import template
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.filter
+def cell(value):
+    """Render any field value for a table cell or detail row."""
+    if value is None or value == "":
+        return mark_safe('<span class="text-secondary">—</span>')  # noqa: S308 - constant
+    if isinstance(value, bool):
+        return format_html('<span class="badge bg-{}-lt">{}</span>', "green" if value else "secondary",
+                           _("Yes") if value else _("No"))
+    if isinstance(value, datetime.datetime):
+        return formats.date_format(timezone.localtime(value) if timezone.is_aware(value) else value,
+                                   "Y-m-d H:i")
+    if isinstance(value, datetime.date):
+        return formats.date_format(value, "Y-m-d")
+    if isinstance(value, Decimal):
+        return formats.number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
+    if isinstance(value, str) and value.startswith("+") and value[1:].isdigit():
+        from kehu.customers.normalize import display_phone
+
+        return display_phone(value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+@register.simple_tag
+def sort_link(column, current_sort, query_without_sort):
+    if not column.sort:
+        return column.label
+    if current_sort == column.sort:
+        new, arrow = f"-{column.sort}", " ↑"
+    elif current_sort == f"-{column.sort}":
+        new, arrow = column.sort, " ↓"
+    else:
+        new, arrow = f"-{column.sort}", ""
+    sep = "&" if query_without_sort else ""
+    return format_html('<a href="?{}{}sort={}" class="text-reset">{}{}</a>', query_without_sort, sep, new,
+                       column.label, arrow)
+
+
+@register.simple_tag
+def column_value(column, obj):
+    return cell(column.value(obj))
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def change_rows(entry):
+    """[(field label, before, after)] of a change-log entry."""
+    model = entry.content_type.model_class() if entry.content_type_id else None
+    rows = []
+    for name, pair in (entry.changes_dict or {}).items():
+        label = name
+        if model is not None:
+            try:
+                label = model._meta.get_field(name).verbose_name
+            except Exception:
+                if name.startswith("custom_fields"):
+                    label = _("Custom fields")
+        before, after = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
+        rows.append((label, _clean(before), _clean(after)))
+    return rows
+
+
+def _clean(value):
+    return "" if value in (None, "None") else value
+
+
+@register.filter
+def field_type(bound_field):
+    return bound_field.field.widget.__class__.__name__
+
+
+@register.simple_tag
+def rurl(rt, action, *args):
+    """{% rurl rt 'detail' obj.pk %}: the URL of a record type's view."""
+    from django.urls import reverse
+
+    return reverse(rt.url_name(action), args=args)

@@ -1,0 +1,17 @@
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from kehu.core.api import api, register_all
+from kehu.ui import views as ui_views
+
+register_all()
+
+urlpatterns = [
+    path("", ui_views.home, name="home"),
+    path("healthz", ui_views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("", include("kehu.accounts.urls")),
+    path("", include("kehu.core.urls")),
+    path("", include("kehu.customers.urls")),
+]
