@@ -28,7 +28,7 @@ run: install
 	$(BIN)/kehu demo
 	@echo "Kehu on http://127.0.0.1:8000 — demo logins in README.md (password Kehu@2026)"
 	$(BIN)/kehu worker & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
-	$(BIN)/kehu serve --bind 127.0.0.1:8000 --workers $${KEHU_WORKERS:-3}
+	KEHU_DEBUG=$${KEHU_DEBUG:-0} $(BIN)/kehu serve --bind 127.0.0.1:8000 --workers $${KEHU_WORKERS:-3}
 
 ## make test: the whole suite on SQLite, on PostgreSQL (throwaway cluster) and in Chromium.
 test: install-test

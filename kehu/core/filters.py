@@ -21,6 +21,7 @@ class KehuFilterSet(django_filters.FilterSet):
     created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label=_("Created to"))
 
     search_fields: list[str] = []
+    primary: list[str] = ["owner", "tag"]  # shown at once; the others under "More filters"
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -54,6 +55,29 @@ class KehuFilterSet(django_filters.FilterSet):
     def active_filters(self) -> dict:
         return {k: v for k, v in self.data.items() if k in self.filters and v not in ("", None)}
 
+    @property
+    def form(self):
+        form = django_filters.FilterSet.form.fget(self)
+        if not getattr(form, "_kehu_styled", False):
+            style_filter_form(form)
+        return form
+
+
+def style_filter_form(form):
+    from django import forms
+
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.Select):
+            widget.attrs.setdefault("class", "form-select form-select-sm")
+        elif isinstance(widget, forms.CheckboxInput):
+            widget.attrs.setdefault("class", "form-check-input")
+        else:
+            widget.attrs.setdefault("class", "form-control form-control-sm")
+        if isinstance(field, forms.DateField):
+            widget.input_type = "date"
+    form._kehu_styled = True
+
 
 class PlainFilterSet(django_filters.FilterSet):
     """For record types that are not KehuModels (users, roles, departments)."""
@@ -66,7 +90,6 @@ class PlainFilterSet(django_filters.FilterSet):
         self.user = user
 
     search = KehuFilterSet.search
-
-    @property
-    def active_filters(self) -> dict:
-        return {k: v for k, v in self.data.items() if k in self.filters and v not in ("", None)}
+    primary: list[str] = []
+    active_filters = KehuFilterSet.active_filters
+    form = KehuFilterSet.form

@@ -86,6 +86,7 @@ class CustomerFilterSet(KehuFilterSet):
     pool = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull", label=_("In public pool"))
     province = django_filters.CharFilter(label=_("Province"))
     city = django_filters.CharFilter(label=_("City"))
+    primary = ["type", "level", "industry", "owner"]
 
     class Meta:
         model = Customer
