@@ -3,19 +3,20 @@
 import hashlib
 import time
 
-from auditlog.registry import auditlog
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from kehu.core.audit import register
+
 from .middleware import SESSION_LAST_SEEN, SESSION_LOGIN_AT
 from .models import Department, KnownDevice, Role, User
 
-auditlog.register(User, exclude_fields=["password", "last_login", "preferences", "calendar_token"])
-auditlog.register(Role)
-auditlog.register(Department, exclude_fields=["path"])
+register(User)
+register(Role)
+register(Department)
 
 
 def client_ip(request):

@@ -19,3 +19,18 @@ def log_changes(obj, changes: dict, actor=None, action=LogEntry.Action.UPDATE):
 
 def _text(value):
     return "None" if value is None else str(value)
+
+
+ALWAYS_EXCLUDED = {"id", "version", "updated_at", "updated_by", "created_at", "created_by", "deleted_by",
+                   "search_text", "password", "last_login", "preferences", "calendar_token", "path"}
+
+
+def register(model, exclude=()):
+    """Register a model with django-auditlog, logging only its own editable data: no reverse
+    relations or generic relations, no bookkeeping columns."""
+    from auditlog.registry import auditlog
+
+    names = {f.name for f in model._meta.get_fields()}
+    concrete = {f.name for f in model._meta.concrete_fields} | {f.name for f in model._meta.many_to_many}
+    excluded = sorted((names - concrete) | (ALWAYS_EXCLUDED & names) | set(exclude))
+    auditlog.register(model, exclude_fields=excluded)

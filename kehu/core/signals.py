@@ -1,6 +1,5 @@
-from auditlog.registry import auditlog
-
+from .audit import register
 from .models import CustomField, DictItem
 
-auditlog.register(DictItem)
-auditlog.register(CustomField)
+register(DictItem)
+register(CustomField)

@@ -1,7 +1,7 @@
-from auditlog.registry import auditlog
+from kehu.core.audit import register
 
 from . import timeline  # noqa: F401  (registers the timeline providers)
 from .models import Contact, Customer
 
-auditlog.register(Customer, exclude_fields=["search_text", "version", "updated_at", "updated_by", "claimed_at"])
-auditlog.register(Contact, exclude_fields=["version", "updated_at", "updated_by"])
+register(Customer, exclude=["claimed_at"])
+register(Contact)

@@ -61,24 +61,25 @@ def get_item(mapping, key):
 
 @register.filter
 def change_rows(entry):
-    """[(field label, before, after)] of a change-log entry."""
-    model = entry.content_type.model_class() if entry.content_type_id else None
+    """[(field label, before, after)] of a change-log entry, with choices and dates made readable."""
+    from auditlog.models import LogEntry
+
     rows = []
-    for name, pair in (entry.changes_dict or {}).items():
-        label = name
-        if model is not None:
-            try:
-                label = model._meta.get_field(name).verbose_name
-            except Exception:
-                if name.startswith("custom_fields"):
-                    label = _("Custom fields")
-        before, after = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
-        rows.append((label, _clean(before), _clean(after)))
+    try:
+        display = entry.changes_display_dict or {}
+    except Exception:  # a model that no longer exists: fall back to the raw values
+        display = entry.changes_dict or {}
+    for label, pair in display.items():
+        before, after = (list(pair) + [None, None])[:2] if isinstance(pair, (list, tuple)) else (None, pair)
+        before, after = _clean(before), _clean(after)
+        if entry.action == LogEntry.Action.CREATE and after == "":
+            continue
+        rows.append((label, before, after))
     return rows
 
 
 def _clean(value):
-    return "" if value in (None, "None") else value
+    return "" if value in (None, "None", "", [], "[]") else value
 
 
 @register.filter
