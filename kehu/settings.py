@@ -119,10 +119,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # before the session timeout, which tells the user why they were logged out
+    "django.contrib.messages.middleware.MessageMiddleware",
     "kehu.accounts.middleware.SessionTimeoutMiddleware",
     "kehu.accounts.middleware.ForcePasswordChangeMiddleware",
     "kehu.accounts.middleware.UserTimezoneMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "auditlog.middleware.AuditlogMiddleware",

@@ -79,7 +79,7 @@ def change_rows(entry):
 
 
 def _clean(value):
-    return "" if value in (None, "None", "", [], "[]") else value
+    return "" if value in (None, "None", "", [], "[]", {}, "{}") else value
 
 
 @register.filter
