@@ -163,7 +163,7 @@ def form_data(rt: RecordType, payload: dict, instance=None) -> dict:
     """API payload -> form data. For a partial update, start from the record's current values."""
     form_fields = list(rt.form.base_fields)
     data: dict[str, Any] = {}
-    if instance is not None and instance.pk:
+    if instance is not None:  # a new instance carries the model defaults (status, country...)
         current = model_to_dict(instance, fields=[f for f in form_fields if f != "tags_text"])
         data.update({k: to_form_value(v) for k, v in current.items()})
         for key, value in (getattr(instance, "custom_fields", None) or {}).items():
@@ -297,7 +297,7 @@ def crud_router(rt: RecordType) -> Router:
         instance = rt.model()
         if rt.is_kehu_model and "owner" not in data:
             instance.owner = request.auth
-        form = rt.form(form_data(rt, data), instance=instance, user=request.auth)
+        form = rt.form(form_data(rt, data, instance), instance=instance, user=request.auth)
         with transaction.atomic():
             if not form.is_valid():
                 raise ValidationError(form.errors)

@@ -35,8 +35,10 @@ from .registry import RecordType, registry
 
 def require(user, rt: RecordType, action: str):
     if not user.has_right(rt.module, action):
+        from kehu.accounts.rights import ACTIONS
+
         raise PermissionDenied(_("You do not have the right to %(action)s %(module)s.") % {
-            "action": _(action), "module": rt.label_plural})
+            "action": ACTIONS.get(action, action), "module": rt.label_plural})
 
 
 def field_rows(rt: RecordType, obj) -> list[tuple[str, object]]:

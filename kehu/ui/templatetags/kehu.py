@@ -78,6 +78,20 @@ def change_rows(entry):
     return rows
 
 
+@register.filter
+def action_label(entry):
+    from auditlog.models import LogEntry
+    from django.utils.translation import gettext_lazy
+
+    labels = {
+        LogEntry.Action.CREATE: gettext_lazy("Created"),
+        LogEntry.Action.UPDATE: gettext_lazy("Changed"),
+        LogEntry.Action.DELETE: gettext_lazy("Deleted"),
+        LogEntry.Action.ACCESS: gettext_lazy("Viewed"),
+    }
+    return labels.get(entry.action, entry.get_action_display())
+
+
 def _clean(value):
     return "" if value in (None, "None", "", [], "[]", {}, "{}") else value
 
