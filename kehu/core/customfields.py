@@ -136,7 +136,8 @@ def add_filters(filterset, record_type: str):
         if t in (CustomField.Type.TEXT, CustomField.Type.LONGTEXT):
             f = django_filters.CharFilter(field_name=lookup, lookup_expr="icontains", label=cf.display_label)
         elif t == CustomField.Type.INTEGER:
-            f = django_filters.NumberFilter(field_name=lookup, label=cf.display_label)
+            f = django_filters.NumberFilter(field_name=lookup, label=cf.display_label,
+                                            method=_integer_method(lookup))
         elif t == CustomField.Type.DECIMAL:
             f = django_filters.CharFilter(field_name=lookup, label=cf.display_label)
         elif t == CustomField.Type.BOOLEAN:
@@ -159,6 +160,18 @@ def _multichoice_method(lookup):
     def method(queryset, name, value):
         # JSON lists render as ["a", "b"] (PostgreSQL) or ["a","b"] (SQLite): match the quoted item.
         return queryset.filter(**{f"{lookup}__icontains": f'"{value}"'}) if value else queryset
+
+    return method
+
+
+def _integer_method(lookup):
+    def method(queryset, name, value):
+        # NumberFilter gives a Decimal; the JSON holds an int, and Decimal('42') does not match it
+        if value is None:
+            return queryset
+        if value != int(value):
+            return queryset.none()
+        return queryset.filter(**{lookup: int(value)})
 
     return method
 

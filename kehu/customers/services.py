@@ -91,7 +91,8 @@ def merge_customers(keep: Customer, other: Customer, user) -> Customer:
     with transaction.atomic():
         # every model that points at Customer (contacts today; follow-ups, orders... later)
         for rel in Customer._meta.related_objects:
-            if rel.many_to_many or not rel.concrete or rel.related_model is Customer:
+            # reverse relations are never `concrete`; skip many-to-many and merged_into
+            if rel.many_to_many or rel.related_model is Customer:
                 continue
             manager = rel.related_model._base_manager
             manager.filter(**{rel.field.name: other}).update(**{rel.field.name: keep})
