@@ -1,0 +1,539 @@
+"""The load harness: build a data set, start `kehu serve --workers 2`, measure, write the results.
+
+    python -m kehu.bench.run --scale medium --databases sqlite,postgres \
+        --pg-url postgres://kehu@127.0.0.1:54349/postgres
+
+For each database: a fresh database (SQLite: a file in a temporary directory; PostgreSQL: a new
+database on the server of --pg-url), `kehu migrate`, `python -m kehu.bench.generate`, then gunicorn
+with 2 workers on 127.0.0.1 and, from this process, one httpx client per user (warm-up, then N
+sequential requests per scenario -> p50/p95/p99) plus 8 concurrent clients for the throughput run.
+Each list/search query is also timed as hand-written SQL through the same driver (psycopg/sqlite3).
+The harness itself does not load Django.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import httpx
+
+from kehu.bench import SCALES
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = ["scenario", "database", "customers", "p50_ms", "p95_ms", "p99_ms", "rps", "raw_sql_ms", "ratio",
+        "worker_rss_mb"]
+PAGE = 50  # KEHU_PAGE_SIZE
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def pct(values, p):
+    if not values:
+        return None
+    s = sorted(values)
+    k = (len(s) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- databases ----------------------------------------------------------------------------------
+
+class Database:
+    vendor = ""
+
+    def __init__(self, url):
+        self.url = url
+
+    def raw_connect(self):
+        raise NotImplementedError
+
+    def drop(self):
+        pass
+
+
+class SqliteDatabase(Database):
+    vendor = "sqlite"
+
+    def __init__(self, directory: Path):
+        self.path = directory / "bench.sqlite3"
+        super().__init__(f"sqlite:///{self.path}")
+
+    def raw_connect(self):
+        conn = sqlite3.connect(self.path)
+        # the same pragmas Kehu's settings apply to each connection
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-65536", "mmap_size=268435456",
+                       "temp_store=MEMORY"):
+            conn.execute(f"PRAGMA {pragma}")
+        return conn
+
+    @staticmethod
+    def sql(query):
+        return query.replace("%s", "?")
+
+
+class PostgresDatabase(Database):
+    vendor = "postgresql"
+
+    def __init__(self, server_url: str, name: str):
+        import psycopg
+
+        self.server_url = server_url
+        self.name = name
+        parsed = urlparse(server_url)
+        with psycopg.connect(self._dsn(parsed.path.lstrip("/") or "postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        super().__init__(urlunparse(parsed._replace(path=f"/{name}")))
+
+    def _dsn(self, dbname):
+        p = urlparse(self.server_url)
+        return f"host={p.hostname} port={p.port or 5432} user={p.username or 'postgres'} dbname={dbname}" + (
+            f" password={p.password}" if p.password else "")
+
+    def raw_connect(self):
+        import psycopg
+
+        # no server-side prepared statements, as Django: a generic plan for LIKE $1 can be far worse
+        return psycopg.connect(self._dsn(self.name), autocommit=True, prepare_threshold=None)
+
+    @staticmethod
+    def sql(query):
+        return query
+
+    def drop(self):
+        import psycopg
+
+        with psycopg.connect(self._dsn("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def run_cmd(args, env, what):
+    t = time.time()
+    proc = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    log(f"{what}: {time.time() - t:.1f} s")
+    return proc
+
+
+def base_env(db: Database, var_dir: Path):
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": db.url, "DJANGO_SETTINGS_MODULE": "kehu.settings", "KEHU_VAR_DIR": str(var_dir),
+        # production-like: no DEBUG (no query log), but HTTP cookies so the client can log in on 127.0.0.1
+        "KEHU_DEBUG": "false", "KEHU_SECRET_KEY": secrets.token_urlsafe(40), "KEHU_LOG_LEVEL": "ERROR",
+        "KEHU_AXES_ENABLED": "true",
+    })
+    return env
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+class Server:
+    def __init__(self, env, var_dir: Path, workers=2):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = var_dir / "gunicorn.log"
+        self._log = open(self.log_path, "w")
+        kehu = str(Path(sys.executable).with_name("kehu"))
+        cmd = [kehu, "serve", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)]
+        if not os.path.exists(kehu):
+            cmd = [sys.executable, "-m", "kehu.cli", "serve", "--bind", f"127.0.0.1:{self.port}",
+                   "--workers", str(workers)]
+        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self.peak_kb: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample_rss, daemon=True)
+
+    def wait_ready(self, timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"kehu serve exited:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.base + "/healthz", timeout=2).status_code == 200:
+                    self._sampler.start()
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("kehu serve did not answer /healthz")
+
+    def workers(self) -> list[int]:
+        """gunicorn's worker processes: the children of the master (kehu serve exec's gunicorn)."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                if ppid == self.proc.pid:
+                    pids.append(int(entry.name))
+        return pids
+
+    def _sample_rss(self):
+        while not self._stop.is_set():
+            for pid in self.workers():
+                try:
+                    text = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                m = re.search(r"VmHWM:\s+(\d+) kB", text)
+                if m:
+                    self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), int(m.group(1)))
+            self._stop.wait(0.5)
+
+    def stop(self):
+        self._stop.set()
+        if self._sampler.is_alive():
+            self._sampler.join(timeout=2)
+        if self.proc.poll() is None:
+            self.proc.terminate()  # the gunicorn master; it stops its workers
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+# --- clients ------------------------------------------------------------------------------------
+
+def api_client(base, token):
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
+def html_client(base, username, password):
+    client = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
+    page = client.get("/accounts/login/")
+    m = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    if not m:
+        raise RuntimeError(f"no CSRF token on the login page (HTTP {page.status_code})")
+    resp = client.post("/accounts/login/", data={"username": username, "password": password,
+                                                 "csrfmiddlewaretoken": m.group(1)},
+                       headers={"Referer": base + "/accounts/login/"})
+    if resp.status_code != 302 or "sessionid" not in client.cookies:
+        raise RuntimeError(f"login as {username} failed: HTTP {resp.status_code}")
+    return client
+
+
+def measure(fn, n, warmup):
+    """Call fn() warmup + n times; fn returns an HTTP status. Returns (ms list, statuses)."""
+    statuses = []
+    for _ in range(warmup):
+        statuses.append(fn())
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        statuses.append(fn())
+        times.append((time.perf_counter() - t) * 1000)
+    return times, statuses
+
+
+def throughput(base, token, path, seconds, clients=8):
+    async def worker(deadline, counts, statuses):
+        async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"},
+                                     timeout=60) as client:
+            while time.perf_counter() < deadline:
+                r = await client.get(path)
+                statuses.add(r.status_code)
+                counts.append(1)
+
+    async def main():
+        counts, statuses = [], set()
+        async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}) as c:
+            await c.get(path)
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(start + seconds, counts, statuses) for _ in range(clients)))
+        return len(counts) / (time.perf_counter() - start), statuses
+
+    return asyncio.run(main())
+
+
+# --- the raw SQL equivalents ----------------------------------------------------------------------
+
+LIST_SQL = (
+    "SELECT c.*, u.username, t.label, l.label, i.label, s.label, r.label FROM customers_customer c "
+    "LEFT JOIN accounts_user u ON u.id = c.owner_id LEFT JOIN core_dictitem t ON t.id = c.type_id "
+    "LEFT JOIN core_dictitem l ON l.id = c.level_id LEFT JOIN core_dictitem i ON i.id = c.industry_id "
+    "LEFT JOIN core_dictitem s ON s.id = c.source_id LEFT JOIN core_dictitem r ON r.id = c.region_id "
+    "WHERE c.deleted_at IS NULL{scope}{extra} ORDER BY c.id DESC LIMIT {limit}"
+)
+
+
+def raw_query(db, owner_ids, extra="", params=()):
+    scope, args = "", []
+    if owner_ids is not None:
+        scope = f" AND (c.owner_id IN ({', '.join(['%s'] * len(owner_ids))}) OR c.owner_id IS NULL)"
+        args += list(owner_ids)
+    return db.sql(LIST_SQL.format(scope=scope, extra=extra, limit=PAGE + 1)), args + list(params)
+
+
+def time_sql(conn, sql, args, n, warmup):
+    times = []
+    for i in range(warmup + n):
+        t = time.perf_counter()
+        cur = conn.execute(sql, args)
+        cur.fetchall()
+        if i >= warmup:
+            times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def explain(db, conn, sql, args):
+    if db.vendor == "postgresql":
+        rows = conn.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, args).fetchall()
+    else:
+        rows = [(" | ".join(str(x) for x in r),) for r in conn.execute("EXPLAIN QUERY PLAN " + sql, args)]
+    return "\n".join(r[0] for r in rows)
+
+
+# --- one database ---------------------------------------------------------------------------------
+
+def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, warmup=5, seconds=20,
+                 explain_slower_than_ms=20.0):
+    """Generate, serve, measure. Returns (result rows with a 'statuses' list each, notes dict)."""
+    env = base_env(db, work_dir)
+    run_cmd([sys.executable, "-m", "kehu.cli", "migrate", "--noinput"], env, f"{db.vendor}: migrate")
+    meta_path = work_dir / "meta.json"
+    proc = run_cmd([sys.executable, "-m", "kehu.bench.generate", "--customers", str(customers), "--meta",
+                    str(meta_path)], env, f"{db.vendor}: generate {customers} customers")
+    meta = json.loads(meta_path.read_text())
+    notes = {"generate_seconds": meta["seconds"], "generate_log": proc.stderr.strip().splitlines()[-4:],
+             "explain": {}, "samples": meta["samples"]}
+    s = meta["samples"]
+    server = Server(env, work_dir)
+    rows = []
+    try:
+        server.wait_ready()
+        log(f"{db.vendor}: serving on {server.base}, workers {server.workers()}")
+        conn = db.raw_connect()
+        users = [("supervisor", meta["supervisor"], meta["supervisor"]["scope_owner_ids"]),
+                 ("admin", meta["admin"], None)]
+        for label, user, owner_ids in users:
+            api = api_client(server.base, user["token"])
+            first = api.get("/api/v1/customers/")
+            first.raise_for_status()
+            token = first.json()["next_cursor"]
+            # a deep page: the next_cursor of page 1, moved to the middle of the table
+            from kehu.core.pagination import decode_cursor, encode_cursor
+
+            cur = decode_cursor(token) if token else {"s": "-id"}
+            deep = encode_cursor(cur["s"], s["mid_id"], s["mid_id"], "next")
+            detail_pk = s["supervisor_detail_pk"] if label == "supervisor" else s["admin_detail_pk"]
+            searches = [("name substring", s["city"]), ("pinyin initials", s["initials"]),
+                        ("phone", s["phone"]), ("contact name", s["contact_name"])]
+            scenarios = [
+                ("api list first page", "/api/v1/customers/", ("", ())),
+                ("api list deep page", f"/api/v1/customers/?cursor={deep}", (" AND c.id < %s", (s["mid_id"],))),
+            ]
+            for kind, term in searches:
+                scenarios.append((f"api search {kind}", httpx.URL("/api/v1/customers/", params={"q": term}),
+                                  (" AND c.search_text LIKE %s", (f"%{search_term(term)}%",))))
+            scenarios += [
+                ("api detail", f"/api/v1/customers/{detail_pk}", None),
+            ]
+            for name, path, raw in scenarios:
+                times, statuses = measure(lambda p=path, c=api: c.get(p).status_code, requests, warmup)
+                row = result(name, label, db, customers, times, statuses)
+                if raw is not None:
+                    sql, args = raw_query(db, owner_ids, raw[0], raw[1])
+                    raw_ms = time_sql(conn, sql, args, requests, warmup)
+                    row["raw_sql_ms"] = round(raw_ms, 3)
+                    row["ratio"] = round(row["p50_ms"] / raw_ms, 2) if raw_ms else None
+                    if raw_ms > explain_slower_than_ms / 4:  # the database itself is slow
+                        notes["explain"][f"{label}: {name}"] = explain(db, conn, sql, args)
+                rows.append(row)
+            html = html_client(server.base, user["username"], meta["password"])
+            for name, path in [("html customer page", f"/customers/{detail_pk}/"),
+                               ("html customer timeline", f"/customers/{detail_pk}/timeline/"),
+                               ("html customer list", "/customers/")]:
+                times, statuses = measure(lambda p=path, c=html: c.get(p).status_code, requests, warmup)
+                rows.append(result(name, label, db, customers, times, statuses))
+
+            def create(api=api):
+                name = f"{uuid.uuid4().hex[:12]} {secrets.token_hex(3)} Probe"
+                return api.post("/api/v1/customers/", json={"name": name, "status": "active", "phone": ""}).status_code
+
+            times, statuses = measure(create, requests, warmup)
+            rows.append(result("api create customer", label, db, customers, times, statuses))
+            rps, statuses = throughput(server.base, user["token"], "/api/v1/customers/", seconds)
+            row = result("api list throughput (8 clients)", label, db, customers, [], list(statuses))
+            row["rps"] = round(rps, 1)
+            rows.append(row)
+            api.close()
+            html.close()
+        conn.close()
+        for i, (pid, kb) in enumerate(sorted(server.peak_kb.items())):
+            row = result(f"worker {i + 1} peak RSS (pid {pid})", "-", db, customers, [], [200])
+            row["worker_rss_mb"] = round(kb / 1024, 1)
+            rows.append(row)
+    finally:
+        server.stop()
+    return rows, notes
+
+
+def search_term(term: str) -> str:
+    """What CustomerFilterSet.search looks for: a phone typed with spaces -> its digits."""
+    value = " ".join(term.split()).lower()
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if digits and len(digits) >= 5 and len(digits) >= len(value.replace(" ", "").replace("-", "")) - 1:
+        return digits
+    return value
+
+
+def result(name, user, db, customers, times, statuses):
+    return {
+        "scenario": f"{user}: {name}" if user != "-" else name,
+        "database": db.vendor,
+        "customers": customers,
+        "p50_ms": round(pct(times, 50), 2) if times else None,
+        "p95_ms": round(pct(times, 95), 2) if times else None,
+        "p99_ms": round(pct(times, 99), 2) if times else None,
+        "rps": round(1000 / statistics.mean(times), 1) if times else None,
+        "raw_sql_ms": None, "ratio": None, "worker_rss_mb": None,
+        "statuses": sorted(set(statuses)),
+    }
+
+
+# --- the report -----------------------------------------------------------------------------------
+
+def machine():
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, AttributeError):
+        pass
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
+    return {"nproc": os.cpu_count(), "memory": mem, "cpu": cpu or platform.processor(),
+            "python": platform.python_version(), "commit": commit + (" (+ uncommitted changes)" if dirty else "")}
+
+
+def fmt(v):
+    return "–" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+
+
+def write_outputs(rows, notes, md_path: Path, json_path: Path, command: str, extra_md: str = ""):
+    clean = [{k: r[k] for k in KEYS} for r in rows]
+    json_path.write_text(json.dumps(clean, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    m = machine()
+    sizes = sorted({r["customers"] for r in rows})
+    out = [
+        "# Benchmarks", "",
+        "Generated by `make bench` (`kehu/bench/run.py`); figures in `docs/benchmarks.json`.", "",
+        f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']} RAM; Python {m['python']}",
+        f"- Commit: {m['commit']}",
+        f"- Data: {', '.join(f'{n:,}' for n in sizes)} customers, 2 contacts each, 200 users in 20 departments",
+        f"- Command: `{command}`",
+        "- Server: `kehu serve --workers 2` (gunicorn, sync workers) on 127.0.0.1, KEHU_DEBUG=false; client: "
+        "httpx in the same machine (one client, sequential, after a warm-up; throughput: 8 asyncio clients)",
+        "- raw_sql_ms: median of the equivalent hand-written SELECT (same joins, scope and LIMIT 51) through "
+        "the same driver; ratio = Kehu p50 / raw median", "",
+        "| scenario | database | customers | p50 ms | p95 ms | p99 ms | req/s | raw SQL ms | ratio | worker RSS MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in clean:
+        out.append("| " + " | ".join(fmt(r[k]) for k in KEYS) + " |")
+    out.append("")
+    for db, n in notes.items():
+        out.append(f"## Notes: {db}")
+        out.append("")
+        out.append(f"- data generation: {n.get('generate_seconds')} s; search terms: "
+                   f"`{json.dumps(n.get('samples', {}), ensure_ascii=False)}`")
+        for key, plan in n.get("explain", {}).items():
+            out += ["", f"EXPLAIN for {key}:", "", "```", plan, "```"]
+        out.append("")
+    if extra_md:
+        out.append(extra_md)
+    md_path.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+@contextmanager
+def work_dir(keep=False):
+    d = Path(tempfile.mkdtemp(prefix="kehu-bench."))
+    try:
+        yield d
+    finally:
+        if not keep:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m kehu.bench.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default=os.environ.get("BENCH_SCALE", "full"),
+                        help="small (10k), medium (100k), full (1M) or a number of customers")
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://kehu@127.0.0.1:54349/postgres"))
+    parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS", "100")))
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=20.0, help="throughput run per user")
+    parser.add_argument("--md", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--json", default=str(ROOT / "docs" / "benchmarks.json"))
+    parser.add_argument("--append-md", help="a Markdown file appended to the report (analysis)")
+    opts = parser.parse_args(argv)
+    customers = SCALES.get(opts.scale) or int(opts.scale)
+    rows, notes = [], {}
+    for name in [d.strip() for d in opts.databases.split(",") if d.strip()]:
+        with work_dir() as d:
+            db = SqliteDatabase(d) if name == "sqlite" else PostgresDatabase(opts.pg_url, f"kehu_bench_{customers}")
+            try:
+                r, n = run_database(db, customers, d, requests=opts.requests, warmup=opts.warmup,
+                                    seconds=opts.seconds)
+            finally:
+                db.drop()
+            rows += r
+            notes[f"{db.vendor}, {customers:,} customers"] = n
+            bad = [x for x in r if not set(x["statuses"]) <= {200, 201}]
+            for x in bad:
+                log(f"unexpected HTTP status in {x['scenario']}: {x['statuses']}")
+    command = f"BENCH_SCALE={opts.scale} make bench" if not argv else "python -m kehu.bench.run " + " ".join(argv)
+    extra = Path(opts.append_md).read_text(encoding="utf-8") if opts.append_md else ""
+    write_outputs(rows, notes, Path(opts.md), Path(opts.json), command, extra)
+    log(f"wrote {opts.md} and {opts.json}")
+    return 0 if all(set(x["statuses"]) <= {200, 201} for x in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Smoke test of the benchmark suite (issue 4): no timing assertion, only that it runs end to end.
+
+Always on its own SQLite file, whatever DATABASE_URL the suite runs with.
+"""
+
+import json
+
+from kehu.bench import run
+
+CUSTOMERS = 2_000
+
+
+def test_bench_smoke(tmp_path):
+    db = run.SqliteDatabase(tmp_path)
+    rows, notes = run.run_database(db, CUSTOMERS, tmp_path, requests=3, warmup=1, seconds=1.0)
+    md, js = tmp_path / "benchmarks.md", tmp_path / "benchmarks.json"
+    run.write_outputs(rows, {"sqlite": notes}, md, js, "pytest tests/test_bench_smoke.py")
+
+    scenarios = {r["scenario"] for r in rows}
+    for user in ("supervisor", "admin"):
+        for name in ("api list first page", "api list deep page", "api search name substring",
+                     "api search pinyin initials", "api search phone", "api search contact name", "api detail",
+                     "html customer page", "html customer timeline", "html customer list",
+                     "api create customer", "api list throughput (8 clients)"):
+            assert f"{user}: {name}" in scenarios
+    assert any(r["worker_rss_mb"] for r in rows), "no worker memory measured"
+    for r in rows:
+        assert r["statuses"] and set(r["statuses"]) <= {200, 201}, (r["scenario"], r["statuses"])
+    data = json.loads(js.read_text())
+    assert len(data) == len(rows)
+    for item in data:
+        assert set(item) == set(run.KEYS)
+        assert item["database"] == "sqlite" and item["customers"] == CUSTOMERS
+    assert "| scenario |" in md.read_text()
