@@ -42,30 +42,33 @@ class _Echo:
         return value
 
 
-def rows_of(queryset, columns):
-    for obj in queryset.iterator(chunk_size=CHUNK) if not queryset._prefetch_related_lookups else _chunked(queryset):
-        yield [col.value(obj) for col in columns]
+def rows_of(queryset, columns, prepare=None):
+    for chunk in _chunks(queryset):
+        if prepare is not None:
+            prepare(chunk)
+        for obj in chunk:
+            yield [col.value(obj) for col in columns]
 
 
-def _chunked(queryset):
-    """iterator() with prefetches needs a chunk size; keyset over pk keeps memory flat."""
+def _chunks(queryset):
+    """Keyset over the primary key keeps memory flat however long the export is."""
     last = None
     base = queryset.order_by("pk")
     while True:
         chunk = list((base.filter(pk__gt=last) if last is not None else base)[:CHUNK])
         if not chunk:
             return
-        yield from chunk
+        yield chunk
         last = chunk[-1].pk
 
 
-def csv_response(queryset, columns, filename: str):
+def csv_response(queryset, columns, filename: str, prepare=None):
     writer = csv.writer(_Echo())
 
     def stream():
         yield "\ufeff"  # BOM: Excel opens UTF-8 Chinese text correctly
         yield writer.writerow([str(c.label) for c in columns])
-        for row in rows_of(queryset, columns):
+        for row in rows_of(queryset, columns, prepare):
             yield writer.writerow([safe_cell(v) for v in row])
 
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
@@ -73,7 +76,7 @@ def csv_response(queryset, columns, filename: str):
     return response
 
 
-def xlsx_response(queryset, columns, filename: str):
+def xlsx_response(queryset, columns, filename: str, prepare=None):
     import xlsxwriter
 
     fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="kehu-export-")
@@ -86,7 +89,7 @@ def xlsx_response(queryset, columns, filename: str):
     for c, col in enumerate(columns):
         sheet.write_string(0, c, str(col.label), bold)
         sheet.set_column(c, c, 18)
-    for r, row in enumerate(rows_of(queryset, columns), start=1):
+    for r, row in enumerate(rows_of(queryset, columns, prepare), start=1):
         for c, value in enumerate(row):
             if value is None or value == "":
                 continue

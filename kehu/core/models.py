@@ -181,9 +181,10 @@ class KehuModel(models.Model):
 
     @property
     def tags(self) -> list[Tag]:
-        cache = getattr(self, "_prefetched_objects_cache", {})
-        items = cache["tagged_items"] if "tagged_items" in cache else self.tagged_items.select_related("tag")
-        return [item.tag for item in items]
+        cached = getattr(self, "_tag_cache", None)
+        if cached is not None:
+            return cached
+        return [item.tag for item in self.tagged_items.select_related("tag")]
 
     def set_tags(self, names):
         ct = ContentType.objects.get_for_model(type(self))
@@ -199,8 +200,20 @@ class KehuModel(models.Model):
         TaggedItem.objects.bulk_create(
             [TaggedItem(tag=t, content_type=ct, object_id=self.pk) for t in tags if t.pk not in existing]
         )
-        if hasattr(self, "_prefetched_objects_cache"):
-            self._prefetched_objects_cache.pop("tagged_items", None)
+        self._tag_cache = None
+
+
+def attach_tags(objs) -> None:
+    """Load the tags of many records in one query (a GenericRelation prefetch builds a
+    queryset per row, which dominated list pages)."""
+    if not objs:
+        return
+    ct = ContentType.objects.get_for_model(type(objs[0]))
+    by_id: dict = {obj.pk: [] for obj in objs}
+    for item in TaggedItem.objects.filter(content_type=ct, object_id__in=list(by_id)).select_related("tag"):
+        by_id[item.object_id].append(item.tag)
+    for obj in objs:
+        obj._tag_cache = by_id[obj.pk]
 
 
 class DictItem(models.Model):

@@ -144,10 +144,19 @@ class RecordType:
         qs = self.model._default_manager.all()
         if self.list_select_related:
             qs = qs.select_related(*self.list_select_related)
-        prefetch = list(self.list_prefetch)
-        if self.is_kehu_model:
-            prefetch.append("tagged_items__tag")
-        return qs.prefetch_related(*prefetch) if prefetch else qs
+        return qs.prefetch_related(*self.list_prefetch) if self.list_prefetch else qs
+
+    def prepare(self, objs: list) -> list:
+        """Attach what list rows show without a query per row: tags in one query, dictionary
+        values from the in-memory cache."""
+        from . import dictionary
+
+        dictionary.attach(objs, dictionary.dict_fields(self.model))
+        if self.is_kehu_model and objs:
+            from .models import attach_tags
+
+            attach_tags(objs)
+        return objs
 
     def visible(self, user):
         """Records of this type the user may see (rights are checked by the caller)."""

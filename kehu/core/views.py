@@ -121,7 +121,7 @@ class RecordListView(RecordViewMixin, View):
             name = f"{slugify(rt.url_prefix)}-{timezone.localdate():%Y%m%d}"
             export_cols = self.export_columns(available)
             qs = qs.order_by(sort.lstrip("-"))
-            return (export.csv_response if fmt == "csv" else export.xlsx_response)(qs, export_cols, name)
+            return (export.csv_response if fmt == "csv" else export.xlsx_response)(qs, export_cols, name, rt.prepare)
         if request.GET.get("count"):
             return HttpResponse(_("%(count)s records") % {"count": f"{qs.count():,}"})
         size = min(int(request.GET.get("per_page") or settings.KEHU_PAGE_SIZE), 200)
@@ -129,6 +129,7 @@ class RecordListView(RecordViewMixin, View):
             page = paginate(qs, sort=sort, cursor=request.GET.get("cursor"), size=size)
         except InvalidCursor:
             page = paginate(qs, sort=sort, cursor=None, size=size)
+        rt.prepare(page.items)
         params = request.GET.copy()
         for key in ("cursor", "count", "format"):
             params.pop(key, None)

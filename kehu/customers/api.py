@@ -31,14 +31,14 @@ class CountOut(Schema):
 
 
 def extend(router, Out, rt):
-    from kehu.core.api import get_visible, require, serialize
+    from kehu.core.api import get_visible, require, respond, serialize
 
     @router.post("/{int:pk}/claim", response=Out, operation_id="customer_claim", summary="Claim from the public pool")
     def claim(request, pk: int):
         require(request, rt, "edit")
         customer = get_visible(request, rt, pk)
         services.claim(customer, request.auth)
-        return serialize(rt, rt.visible(request.auth).get(pk=pk), Out)
+        return respond(request, serialize(rt, rt.visible(request.auth).get(pk=pk)))
 
     @router.post("/{int:pk}/release", response=Out, operation_id="customer_release",
                  summary="Return to the public pool")
@@ -46,7 +46,7 @@ def extend(router, Out, rt):
         require(request, rt, "edit")
         customer = get_visible(request, rt, pk)
         services.release(customer, request.auth)
-        return serialize(rt, rt.visible(request.auth).get(pk=pk), Out)
+        return respond(request, serialize(rt, rt.visible(request.auth).get(pk=pk)))
 
     @router.post("/transfer", response=CountOut, operation_id="customer_transfer",
                  summary="Transfer customers to another owner")
@@ -69,7 +69,7 @@ def extend(router, Out, rt):
         keep = get_visible(request, rt, pk)
         other = get_visible(request, rt, payload.other)
         services.merge_customers(keep, other, request.auth)
-        return serialize(rt, rt.visible(request.auth).get(pk=pk), Out)
+        return respond(request, serialize(rt, rt.visible(request.auth).get(pk=pk)))
 
     @router.get("/duplicates", response=list[DuplicateOut], operation_id="customer_duplicates",
                 summary="Possible duplicates of a name / phone / e-mail")

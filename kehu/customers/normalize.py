@@ -1,5 +1,6 @@
 """Normalisation of what people type: phone numbers, e-mail, names, pinyin."""
 
+import functools
 import re
 
 import phonenumbers
@@ -36,6 +37,7 @@ def normalize_phone(value: str, region: str | None = None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=20000)
 def display_phone(value: str) -> str:
     if not value:
         return ""

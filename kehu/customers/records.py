@@ -16,7 +16,7 @@ class CustomerType(RecordType):
                      "annual_revenue", "first_contact_date", "created_at", "tags"]
     sort_fields = ["id", "name", "updated_at", "created_at"]
     default_sort = "-id"
-    list_select_related = ["owner", "type", "level", "industry", "source", "region"]
+    list_select_related = ["owner"]  # dictionary values come from the cache (RecordType.prepare)
     detail_template = "customers/customer_detail.html"
     detail_fields = [
         "number", "name", "type", "level", "grade", "industry", "source", "status", "region", "country",

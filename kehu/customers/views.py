@@ -211,7 +211,7 @@ def search_view(request):
         if request.user.has_right("customer", "view"):
             rt = customer_type()
             fs = rt.filterset({"q": q}, queryset=rt.visible(request.user), user=request.user)
-            customers = list(fs.qs.order_by("-id")[:25])
+            customers = rt.prepare(list(fs.qs.order_by("-id")[:25]))
         if request.user.has_right("contact", "view"):
             crt = registry.get("contact")
             fs = crt.filterset({"q": q}, queryset=crt.visible(request.user), user=request.user)

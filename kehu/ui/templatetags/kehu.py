@@ -19,10 +19,9 @@ def cell(value):
         return format_html('<span class="badge bg-{}-lt">{}</span>', "green" if value else "secondary",
                            _("Yes") if value else _("No"))
     if isinstance(value, datetime.datetime):
-        return formats.date_format(timezone.localtime(value) if timezone.is_aware(value) else value,
-                                   "Y-m-d H:i")
+        return (timezone.localtime(value) if timezone.is_aware(value) else value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, datetime.date):
-        return formats.date_format(value, "Y-m-d")
+        return value.strftime("%Y-%m-%d")
     if isinstance(value, Decimal):
         return formats.number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
     if isinstance(value, str) and value.startswith("+") and value[1:].isdigit():

@@ -1,0 +1,46 @@
+"""Cached data-dictionary lookups: list pages attach DictItems from memory instead of joining
+one table per dropdown field (a customer row has six of them)."""
+
+import time
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from .models import DictItem
+
+_TTL = 10.0  # seconds; other processes see an administrator's change within this time
+_cache: dict = {"at": 0.0, "items": {}}
+
+
+def items_by_id() -> dict[int, DictItem]:
+    now = time.monotonic()
+    if now - _cache["at"] > _TTL:
+        _cache["items"] = {item.pk: item for item in DictItem.objects.all()}
+        _cache["at"] = now
+    return _cache["items"]
+
+
+@receiver([post_save, post_delete], sender=DictItem)
+def _invalidate(**kwargs):
+    _cache["at"] = 0.0
+
+
+def dict_fields(model) -> list:
+    return [f for f in model._meta.concrete_fields if f.is_relation and f.related_model is DictItem]
+
+
+def attach(objs, fields) -> None:
+    """Fill each object's DictItem foreign keys from the cache (no query when warm)."""
+    if not objs or not fields:
+        return
+    items = items_by_id()
+    missing = {getattr(o, f.attname) for o in objs for f in fields} - set(items) - {None}
+    if missing:  # created since the cache was filled
+        _cache["at"] = 0.0
+        items = items_by_id()
+    for obj in objs:
+        cache = obj._state.fields_cache
+        for f in fields:
+            value = getattr(obj, f.attname)
+            if f.name not in cache:
+                cache[f.name] = items.get(value) if value is not None else None
