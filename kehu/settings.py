@@ -107,6 +107,8 @@ INSTALLED_APPS = [
     "kehu.core",
     "kehu.accounts",
     "kehu.customers",
+    "kehu.sales",
+    "kehu.activities",
     "kehu.ui",
 ]
 

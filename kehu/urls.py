@@ -14,4 +14,6 @@ urlpatterns = [
     path("", include("kehu.accounts.urls")),
     path("", include("kehu.core.urls")),
     path("", include("kehu.customers.urls")),
+    path("", include("kehu.sales.urls")),
+    path("", include("kehu.activities.urls")),
 ]

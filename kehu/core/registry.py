@@ -190,6 +190,9 @@ class Registry:
         self._types[rt.key] = rt
         return cls
 
+    def keys(self) -> set[str]:
+        return set(self._types)
+
     def all(self) -> list[RecordType]:
         return list(self._types.values())
 

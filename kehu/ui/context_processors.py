@@ -5,8 +5,10 @@ from kehu.core.models import Notification
 from kehu.core.registry import registry
 
 NAV = [
-    # (section label, [record type keys])
+    # (section label, [record type keys]); keys not registered (yet) are left out
     (_("Customers"), ["customer", "contact"]),
+    (_("Sales"), ["opportunity"]),
+    (_("Activities"), ["followup", "task"]),
 ]
 ADMIN_NAV = ["user", "department", "role", "dictitem", "customfield"]
 
@@ -19,6 +21,8 @@ def kehu(request):
     def items(keys):
         out = []
         for key in keys:
+            if key not in registry.keys():
+                continue
             rt = registry.get(key)
             if user.has_right(rt.module, "view"):
                 out.append({"label": rt.label_plural, "url": reverse(rt.url_name("list")), "icon": rt.nav_icon,
