@@ -242,6 +242,8 @@ KEHU_ATTACHMENT_EXTENSIONS = env_list(
     "pdf,png,jpg,jpeg,gif,webp,txt,csv,xlsx,xls,docx,doc,pptx,ppt,zip,eml,msg,odt,ods",
 )
 KEHU_POOL_CLAIM_LIMIT = env_int("KEHU_POOL_CLAIM_LIMIT", 20)  # pool claims per user per day
+KEHU_POOL_IDLE_DAYS = env_int("KEHU_POOL_IDLE_DAYS", 30)  # no follow-up for this long -> back to the pool
+KEHU_POOL_WARN_DAYS = env_int("KEHU_POOL_WARN_DAYS", 3)  # the owner is warned this many days before
 KEHU_PHONE_REGION = os.environ.get("KEHU_PHONE_REGION", "CN")
 KEHU_PAGE_SIZE = env_int("KEHU_PAGE_SIZE", 50)
 KEHU_BASE_URL = os.environ.get("KEHU_BASE_URL", "http://127.0.0.1:8000")

@@ -70,6 +70,11 @@ class Customer(KehuModel):
     signed_on = models.DateField(_("signing date"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("claimed from pool at"), null=True, blank=True, editable=False)
     pool_entered_at = models.DateTimeField(_("entered pool at"), null=True, blank=True, editable=False)
+    last_activity_at = models.DateTimeField(
+        _("last activity"), default=timezone.now, editable=False,
+        help_text=_("Last follow-up, claim or transfer: the public-pool rules count idle days from here."),
+    )
+    pool_warned_at = models.DateTimeField(_("pool warning sent at"), null=True, blank=True, editable=False)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+",
         verbose_name=_("merged into"),
@@ -92,6 +97,8 @@ class Customer(KehuModel):
             models.Index(fields=["email"], name="cust_email_idx"),
             models.Index(fields=["deleted_at"], name="cust_deleted_idx", condition=Q(deleted_at__isnull=False)),
             models.Index(fields=["owner", "claimed_at"], name="cust_claims_idx"),
+            models.Index(fields=["last_activity_at"], name="cust_idle_idx",
+                         condition=Q(deleted_at__isnull=True, owner__isnull=False)),
         ]
 
     def __str__(self):

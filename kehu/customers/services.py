@@ -3,6 +3,7 @@ and jobs call these; no rule is written twice."""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from auditlog.models import LogEntry
@@ -134,6 +135,8 @@ def transfer_customers(customers, new_owner, user, *, notify_owner=True) -> int:
                 continue
             customer.owner = new_owner
             customer.updated_by = user
+            customer.last_activity_at = timezone.now()  # a new owner gets the full idle period
+            customer.pool_warned_at = None
             customer.save()
             Contact.objects.filter(customer=customer).update(owner=new_owner)
             moved += 1
@@ -166,7 +169,7 @@ def claim(customer: Customer, user) -> Customer:
         now = timezone.now()
         taken = Customer.objects.filter(pk=customer.pk, owner__isnull=True).update(
             owner=user, claimed_at=now, pool_entered_at=None, version=F("version") + 1, updated_by=user,
-            updated_at=now,
+            updated_at=now, last_activity_at=now, pool_warned_at=None,
         )
         if not taken:
             raise ValidationError(_("Someone else has already claimed this customer."))
@@ -203,3 +206,75 @@ def assign_from_pool(customers, owner, user) -> int:
     if not user.has_right("customer", "assign"):
         raise PermissionDenied
     return transfer_customers([c for c in customers if c.owner_id is None], owner, user)
+
+
+# --- public-pool rules 公海规则 -------------------------------------------------------
+
+def _with_open_opportunity():
+    """Ids of customers with an open opportunity (they never fall back to the pool)."""
+    from django.apps import apps
+
+    if not apps.is_installed("kehu.sales"):
+        return None
+    try:
+        Opportunity = apps.get_model("sales", "Opportunity")
+    except LookupError:
+        return None
+    open_q = Q(closed_at__isnull=True) if any(f.name == "closed_at" for f in Opportunity._meta.fields) else Q()
+    return Opportunity.objects.filter(open_q, customer__isnull=False).values("customer_id")
+
+
+def idle_customers(cutoff):
+    """Owned customers whose last follow-up (or claim / transfer / creation) is older than cutoff."""
+    qs = Customer.objects.filter(owner__isnull=False, last_activity_at__lt=cutoff)
+    busy = _with_open_opportunity()
+    return qs.exclude(pk__in=busy) if busy is not None else qs
+
+
+def pool_candidates(user, now=None):
+    """The user's customers that will fall back to the pool within the warning period."""
+    now = now or timezone.now()
+    idle = datetime.timedelta(days=settings.KEHU_POOL_IDLE_DAYS - settings.KEHU_POOL_WARN_DAYS)
+    return idle_customers(now - idle).filter(owner=user).order_by("last_activity_at", "id")
+
+
+def pool_sweep(now=None) -> dict:
+    """The daily job: warn owners M days ahead, then return customers idle for N days to the pool.
+    Both are written to the customer's history. Safe to run more than once a day."""
+    now = now or timezone.now()
+    idle_days, warn_days = settings.KEHU_POOL_IDLE_DAYS, settings.KEHU_POOL_WARN_DAYS
+    returned = warned = 0
+    for customer in idle_customers(now - datetime.timedelta(days=idle_days)).select_related("owner").iterator():
+        owner = customer.owner
+        with transaction.atomic():
+            Customer.objects.filter(pk=customer.pk).update(
+                owner=None, pool_entered_at=now, pool_warned_at=None, version=F("version") + 1, updated_at=now)
+            Contact.objects.filter(customer=customer).update(owner=None)
+            log_changes(customer, {"owner": (owner, None),
+                                   "pool_reason": ("", _("No follow-up for %(days)d days") % {"days": idle_days})})
+        notify(owner, _("Customer %(name)s went back to the public pool") % {"name": customer.name},
+               _("No follow-up for %(days)d days and no open opportunity.") % {"days": idle_days},
+               url=reverse("customers:customer_detail", args=[customer.pk]), email=True)
+        returned += 1
+    warn_cutoff = now - datetime.timedelta(days=idle_days - warn_days)
+    for customer in (idle_customers(warn_cutoff).filter(Q(pool_warned_at__isnull=True) |
+                                                          Q(pool_warned_at__lt=F("last_activity_at")))
+                     .select_related("owner").iterator()):
+        due = customer.last_activity_at + datetime.timedelta(days=idle_days)
+        with transaction.atomic():
+            Customer.objects.filter(pk=customer.pk).update(pool_warned_at=now)
+            log_changes(customer, {"pool_warning": ("", _("Returns to the pool on %(date)s unless followed up")
+                                                    % {"date": timezone.localtime(due).date().isoformat()})})
+        notify(customer.owner,
+               _("%(name)s will go back to the public pool on %(date)s") % {
+                   "name": customer.name, "date": timezone.localtime(due).date().isoformat()},
+               _("Log a follow-up to keep the customer."),
+               url=reverse("customers:customer_detail", args=[customer.pk]), email=True)
+        warned += 1
+    return {"returned": returned, "warned": warned}
+
+
+def touch(customer_id, when) -> None:
+    """A follow-up happened: restart the customer's idle clock (never move it backwards)."""
+    Customer.all_objects.filter(pk=customer_id).filter(
+        Q(last_activity_at__lt=when) | Q(last_activity_at__isnull=True)).update(last_activity_at=when)

@@ -1,0 +1,69 @@
+"""公海规则: idle customers are warned, then go back to the public pool."""
+
+import datetime
+
+from auditlog.models import LogEntry
+from django.core import mail
+from django.utils import timezone
+
+from kehu.core.models import Notification
+from kehu.customers import services
+from kehu.customers.models import Customer
+
+from .test_records import make_customer
+
+
+def idle(customer, days, now):
+    Customer.objects.filter(pk=customer.pk).update(last_activity_at=now - datetime.timedelta(days=days))
+
+
+def test_sweep_warns_first_then_returns_to_the_pool(org, settings, django_capture_on_commit_callbacks):
+    settings.KEHU_POOL_IDLE_DAYS, settings.KEHU_POOL_WARN_DAYS = 30, 3
+    now = timezone.now()
+    fresh = make_customer(org.manager, name="活跃客户有限公司")
+    soon = make_customer(org.manager, name="将要退回有限公司")
+    gone = make_customer(org.manager, name="长期未跟进有限公司")
+    idle(fresh, 5, now)
+    idle(soon, 28, now)
+    idle(gone, 31, now)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.pool_sweep(now)
+    assert result == {"returned": 1, "warned": 1}
+    gone.refresh_from_db()
+    soon.refresh_from_db()
+    fresh.refresh_from_db()
+    assert gone.owner is None and gone.pool_entered_at is not None
+    assert soon.owner == org.manager and soon.pool_warned_at is not None
+    assert fresh.owner == org.manager and fresh.pool_warned_at is None
+    # both are in the customers' history
+    assert any("owner" in e.changes_dict for e in LogEntry.objects.get_for_object(gone))
+    assert any("pool_warning" in e.changes_dict for e in LogEntry.objects.get_for_object(soon))
+    titles = list(Notification.objects.filter(user=org.manager).values_list("title", flat=True))
+    assert any("将要退回有限公司" in t for t in titles) and any("长期未跟进有限公司" in t for t in titles)
+    assert len(mail.outbox) == 2
+    # a second run the same day warns nobody twice and returns nothing more
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.pool_sweep(now + datetime.timedelta(hours=1)) == {"returned": 0, "warned": 0}
+    assert len(mail.outbox) == 2
+    # three days later the warned customer goes back too
+    assert services.pool_sweep(now + datetime.timedelta(days=3))["returned"] == 1
+    soon.refresh_from_db()
+    assert soon.owner is None
+
+
+def test_claim_and_activity_restart_the_clock(org, settings):
+    settings.KEHU_POOL_IDLE_DAYS, settings.KEHU_POOL_WARN_DAYS = 30, 3
+    now = timezone.now()
+    customer = make_customer(None, name="公海里的客户有限公司")
+    Customer.objects.filter(pk=customer.pk).update(last_activity_at=now - datetime.timedelta(days=90))
+    services.claim(customer, org.manager)
+    customer.refresh_from_db()
+    assert customer.last_activity_at > now - datetime.timedelta(minutes=1)
+    assert services.pool_sweep(now) == {"returned": 0, "warned": 0}
+    idle(customer, 29, now)
+    assert list(services.pool_candidates(org.manager, now)) == [customer]
+    services.touch(customer.pk, now)
+    assert list(services.pool_candidates(org.manager, now)) == []
+    services.touch(customer.pk, now - datetime.timedelta(days=10))  # never moves backwards
+    customer.refresh_from_db()
+    assert customer.last_activity_at == now
