@@ -70,10 +70,12 @@ def find_duplicates(*, name="", phone="", email="", exclude_pk=None, user=None, 
         ids = Contact.objects.filter(email__iexact=email).values("customer_id")[:limit]
         for c in base.filter(pk__in=ids):
             add(c, _("same e-mail as a contact"))
+    from .forms import search_condition
+
     core = normalize.name_core(name or "")
     if len(core) >= 2:
         probe = core[:4] if len(core) >= 4 else core
-        candidates = base.filter(search_text__contains=probe.lower()).order_by("-id")[:200]
+        candidates = base.filter(search_condition(probe.lower())).order_by("-id")[:200]
         for c in candidates:
             score = fuzz.ratio(core, normalize.name_core(c.name))
             if score >= SIMILAR_NAME_SCORE:

@@ -67,3 +67,19 @@ def test_claim_and_activity_restart_the_clock(org, settings):
     services.touch(customer.pk, now - datetime.timedelta(days=10))  # never moves backwards
     customer.refresh_from_db()
     assert customer.last_activity_at == now
+
+
+def test_search_index_follows_renames_and_deletes(org):
+    """The SQLite FTS5 index (triggers) and the PostgreSQL trigram index both track changes."""
+    from kehu.customers.forms import CustomerFilterSet
+
+    def found(term):
+        return list(CustomerFilterSet({"q": term}, queryset=Customer.objects.all()).qs)
+
+    customer = make_customer(org.manager, name="杭州西湖茶叶有限公司")
+    assert found("hzxh") == [customer] and found("西湖茶") == [customer]
+    customer.name = "宁波港口物流有限公司"
+    customer.save()
+    assert found("西湖茶") == [] and found("nbgk") == [customer]
+    Customer.all_objects.filter(pk=customer.pk).delete()
+    assert found("nbgk") == []
