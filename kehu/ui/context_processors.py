@@ -10,7 +10,7 @@ NAV = [
     (_("Sales"), ["opportunity"]),
     (_("Activities"), ["followup", "task"]),
 ]
-ADMIN_NAV = ["user", "department", "role", "dictitem", "customfield"]
+ADMIN_NAV = ["user", "department", "role", "stage", "dictitem", "customfield"]
 
 
 def kehu(request):

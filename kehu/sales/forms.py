@@ -1,0 +1,176 @@
+import django_filters
+from django import forms
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from kehu.accounts.models import Department, User
+from kehu.core.filters import KehuFilterSet, PlainFilterSet
+from kehu.core.forms import BootstrapMixin, KehuModelForm, PlainModelForm
+from kehu.core.models import DictItem
+from kehu.core.widgets import AutocompleteSelect
+
+from .models import Opportunity, PlanStep, Stage
+
+
+class StageForm(PlainModelForm):
+    class Meta:
+        model = Stage
+        fields = ["name", "name_en", "order", "probability", "is_won", "is_lost", "active"]
+
+
+class StageFilterSet(PlainFilterSet):
+    search_fields = ["name", "name_en"]
+
+    class Meta:
+        model = Stage
+        fields = ["active", "is_won", "is_lost"]
+
+
+def active_users():
+    return User.objects.filter(is_active=True).order_by("username")
+
+
+class OpportunityForm(KehuModelForm):
+    class Meta:
+        model = Opportunity
+        fields = [
+            "title", "customer", "prospect_name", "source", "stage", "amount", "discount", "probability",
+            "expected_close", "owner", "competitors", "description", "deal_products", "signed_on",
+            "lost_reason", "won_competitor",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3}),
+                   "expected_close": forms.DateInput(), "signed_on": forms.DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from kehu.customers.models import Customer
+
+        if self.user is not None:
+            self.fields["customer"].queryset = Customer.objects.visible_to(self.user)
+        self.fields["customer"].widget = AutocompleteSelect(lookup_url=reverse_lazy("customers:customer_lookup"))
+        stages = Stage.objects.filter(active=True)
+        if self.instance.pk and self.instance.stage_id:
+            stages = Stage.objects.filter(pk=self.instance.stage_id) | stages
+        self.fields["stage"].queryset = stages.order_by("order", "id")
+        if not self.instance.pk and not self.initial.get("stage"):
+            from .services import default_stage
+
+            first = default_stage()
+            if first:
+                self.initial["stage"] = first.pk
+        if self.user is not None and not self.user.has_right("opportunity", "assign"):
+            # only those with the assign right give an opportunity to someone else
+            self.fields["owner"].disabled = True
+
+    def clean(self):
+        data = super().clean()
+        stage = data.get("stage")
+        if stage is not None and "stage" in self.changed_data and "probability" not in self.changed_data:
+            data["probability"] = stage.probability
+        return data
+
+
+class OpportunityFilterSet(KehuFilterSet):
+    stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.all(), label=_("Stage"))
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_active=True), label=_("Owner"))
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
+    source = django_filters.ModelChoiceFilter(
+        queryset=DictItem.objects.filter(kind="customer_source"), label=_("Source"))
+    open = django_filters.BooleanFilter(field_name="closed_at", lookup_expr="isnull", label=_("Open"))
+    close_after = django_filters.DateFilter(field_name="expected_close", lookup_expr="gte",
+                                            label=_("Expected close from"))
+    close_before = django_filters.DateFilter(field_name="expected_close", lookup_expr="lte",
+                                             label=_("Expected close to"))
+    search_fields = ["number", "title", "prospect_name", "customer__name"]
+    primary = ["stage", "owner", "open"]
+
+    class Meta:
+        model = Opportunity
+        fields = []
+
+
+class PlanStepForm(KehuModelForm):
+    class Meta:
+        model = PlanStep
+        fields = ["opportunity", "order", "planned_on", "action", "responsible", "result"]
+        widgets = {"planned_on": forms.DateInput(), "result": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.user is not None:
+            self.fields["opportunity"].queryset = Opportunity.objects.visible_to(self.user).order_by("-id")
+        self.fields["responsible"].queryset = active_users()
+        if not self.instance.pk and self.user is not None and not self.initial.get("responsible"):
+            self.initial["responsible"] = self.user.pk
+
+
+class PlanStepInlineForm(BootstrapMixin, forms.ModelForm):
+    """The short form on the opportunity page (the opportunity is given)."""
+
+    class Meta:
+        model = PlanStep
+        fields = ["planned_on", "action", "responsible"]
+        widgets = {"planned_on": forms.DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["responsible"].queryset = active_users()
+
+
+class PlanStepFilterSet(KehuFilterSet):
+    opportunity = django_filters.NumberFilter(field_name="opportunity_id", label=_("Opportunity"))
+    responsible = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_active=True),
+                                                   label=_("Responsible"))
+    done = django_filters.BooleanFilter(field_name="done_at", lookup_expr="isnull", exclude=True, label=_("Done"))
+    planned_after = django_filters.DateFilter(field_name="planned_on", lookup_expr="gte", label=_("Planned from"))
+    planned_before = django_filters.DateFilter(field_name="planned_on", lookup_expr="lte", label=_("Planned to"))
+    search_fields = ["action", "result"]
+    primary = ["responsible", "done"]
+
+    class Meta:
+        model = PlanStep
+        fields = []
+
+
+class StageChangeForm(BootstrapMixin, forms.Form):
+    """The board's and the API's stage change: what closing needs, checked by the service."""
+
+    stage = forms.ModelChoiceField(queryset=Stage.objects.filter(active=True), label=_("Stage"))
+    amount = forms.DecimalField(label=_("Amount"), required=False, max_digits=18, decimal_places=2, min_value=0)
+    deal_products = forms.CharField(label=_("Products or services sold"), required=False, max_length=500)
+    signed_on = forms.DateField(label=_("Signing date"), required=False, widget=forms.DateInput())
+    lost_reason = forms.ModelChoiceField(
+        queryset=DictItem.objects.filter(kind="lost_reason", active=True), required=False, label=_("Lost reason"))
+    won_competitor = forms.CharField(label=_("Competitor who won"), required=False, max_length=200)
+
+    def close_data(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if k != "stage" and v not in (None, "")}
+
+
+class BoardFilterForm(BootstrapMixin, forms.Form):
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("Owner"))
+    department = forms.ModelChoiceField(queryset=Department.objects.all(), required=False, label=_("Department"))
+    close_from = forms.DateField(required=False, label=_("Expected close from"), widget=forms.DateInput())
+    close_to = forms.DateField(required=False, label=_("Expected close to"), widget=forms.DateInput())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = active_users()
+        for field in self.fields.values():
+            css = field.widget.attrs.get("class", "")
+            field.widget.attrs["class"] = css.replace("form-select", "form-select form-select-sm").replace(
+                "form-control", "form-control form-control-sm")
+
+    def apply(self, qs):
+        if not self.is_valid():
+            return qs
+        data = self.cleaned_data
+        if data.get("owner"):
+            qs = qs.filter(owner=data["owner"])
+        if data.get("department"):
+            qs = qs.filter(owner__department__path__startswith=data["department"].path)
+        if data.get("close_from"):
+            qs = qs.filter(expected_close__gte=data["close_from"])
+        if data.get("close_to"):
+            qs = qs.filter(expected_close__lte=data["close_to"])
+        return qs

@@ -1,0 +1,222 @@
+"""Opportunity actions: assignment and stage changes (won / lost). The form, the board, the API
+and jobs all call these, so each rule lives once."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.core.models import DictItem
+from kehu.core.services import notify
+
+from .models import Opportunity, PlanStep, Stage, StageChange, close_errors
+
+CLOSE_FIELDS = ("amount", "deal_products", "signed_on", "lost_reason", "won_competitor")
+# Customer field -> the opportunity field the user fills in
+CUSTOMER_FIELD_MAP = {"deal_amount": "amount", "deal_products": "deal_products", "signed_on": "signed_on",
+                      "name": "prospect_name"}
+
+
+@contextlib.contextmanager
+def acting_as(user):
+    """The change log names `user` as the actor, also without a request (jobs, shell). A request
+    already acting as `user` is left alone; any other context is restored afterwards."""
+    from auditlog.context import auditlog_value, set_actor
+
+    previous = auditlog_value.get(None)
+    current = previous.get("actor") if previous else None
+    if user is None or (current is not None and getattr(current, "pk", None) == user.pk):
+        yield
+        return
+    try:
+        with set_actor(user):
+            yield
+    finally:
+        if previous is not None:
+            auditlog_value.set(previous)
+
+
+# --- assignment ------------------------------------------------------------------
+
+def mark_assigned(opp: Opportunity, user, by) -> None:
+    if user is None or not user.is_active:
+        raise ValidationError({"owner": _("Choose an active user.")})
+    opp.owner = user
+    opp.assigned_at = timezone.now()
+    opp.assigned_by = by
+
+
+def notify_assignee(opp: Opportunity, by) -> None:
+    if opp.owner_id is None or (by is not None and opp.owner_id == by.pk):
+        return
+    notify(
+        opp.owner,
+        _("Opportunity assigned to you: %(title)s") % {"title": opp.title},
+        _("%(user)s assigned the opportunity %(number)s “%(title)s” (%(party)s) to you.") % {
+            "user": by, "number": opp.number, "title": opp.title, "party": opp.party or "—"},
+        url=reverse("sales:opportunity_detail", args=[opp.pk]),
+        email=True,
+    )
+
+
+def assign(opp: Opportunity, user, by) -> Opportunity:
+    """Give an opportunity to an account manager; they are told in-app and by e-mail. The change
+    log records the owner change (reassignment)."""
+    with acting_as(by), transaction.atomic():
+        mark_assigned(opp, user, by)
+        opp.updated_by = by
+        opp.save()
+        notify_assignee(opp, by)
+    return opp
+
+
+# --- stages ------------------------------------------------------------------------
+
+def default_stage() -> Stage | None:
+    return Stage.objects.filter(active=True, is_won=False, is_lost=False).order_by("order", "id").first()
+
+
+def enter_stage(opp: Opportunity, stage: Stage, by, *, probability_given: bool = False) -> None:
+    """Apply what entering `stage` means to the (unsaved) opportunity: probability, closing date,
+    and for a won stage the customer becoming "won" (created from the prospect if needed).
+    Raises ValidationError naming the opportunity's fields."""
+    opp.stage = stage
+    if not probability_given:
+        opp.probability = stage.probability
+    errors = close_errors(opp)
+    if errors:
+        raise ValidationError(errors)
+    if stage.is_closed:
+        opp.closed_at = opp.closed_at or timezone.now()
+    else:
+        opp.closed_at = None
+    if stage.is_won:
+        win_customer(opp, by)
+
+
+def win_customer(opp: Opportunity, by) -> None:
+    """The customer (or the prospect, who becomes a customer) turns into type "won"."""
+    from kehu.customers.models import Customer
+
+    won = DictItem.objects.filter(kind="customer_type", code="won").first()
+    if won is None:
+        raise ValidationError(_("The data dictionary has no customer type “won”."))
+    # a fresh, locked copy: never write back stale values of the customer
+    customer = Customer.objects.select_for_update().filter(pk=opp.customer_id).first() if opp.customer_id else None
+    if customer is None:
+        customer = Customer(name=opp.prospect_name, owner=opp.owner, created_by=by, source_id=opp.source_id)
+    customer.type = won
+    customer.deal_amount = opp.amount
+    customer.deal_products = opp.deal_products
+    customer.signed_on = opp.signed_on
+    customer.updated_by = by
+    try:
+        customer.full_clean()
+    except ValidationError as exc:
+        errors: dict = {}
+        for field, messages in exc.message_dict.items():
+            target = CUSTOMER_FIELD_MAP.get(field, "__all__") if field != "name" or not opp.customer_id \
+                else "customer"
+            errors.setdefault(target, []).extend(
+                messages if target != "__all__" else [_("Customer: %(msg)s") % {"msg": m} for m in messages])
+        raise ValidationError(errors)
+    customer.save()
+    opp.customer = customer
+
+
+def record_change(opp: Opportunity, from_stage_id, to_stage: Stage, by) -> StageChange:
+    return StageChange.objects.create(opportunity=opp, from_stage_id=from_stage_id, to_stage=to_stage,
+                                      changed_by=by if by is not None and by.is_authenticated else None)
+
+
+def change_stage(opp: Opportunity, stage: Stage, by, **close_data) -> Opportunity:
+    """Move an opportunity to `stage`, recording the stage history. A won stage needs amount,
+    deal_products and signed_on (and wins the customer in the same transaction); a lost stage
+    needs lost_reason (won_competitor optional)."""
+    unknown = set(close_data) - set(CLOSE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown close data: {sorted(unknown)}")
+    if not stage.active:
+        raise ValidationError({"stage": _("This stage is no longer in use.")})
+    with acting_as(by), transaction.atomic():
+        from_stage_id = Opportunity.all_objects.filter(pk=opp.pk).values_list("stage_id", flat=True).first()
+        for field, value in close_data.items():
+            if value is None:
+                continue
+            if field == "lost_reason":
+                value = _lost_reason(value)
+                opp.lost_reason = value
+            else:
+                setattr(opp, field, value)
+        enter_stage(opp, stage, by)
+        opp.updated_by = by
+        opp.save()
+        if from_stage_id != stage.pk:
+            record_change(opp, from_stage_id, stage, by)
+    return opp
+
+
+def _lost_reason(value):
+    if isinstance(value, DictItem):
+        item = value
+    else:
+        item = DictItem.objects.filter(pk=value if str(value).isdigit() else None, kind="lost_reason").first() \
+            or DictItem.objects.filter(kind="lost_reason", code=str(value)).first()
+    if item is None or item.kind != "lost_reason":
+        raise ValidationError({"lost_reason": _("Choose a lost reason from the list.")})
+    return item
+
+
+def save_form(form, user) -> Opportunity:
+    """Save the opportunity form through the same rules as the board and the API."""
+    opp = form.instance
+    creating = opp.pk is None
+    old = None if creating else Opportunity.all_objects.filter(pk=opp.pk).values("stage_id", "owner_id").first()
+    stage_changed = creating or old["stage_id"] != opp.stage_id
+    owner_changed = (opp.owner_id is not None) and (
+        (creating and opp.owner_id != getattr(user, "pk", None)) or (not creating and old["owner_id"] != opp.owner_id))
+    with transaction.atomic():
+        if owner_changed:
+            mark_assigned(opp, opp.owner, user)
+        elif creating and opp.owner_id is not None:
+            opp.assigned_at, opp.assigned_by = timezone.now(), user
+        if stage_changed:
+            enter_stage(opp, opp.stage, user, probability_given="probability" in form.changed_data)
+        obj = form.save()
+        if stage_changed:
+            record_change(obj, old["stage_id"] if old else None, obj.stage, user)
+        if owner_changed:
+            notify_assignee(obj, user)
+    return obj
+
+
+# --- development plans -----------------------------------------------------------------
+
+def overdue_plan_steps(now: datetime.datetime | None = None):
+    """Undone plan steps whose date has passed, of opportunities that are alive and open
+    (the worker reminds their responsible person)."""
+    today = timezone.localdate(now or timezone.now())
+    return (
+        PlanStep.objects.filter(done_at__isnull=True, planned_on__lt=today)
+        .filter(Q(opportunity__deleted_at__isnull=True), opportunity__closed_at__isnull=True)
+        .select_related("opportunity", "responsible")
+        .order_by("planned_on", "id")
+    )
+
+
+def complete_step(step: PlanStep, result: str, by) -> PlanStep:
+    result = (result or "").strip()
+    if not result:
+        raise ValidationError({"result": _("Describe the result of this step.")})
+    step.result = result
+    step.done_at = timezone.now()
+    step.updated_by = by
+    step.save()
+    return step

@@ -1,0 +1,68 @@
+import datetime
+import itertools
+
+from kehu.core.testing.records import BusinessRecordTests, RecordTypeTests
+from kehu.customers.tests.test_records import make_customer
+from kehu.sales.models import Opportunity, PlanStep, Stage
+
+_seq = itertools.count(1)
+
+
+def first_stage():
+    return Stage.objects.filter(is_won=False, is_lost=False).order_by("order").first()
+
+
+def make_opportunity(owner, **extra):
+    n = next(_seq)
+    if "customer" not in extra and "prospect_name" not in extra:
+        extra["customer"] = make_customer(owner)
+    opp = Opportunity(title=extra.pop("title", f"机会{n}"), owner=owner, created_by=owner,
+                      stage=extra.pop("stage", None) or first_stage(), **extra)
+    opp.full_clean()
+    opp.save()
+    return opp
+
+
+class TestOpportunity(BusinessRecordTests):
+    key = "opportunity"
+    update = {"title": "年度框架采购"}
+    invalid = {"discount": "150"}
+
+    def make(self, org, owner):
+        return make_opportunity(owner)
+
+    def form_data(self, org):
+        customer = make_customer(org.manager)
+        return {"title": "CRM 系统采购", "customer": customer.pk, "stage": first_stage().pk, "amount": "120000.00",
+                "expected_close": "2030-01-31", "owner": org.manager.pk}
+
+
+class TestPlanStep(BusinessRecordTests):
+    key = "planstep"
+    update = {"action": "上门演示产品"}
+    invalid = {"planned_on": "not-a-date"}
+
+    def make(self, org, owner):
+        opp = make_opportunity(owner)
+        step = PlanStep(opportunity=opp, planned_on=datetime.date(2030, 1, 5), action="电话沟通需求",
+                        responsible=owner, order=1)
+        step.full_clean()
+        step.save()
+        return step
+
+    def form_data(self, org):
+        opp = make_opportunity(org.manager)
+        return {"opportunity": opp.pk, "order": 1, "planned_on": "2030-02-01", "action": "发送方案",
+                "responsible": org.manager.pk}
+
+
+class TestStage(RecordTypeTests):
+    key = "stage"
+    update = {"name": "技术交流"}
+    invalid = {"probability": "150"}
+
+    def make(self, org, owner):
+        return Stage.objects.create(name=f"阶段{next(_seq)}", name_en="Stage", order=99, probability=20)
+
+    def form_data(self, org):
+        return {"name": "试用", "name_en": "Trial", "order": 25, "probability": 40, "active": "on"}
