@@ -1,0 +1,138 @@
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kehu.accounts.models import DataScope, User
+from kehu.core.filters import KehuFilterSet
+from kehu.core.forms import KehuModelForm
+from kehu.core.models import DictItem
+from kehu.core.widgets import AutocompleteSelect
+from kehu.customers.models import Contact, Customer
+
+from .models import FollowUp, Task
+
+MINUTE_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def minute_input():
+    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format=MINUTE_FORMAT)
+
+
+def assignable_users(user):
+    """Whom `user` may give work to: anyone in their data scope (so they keep seeing it)."""
+    qs = User.objects.filter(is_active=True).order_by("username")
+    if user is None or not user.is_authenticated:
+        return qs
+    access = user.access
+    if access.superuser or access.scope == DataScope.ALL:
+        return qs
+    return qs.filter(pk__in=access.scope_user_ids())
+
+
+def customer_field(form):
+    field = form.fields["customer"]
+    if form.user is not None:
+        field.queryset = Customer.objects.visible_to(form.user)
+    field.widget = AutocompleteSelect(lookup_url=reverse_lazy("customers:customer_lookup"))
+    field.widget.choices = field.choices  # a replaced widget must be told the queryset (for the chosen row)
+
+
+class FollowUpForm(KehuModelForm):
+    class Meta:
+        model = FollowUp
+        fields = ["customer", "contact", "opportunity", "occurred_at", "method", "participants", "topic", "content",
+                  "customer_feedback", "result", "next_action", "next_action_at", "next_action_by"]
+        widgets = {"occurred_at": minute_input(), "next_action_at": minute_input()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.user is not None:
+            from kehu.sales.models import Opportunity
+
+            self.fields["opportunity"].queryset = Opportunity.objects.visible_to(self.user).order_by("-id")
+        customer_field(self)
+        if self.user is not None:
+            self.fields["contact"].queryset = Contact.objects.visible_to(self.user)
+        self.fields["contact"].widget = AutocompleteSelect(lookup_url=reverse_lazy("activities:contact_lookup"))
+        self.fields["contact"].widget.choices = self.fields["contact"].choices
+        self.fields["next_action_by"].queryset = User.objects.filter(is_active=True).order_by("username")
+        self.fields["next_action_by"].help_text = _("Gets the reminder; you, if left empty.")
+        for name in ("occurred_at", "next_action_at"):
+            self.fields[name].input_formats = [MINUTE_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+        if not self.instance.pk and not self.is_bound and not self.initial.get("occurred_at"):
+            self.initial["occurred_at"] = timezone.localtime().replace(second=0, microsecond=0)
+
+    def save(self, commit=True):
+        obj = super().save(commit=False)
+        if obj.next_action_at and not obj.next_action_by_id and self.user is not None:
+            obj.next_action_by = self.user
+        if commit:
+            obj.save()
+            self.save_m2m()
+            if "tags_text" in self.data:
+                obj.set_tags(self.cleaned_data["tags_text"])
+        return obj
+
+
+class TaskForm(KehuModelForm):
+    class Meta:
+        model = Task
+        fields = ["title", "customer", "owner", "due_at", "priority", "status", "description", "completion_note"]
+        widgets = {"due_at": minute_input()}
+        labels = {"owner": _("Responsible")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        customer_field(self)
+        self.fields["owner"].required = True
+        self.fields["owner"].queryset = assignable_users(self.user)
+        self.fields["due_at"].input_formats = [MINUTE_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+def _date_filter(field, lookup, label):
+    return django_filters.DateFilter(field_name=field, lookup_expr=f"date__{lookup}", label=label)
+
+
+class FollowUpFilterSet(KehuFilterSet):
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
+    method = django_filters.ModelChoiceFilter(
+        queryset=DictItem.objects.filter(kind="contact_method"), label=_("Method"))
+    occurred_after = _date_filter("occurred_at", "gte", _("From"))
+    occurred_before = _date_filter("occurred_at", "lte", _("To"))
+    pending_action = django_filters.BooleanFilter(method="filter_pending", label=_("Next action pending"))
+    search_fields = ["topic", "content", "participants", "next_action"]
+    primary = ["method", "occurred_after", "occurred_before", "owner"]
+
+    class Meta:
+        model = FollowUp
+        fields = []
+
+    def filter_pending(self, queryset, name, value):
+        if value is None:
+            return queryset
+        cond = Q(next_action_at__isnull=False, next_action_at__gte=timezone.now())
+        return queryset.filter(cond) if value else queryset.exclude(cond)
+
+
+class TaskFilterSet(KehuFilterSet):
+    status = django_filters.ChoiceFilter(choices=Task.Status.choices, label=_("Status"))
+    priority = django_filters.ChoiceFilter(choices=Task.Priority.choices, label=_("Priority"))
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
+    due_after = _date_filter("due_at", "gte", _("Due from"))
+    due_before = _date_filter("due_at", "lte", _("Due to"))
+    search_fields = ["title", "description"]
+    primary = ["status", "priority", "due_after", "due_before"]
+
+    class Meta:
+        model = Task
+        fields = []
+
+    def filter_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        cond = Q(status__in=Task.OPEN, due_at__lt=timezone.now())
+        return queryset.filter(cond) if value else queryset.exclude(cond)

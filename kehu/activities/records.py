@@ -1,0 +1,51 @@
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core.registry import RecordType, registry
+
+from .forms import FollowUpFilterSet, FollowUpForm, TaskFilterSet, TaskForm
+from .models import FollowUp, Task
+
+
+@registry.register
+class FollowUpType(RecordType):
+    model = FollowUp
+    key = "followup"
+    form = FollowUpForm
+    filterset = FollowUpFilterSet
+    list_columns = ["customer", "occurred_at", "method", "topic", "owner"]
+    extra_columns = ["contact", "opportunity", "participants", "result", "next_action", "next_action_at", "next_action_by",
+                     "created_at", "tags"]
+    sort_fields = ["id", "occurred_at", "created_at"]
+    default_sort = "-occurred_at"
+    list_select_related = ["customer", "owner"]
+    detail_fields = ["customer", "contact", "opportunity", "occurred_at", "method", "participants", "topic", "content",
+                     "customer_feedback", "result", "next_action", "next_action_at", "next_action_by", "owner",
+                     "created_at", "created_by", "updated_at", "updated_by"]
+    nav_icon = "ti-message-dots"
+    search_placeholder = _("Topic, content, participants")
+
+
+
+@registry.register
+class TaskType(RecordType):
+    model = Task
+    key = "task"
+    form = TaskForm
+    filterset = TaskFilterSet
+    list_columns = ["title", "customer", "due_at", "priority", "status", "owner"]
+    extra_columns = ["description", "completion_note", "completed_at", "created_at", "tags"]
+    sort_fields = ["id", "due_at", "created_at"]
+    default_sort = "-id"
+    list_select_related = ["customer", "owner"]
+    detail_fields = ["title", "customer", "owner", "due_at", "priority", "status", "description",
+                     "completion_note", "completed_at", "created_at", "created_by", "updated_at", "updated_by"]
+    nav_icon = "ti-checkbox"
+    search_placeholder = _("Title, description")
+
+    def save_form(self, form, user):
+        from .services import task_saved
+
+        previous_owner = form.initial.get("owner") if form.instance.pk else None
+        obj = form.save()
+        task_saved(obj, user, previous_owner)
+        return obj
