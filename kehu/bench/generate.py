@@ -71,6 +71,7 @@ CUSTOMER_COLS = [
     "annual_revenue", "needs", "first_contact_date", "notes", "deal_amount", "deal_products", "signed_on",
     "claimed_at", "pool_entered_at", "search_text", "created_by_id", "deleted_by_id", "industry_id",
     "level_id", "merged_into_id", "owner_id", "region_id", "source_id", "type_id", "updated_by_id",
+    "last_activity_at", "pool_warned_at",
 ]
 CONTACT_COLS = [
     "id", "created_at", "updated_at", "version", "custom_fields", "deleted_at", "name", "gender", "title",
@@ -247,7 +248,7 @@ def make_rows(n, start_id, start_contact_id, owner_ids, dicts, rng, pinyin, toda
             None, (created if owner is None else None),
             build_search_text(pinyin, number, name, phone, email, contacts),
             owner, None, pick("industry"), pick("customer_level"), None, owner, pick("region", 0.7),
-            pick("customer_source"), pick("customer_type", 1.0), owner,
+            pick("customer_source"), pick("customer_type", 1.0), owner, updated, None,
         ]
         yield row, c_rows
 

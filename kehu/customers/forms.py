@@ -69,6 +69,7 @@ class ContactForm(KehuModelForm):
             self.fields["customer"].queryset = Customer.objects.visible_to(self.user)
         # a million customers do not fit in a <select>: search as you type
         self.fields["customer"].widget = AutocompleteSelect(lookup_url=reverse_lazy("customers:customer_lookup"))
+        self.fields["customer"].widget.choices = self.fields["customer"].choices  # the queryset, for the chosen row
 
 
 class CustomerFilterSet(KehuFilterSet):

@@ -15,6 +15,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+            # a live server needs committed data; migrations seed roles and the dictionary,
+            # which a flush would remove for the next test
+            item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +50,7 @@ def shot(page):
 
 
 @pytest.fixture
-def browser_org(transactional_db):
+def browser_org(db):
     from kehu.core.testing.factories import make_org
 
     return make_org()
