@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .customfields import CustomFieldsFormMixin
+from .widgets import AutocompleteSelect
 
 
 class BootstrapMixin:
@@ -32,6 +33,15 @@ class KehuFormMixin(BootstrapMixin):
     def __init__(self, *args, user=None, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+
+    def __getitem__(self, name):
+        bound = super().__getitem__(name)
+        widget = bound.field.widget
+        # a widget swapped in after the field was built does not know the field's queryset;
+        # the autocomplete needs it to render the chosen row
+        if isinstance(widget, AutocompleteSelect) and getattr(widget.choices, "queryset", None) is None:
+            widget.choices = bound.field.choices
+        return bound
 
 
 class KehuModelForm(KehuFormMixin, CustomFieldsFormMixin, forms.ModelForm):

@@ -92,6 +92,8 @@ class CustomerDetailView(RecordDetailView):
             "title_badges": "customers/partials/title_badges.html",
             "contacts": Contact.objects.filter(customer=obj).order_by("-is_primary", "id"),
             "can_contact": {a: user.has_right("contact", a) for a in ("view", "create", "edit")},
+            "quick": {key: key in registry.keys() and user.has_right(key, "create")
+                      for key in ("followup", "task", "opportunity")},
             "users": User.objects.filter(is_active=True).order_by("username") if user.has_right("customer", "assign")
             else [],
         }
