@@ -51,6 +51,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = self.users()
             self.customers(rng, users, customers)
+            self.pipeline(rng, users)
         self.stdout.write(self.style.SUCCESS(
             f"Demo loaded: {len(USERS)} users (password {DEMO_PASSWORD}), {customers} customers."))
 
@@ -117,3 +118,50 @@ class Command(BaseCommand):
                     mobile=f"+861{rng.choice([3, 5, 7, 8])}{rng.randint(100000000, 999999999)}",
                     email=f"c{n}_{i}@example{n % 50}.cn", is_primary=i == 0, owner=owner, created_by=owner,
                 ).save()
+
+    def pipeline(self, rng, users):
+        """Opportunities with plans, follow-ups and tasks, when those apps are installed."""
+        from django.apps import apps
+
+        if not (apps.is_installed("kehu.sales") and apps.is_installed("kehu.activities")):
+            return
+        from kehu.activities.models import FollowUp, Task
+        from kehu.sales.models import Opportunity, PlanStep, Stage, StageChange
+
+        now = timezone.now()
+        open_stages = list(Stage.objects.filter(is_won=False, is_lost=False).order_by("order"))
+        methods = list(DictItem.objects.filter(kind="contact_method"))
+        owned = list(Customer.objects.filter(owner__isnull=False).select_related("owner").order_by("id")[:150])
+        products = ["CRM 标准版年费", "CRM 专业版 50 用户", "实施服务", "数据迁移服务", "移动端模块"]
+        for n, customer in enumerate(owned):
+            owner = customer.owner
+            for _i in range(rng.randint(1, 3)):
+                FollowUp(
+                    customer=customer, owner=owner, created_by=owner,
+                    occurred_at=now - datetime.timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 8)),
+                    method=rng.choice(methods), topic=rng.choice(["电话回访", "需求沟通", "产品演示", "报价跟进"]),
+                    content=rng.choice(["客户对移动端很感兴趣", "需要和财务确认预算", "希望下周安排演示",
+                                        "对价格有顾虑，需申请折扣"]),
+                    next_action=rng.choice(["发送报价单", "安排演示", "电话确认预算"]) if n % 3 == 0 else "",
+                    next_action_at=now + datetime.timedelta(days=rng.randint(-2, 5)) if n % 3 == 0 else None,
+                    next_action_by=owner if n % 3 == 0 else None,
+                ).save()
+            if n % 2 == 0:
+                stage = rng.choice(open_stages)
+                opp = Opportunity(
+                    customer=customer, title=f"{customer.name[:8]} · {rng.choice(products)}", stage=stage,
+                    probability=stage.probability, amount=Decimal(rng.randint(2, 60)) * 5000,
+                    expected_close=timezone.localdate() + datetime.timedelta(days=rng.randint(5, 120)),
+                    owner=owner, created_by=owner, assigned_at=now - datetime.timedelta(days=rng.randint(0, 20)),
+                    assigned_by=users["supervisor"],
+                )
+                opp.save()
+                StageChange.objects.create(opportunity=opp, from_stage=None, to_stage=stage, changed_by=owner)
+                for order in range(rng.randint(1, 3)):
+                    PlanStep(opportunity=opp, order=order, owner=owner, responsible=owner,
+                             planned_on=timezone.localdate() + datetime.timedelta(days=order * 7 - 3),
+                             action=rng.choice(["电话沟通需求", "上门演示", "提交方案", "商务谈判"])).save()
+            if n % 4 == 0:
+                Task(title=rng.choice(["整理客户需求", "准备报价单", "回访客户", "更新联系人资料"]), customer=customer,
+                     owner=owner, created_by=owner, priority=rng.choice(["normal", "high"]),
+                     due_at=now + datetime.timedelta(days=rng.randint(-3, 7), hours=rng.randint(0, 6))).save()
