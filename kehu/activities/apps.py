@@ -8,11 +8,4 @@ class ActivitiesConfig(AppConfig):
     verbose_name = _("Activities")
 
     def ready(self):
-        from importlib import import_module
-
-        for module in ("records", "signals"):
-            try:
-                import_module(f"{self.name}.{module}")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{self.name}.{module}":
-                    raise
+        from . import records, signals  # noqa: F401

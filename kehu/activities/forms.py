@@ -65,16 +65,9 @@ class FollowUpForm(KehuModelForm):
         if not self.instance.pk and not self.is_bound and not self.initial.get("occurred_at"):
             self.initial["occurred_at"] = timezone.localtime().replace(second=0, microsecond=0)
 
-    def save(self, commit=True):
-        obj = super().save(commit=False)
+    def prepare_instance(self, obj):
         if obj.next_action_at and not obj.next_action_by_id and self.user is not None:
-            obj.next_action_by = self.user
-        if commit:
-            obj.save()
-            self.save_m2m()
-            if "tags_text" in self.data:
-                obj.set_tags(self.cleaned_data["tags_text"])
-        return obj
+            obj.next_action_by = self.user  # the reminder goes to whoever recorded it
 
 
 class TaskForm(KehuModelForm):

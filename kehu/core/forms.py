@@ -65,12 +65,16 @@ class KehuModelForm(KehuFormMixin, CustomFieldsFormMixin, forms.ModelForm):
         raw = self.cleaned_data.get("tags_text") or ""
         return [t.strip() for t in raw.replace("，", ",").split(",") if t.strip()]
 
+    def prepare_instance(self, obj):
+        """Fill what the form derives before saving (a hook for record forms)."""
+
     def save(self, commit=True):
         obj = super().save(commit=False)
         if self.user is not None and self.user.is_authenticated:
             if not obj.pk:
                 obj.created_by = self.user
             obj.updated_by = self.user
+        self.prepare_instance(obj)
         if commit:
             obj.save()
             self.save_m2m()
