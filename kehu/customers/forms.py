@@ -105,6 +105,9 @@ class CustomerFilterSet(KehuFilterSet):
         digits = "".join(ch for ch in value if ch.isdigit())
         if digits and len(digits) >= 5 and len(digits) >= len(value.replace(" ", "").replace("-", "")) - 1:
             terms = [digits]  # a phone number typed with spaces or dashes
+        elif len(value) == 2 and normalize.is_cjk(value):
+            # two Chinese characters have no trigram: match the stored bigram word instead
+            terms = [f" {value} "]
         else:
             compact = value.replace(" ", "")
             if compact != value:

@@ -146,10 +146,7 @@ class Customer(KehuModel):
             contacts = (
                 list(self.contacts.values_list("name", "mobile", "phone", "email")) if self.pk else []
             )
-        parts = [self.number, self.name, *normalize.pinyin_forms(self.name), self.phone.lstrip("+"), self.email]
-        for name, mobile, phone, email in contacts:
-            parts += [name, *normalize.pinyin_forms(name), mobile.lstrip("+"), phone.lstrip("+"), email]
-        return " ".join(p for p in parts if p).lower()[:4000]
+        return normalize.search_text(self.number, self.name, self.phone, self.email, contacts)
 
     def refresh_search_text(self):
         text = self.build_search_text()

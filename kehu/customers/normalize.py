@@ -86,3 +86,31 @@ def name_core(name: str) -> str:
     for _i in range(2):
         core = COMPANY_SUFFIXES.sub("", core).strip(" ,.()（）")
     return core
+
+
+CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def is_cjk(text: str) -> bool:
+    return bool(text) and CJK_RUN.fullmatch(text) is not None
+
+
+def cjk_bigrams(text: str) -> list[str]:
+    """Every pair of adjacent Chinese characters: 北京科技 -> 北京 京科 科技. Stored as separate words,
+    they let a two-character search use the trigram indexes (" 韩刚 " has trigrams; "韩刚" has none)."""
+    seen: dict[str, None] = {}
+    for run in CJK_RUN.findall(text or ""):
+        for i in range(len(run) - 1):
+            seen.setdefault(run[i:i + 2], None)
+    return list(seen)
+
+
+def search_text(number, name, phone, email, contacts, pinyin=pinyin_forms) -> str:
+    """The one searchable column of a customer: number, name, pinyin (full and initials), Chinese
+    bigrams, phone digits, e-mail, and the same of each contact (name, mobile, phone, email).
+    Wrapped in spaces so every word, first and last included, is bounded."""
+    parts = [number, name, *pinyin(name), *cjk_bigrams(name), (phone or "").lstrip("+"), email]
+    for c_name, c_mobile, c_phone, c_email in contacts:
+        parts += [c_name, *pinyin(c_name), *cjk_bigrams(c_name), (c_mobile or "").lstrip("+"),
+                  (c_phone or "").lstrip("+"), c_email]
+    return " " + " ".join(p for p in parts if p).lower()[:4000] + " "
