@@ -78,7 +78,7 @@ def sqlite_database(name: str) -> dict:
             # "database is locked" upgrades from read to write transactions.
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;"
-                " PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;"
+                " PRAGMA cache_size=-32768; PRAGMA mmap_size=67108864; PRAGMA temp_store=MEMORY;"
             ),
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
