@@ -2,7 +2,6 @@ import django_filters
 from django import forms
 from django.db import connection
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -118,15 +117,35 @@ class CustomerFilterSet(KehuFilterSet):
         return queryset.filter(condition)
 
 
+SEARCH_PROBE = 1000
+
+
 def search_condition(term: str) -> Q:
-    """`search_text` contains `term`. On SQLite, terms of 3+ characters go through the FTS5
-    trigram index (migration 0004) instead of a scan; PostgreSQL's trigram GIN index serves
-    the plain LIKE."""
-    if connection.vendor == "sqlite" and len(term) >= 3:
+    """`search_text` contains `term`, planned adaptively.
+
+    A probe fetches up to SEARCH_PROBE matching ids through the trigram index (FTS5 on SQLite,
+    pg_trgm on PostgreSQL). A rare term (fewer matches) then filters by those ids, so the page
+    query never walks the table; a common term keeps the plain LIKE, which the id-ordered page
+    query answers after a few rows. Measured at 1M customers: the planners chose a full backward
+    scan for rare terms (600 ms) and FTS materialised every match for common ones (75 ms).
+    Terms under three characters have no trigram and always use the plain LIKE.
+    """
+    if len(term) < 3 or connection.vendor not in ("sqlite", "postgresql"):
+        return Q(search_text__contains=term)
+    if connection.vendor == "sqlite":
         # GLOB (not LIKE ... ESCAPE) is what FTS5 serves from the index; search_text is lower-case
         pattern = "".join(f"[{ch}]" if ch in "*?[" else ch for ch in term)
-        return Q(pk__in=RawSQL("SELECT rowid FROM customers_customer_fts WHERE search_text GLOB %s",
-                               [f"*{pattern}*"]))
+        sql = "SELECT rowid FROM customers_customer_fts WHERE search_text GLOB %s LIMIT %s"
+        params = [f"*{pattern}*", SEARCH_PROBE]
+    else:
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        sql = "SELECT id FROM customers_customer WHERE deleted_at IS NULL AND search_text LIKE %s LIMIT %s"
+        params = [f"%{escaped}%", SEARCH_PROBE]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    if len(ids) < SEARCH_PROBE:
+        return Q(pk__in=ids)
     return Q(search_text__contains=term)
 
 

@@ -83,3 +83,21 @@ def test_search_index_follows_renames_and_deletes(org):
     assert found("西湖茶") == [] and found("nbgk") == [customer]
     Customer.all_objects.filter(pk=customer.pk).delete()
     assert found("nbgk") == []
+
+
+def test_search_plans_rare_and_common_terms_alike(org, monkeypatch):
+    """Both paths of the adaptive search (ids from the index, or the plain LIKE) find the same rows."""
+    from kehu.customers import forms
+
+    made = [make_customer(org.manager, name=f"苏州工业园区{n}号精密机械有限公司") for n in range(4)]
+    other = make_customer(org.manager, name="无锡纺织有限公司")
+
+    def found(term):
+        return set(forms.CustomerFilterSet({"q": term}, queryset=Customer.objects.all()).qs)
+
+    for probe in (1000, 2):  # rare (below the probe) and common (at the probe) paths
+        monkeypatch.setattr(forms, "SEARCH_PROBE", probe)
+        assert found("szgy") == set(made)
+        assert found("精密机") == set(made)
+        assert found("wxfz") == {other}
+        assert found("100%") == set()
