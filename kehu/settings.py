@@ -73,6 +73,9 @@ def sqlite_database(name: str) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": name,
+        # a connection per worker kept across requests: opening one and running the PRAGMAs
+        # cost ~0.5 ms of every request (docs/benchmarks.md)
+        "CONN_MAX_AGE": env_int("KEHU_DB_CONN_MAX_AGE", 60),
         "OPTIONS": {
             # WAL lets readers and one writer work at once; IMMEDIATE avoids
             # "database is locked" upgrades from read to write transactions.
@@ -246,6 +249,8 @@ KEHU_POOL_IDLE_DAYS = env_int("KEHU_POOL_IDLE_DAYS", 30)  # no follow-up for thi
 KEHU_POOL_WARN_DAYS = env_int("KEHU_POOL_WARN_DAYS", 3)  # the owner is warned this many days before
 KEHU_PHONE_REGION = os.environ.get("KEHU_PHONE_REGION", "CN")
 KEHU_PAGE_SIZE = env_int("KEHU_PAGE_SIZE", 50)
+# how long a server process remembers a token's user and a user's rights/scope (kehu/accounts/authcache.py)
+KEHU_AUTH_CACHE_SECONDS = env_int("KEHU_AUTH_CACHE_SECONDS", 5)
 KEHU_BASE_URL = os.environ.get("KEHU_BASE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {

@@ -8,4 +8,6 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from . import records, signals  # noqa: F401
+        from . import authcache, records, signals  # noqa: F401
+
+        authcache.connect()

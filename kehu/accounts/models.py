@@ -124,11 +124,12 @@ class User(AbstractUser):
 
     @property
     def access(self):
+        from . import authcache
         from .scope import Access
 
         cached = getattr(self, "_kehu_access", None)
         if cached is None:
-            cached = self._kehu_access = Access.for_user(self)
+            cached = self._kehu_access = authcache.access(self, lambda: Access.for_user(self))
         return cached
 
     def has_right(self, module: str, action: str) -> bool:

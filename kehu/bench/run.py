@@ -261,6 +261,22 @@ def measure(fn, n, warmup):
 
 
 def throughput(base, token, path, seconds, clients=8):
+    """Requests/s with `clients` concurrent connections: wrk when installed (a C load generator
+    that leaves the 2 cores to the server), else asyncio httpx clients."""
+    wrk = shutil.which("wrk")
+    if wrk:
+        out = subprocess.run(
+            [wrk, "-t2", f"-c{clients}", f"-d{max(1, int(seconds))}s", "-H", f"Authorization: Bearer {token}",
+             base + path], capture_output=True, text=True, check=True).stdout
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+        errors = re.search(r"Socket errors:.*", out)
+        statuses = {200} | ({"non-2xx"} if bad else set()) | ({"socket errors"} if errors else set())
+        return rps, statuses
+    return throughput_httpx(base, token, path, seconds, clients)
+
+
+def throughput_httpx(base, token, path, seconds, clients=8):
     async def worker(deadline, counts, statuses):
         async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"},
                                      timeout=60) as client:
@@ -467,7 +483,8 @@ def write_outputs(rows, notes, md_path: Path, json_path: Path, command: str, ext
         f"- Data: {', '.join(f'{n:,}' for n in sizes)} customers, 2 contacts each, 200 users in 20 departments",
         f"- Command: `{command}`",
         "- Server: `kehu serve --workers 2` (gunicorn, sync workers) on 127.0.0.1, KEHU_DEBUG=false; client: "
-        "httpx in the same machine (one client, sequential, after a warm-up; throughput: 8 asyncio clients)",
+        "httpx in the same machine (one client, sequential, after a warm-up); throughput: "
+        + ("wrk, 2 threads, 8 connections" if shutil.which("wrk") else "8 asyncio httpx clients"),
         "- raw_sql_ms: median of the equivalent hand-written SELECT (same joins, scope and LIMIT 51) through "
         "the same driver; ratio = Kehu p50 / raw median", "",
         "| scenario | database | customers | p50 ms | p95 ms | p99 ms | req/s | raw SQL ms | ratio | worker RSS MB |",

@@ -203,15 +203,27 @@ class KehuModel(models.Model):
         self._tag_cache = None
 
 
+def tags_by_id(model, ids, names: bool = False) -> dict:
+    """{record id: [Tag, ...]} (or tag names) for many records of one model, in one query."""
+    ct = ContentType.objects.get_for_model(model)
+    by_id: dict = {pk: [] for pk in ids}
+    if by_id:
+        items = TaggedItem.objects.filter(content_type=ct, object_id__in=list(by_id))
+        if names:
+            for object_id, name in items.values_list("object_id", "tag__name"):
+                by_id[object_id].append(name)
+        else:
+            for item in items.select_related("tag"):
+                by_id[item.object_id].append(item.tag)
+    return by_id
+
+
 def attach_tags(objs) -> None:
     """Load the tags of many records in one query (a GenericRelation prefetch builds a
     queryset per row, which dominated list pages)."""
     if not objs:
         return
-    ct = ContentType.objects.get_for_model(type(objs[0]))
-    by_id: dict = {obj.pk: [] for obj in objs}
-    for item in TaggedItem.objects.filter(content_type=ct, object_id__in=list(by_id)).select_related("tag"):
-        by_id[item.object_id].append(item.tag)
+    by_id = tags_by_id(type(objs[0]), [obj.pk for obj in objs])
     for obj in objs:
         obj._tag_cache = by_id[obj.pk]
 

@@ -81,7 +81,9 @@ def parse_sort(sort: str | None, allowed: list[str], default: str) -> str:
     return sort
 
 
-def paginate(queryset, *, sort: str, cursor: str | None, size: int) -> Page:
+def paginate(queryset, *, sort: str, cursor: str | None, size: int, values: list[str] | None = None) -> Page:
+    """One page by keyset. With `values`, rows are dicts of those columns (plus the sort key and
+    "id") instead of model instances: the API list builds no objects."""
     field = sort.lstrip("-")
     desc = sort.startswith("-")
     direction = "next"
@@ -102,7 +104,10 @@ def paginate(queryset, *, sort: str, cursor: str | None, size: int) -> Page:
         forward_desc = desc
     prefix = "-" if forward_desc else ""
     order = [f"{prefix}{field}"] + ([f"{prefix}pk"] if field != "id" else [])
-    rows = list(queryset.order_by(*order)[: size + 1])
+    queryset = queryset.order_by(*order)
+    if values is not None:
+        queryset = queryset.values(*dict.fromkeys([*values, "id", field]))
+    rows = list(queryset[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     if direction == "prev":
@@ -111,6 +116,8 @@ def paginate(queryset, *, sort: str, cursor: str | None, size: int) -> Page:
         return Page([], None, None, sort)
 
     def token(obj, d):
+        if values is not None:
+            return encode_cursor(sort, obj[field], obj["id"], d)
         return encode_cursor(sort, getattr(obj, field) if field != "id" else obj.pk, obj.pk, d)
 
     if direction == "next":
