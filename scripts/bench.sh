@@ -11,6 +11,12 @@ DATABASES=${BENCH_DATABASES:-sqlite,postgres}
 PGPORT=${BENCH_PGPORT:-54349}
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
 
+# wrk: a C load generator for the throughput run, so the client leaves the 2 cores to the server
+if ! command -v wrk >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
+    || echo "wrk could not be installed; the throughput run uses httpx clients" >&2
+fi
+
 PGDIR=""
 cleanup() {
   if [ -n "$PGDIR" ]; then
