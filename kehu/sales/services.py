@@ -19,6 +19,7 @@ from kehu.core.services import notify
 from .models import Opportunity, PlanStep, Stage, StageChange, close_errors
 
 CLOSE_FIELDS = ("amount", "deal_products", "signed_on", "lost_reason", "won_competitor")
+WON_DEAL_FIELDS = ("amount", "deal_products", "signed_on")
 # Customer field -> the opportunity field the user fills in
 CUSTOMER_FIELD_MAP = {"deal_amount": "amount", "deal_products": "deal_products", "signed_on": "signed_on",
                       "name": "prospect_name"}
@@ -189,6 +190,9 @@ def save_form(form, user) -> Opportunity:
             opp.assigned_at, opp.assigned_by = timezone.now(), user
         if stage_changed:
             enter_stage(opp, opp.stage, user, probability_given="probability" in form.changed_data)
+        elif opp.stage.is_won and set(form.changed_data) & set(WON_DEAL_FIELDS):
+            # a corrected amount, product list or signing date of a won deal reaches the customer
+            enter_stage(opp, opp.stage, user, probability_given=True)
         obj = form.save()
         if stage_changed:
             record_change(obj, old["stage_id"] if old else None, obj.stage, user)

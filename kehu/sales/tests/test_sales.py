@@ -351,3 +351,30 @@ def test_customer_timeline_shows_opportunity_events(org):
     assert len(kinds) == 3
     assert timeline.events_for(opp.customer, org.service) == [] or all(
         not e.url.startswith("/opportunities/") for e in timeline.events_for(opp.customer, org.service))
+
+
+def test_editing_a_won_deal_updates_the_customer(org):
+    opp = make_opportunity(org.manager)
+    services.change_stage(opp, won_stage(), org.manager, amount=Decimal("88000"), deal_products="CRM 年度许可",
+                          signed_on=timezone.localdate())
+    from kehu.core.api import form_data
+    from kehu.core.registry import registry
+
+    client = login(org.manager)
+    opp.refresh_from_db()
+    data = form_data(registry.get("opportunity"), {"amount": "90000.00", "deal_products": "CRM 年度许可 + 实施"}, opp)
+    response = client.post(reverse("sales:opportunity_edit", args=[opp.pk]), data)
+    assert response.status_code == 302, response.context["form"].errors
+    customer = Customer.objects.get(pk=opp.customer_id)
+    assert customer.deal_amount == Decimal("90000") and customer.deal_products == "CRM 年度许可 + 实施"
+    assert StageChange.objects.filter(opportunity=opp).count() == 1  # no new stage change
+    # the API edits through the same rule; clearing a required deal field is refused, nothing written
+    api = Client(**auth(org.manager))
+    response = api.patch(f"/api/v1/opportunities/{opp.pk}", json.dumps({"signed_on": "2026-01-02"}),
+                         content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert Customer.objects.get(pk=opp.customer_id).signed_on == datetime.date(2026, 1, 2)
+    response = api.patch(f"/api/v1/opportunities/{opp.pk}", json.dumps({"deal_products": ""}),
+                         content_type="application/json")
+    assert response.status_code == 422 and "deal_products" in response.json()["errors"]
+    assert Customer.objects.get(pk=opp.customer_id).deal_products == "CRM 年度许可 + 实施"
