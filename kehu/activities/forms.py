@@ -52,12 +52,13 @@ class FollowUpForm(KehuModelForm):
         if self.user is not None:
             from kehu.sales.models import Opportunity
 
-            self.fields["opportunity"].queryset = Opportunity.objects.visible_to(self.user).order_by("-id")
-        customer_field(self)
-        if self.user is not None:
+            self.fields["opportunity"].queryset = Opportunity.objects.visible_to(self.user)
             self.fields["contact"].queryset = Contact.objects.visible_to(self.user)
-        self.fields["contact"].widget = AutocompleteSelect(lookup_url=reverse_lazy("activities:contact_lookup"))
-        self.fields["contact"].widget.choices = self.fields["contact"].choices
+        customer_field(self)
+        # search as you type, narrowed to the chosen customer
+        for name, url in (("contact", "activities:contact_lookup"), ("opportunity", "sales:opportunity_lookup")):
+            self.fields[name].widget = AutocompleteSelect(lookup_url=reverse_lazy(url), narrow_by=("customer",))
+            self.fields[name].widget.choices = self.fields[name].choices
         self.fields["next_action_by"].queryset = User.objects.filter(is_active=True).order_by("username")
         self.fields["next_action_by"].help_text = _("Gets the reminder; you, if left empty.")
         for name in ("occurred_at", "next_action_at"):

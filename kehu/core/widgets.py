@@ -8,9 +8,12 @@ class AutocompleteSelect(forms.Select):
 
     template_name = "core/widgets/autocomplete_select.html"
 
-    def __init__(self, lookup_url, attrs=None):
+    def __init__(self, lookup_url, attrs=None, narrow_by: tuple[str, ...] = ()):
+        """`narrow_by`: names of other fields of the form whose values the lookup receives (a
+        contact search narrowed to the chosen customer)."""
         super().__init__(attrs={"class": "form-select", **(attrs or {})})
         self.lookup_url = lookup_url
+        self.narrow_by = tuple(narrow_by)
 
     def optgroups(self, name, value, attrs=None):
         selected = [v for v in value if v not in (None, "")]
@@ -29,4 +32,5 @@ class AutocompleteSelect(forms.Select):
         ctx = super().get_context(name, value, attrs)
         ctx["widget"]["lookup_url"] = str(self.lookup_url)
         ctx["widget"]["search_label"] = _("Type to search")
+        ctx["widget"]["include"] = ", ".join(f"[name={n}]" for n in self.narrow_by)
         return ctx

@@ -98,7 +98,9 @@ class PlanStepForm(KehuModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.user is not None:
-            self.fields["opportunity"].queryset = Opportunity.objects.visible_to(self.user).order_by("-id")
+            self.fields["opportunity"].queryset = Opportunity.objects.visible_to(self.user)
+        self.fields["opportunity"].widget = AutocompleteSelect(lookup_url=reverse_lazy("sales:opportunity_lookup"))
+        self.fields["opportunity"].widget.choices = self.fields["opportunity"].choices
         self.fields["responsible"].queryset = active_users()
         if not self.instance.pk and self.user is not None and not self.initial.get("responsible"):
             self.initial["responsible"] = self.user.pk

@@ -9,6 +9,7 @@ app_name = "sales"
 
 urlpatterns = [
     path("opportunities/board/", views.board_view, name="opportunity_board"),
+    path("opportunities/lookup/", views.opportunity_lookup, name="opportunity_lookup"),
     path("opportunities/forecast/", views.forecast_view, name="opportunity_forecast"),
     path("opportunities/<int:pk>/stage/", views.stage_view, name="opportunity_stage"),
     path("opportunities/<int:pk>/assign/", views.assign_view, name="opportunity_assign"),

@@ -309,3 +309,22 @@ def forecast_view(request):
         "sum_total": sum((r["total"] for r in lines), Decimal(0)),
         "sum_weighted": sum((r["weighted"] for r in lines), Decimal(0)),
     })
+
+
+@login_required
+def opportunity_lookup(request):
+    """HTMX autocomplete: visible opportunities matching the typed number/title/customer, narrowed
+    to ?customer= when the form has chosen one (follow-ups, plan steps)."""
+    allowed = any(request.user.has_right(module, action) for module, action in (
+        ("opportunity", "view"), ("followup", "create"), ("followup", "edit"), ("planstep", "create")))
+    if not allowed:
+        raise PermissionDenied
+    term = next((v for k, v in request.GET.items() if k.endswith("search") or k == "q"), "").strip()
+    rt = registry.get("opportunity")
+    params = {"q": term}
+    customer = request.GET.get("customer", "")
+    if customer.isdigit():
+        params["customer"] = customer
+    qs = rt.filterset(params, queryset=Opportunity.objects.visible_to(request.user), user=request.user).qs
+    rows = qs.select_related("customer").order_by("-id")[:20]
+    return render(request, "sales/partials/opportunity_options.html", {"rows": rows})

@@ -165,3 +165,44 @@ def test_my_day_newly_assigned_opportunities(org):
     assert [o.pk for o in response.context["opportunities"]] == [new.pk]
     assert "新指派的机会" in response.content.decode()
     assert client_for(org.manager2).get("/").context["opportunities"] == []
+
+
+# --- the follow-up form's search-as-you-type fields ----------------------------------------------
+
+@pytest.mark.django_db
+def test_followup_form_searches_contacts_and_opportunities_of_the_chosen_customer(org):
+    from kehu.customers.models import Contact
+    from kehu.sales.tests.test_records import make_opportunity
+
+    mine, other = make_customer(org.manager), make_customer(org.manager)
+    Contact.objects.create(customer=mine, name="王芳", owner=org.manager)
+    Contact.objects.create(customer=other, name="王刚", owner=org.manager)
+    opp = make_opportunity(org.manager, customer=mine, title="年度采购项目")
+    make_opportunity(org.manager, customer=other, title="年度维保项目")
+    hidden = make_opportunity(org.manager2, title="年度别人的项目")
+    client = client_for(org.manager)
+
+    page = client.get("/followups/add/").content.decode()
+    # no <option> per opportunity: the field searches as you type, sending the chosen customer along
+    assert "年度采购项目" not in page
+    assert page.count('hx-include="[name=customer]"') == 2
+
+    contacts = client.get("/followups/contacts/", {"contact-search": "王", "customer": mine.pk}).content.decode()
+    assert "王芳" in contacts and "王刚" not in contacts
+    found = client.get("/opportunities/lookup/", {"opportunity-search": "年度", "customer": mine.pk}).content.decode()
+    assert "年度采购项目" in found and "年度维保项目" not in found
+    everything = client.get("/opportunities/lookup/", {"opportunity-search": "年度"}).content.decode()
+    assert "年度维保项目" in everything and "年度别人的项目" not in everything  # data scope
+    assert f'data-value="{hidden.pk}"' not in everything
+
+    # the chosen opportunity is rendered (only it) when the form is shown again
+    from kehu.activities.forms import FollowUpForm
+
+    form = FollowUpForm(user=org.manager, initial={"customer": mine.pk, "opportunity": opp.pk})
+    html = str(form["opportunity"])
+    assert "年度采购项目" in html and "年度维保项目" not in html
+
+
+@pytest.mark.django_db
+def test_opportunity_lookup_needs_a_right(org):
+    assert client_for(org.nobody).get("/opportunities/lookup/", {"q": "x"}).status_code == 403
