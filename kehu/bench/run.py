@@ -420,12 +420,10 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
 
 
 def search_term(term: str) -> str:
-    """What CustomerFilterSet.search looks for: a phone typed with spaces -> its digits."""
-    value = " ".join(term.split()).lower()
-    digits = "".join(ch for ch in value if ch.isdigit())
-    if digits and len(digits) >= 5 and len(digits) >= len(value.replace(" ", "").replace("-", "")) - 1:
-        return digits
-    return value
+    """What CustomerFilterSet.search looks for (its first term): the raw SQL matches the same."""
+    from kehu.customers.normalize import search_terms
+
+    return search_terms(term)[0]
 
 
 def result(name, user, db, customers, times, statuses):

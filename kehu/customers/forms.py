@@ -97,20 +97,9 @@ class CustomerFilterSet(KehuFilterSet):
     def search(self, queryset, name, value):
         """Number, name, phone, e-mail, contact names, and pinyin (full and initials), all in one
         indexed column (`search_text`: a trigram GIN index on PostgreSQL)."""
-        value = normalize.clean_name(value).lower()
-        if not value:
+        terms = normalize.search_terms(value)
+        if not terms:
             return queryset
-        terms = [value]
-        digits = "".join(ch for ch in value if ch.isdigit())
-        if digits and len(digits) >= 5 and len(digits) >= len(value.replace(" ", "").replace("-", "")) - 1:
-            terms = [digits]  # a phone number typed with spaces or dashes
-        elif len(value) == 2 and normalize.is_cjk(value):
-            # two Chinese characters have no trigram: match the stored bigram word instead
-            terms = [f" {value} "]
-        else:
-            compact = value.replace(" ", "")
-            if compact != value:
-                terms.append(compact)  # "bei jing" finds the full pinyin "beijing"
         condition = Q()
         for term in terms:
             condition |= search_condition(term)

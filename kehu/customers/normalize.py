@@ -114,3 +114,18 @@ def search_text(number, name, phone, email, contacts, pinyin=pinyin_forms) -> st
         parts += [c_name, *pinyin(c_name), *cjk_bigrams(c_name), (c_mobile or "").lstrip("+"),
                   (c_phone or "").lstrip("+"), c_email]
     return " " + " ".join(p for p in parts if p).lower()[:4000] + " "
+
+
+def search_terms(value: str) -> list[str]:
+    """What a typed search looks for in `search_text` (any of the terms)."""
+    value = clean_name(value).lower()
+    if not value:
+        return []
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if digits and len(digits) >= 5 and len(digits) >= len(value.replace(" ", "").replace("-", "")) - 1:
+        return [digits]  # a phone number typed with spaces or dashes
+    if len(value) == 2 and is_cjk(value):
+        # two Chinese characters have no trigram: match the stored bigram word instead
+        return [f" {value} "]
+    compact = value.replace(" ", "")
+    return [value, compact] if compact != value else [value]  # "bei jing" finds the pinyin "beijing"
