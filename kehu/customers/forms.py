@@ -1,3 +1,5 @@
+import json
+
 import django_filters
 from django import forms
 from django.db import connection
@@ -107,6 +109,9 @@ class CustomerFilterSet(KehuFilterSet):
 
 
 SEARCH_PROBE = 1000
+# PostgreSQL: a term the planner's statistics put in at least this share of the rows is common
+# enough for the id-ordered page query to find a page within a few thousand rows
+SEARCH_COMMON_SHARE = 0.004
 
 
 def search_condition(term: str) -> Q:
@@ -117,6 +122,8 @@ def search_condition(term: str) -> Q:
     query never walks the table; a common term keeps the plain LIKE, which the id-ordered page
     query answers after a few rows. Measured at 1M customers: the planners chose a full backward
     scan for rare terms (600 ms) and FTS materialised every match for common ones (75 ms).
+    On PostgreSQL the planner's own estimate (sampled from the column's statistics) first tells a
+    common term, which skips the probe: probing "成都" (2 % of rows) cost 28-50 ms.
     Terms under three characters have no trigram and always use the plain LIKE.
     """
     if len(term) < 3 or connection.vendor not in ("sqlite", "postgresql"):
@@ -128,6 +135,8 @@ def search_condition(term: str) -> Q:
         params = [f"*{pattern}*", SEARCH_PROBE]
     else:
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        if _pg_estimated_share(f"%{escaped}%") >= SEARCH_COMMON_SHARE:
+            return Q(search_text__contains=term)
         sql = "SELECT id FROM customers_customer WHERE deleted_at IS NULL AND search_text LIKE %s LIMIT %s"
         params = [f"%{escaped}%", SEARCH_PROBE]
     with connection.cursor() as cursor:
@@ -136,6 +145,22 @@ def search_condition(term: str) -> Q:
     if len(ids) < SEARCH_PROBE:
         return Q(pk__in=ids)
     return Q(search_text__contains=term)
+
+
+def _pg_estimated_share(pattern: str) -> float:
+    """The share of customers PostgreSQL's statistics expect to match `search_text LIKE pattern`
+    (planning only, ~0.3 ms; 0 when the table has no statistics yet)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'customers_customer'::regclass")
+        total = cursor.fetchone()[0] or 0
+        if total <= 0:
+            return 0.0
+        cursor.execute("EXPLAIN (FORMAT JSON) SELECT id FROM customers_customer WHERE search_text LIKE %s",
+                       [pattern])
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return plan[0]["Plan"]["Plan Rows"] / total
 
 
 class ContactFilterSet(KehuFilterSet):

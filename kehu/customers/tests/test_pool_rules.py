@@ -2,8 +2,11 @@
 
 import datetime
 
+import pytest
 from auditlog.models import LogEntry
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kehu.core.models import Notification
@@ -101,3 +104,32 @@ def test_search_plans_rare_and_common_terms_alike(org, monkeypatch):
         assert found("精密机") == set(made)
         assert found("wxfz") == {other}
         assert found("100%") == set()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner statistics")
+def test_postgres_skips_the_probe_for_terms_its_statistics_call_common(org):
+    """A term in many rows (per ANALYZE) goes straight to the id-ordered LIKE; a rare one is probed."""
+    from kehu.customers import forms
+    from kehu.customers.normalize import search_text
+
+    rows = []
+    for n in range(3000):  # enough rows for a full statistics histogram
+        name = f"成都{n}号精密机械有限公司" if n % 3 == 0 else f"杭州{n}号纺织贸易有限公司"
+        rows.append(Customer(name=name, owner=org.manager, number=f"T{n}",
+                             search_text=search_text(f"T{n}", name, "", "", [])))
+    Customer.objects.bulk_create(rows)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_customer")
+    assert forms._pg_estimated_share("% 成都 %") > forms.SEARCH_COMMON_SHARE
+    assert forms._pg_estimated_share("%zzzz-nothing%") < forms.SEARCH_COMMON_SHARE
+
+    def search(term):
+        with CaptureQueriesContext(connection) as ctx:
+            rows = list(forms.CustomerFilterSet({"q": term}, queryset=Customer.objects.all()).qs)
+        probes = [q for q in ctx.captured_queries if "LIMIT 1000" in q["sql"]]
+        return rows, probes
+
+    rows, probes = search("成都")
+    assert len(rows) == 1000 and not probes
+    rows, probes = search("zzzz-nothing")
+    assert rows == [] and len(probes) == 1
