@@ -35,7 +35,9 @@ def serve(args):
         sys.executable, "-m", "gunicorn", "kehu.wsgi:application",
         "--bind", opts.bind, "--workers", str(opts.workers), "--threads", str(opts.threads),
         "--access-logfile", "-", "--timeout", "60", "--graceful-timeout", "20",
-        "--max-requests", "5000", "--max-requests-jitter", "500",
+        # the app is loaded once in the master: a worker recycled after max-requests (a guard
+        # against slow leaks) forks ready in milliseconds instead of importing Django again (~1 s)
+        "--preload", "--max-requests", "20000", "--max-requests-jitter", "2000",
     ]
     os.execv(sys.executable, cmd)
 

@@ -298,21 +298,24 @@ def throughput_httpx(base, token, path, seconds, clients=8):
 
 # --- the raw SQL equivalents ----------------------------------------------------------------------
 
-LIST_SQL = (
-    "SELECT c.*, u.username, t.label, l.label, i.label, s.label, r.label FROM customers_customer c "
-    "LEFT JOIN accounts_user u ON u.id = c.owner_id LEFT JOIN core_dictitem t ON t.id = c.type_id "
-    "LEFT JOIN core_dictitem l ON l.id = c.level_id LEFT JOIN core_dictitem i ON i.id = c.industry_id "
-    "LEFT JOIN core_dictitem s ON s.id = c.source_id LEFT JOIN core_dictitem r ON r.id = c.region_id "
-    "WHERE c.deleted_at IS NULL{scope}{extra} ORDER BY c.id DESC LIMIT {limit}"
-)
-
-
-def raw_query(db, owner_ids, extra="", params=()):
-    scope, args = "", []
+def raw_query(db, owner_ids, extra="", params=(), table="customers_customer", scope="customer"):
+    """The hand-written equivalent of an API list page: the table's columns (the API shows foreign
+    keys as ids), the data scope, newest first, LIMIT 51. scope: "customer" (owner in the scope or
+    none: the public pool), "owner" (owner in the scope), "via_customer" (the customer's owner)."""
+    join, cond, args = "", "", []
     if owner_ids is not None:
-        scope = f" AND (c.owner_id IN ({', '.join(['%s'] * len(owner_ids))}) OR c.owner_id IS NULL)"
+        marks = ", ".join(["%s"] * len(owner_ids))
+        if scope == "customer":
+            cond = f" AND (t.owner_id IN ({marks}) OR t.owner_id IS NULL)"
+        elif scope == "owner":
+            cond = f" AND t.owner_id IN ({marks})"
+        else:
+            join = " LEFT JOIN customers_customer c ON c.id = t.customer_id"
+            cond = f" AND (c.owner_id IN ({marks}) OR c.owner_id IS NULL)"
         args += list(owner_ids)
-    return db.sql(LIST_SQL.format(scope=scope, extra=extra, limit=PAGE + 1)), args + list(params)
+    sql = (f"SELECT t.* FROM {table} t{join} WHERE t.deleted_at IS NULL{cond}{extra} "
+           f"ORDER BY t.id DESC LIMIT {PAGE + 1}")
+    return db.sql(sql), args + list(params)
 
 
 def time_sql(conn, sql, args, n, warmup):
@@ -346,7 +349,9 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
                     str(meta_path)], env, f"{db.vendor}: generate {customers} customers")
     meta = json.loads(meta_path.read_text())
     notes = {"generate_seconds": meta["seconds"], "generate_log": proc.stderr.strip().splitlines()[-4:],
-             "explain": {}, "samples": meta["samples"]}
+             "explain": {}, "samples": meta["samples"],
+             "counts": {k: meta[k] for k in ("customers", "contacts", "opportunities", "stage_changes", "followups",
+                                             "tasks", "users") if meta.get(k) is not None}}
     s = meta["samples"]
     server = Server(env, work_dir)
     rows = []
@@ -371,19 +376,26 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
                         ("phone", s["phone"]), ("contact name", s["contact_name"])]
             scenarios = [
                 ("api list first page", "/api/v1/customers/", ("", ())),
-                ("api list deep page", f"/api/v1/customers/?cursor={deep}", (" AND c.id < %s", (s["mid_id"],))),
+                ("api list deep page", f"/api/v1/customers/?cursor={deep}", (" AND t.id < %s", (s["mid_id"],))),
             ]
             for kind, term in searches:
                 scenarios.append((f"api search {kind}", httpx.URL("/api/v1/customers/", params={"q": term}),
-                                  (" AND c.search_text LIKE %s", (f"%{search_term(term)}%",))))
+                                  (" AND t.search_text LIKE %s", (f"%{search_term(term)}%",))))
             scenarios += [
                 ("api detail", f"/api/v1/customers/{detail_pk}", None),
             ]
+            busy_pk = s.get("busy_customer_pk")
+            if meta.get("opportunities"):
+                scenarios.append(("api opportunity list", "/api/v1/opportunities/",
+                                  ("", (), "sales_opportunity", "owner")))
+            if meta.get("followups") and busy_pk:
+                scenarios.append(("api follow-ups of a customer", f"/api/v1/followups/?customer={busy_pk}",
+                                  (" AND t.customer_id = %s", (busy_pk,), "activities_followup", "via_customer")))
             for name, path, raw in scenarios:
                 times, statuses = measure(lambda p=path, c=api: c.get(p).status_code, requests, warmup)
                 row = result(name, label, db, customers, times, statuses)
                 if raw is not None:
-                    sql, args = raw_query(db, owner_ids, raw[0], raw[1])
+                    sql, args = raw_query(db, owner_ids, *raw)
                     raw_ms = time_sql(conn, sql, args, requests, warmup)
                     row["raw_sql_ms"] = round(raw_ms, 3)
                     row["ratio"] = round(row["p50_ms"] / raw_ms, 2) if raw_ms else None
@@ -391,8 +403,9 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
                         notes["explain"][f"{label}: {name}"] = explain(db, conn, sql, args)
                 rows.append(row)
             html = html_client(server.base, user["username"], meta["password"])
-            for name, path in [("html customer page", f"/customers/{detail_pk}/"),
-                               ("html customer timeline", f"/customers/{detail_pk}/timeline/"),
+            page_pk = busy_pk or detail_pk  # a customer with follow-ups, opportunities and tasks
+            for name, path in [("html customer page", f"/customers/{page_pk}/"),
+                               ("html customer timeline", f"/customers/{page_pk}/timeline/"),
                                ("html customer list", "/customers/")]:
                 times, statuses = measure(lambda p=path, c=html: c.get(p).status_code, requests, warmup)
                 rows.append(result(name, label, db, customers, times, statuses))
@@ -468,6 +481,15 @@ def fmt(v):
     return "–" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
 
 
+def data_line(notes, sizes) -> str:
+    counts = next((n["counts"] for n in notes.values() if n.get("counts")), None)
+    if not counts:
+        return f"{', '.join(f'{n:,}' for n in sizes)} customers, 2 contacts each, 200 users in 20 departments"
+    names = {"customers": "customers", "contacts": "contacts", "opportunities": "opportunities",
+             "stage_changes": "stage changes", "followups": "follow-ups", "tasks": "tasks", "users": "users"}
+    return ", ".join(f"{v:,} {names[k]}" for k, v in counts.items()) + " in 20 departments"
+
+
 def write_outputs(rows, notes, md_path: Path, json_path: Path, command: str, extra_md: str = ""):
     clean = [{k: r[k] for k in KEYS} for r in rows]
     json_path.write_text(json.dumps(clean, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -478,13 +500,14 @@ def write_outputs(rows, notes, md_path: Path, json_path: Path, command: str, ext
         "Generated by `make bench` (`kehu/bench/run.py`); figures in `docs/benchmarks.json`.", "",
         f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']} RAM; Python {m['python']}",
         f"- Commit: {m['commit']}",
-        f"- Data: {', '.join(f'{n:,}' for n in sizes)} customers, 2 contacts each, 200 users in 20 departments",
+        f"- Data: {data_line(notes, sizes)}",
         f"- Command: `{command}`",
-        "- Server: `kehu serve --workers 2` (gunicorn, sync workers) on 127.0.0.1, KEHU_DEBUG=false; client: "
+        "- Server: `kehu serve --workers 2` (gunicorn, sync workers, app preloaded) on 127.0.0.1, KEHU_DEBUG=false; "
+        "client: "
         "httpx in the same machine (one client, sequential, after a warm-up); throughput: "
         + ("wrk, 2 threads, 8 connections" if shutil.which("wrk") else "8 asyncio httpx clients"),
-        "- raw_sql_ms: median of the equivalent hand-written SELECT (same joins, scope and LIMIT 51) through "
-        "the same driver; ratio = Kehu p50 / raw median", "",
+        "- raw_sql_ms: median of the equivalent hand-written SELECT (the same columns, scope, search pattern "
+        "and LIMIT 51) through the same driver; ratio = Kehu p50 / raw median", "",
         "| scenario | database | customers | p50 ms | p95 ms | p99 ms | req/s | raw SQL ms | ratio | worker RSS MB |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
