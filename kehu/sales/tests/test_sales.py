@@ -378,3 +378,17 @@ def test_editing_a_won_deal_updates_the_customer(org):
                          content_type="application/json")
     assert response.status_code == 422 and "deal_products" in response.json()["errors"]
     assert Customer.objects.get(pk=opp.customer_id).deal_products == "CRM 年度许可 + 实施"
+
+
+def test_log_a_followup_from_the_opportunity(org):
+    opp = make_opportunity(org.manager)
+    client = login(org.manager)
+    page = client.get(reverse("sales:opportunity_detail", args=[opp.pk])).content.decode()
+    link = f"/followups/add/?customer={opp.customer_id}&amp;opportunity={opp.pk}"
+    assert link in page
+    form = client.get(link.replace("&amp;", "&")).content.decode()
+    assert f'<option value="{opp.pk}" selected>{opp.title}</option>' in form  # only the chosen one
+    viewer = Role.objects.create(code="opp_viewer", name="viewer", rights=["opportunity.view"], data_scope="all")
+    org.nobody.roles.add(viewer)
+    response = login(org.nobody).get(reverse("sales:opportunity_detail", args=[opp.pk]))
+    assert response.status_code == 200 and "opportunity-add-followup" not in response.content.decode()
