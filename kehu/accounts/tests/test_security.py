@@ -22,6 +22,7 @@ from kehu.accounts.models import ApiToken, KnownDevice, User, hash_token
 from kehu.core.models import Notification
 from kehu.core.testing.factories import PASSWORD, auth, make_user
 from kehu.customers.models import Customer
+from kehu.customers.testing import make_customer
 
 LOGIN = "/accounts/login/"
 PASSWORD_CHANGE = "/accounts/password/"
@@ -31,13 +32,6 @@ def ui(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def make_customer(owner, name):
-    c = Customer(name=name, owner=owner, created_by=owner)
-    c.full_clean()
-    c.save()
-    return c
 
 
 def logged_in_user_id(client):

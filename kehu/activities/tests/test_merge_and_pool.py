@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from kehu.customers import services
 from kehu.customers.models import Customer
-from kehu.customers.tests.test_records import make_customer
+from kehu.customers.testing import make_customer
 from kehu.sales.models import Opportunity, Stage
 
 from .test_records import make_followup, make_task

@@ -6,7 +6,7 @@ from kehu.activities.models import FollowUp, Task
 from kehu.core.models import DictItem
 from kehu.core.testing.records import BusinessRecordTests
 from kehu.customers.models import Contact
-from kehu.customers.tests.test_records import make_customer
+from kehu.customers.testing import make_customer
 
 
 def make_followup(customer, owner=None, **extra):

@@ -9,7 +9,7 @@ from icalendar import Calendar
 
 from kehu.activities.models import FollowUp
 from kehu.core.models import Notification
-from kehu.customers.tests.test_records import make_customer
+from kehu.customers.testing import make_customer
 
 from .test_records import make_followup, make_task
 

@@ -13,7 +13,7 @@ from kehu.activities.models import Reminder
 from kehu.activities.services import run_reminders
 from kehu.core.models import Notification
 from kehu.core.testing.factories import make_user
-from kehu.customers.tests.test_records import make_customer
+from kehu.customers.testing import make_customer
 
 from .test_records import make_followup, make_task
 

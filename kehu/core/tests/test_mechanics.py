@@ -18,6 +18,7 @@ from kehu.core.models import Attachment, CustomField, DictItem, Notification
 from kehu.core.services import notify
 from kehu.core.testing.factories import auth
 from kehu.customers.models import Customer
+from kehu.customers.testing import make_customer
 
 API = "/api/v1/customers/"
 
@@ -30,13 +31,6 @@ def ui(user) -> Client:
 
 def api(user) -> Client:
     return Client(**auth(user))
-
-
-def make_customer(owner, name, **extra):
-    c = Customer(name=name, owner=owner, created_by=owner, **extra)
-    c.full_clean()
-    c.save()
-    return c
 
 
 def form_data(org, **extra):

@@ -19,6 +19,7 @@ from kehu.core.services import add_attachment
 from kehu.core.testing.factories import auth, make_user
 from kehu.customers import services
 from kehu.customers.models import Contact, Customer
+from kehu.customers.testing import make_contact, make_customer
 
 API = "/api/v1/customers/"
 
@@ -31,20 +32,6 @@ def ui(user) -> Client:
 
 def api(user) -> Client:
     return Client(**auth(user))
-
-
-def make_customer(owner, name, **extra):
-    c = Customer(name=name, owner=owner, created_by=owner, **extra)
-    c.full_clean()
-    c.save()
-    return c
-
-
-def make_contact(customer, name, **extra):
-    c = Contact(customer=customer, name=name, **extra)
-    c.full_clean()
-    c.save()
-    return c
 
 
 def dict_pk(kind, code):

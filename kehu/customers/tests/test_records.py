@@ -1,20 +1,7 @@
-import itertools
-
 from kehu.core.models import DictItem
 from kehu.core.testing.records import BusinessRecordTests
-from kehu.customers.models import Contact, Customer
-
-_seq = itertools.count(1)
-WORDS = ["甲", "乙", "丙", "丁", "戊", "己", "庚", "辛", "壬", "癸"]
-
-
-def make_customer(owner, **extra):
-    n = next(_seq)
-    name = extra.pop("name", f"{WORDS[n % 10]}{WORDS[(n // 10) % 10]}{n}号商贸有限公司")
-    c = Customer(name=name, owner=owner, created_by=owner, **extra)
-    c.full_clean()
-    c.save()
-    return c
+from kehu.customers.models import Contact
+from kehu.customers.testing import make_customer
 
 
 class TestCustomer(BusinessRecordTests):

@@ -2,7 +2,7 @@ import datetime
 import itertools
 
 from kehu.core.testing.records import BusinessRecordTests, RecordTypeTests
-from kehu.customers.tests.test_records import make_customer
+from kehu.customers.testing import make_customer
 from kehu.sales.models import Opportunity, PlanStep, Stage
 
 _seq = itertools.count(1)

@@ -14,7 +14,7 @@ from kehu.accounts.models import Role
 from kehu.core.models import DictItem, Notification
 from kehu.core.testing.factories import auth
 from kehu.customers.models import Customer
-from kehu.customers.tests.test_records import make_customer
+from kehu.customers.testing import make_customer
 from kehu.sales import services
 from kehu.sales.models import Opportunity, PlanStep, Stage, StageChange
 
