@@ -21,7 +21,8 @@ def test_bench_smoke(tmp_path):
         for name in ("api list first page", "api list deep page", "api search name substring",
                      "api search pinyin initials", "api search phone", "api search contact name", "api detail",
                      "html customer page", "html customer timeline", "html customer list",
-                     "api create customer", "api list throughput (8 clients)"):
+                     "api create customer", "api list throughput (8 clients)", "api opportunity list",
+                     "api follow-ups of a customer"):
             assert f"{user}: {name}" in scenarios
     assert any(r["worker_rss_mb"] for r in rows), "no worker memory measured"
     for r in rows:
@@ -31,4 +32,11 @@ def test_bench_smoke(tmp_path):
     for item in data:
         assert set(item) == set(run.KEYS)
         assert item["database"] == "sqlite" and item["customers"] == CUSTOMERS
-    assert "| scenario |" in md.read_text()
+    text = md.read_text()
+    assert "| scenario |" in text
+    counts = notes["counts"]  # the other modules' rows are generated too
+    assert counts["customers"] == CUSTOMERS and counts["followups"] > 3 * CUSTOMERS
+    assert counts["opportunities"] > CUSTOMERS // 2 and counts["tasks"] > CUSTOMERS // 2
+    assert f"{counts['followups']:,} follow-ups" in text
+    with_raw = {r["scenario"] for r in rows if r["raw_sql_ms"] is not None}
+    assert "admin: api follow-ups of a customer" in with_raw and "admin: api opportunity list" in with_raw

@@ -3,13 +3,16 @@
     python -m kehu.bench.generate --customers 100000 --db-url postgres://kehu@127.0.0.1:54349/kehu_bench \
         --meta /tmp/bench-meta.json
 
-Customers and contacts go in with bulk SQL (PostgreSQL: COPY through psycopg; SQLite: executemany in
-big transactions) after dropping the secondary indexes of the two tables, which are rebuilt at the end.
-The few users, departments, role links and API tokens go through the ORM. `search_text` is built exactly
-as `Customer.build_search_text` builds it (the pinyin of each distinct name is computed once).
+Customers, their contacts and (unless --no-activities) their opportunities, stage history, follow-ups
+and tasks go in with bulk SQL (PostgreSQL: COPY through psycopg; SQLite: executemany in big
+transactions) after dropping the secondary indexes of those tables (and on PostgreSQL their foreign
+keys), which are rebuilt at the end. Each customer is generated together with everything that hangs
+off it, and the rows are written table by table every `batch` customers, so memory stays bounded.
+The few users, departments, role links and API tokens go through the ORM. `search_text` is built
+exactly as `Customer.build_search_text` builds it (the pinyin of each distinct name is computed once).
 
 The database must hold no customers yet. The meta file tells the harness the logins, the API tokens,
-the supervisor's scope and sample search terms.
+the supervisor's scope, the row counts and sample search terms and records.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import operator
 import os
 import random
 import sys
@@ -110,7 +114,12 @@ def build_search_text(pinyin, number, name, phone, email, contacts) -> str:
 
 
 def mobile(rng) -> str:
-    return "+861" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
+    """A mobile number Kehu's phone check accepts: 13x, 15x (not 154) and 18x are allocated ranges."""
+    prefix = rng.choice(MOBILE_PREFIXES)
+    return "+86" + prefix + "".join(rng.choice("0123456789") for _ in range(8))
+
+
+MOBILE_PREFIXES = [f"1{a}{b}" for a in "358" for b in "0123456789" if f"{a}{b}" != "54"]
 
 
 # --- users, departments, roles, tokens (few rows: the ORM) -------------------------------------
@@ -177,7 +186,7 @@ def create_people(rng):
     return users, admin, supervisor, admin_key, sup_key, scope_ids
 
 
-# --- customers and contacts (bulk SQL) ----------------------------------------------------------
+# --- bulk loading (any table) -------------------------------------------------------------------
 
 def dict_ids():
     from kehu.core.models import DictItem
@@ -188,20 +197,257 @@ def dict_ids():
     return out
 
 
-def make_rows(n, start_id, start_contact_id, owner_ids, dicts, rng, pinyin, today):
-    """Yield (customer_row, [contact_rows]) tuples, in id order."""
-    seq_by_day: dict[dt.date, int] = {}
-    contact_id = start_contact_id
-    days_back = 3 * 365
-    base = dt.datetime.combine(today, dt.time(9, 0), tzinfo=dt.UTC)
-    for k in range(n):
-        cid = start_id + k
+def secondary_indexes(cursor, vendor, table):
+    if vendor == "postgresql":
+        cursor.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND i.indexname NOT IN "
+            "(SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)", [table, table])
+    else:
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name=%s AND sql IS NOT NULL",
+                       [table])
+    return cursor.fetchall()
+
+
+def foreign_keys(cursor, table):
+    """PostgreSQL: the foreign keys of `table` as (name, definition). Checked row by row at each
+    commit they cost more than the COPY itself; dropped and added back, each is validated by one join."""
+    cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+                   "AND contype = 'f'", [table])
+    return cursor.fetchall()
+
+
+def sqlite_value(v):
+    if isinstance(v, dt.datetime):
+        return v.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return int(v)
+    return v
+
+
+def bulk_load(raw, vendor, table, cols, rows):
+    """Append `rows` (sequences in `cols` order, values the database takes as they are) to `table`:
+    COPY on PostgreSQL, one executemany on SQLite. The caller holds the transaction."""
+    if not rows:
+        return
+    names = ", ".join(cols)
+    if vendor == "postgresql":
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(cols))})", rows)
+
+
+class Table:
+    """A table whose rows are built as dicts: the model's columns in order, and a base row with the
+    neutral value of every column that has one (NULL, "", version 1, no custom fields). The other
+    NOT NULL columns (ids, times, required foreign keys) are not in the base: a row that forgets one
+    fails with a KeyError instead of loading a bad value."""
+
+    def __init__(self, model):
+        from django.db import models
+
+        fields = model._meta.concrete_fields
+        self.name = model._meta.db_table
+        self.cols = [f.column for f in fields]
+        self.base = {f.column: None if f.null else "" for f in fields
+                     if f.null or (isinstance(f, models.CharField | models.TextField) and not f.choices)}
+        if "custom_fields" in self.cols:
+            self.base.update(version=1, custom_fields="{}")
+        self.row = operator.itemgetter(*self.cols)  # dict -> tuple in column order
+
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+class DayNames(dict):
+    """Epoch day number -> that day formatted, computed on first use."""
+
+    def __init__(self, fmt):
+        super().__init__()
+        self.fmt = fmt
+
+    def __missing__(self, day):
+        text = self[day] = (EPOCH + dt.timedelta(days=day)).strftime(self.fmt)
+        return text
+
+
+class Stamps:
+    """Times of the activity tables are whole minutes since the epoch (UTC), formatted fast for the
+    database: each day is formatted once and the time of day comes from a table of 1,440 strings.
+    SQLite gets naive UTC text, as Django stores it; PostgreSQL gets the offset."""
+
+    def __init__(self, vendor, utc_offset_minutes):
+        suffix = "+00" if vendor == "postgresql" else ""
+        self.clock = [f" {m // 60:02d}:{m % 60:02d}:00{suffix}" for m in range(1440)]
+        self.offset = utc_offset_minutes
+        self.days = DayNames("%Y-%m-%d")
+        self.compact = DayNames("%Y%m%d")
+
+    def at(self, minute) -> str:
+        day, m = divmod(minute, 1440)
+        return self.days[day] + self.clock[m]
+
+    def local_day(self, minute) -> int:
+        return (minute + self.offset) // 1440
+
+    def date(self, minute) -> str:
+        """The local date of a time (DateField values: expected close, signing date)."""
+        return self.days[(minute + self.offset) // 1440]
+
+
+# --- the data set: each customer with everything that hangs off it ------------------------------
+
+DAYS_BACK = 3 * 365
+OPP_COUNTS = [0] * 7 + [1] * 8 + [2] * 3 + [3] * 2  # 0-3 opportunities a customer, 1 on average
+TASK_COUNTS = [0, 0, 1, 1, 1, 1, 2, 2]  # 0-2 tasks a customer, 1 on average
+FOLLOWUPS_MAX = 10  # 0-10 follow-ups a customer, 5 on average
+PRIORITIES = ["normal"] * 6 + ["low"] * 2 + ["high"] * 2 + ["urgent"]
+
+
+class Words:
+    """The texts of one language for opportunities, follow-ups and tasks."""
+
+    def __init__(self, chinese):
+        if chinese:
+            self.sep = ""
+            self.opp_titles = [t.format(w=w) for w in INDUSTRY_WORDS for t in (
+                "采购 {w} 项目", "{w}设备更新", "年度{w}框架协议", "{w}系统升级", "{w}二期项目", "{w}供应合同")]
+            self.products = ["CRM 标准版年费", "CRM 专业版 50 用户", "实施服务", "数据迁移服务", "移动端模块",
+                             "精密仪器 A 型", "年度维保服务", "定制开发", "备品备件", "培训服务"]
+            self.competitors = ["华信科技", "东方软件", "金桥系统", "瑞丰电子", "博远信息"]
+            self.descriptions = ["客户计划年内完成采购。", "需要与现有系统集成。", "预算已获批准。",
+                                 "竞争激烈，需要突出服务优势。", "决策人是采购总监。"]
+            self.topics = ["电话回访", "需求沟通", "产品演示", "报价跟进", "上门拜访", "合同洽谈", "售后回访",
+                           "技术交流", "节日问候", "付款跟进"]
+            self.sentences = ["客户对移动端很感兴趣。", "需要和财务确认预算。", "希望下周安排演示。",
+                              "对价格有顾虑，需申请折扣。", "已发送报价单，等待回复。", "客户正在比较两家供应商。",
+                              "技术负责人参与了讨论，认可方案。", "采购流程预计需要一个月。", "客户反馈上次交付很及时。",
+                              "约定月底前再次沟通。"]
+            self.feedback = ["满意", "价格偏高", "需要内部讨论", "希望加快交付", "认可方案"]
+            self.results = ["达成初步意向", "待报价", "需再次拜访", "已确认需求"]
+            self.next_actions = ["发送报价单", "安排演示", "电话确认预算", "上门拜访", "提交方案"]
+            self.task_titles = ["整理客户需求", "准备报价单", "回访客户", "更新联系人资料", "准备合同", "安排技术交流",
+                                "催收货款"]
+            self.notes = ["已完成", "客户已确认", "已发送邮件"]
+        else:
+            self.sep = " "
+            self.opp_titles = ["ERP upgrade", "Annual supply contract", "Warehouse automation", "CRM rollout",
+                               "Production line retrofit", "Maintenance contract renewal", "Cloud migration",
+                               "Packaging materials order", "Lab instruments purchase", "Fleet telematics pilot",
+                               "ERP upgrade, phase 2", "Office network refresh"]
+            self.products = ["CRM Standard, annual", "CRM Pro, 50 seats", "Implementation services", "Data migration",
+                             "Mobile module", "Annual maintenance", "Custom development", "Spare parts", "Training"]
+            self.competitors = ["Acme Corp", "Globex", "Initech", "Umbrella Ltd.", "Stark Systems"]
+            self.descriptions = ["They plan to buy this year.", "Must integrate with their current system.",
+                                 "The budget is approved.", "Strong competition: stress our service.",
+                                 "The decision maker is the purchasing director."]
+            self.topics = ["Follow-up call", "Needs review", "Product demo", "Quote follow-up", "On-site visit",
+                           "Contract talks", "After-sales check", "Technical meeting", "Payment reminder"]
+            self.sentences = ["The customer is interested in the mobile app.", "Budget needs to be confirmed with finance.",
+                              "They want a demo next week.", "Price is a concern; a discount may be needed.",
+                              "Quote sent, waiting for an answer.", "They are comparing two suppliers.",
+                              "The technical lead joined and liked the proposal.", "Purchasing will take about a month.",
+                              "They said the last delivery was on time.", "We agreed to talk again before month end."]
+            self.feedback = ["Satisfied", "Price too high", "Needs internal discussion", "Wants faster delivery",
+                             "Likes the proposal"]
+            self.results = ["Initial agreement", "Quote pending", "Another visit needed", "Needs confirmed"]
+            self.next_actions = ["Send the quote", "Schedule a demo", "Call to confirm the budget", "Visit on site",
+                                 "Submit the proposal"]
+            self.task_titles = ["Write up the needs", "Prepare the quote", "Call the customer back",
+                                "Update contact details", "Prepare the contract", "Arrange a technical meeting",
+                                "Chase the payment"]
+            self.notes = ["Done", "Customer confirmed", "E-mail sent"]
+
+
+class DataSet:
+    """Generates customer after customer, each with its 2 contacts and (unless `activities` is off)
+    its opportunities with their stage history, follow-ups and tasks, appending the rows to one buffer
+    per table. Everything about a customer is generated together, so nothing is looked up later:
+    the contact ids are known (2 consecutive a customer), last_activity_at is the latest follow-up,
+    a customer with a won opportunity is a won customer with the deal's amount, products and date."""
+
+    def __init__(self, n, rng, owner_ids, vendor, activities):
+        from django.db import connection
+        from django.utils import timezone
+
+        from kehu.activities.models import FollowUp, Task
+        from kehu.core.models import DictItem
+        from kehu.sales.models import Opportunity, Stage, StageChange
+
+        self.n, self.rng, self.owner_ids, self.activities = n, rng, owner_ids, activities
+        self.sqlite = vendor != "postgresql"
+        self.pinyin = Pinyin()
+        self.dicts = dicts = dict_ids()
+        self.won_type = DictItem.objects.filter(kind="customer_type", code="won").values_list("pk", flat=True).first()
+        self.types = [pk for pk in dicts.get("customer_type", []) if pk != self.won_type]
+        now = timezone.now()
+        today = timezone.localdate(now)
+        self.base = dt.datetime.combine(today, dt.time(9, 0), tzinfo=dt.UTC)
+        # generated records are created before today (local time): the app numbers today's records
+        # from its own sequences, so generated numbers never collide with them
+        midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        self.end = min(midnight, now) - dt.timedelta(minutes=1)
+        self.end_min = int(self.end.timestamp()) // 60
+        self.now_min = int(now.timestamp()) // 60
+        # no due time in the reminders' look-back window: a worker started for a benchmark would
+        # otherwise send thousands of stale reminders at once
+        self.quiet_from, self.quiet_to = self.now_min - 8 * 1440 - 60, self.now_min + 1440
+        self.stamps = Stamps(vendor, int(timezone.localtime(now).utcoffset().total_seconds()) // 60)
+        self.words = {True: Words(True), False: Words(False)}
+        self.seq_by_day: dict = {}
+        self.opp_seq_by_day: dict = {}
+        self.build_s = dict.fromkeys(("customers", "opportunities", "followups", "tasks"), 0.0)
+
+        self.tables = {"customers_customer": CUSTOMER_COLS, "customers_contact": CONTACT_COLS}
+        ids = {}
+        with connection.cursor() as cur:
+            for table in ("customers_customer", "customers_contact", "sales_opportunity", "sales_stagechange",
+                          "activities_followup", "activities_task"):
+                cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+                ids[table] = cur.fetchone()[0] + 1
+        self.start_id, self.start_contact = ids["customers_customer"], ids["customers_contact"]
+        if not activities:
+            return
+        self.opp, self.change, self.followup, self.task = (
+            Table(Opportunity), Table(StageChange), Table(FollowUp), Table(Task))
+        for t in (self.opp, self.change, self.followup, self.task):
+            self.tables[t.name] = t.cols
+        self.opp_id, self.change_id = ids["sales_opportunity"], ids["sales_stagechange"]
+        self.followup_id, self.task_id = ids["activities_followup"], ids["activities_task"]
+        stages = [(s.pk, s.probability, "won" if s.is_won else "lost" if s.is_lost else "open")
+                  for s in Stage.objects.filter(active=True).order_by("order", "id")]
+        self.open_stages = [s for s in stages if s[2] == "open"]
+        if not self.open_stages:
+            raise SystemExit("no active open sales stage: cannot generate opportunities")
+        self.won_stage = next((s for s in stages if s[2] == "won"), None)
+        self.lost_stage = next((s for s in stages if s[2] == "lost"), None) if dicts.get("lost_reason") else None
+        # early stages hold more opportunities than late ones
+        self.open_pick = [s for i, s in enumerate(self.open_stages) for _ in range(len(self.open_stages) - i)]
+        # the stages an opportunity may pass through before reaching a stage
+        self.before = {s: self.open_stages[:i] for i, s in enumerate(self.open_stages)}
+        for s in (self.won_stage, self.lost_stage):
+            if s is not None:
+                self.before[s] = self.open_stages
+        self.statuses = (Task.Status.DONE.value, Task.Status.CANCELLED.value, Task.Status.DOING.value,
+                         Task.Status.TODO.value)
+
+    # --- customers and contacts -----------------------------------------------------------------
+
+    def customer(self, k, out):
+        """Generate customer number `k` (0-based) and what belongs to it into `out` ({table: [row]})."""
+        t0 = time.perf_counter()
+        rng, pinyin, dicts = self.rng, self.pinyin, self.dicts
+        cid = self.start_id + k
+        contact_id = first_contact = self.start_contact + 2 * k
         # ids grow with time, like real data: oldest first
-        day_offset = days_back - (k * days_back) // max(n, 1)
-        created = base - dt.timedelta(days=day_offset, seconds=rng.randrange(0, 8 * 3600))
-        updated = created + dt.timedelta(seconds=rng.randrange(0, 30 * 86400))
+        day_offset = DAYS_BACK - (k * DAYS_BACK) // max(self.n, 1)
+        created = self.base - dt.timedelta(days=day_offset, seconds=rng.randrange(0, 8 * 3600))
+        updated = min(created + dt.timedelta(seconds=rng.randrange(0, 30 * 86400)), self.end)
         day = created.date()
-        seq_by_day[day] = seq = seq_by_day.get(day, 0) + 1
+        self.seq_by_day[day] = seq = self.seq_by_day.get(day, 0) + 1
         number = f"KH{day:%Y%m%d}{seq:04d}"
         chinese = rng.random() < 0.75
         if chinese:
@@ -218,9 +464,9 @@ def make_rows(n, start_id, start_contact_id, owner_ids, dicts, rng, pinyin, toda
             address = f"{rng.randrange(1, 300)} {rng.choice(EN_SECOND)} Street"
             email = f"sales{cid}@{name.split()[0].lower()}{name.split()[1].lower()}.com"
         phone = mobile(rng) if rng.random() < 0.8 else ""
-        owner = None if rng.random() < 0.10 else rng.choice(owner_ids)
+        owner = None if rng.random() < 0.10 else rng.choice(self.owner_ids)
         contacts = []
-        c_rows = []
+        c_rows = out["customers_contact"]
         for j in range(2):
             if chinese:
                 c_name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.6 else "")
@@ -232,140 +478,318 @@ def make_rows(n, start_id, start_contact_id, owner_ids, dicts, rng, pinyin, toda
                 c_email = f"{c_name.split()[0].lower()}.{contact_id}@example.com"
             c_mobile = mobile(rng)
             contacts.append((c_name, c_mobile, "", c_email))
-            c_rows.append([
+            row = [
                 contact_id, created, updated, 1, "{}", None, c_name, rng.choice(["male", "female", ""]), title,
                 c_mobile, "", c_email, "", None, j == 0, "", None, None, owner, None, cid,
-            ])
+            ]
+            c_rows.append([sqlite_value(v) for v in row] if self.sqlite else row)
             contact_id += 1
         pick = lambda kind, p=0.9: rng.choice(dicts[kind]) if dicts.get(kind) and rng.random() < p else None  # noqa: E731
+        industry, level, region, source = (pick("industry"), pick("customer_level"), pick("region", 0.7),
+                                           pick("customer_source"))
+        type_id = rng.choice(self.types) if self.types else None
+        deal_amount, deal_products, signed_on = None, "", None
+        last_activity = updated
+        self.build_s["customers"] += time.perf_counter() - t0
+        if self.activities:
+            actor = owner or rng.choice(self.owner_ids)  # who works on an unowned (pool) customer
+            c_min = int(created.timestamp()) // 60 + 1
+            t1 = time.perf_counter()
+            opps, won = self.opportunities(cid, c_min, actor, chinese, source, out)
+            t2 = time.perf_counter()
+            latest = self.followups(cid, first_contact, contacts, opps, c_min, actor, chinese, out)
+            t3 = time.perf_counter()
+            self.tasks(cid, c_min, actor, chinese, out)
+            t4 = time.perf_counter()
+            self.build_s["opportunities"] += t2 - t1
+            self.build_s["followups"] += t3 - t2
+            self.build_s["tasks"] += t4 - t3
+            if won:
+                type_id = self.won_type
+                deal_amount, deal_products, signed_on = won
+            last_activity = self.stamps.at(latest) if latest else created
+        t5 = time.perf_counter()
         row = [
             cid, created, updated, 1, "{}", None, number, name, rng.choice("ABC") if rng.random() < 0.6 else "",
             "active" if rng.random() < 0.85 else rng.choice(["dormant", "lost"]), country, province, city, address,
             phone, email, "", rng.randrange(5, 5000) if rng.random() < 0.5 else None,
             rng.randrange(1, 500) * 100000 if rng.random() < 0.3 else None, "",
-            (created.date() if rng.random() < 0.5 else None), "", None, "", None,
+            (created.date() if rng.random() < 0.5 else None), "", deal_amount, deal_products, signed_on,
             None, (created if owner is None else None),
             build_search_text(pinyin, number, name, phone, email, contacts),
-            owner, None, pick("industry"), pick("customer_level"), None, owner, pick("region", 0.7),
-            pick("customer_source"), pick("customer_type", 1.0), owner, updated, None,
+            owner, None, industry, level, None, owner, region, source, type_id, owner, last_activity, None,
         ]
-        yield row, c_rows
+        out["customers_customer"].append([sqlite_value(v) for v in row] if self.sqlite else row)
+        self.build_s["customers"] += time.perf_counter() - t5
+
+    # --- opportunities and their stage history -------------------------------------------------
+
+    def opportunities(self, cid, c_min, actor, chinese, source, out):
+        """0-3 opportunities of the customer, each with 1-3 stage changes. Returns [(id, created
+        minute)] and the last won deal (amount, products, signing date) or None."""
+        rng = self.rng
+        count = rng.choice(OPP_COUNTS)
+        if not count:
+            return (), None
+        random, randrange, choice = rng.random, rng.randrange, rng.choice
+        at, stamps, words = self.stamps.at, self.stamps, self.words[chinese]
+        base, make, rows = self.opp.base, self.opp.row, out[self.opp.name]
+        c_base, c_make, c_rows = self.change.base, self.change.row, out[self.change.name]
+        end = self.end_min
+        span = max(1, end - c_min)
+        opps, won, won_at = [], None, -1
+        for _ in range(count):
+            oid = self.opp_id
+            self.opp_id += 1
+            r = random()
+            if r < 0.15 and self.won_stage:
+                stage = self.won_stage
+            elif r < 0.25 and self.lost_stage:
+                stage = self.lost_stage
+            else:
+                stage = choice(self.open_pick)
+            before = self.before[stage]
+            extra = min(randrange(3), len(before))
+            path = [before[i] for i in sorted(rng.sample(range(len(before)), extra))] if extra else []
+            path.append(stage)
+            created = t = c_min + randrange(span)
+            previous = None
+            for i, (stage_id, _p, _k) in enumerate(path):
+                if i:
+                    t += 1 + randrange(min(45 * 1440, max(1, (end - t) // 2)))
+                c_rows.append(c_make({**c_base, "id": self.change_id, "opportunity_id": oid, "from_stage_id": previous,
+                                      "to_stage_id": stage_id, "changed_at": at(t), "changed_by_id": actor}))
+                self.change_id += 1
+                previous = stage_id
+            day = stamps.local_day(created)
+            self.opp_seq_by_day[day] = seq = self.opp_seq_by_day.get(day, 0) + 1
+            created_at = at(created)
+            kind = stage[2]
+            amount = randrange(5, 5000) * 1000 if kind == "won" or random() < 0.85 else None
+            row = {
+                **base, "id": oid, "owner_id": actor, "created_at": created_at, "updated_at": at(t),
+                "created_by_id": actor, "updated_by_id": actor, "number": f"SJ{stamps.compact[day]}{seq:04d}",
+                "customer_id": cid, "title": choice(words.opp_titles), "source_id": source, "stage_id": stage[0],
+                "amount": amount, "probability": stage[1], "expected_close": stamps.date(created + 1440 * randrange(14, 180)),
+                "assigned_at": created_at, "assigned_by_id": actor,
+            }
+            if random() < 0.2:
+                row["competitors"] = choice(words.competitors)
+            if random() < 0.5:
+                row["description"] = choice(words.descriptions)
+            if kind == "won":
+                products = choice(words.products)
+                if random() < 0.4:
+                    products += ("、" if chinese else ", ") + choice(words.products)
+                row.update(closed_at=at(t), deal_products=products, signed_on=stamps.date(t))
+                if t > won_at:
+                    won, won_at = (amount, products, row["signed_on"]), t
+            elif kind == "lost":
+                row.update(closed_at=at(t), lost_reason_id=choice(self.dicts["lost_reason"]),
+                           won_competitor=choice(words.competitors) if random() < 0.4 else "")
+            rows.append(make(row))
+            opps.append((oid, created))
+        return opps, won
+
+    # --- follow-ups -----------------------------------------------------------------------------
+
+    def followups(self, cid, first_contact, contacts, opps, c_min, actor, chinese, out):
+        """0-10 follow-ups between the customer's creation and yesterday, in time order. Returns the
+        minute of the latest one, or None."""
+        rng = self.rng
+        randrange = rng.randrange
+        count = randrange(FOLLOWUPS_MAX + 1)
+        if not count:
+            return None
+        random, choice = rng.random, rng.choice
+        at, words = self.stamps.at, self.words[chinese]
+        base, make, rows = self.followup.base, self.followup.row, out[self.followup.name]
+        methods = self.dicts.get("contact_method") or [None]
+        span = max(1, self.end_min - 60 - c_min)
+        times = sorted([c_min + randrange(span) for _ in range(count)])
+        last = count - 1
+        for i, t in enumerate(times):
+            r = random()
+            contact = first_contact if r < 0.6 else first_contact + 1 if r < 0.9 else None
+            opportunity = None
+            if opps and random() < 0.4:
+                newest = -1
+                for oid, o_created in opps:  # the newest opportunity open by then
+                    if newest < o_created <= t:
+                        opportunity, newest = oid, o_created
+            content = choice(words.sentences)
+            if random() < 0.5:
+                content += words.sep + choice(words.sentences)
+            row = {
+                **base, "id": self.followup_id, "owner_id": actor, "created_by_id": actor, "updated_by_id": actor,
+                "customer_id": cid, "contact_id": contact, "opportunity_id": opportunity, "occurred_at": at(t),
+                "method_id": choice(methods), "topic": choice(words.topics), "content": content,
+            }
+            self.followup_id += 1
+            row["created_at"] = row["updated_at"] = at(t + randrange(60))
+            if contact is not None and random() < 0.2:
+                row["participants"] = contacts[contact - first_contact][0]
+            if random() < 0.3:
+                row["customer_feedback"] = choice(words.feedback)
+            if random() < 0.3:
+                row["result"] = choice(words.results)
+            if random() < (0.4 if i == last else 0.08):
+                due = t + 1440 * randrange(1, 15)
+                if self.quiet_from < due <= self.quiet_to:
+                    due = self.now_min + 1440 * randrange(2, 9)
+                row.update(next_action=choice(words.next_actions), next_action_at=at(due), next_action_by_id=actor)
+            rows.append(make(row))
+        return times[-1]
+
+    # --- tasks ----------------------------------------------------------------------------------
+
+    def tasks(self, cid, c_min, actor, chinese, out):
+        """0-2 tasks: most done or cancelled; the open ones were created in the last 90 days and are
+        overdue or due in the coming weeks."""
+        rng = self.rng
+        count = rng.choice(TASK_COUNTS)
+        if not count:
+            return
+        random, randrange, choice = rng.random, rng.randrange, rng.choice
+        at, words = self.stamps.at, self.words[chinese]
+        base, make, rows = self.task.base, self.task.row, out[self.task.name]
+        done, cancelled, doing, todo = self.statuses
+        end = self.end_min
+        span = max(1, end - c_min)
+        for _ in range(count):
+            r = random()
+            status = done if r < 0.65 else cancelled if r < 0.75 else doing if r < 0.8 else todo
+            row = {**base, "id": self.task_id, "owner_id": actor, "created_by_id": actor, "updated_by_id": actor,
+                   "title": choice(words.task_titles), "customer_id": cid, "priority": choice(PRIORITIES),
+                   "status": status}
+            self.task_id += 1
+            if status in (done, cancelled):
+                created = c_min + randrange(span)
+                due = created + randrange(60, 14 * 1440)
+                finished = min(created + randrange(60, 14 * 1440), end)
+                if status == done:
+                    row["completed_at"] = at(finished)
+                    if random() < 0.4:
+                        row["completion_note"] = choice(words.notes)
+            else:
+                created = max(c_min, end - randrange(90 * 1440))
+                due = created + randrange(1440, 45 * 1440)
+                if self.quiet_from < due <= self.quiet_to:
+                    due += 10 * 1440
+                finished = created
+            if random() < 0.3:
+                row["description"] = choice(words.sentences)
+            row.update(created_at=at(created), updated_at=at(finished), due_at=at(due // 60 * 60))
+            rows.append(make(row))
 
 
-def secondary_indexes(cursor, vendor, table):
-    if vendor == "postgresql":
-        cursor.execute(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND i.indexname NOT IN "
-            "(SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)", [table, table])
-    else:
-        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name=%s AND sql IS NOT NULL",
-                       [table])
-    return cursor.fetchall()
+# --- the load ----------------------------------------------------------------------------------
 
-
-def sqlite_value(v):
-    if isinstance(v, dt.datetime):
-        return v.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, bool):
-        return int(v)
-    return v
-
-
-def load(n, rng, owner_ids, batch=20_000):
+def load(n, rng, owner_ids, activities=True, batch=20_000):
+    """Generate and load `n` customers (and, with `activities`, their opportunities, stage history,
+    follow-ups and tasks) in batches of `batch` customers. Returns (first id, last id, {table: rows})."""
     from django.db import connection, transaction
-    from django.utils import timezone
-
-    from kehu.customers.models import Contact, Customer
 
     vendor = connection.vendor
-    pinyin = Pinyin()
-    dicts = dict_ids()
-    with connection.cursor() as cur:
-        cur.execute("SELECT COALESCE(MAX(id), 0) FROM customers_customer")
-        start_id = cur.fetchone()[0] + 1
-        cur.execute("SELECT COALESCE(MAX(id), 0) FROM customers_contact")
-        start_contact = cur.fetchone()[0] + 1
-    today = timezone.localdate()
-    rows = make_rows(n, start_id, start_contact, owner_ids, dicts, rng, pinyin, today)
+    data = DataSet(n, rng, owner_ids, vendor, activities)
+    tables = data.tables
     t0 = time.time()
-    dropped = []
+    dropped, dropped_fks = [], []
     with connection.cursor() as cur:
-        for table in ("customers_customer", "customers_contact"):
+        for table in tables:
             for name, sql in secondary_indexes(cur, vendor, table):
-                dropped.append((name, sql))
+                dropped.append((table, name, sql))
                 cur.execute(f'DROP INDEX "{name}"')
-    log(f"dropped {len(dropped)} secondary indexes; loading {n} customers and {2 * n} contacts on {vendor}")
-    done = 0
-    if vendor == "postgresql":
-        connection.ensure_connection()
-        raw = connection.connection
-        with transaction.atomic(), raw.cursor() as cur:
-            cust_sql = f"COPY customers_customer ({', '.join(CUSTOMER_COLS)}) FROM STDIN"
-            cont_sql = f"COPY customers_contact ({', '.join(CONTACT_COLS)}) FROM STDIN"
-            contact_buffer = []
-            with cur.copy(cust_sql) as copy:
-                for row, c_rows in rows:
-                    copy.write_row(row)
-                    contact_buffer.extend(c_rows)
-                    done += 1
-                    if done % 100_000 == 0:
-                        log(f"  {done} customers ({time.time() - t0:.0f} s)")
-            with cur.copy(cont_sql) as copy:
-                for c_row in contact_buffer:
-                    copy.write_row(c_row)
-            del contact_buffer
-    else:
-        cust_sql = (f"INSERT INTO customers_customer ({', '.join(CUSTOMER_COLS)}) "
-                    f"VALUES ({', '.join('?' * len(CUSTOMER_COLS))})")
-        cont_sql = (f"INSERT INTO customers_contact ({', '.join(CONTACT_COLS)}) "
-                    f"VALUES ({', '.join('?' * len(CONTACT_COLS))})")
-        connection.ensure_connection()
-        raw = connection.connection
+            if vendor == "postgresql":
+                for name, definition in foreign_keys(cur, table):
+                    dropped_fks.append((table, name, definition))
+                    cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    fks = f" and {len(dropped_fks)} foreign keys" if dropped_fks else ""
+    log(f"dropped {len(dropped)} secondary indexes{fks}; loading {n} customers into {len(tables)} tables on {vendor}")
+    connection.ensure_connection()
+    raw = connection.connection
+    if vendor != "postgresql":
         raw.execute("PRAGMA synchronous=OFF")
-        batch_c, batch_k = [], []
+    buffers: dict[str, list] = {table: [] for table in tables}
+    counts = dict.fromkeys(tables, 0)
+    write_s = dict.fromkeys(tables, 0.0)
 
-        def flush():
-            raw.execute("BEGIN")
-            raw.executemany(cust_sql, batch_c)
-            raw.executemany(cont_sql, batch_k)
-            raw.execute("COMMIT")
-            batch_c.clear()
-            batch_k.clear()
+    def flush():
+        with transaction.atomic():
+            for table, rows in buffers.items():
+                t = time.perf_counter()
+                bulk_load(raw, vendor, table, tables[table], rows)
+                write_s[table] += time.perf_counter() - t
+                counts[table] += len(rows)
+                rows.clear()
 
-        for row, c_rows in rows:
-            batch_c.append([sqlite_value(v) for v in row])
-            batch_k.extend([sqlite_value(v) for v in r] for r in c_rows)
-            done += 1
-            if len(batch_c) >= batch:
-                flush()
-                if done % 100_000 == 0:
-                    log(f"  {done} customers ({time.time() - t0:.0f} s)")
-        if batch_c:
+    for k in range(n):
+        data.customer(k, buffers)
+        if (k + 1) % batch == 0:
             flush()
+            if (k + 1) % 100_000 == 0:
+                log(f"  {k + 1} customers ({time.time() - t0:.0f} s)")
+    flush()
+    if vendor != "postgresql":
         raw.execute("PRAGMA synchronous=NORMAL")
     log(f"rows loaded in {time.time() - t0:.1f} s; rebuilding indexes")
-    t1 = time.time()
-    with connection.cursor() as cur:
-        for _name, sql in dropped:
-            cur.execute(sql)
-    log(f"indexes rebuilt in {time.time() - t1:.1f} s")
+    index_s = dict.fromkeys(tables, 0.0)
     with connection.cursor() as cur:
         if vendor == "postgresql":
-            for model in (Customer, Contact):
-                table = model._meta.db_table
+            cur.execute("SET maintenance_work_mem = '512MB'")
+        for table, _name, sql in dropped:
+            t = time.perf_counter()
+            cur.execute(sql)
+            index_s[table] += time.perf_counter() - t
+        for table, name, definition in dropped_fks:
+            t = time.perf_counter()
+            cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            index_s[table] += time.perf_counter() - t
+    log("  generating rows (Python): " + ", ".join(f"{what} {s:.1f} s" for what, s in data.build_s.items() if s)
+        + " (customers with their contacts, opportunities with their stage changes)")
+    for table in tables:
+        log(f"  {table}: {counts[table]} rows, write {write_s[table]:.1f} s, "
+            f"indexes{' and foreign keys' if dropped_fks else ''} {index_s[table]:.1f} s")
+    t1 = time.time()
+    with connection.cursor() as cur:
+        if vendor == "postgresql":
+            for table in tables:
                 cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
-            cur.execute("ANALYZE")
-        else:
-            cur.execute("ANALYZE")
-    return start_id, start_id + n - 1
+        cur.execute("ANALYZE")
+    log(f"sequences and statistics in {time.time() - t1:.1f} s")
+    return data.start_id, data.start_id + n - 1, counts
+
+
+def busy_customer(supervisor, mid, min_followups=8, scan=5_000):
+    """A customer the supervisor sees with at least `min_followups` follow-ups, from the middle of the
+    id range up (for the timeline page); None when the first `scan` visible ones have none."""
+    from django.db.models import Count
+
+    from kehu.activities.models import FollowUp
+    from kehu.customers.models import Customer
+
+    after = mid - 1
+    for _ in range(0, scan, 250):
+        ids = list(Customer.objects.visible_to(supervisor).filter(pk__gt=after).order_by("pk")
+                   .values_list("pk", flat=True)[:250])
+        if not ids:
+            return None
+        counts = dict(FollowUp.objects.filter(customer_id__in=ids).order_by().values("customer_id")
+                      .annotate(n=Count("id")).values_list("customer_id", "n"))
+        found = next((pk for pk in ids if counts.get(pk, 0) >= min_followups), None)
+        if found is not None:
+            return found
+        after = ids[-1]
+    return None
 
 
 def samples(rng, admin, supervisor, scope_ids, first_id, last_id):
     """Search terms and records the harness asks for, taken from the data just loaded."""
+    from django.db.models import Max, Min
+
     from kehu.customers.models import Contact, Customer
     from kehu.customers.normalize import pinyin_forms
+    from kehu.sales.models import Opportunity
 
     mid = (first_id + last_id) // 2
     cn = Customer.objects.filter(pk__gte=mid, country="中国").exclude(city="").order_by("pk").first()
@@ -375,11 +799,20 @@ def samples(rng, admin, supervisor, scope_ids, first_id, last_id):
     phone = with_phone.phone[3:] if with_phone else "13800000000"  # 11 national digits, as users type them
     contact = Contact.objects.filter(customer_id__gte=mid).order_by("pk").first()
     visible_sup = Customer.objects.visible_to(supervisor).filter(pk__gte=mid).order_by("pk").first()
+    span = Opportunity.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
+    opp = None
+    if span["lo"] is not None:
+        opp_mid = (span["lo"] + span["hi"]) // 2
+        opp = Opportunity.objects.visible_to(supervisor).filter(pk__gte=opp_mid).order_by("pk").first() \
+            or Opportunity.objects.visible_to(supervisor).order_by("-pk").first()
+    busy = busy_customer(supervisor, mid)
     return {
         "city": city, "initials": initials, "phone": phone,
         "contact_name": contact.name if contact else "王芳",
         "admin_detail_pk": mid, "supervisor_detail_pk": visible_sup.pk if visible_sup else mid,
         "mid_id": mid,
+        "opportunity_pk": opp.pk if opp else None,
+        "busy_customer_pk": busy or (visible_sup.pk if visible_sup else mid),
     }
 
 
@@ -390,6 +823,8 @@ def main(argv=None):
     parser.add_argument("--db-url", default=os.environ.get("DATABASE_URL"), help="default: $DATABASE_URL")
     parser.add_argument("--meta", help="write logins, tokens and sample terms here (JSON)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--no-activities", action="store_true",
+                        help="only customers and contacts: no opportunities, stage history, follow-ups or tasks")
     opts = parser.parse_args(argv)
     if opts.db_url:
         os.environ["DATABASE_URL"] = opts.db_url
@@ -405,9 +840,11 @@ def main(argv=None):
     t0 = time.time()
     users, admin, supervisor, admin_key, sup_key, scope_ids = create_people(rng)
     owner_ids = [u.pk for u in users]
-    first_id, last_id = load(opts.customers, rng, owner_ids)
+    first_id, last_id, counts = load(opts.customers, rng, owner_ids, activities=not opts.no_activities)
     meta = {
         "customers": opts.customers, "contacts": 2 * opts.customers, "users": len(users),
+        "opportunities": counts.get("sales_opportunity", 0), "stage_changes": counts.get("sales_stagechange", 0),
+        "followups": counts.get("activities_followup", 0), "tasks": counts.get("activities_task", 0),
         "password": PASSWORD,
         "admin": {"username": admin.username, "id": admin.pk, "token": admin_key},
         "supervisor": {"username": supervisor.username, "id": supervisor.pk, "token": sup_key,
