@@ -1,13 +1,14 @@
-"""Smoke test of the benchmark suite (issue 4): no timing assertion, only that it runs end to end.
+"""Smoke test of the benchmark suite (issue 4) at BENCH_SCALE=small: no timing assertion, only that
+it runs end to end.
 
 Always on its own SQLite file, whatever DATABASE_URL the suite runs with.
 """
 
 import json
 
-from kehu.bench import run
+from kehu.bench import SCALES, run
 
-CUSTOMERS = 2_000
+CUSTOMERS = SCALES["small"]  # BENCH_SCALE=small: 10,000 customers and everything that hangs off them
 
 
 def test_bench_smoke(tmp_path):
