@@ -311,13 +311,15 @@ def test_merge_needs_delete_right_and_two_records(org):
 def searchable(org):
     target = make_customer(org.manager, "北京远航科技有限公司", phone="13812345678", email="sales@yuanhang.cn")
     make_contact(target, "王芳", mobile="13900002222")
+    make_contact(target, "Mary Turner")
     target.refresh_from_db()
     noise = make_customer(org.manager, "上海星辰贸易有限公司", phone="02161234567", email="hi@xingchen.com")
     return target, noise
 
 
 @pytest.mark.parametrize("term", ["NUMBER", "远航", "13812345678", "138 1234 5678", "1381234",
-                                  "sales@yuanhang.cn", "王芳", "beijing", "bjyh", "BJYH", "yuanhang"])
+                                  "sales@yuanhang.cn", "王芳", "beijing", "bjyh", "BJYH", "yuanhang",
+                                  "bei jing", "mary turner", "Mary  Turner", "北京 远航"])
 def test_search_ui_and_api(org, searchable, term):
     target, noise = searchable
     if term == "NUMBER":

@@ -100,6 +100,7 @@ def test_search_plans_rare_and_common_terms_alike(org, monkeypatch):
 
     for probe in (1000, 2):  # rare (below the probe) and common (at the probe) paths
         monkeypatch.setattr(forms, "SEARCH_PROBE", probe)
+        monkeypatch.setattr(forms, "SEARCH_PROBE_PG", probe)
         assert found("szgy") == set(made)
         assert found("精密机") == set(made)
         assert found("wxfz") == {other}
@@ -126,7 +127,7 @@ def test_postgres_skips_the_probe_for_terms_its_statistics_call_common(org):
     def search(term):
         with CaptureQueriesContext(connection) as ctx:
             rows = list(forms.CustomerFilterSet({"q": term}, queryset=Customer.objects.all()).qs)
-        probes = [q for q in ctx.captured_queries if "LIMIT 1000" in q["sql"]]
+        probes = [q for q in ctx.captured_queries if f"LIMIT {forms.SEARCH_PROBE_PG}" in q["sql"]]
         return rows, probes
 
     rows, probes = search("成都")
