@@ -12,7 +12,7 @@ from typing import Any
 from auditlog.context import auditlog_value
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.forms.models import model_to_dict
 from django.http import Http404
 from django.utils import timezone
@@ -23,7 +23,7 @@ from ninja.orm import create_schema
 from ninja.security import HttpBearer, django_auth
 from pydantic import ConfigDict
 
-from .models import StaleVersionError, tags_by_id
+from .models import StaleVersionError, tag_names_subquery, tags_by_id
 from .pagination import InvalidCursor, paginate, parse_sort
 from .registry import RecordType, registry
 
@@ -217,11 +217,14 @@ def serialize_rows(rt: RecordType, rows: list[dict]) -> list[dict]:
     fields = output_fields(rt)
     ids = [row["id"] for row in rows]
     many = {key: _m2m_ids(rt.model, key, ids) for key, _, is_many in fields if is_many}
-    tags = tags_by_id(rt.model, ids, names=True) if rt.is_kehu_model else None
+    in_rows = bool(rows) and "tag_names" in rows[0]  # PostgreSQL: annotated by list_records
+    tags = tags_by_id(rt.model, ids, names=True) if rt.is_kehu_model and not in_rows else None
     out = []
     for row in rows:
         data = {key: many[key][row["id"]] if is_many else row[attname] for key, attname, is_many in fields}
-        if tags is not None:
+        if in_rows:
+            data["tags"] = row["tag_names"]
+        elif tags is not None:
             data["tags"] = tags[row["id"]]
         out.append(data)
     return out
@@ -345,10 +348,12 @@ def crud_router(rt: RecordType) -> Router:
             limit = max(1, min(int(request.GET.get("limit") or settings.KEHU_PAGE_SIZE), 200))
         except ValueError:
             raise ValidationError({"limit": ["Enter a whole number."]})
+        # rows as dicts without the UI's joins: the API shows foreign keys as ids
+        qs, columns = qs.select_related(None).prefetch_related(None), list_columns(rt)
+        if rt.is_kehu_model and connection.vendor == "postgresql":
+            qs, columns = qs.annotate(tag_names=tag_names_subquery(rt.model)), [*columns, "tag_names"]
         try:
-            # rows as dicts without the UI's joins: the API shows foreign keys as ids
-            page = paginate(qs.select_related(None).prefetch_related(None), sort=sort,
-                            cursor=request.GET.get("cursor"), size=limit, values=list_columns(rt))
+            page = paginate(qs, sort=sort, cursor=request.GET.get("cursor"), size=limit, values=columns)
         except InvalidCursor as exc:
             raise ValidationError({"cursor": [str(exc)]})
         return respond(request, {"results": serialize_rows(rt, page.items),

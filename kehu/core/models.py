@@ -184,7 +184,7 @@ class KehuModel(models.Model):
         cached = getattr(self, "_tag_cache", None)
         if cached is not None:
             return cached
-        return [item.tag for item in self.tagged_items.select_related("tag")]
+        return [item.tag for item in self.tagged_items.select_related("tag").order_by("tag__name")]
 
     def set_tags(self, names):
         ct = ContentType.objects.get_for_model(type(self))
@@ -208,7 +208,7 @@ def tags_by_id(model, ids, names: bool = False) -> dict:
     ct = ContentType.objects.get_for_model(model)
     by_id: dict = {pk: [] for pk in ids}
     if by_id:
-        items = TaggedItem.objects.filter(content_type=ct, object_id__in=list(by_id))
+        items = TaggedItem.objects.filter(content_type=ct, object_id__in=list(by_id)).order_by("tag__name")
         if names:
             for object_id, name in items.values_list("object_id", "tag__name"):
                 by_id[object_id].append(name)
@@ -216,6 +216,16 @@ def tags_by_id(model, ids, names: bool = False) -> dict:
             for item in items.select_related("tag"):
                 by_id[item.object_id].append(item.tag)
     return by_id
+
+
+def tag_names_subquery(model):
+    """PostgreSQL: each row's tag names (sorted) as an array column, for `annotate()`: a list page
+    gets its tags in its own query instead of a second one."""
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    ct = ContentType.objects.get_for_model(model)
+    return ArraySubquery(TaggedItem.objects.filter(content_type=ct, object_id=models.OuterRef("pk"))
+                         .order_by("tag__name").values("tag__name"))
 
 
 def attach_tags(objs) -> None:
