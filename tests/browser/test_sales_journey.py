@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from kehu.activities.models import FollowUp
 from kehu.core.testing.factories import PASSWORD
-from kehu.customers.models import Customer
+from kehu.customers.models import Contact, Customer
 from kehu.sales.models import Opportunity, StageChange
 
 
@@ -77,9 +77,19 @@ def test_opportunity_from_assignment_to_won(page, live_server, browser_org, shot
     expect(page.locator("[data-testid=plan-step]")).to_contain_text("上门演示并报价")
     shot("opportunity-plan")
 
-    # logs a follow-up with a next action from the customer's page
-    page.goto(f"{base}/customers/{customer.pk}/")
-    page.click("[data-testid=add-followup]")
+    # logs a follow-up with a next action from the opportunity's page; the contact search offers
+    # only this customer's contacts
+    mine = Contact.objects.create(customer=customer, name="王经理", owner=browser_org.manager)
+    other = Customer.objects.create(name="广州别家贸易有限公司", owner=browser_org.manager)
+    Contact.objects.create(customer=other, name="王总", owner=browser_org.manager)
+    page.goto(f"{base}/opportunities/{opp.pk}/")
+    page.click("[data-testid=opportunity-add-followup]")
+    expect(page.locator("select[name=opportunity] option:checked")).to_have_text("华创 CRM 年度采购")
+    page.fill("input[name=contact-search]", "王")
+    options = page.locator("[data-autocomplete-option]")
+    expect(options).to_have_count(1)
+    expect(options.first).to_contain_text("王经理")
+    options.first.click()
     page.fill("#id_topic", "需求沟通")
     page.fill("#id_content", "客户确认需要 50 个账号，下周报价。")
     page.fill("#id_next_action", "发送正式报价")
@@ -90,6 +100,7 @@ def test_opportunity_from_assignment_to_won(page, live_server, browser_org, shot
     expect(page.locator("h2.page-title")).to_be_visible()
     followup = FollowUp.objects.get(topic="需求沟通")
     assert followup.customer == customer and followup.next_action_by == browser_org.manager
+    assert followup.opportunity == opp and followup.contact == mine
 
     # drags the opportunity across the board to won, and is asked what closing needs
     page.goto(f"{base}/opportunities/board/")
