@@ -2,7 +2,6 @@
 
 import datetime
 import email
-import socket
 import time
 
 import pytest
@@ -13,24 +12,10 @@ from kehu.activities.models import Reminder
 from kehu.activities.services import run_reminders
 from kehu.core.models import Notification
 from kehu.core.testing.factories import make_user
+from kehu.core.testing.smtp import Collector, free_port
 from kehu.customers.testing import make_customer
 
 from .test_records import make_followup, make_task
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Collector:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
-        return "250 OK"
 
 
 class Server(Collector):
@@ -55,7 +40,7 @@ class Server(Collector):
 
 @pytest.fixture
 def smtp(settings):
-    server = Server(_free_port())
+    server = Server(free_port())
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False

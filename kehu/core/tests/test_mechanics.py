@@ -2,10 +2,8 @@
 notifications, recycle bin, audit log and real SMTP delivery."""
 
 import csv
-import email
 import io
 import os
-import socket
 import time
 
 import openpyxl
@@ -17,6 +15,7 @@ from django.test import Client
 from kehu.core.models import Attachment, CustomField, DictItem, Notification
 from kehu.core.services import notify
 from kehu.core.testing.factories import auth
+from kehu.core.testing.smtp import Collector, free_port
 from kehu.customers.models import Customer
 from kehu.customers.testing import make_customer
 
@@ -453,21 +452,6 @@ def test_audit_log_page_rights(org):
 
 # --- e-mail through a real SMTP server -----------------------------------------------
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Collector:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_notify_sends_real_smtp_mail_on_commit(settings):
     from aiosmtpd.controller import Controller
@@ -475,7 +459,7 @@ def test_notify_sends_real_smtp_mail_on_commit(settings):
     from kehu.core.testing.factories import make_user
 
     collector = Collector()
-    port = _free_port()
+    port = free_port()
     controller = Controller(collector, hostname="127.0.0.1", port=port)
     controller.start()
     try:
