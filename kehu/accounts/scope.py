@@ -58,6 +58,17 @@ class Access:
         return self._scope_ids
 
 
+def scope_key(user) -> tuple:
+    """What `scope_filter`'s SQL depends on for this user besides the model: two users with the
+    same key get the same query, so a compiled list query may be reused between them."""
+    access = getattr(user, "access", None) if user is not None else None
+    if access is None or access.user_id is None:
+        return ("none",)
+    if access.scope == DataScope.ALL:
+        return ("all",)
+    return ("owners", tuple(access.scope_user_ids()))
+
+
 def scope_filter(qs, user):
     model = qs.model
     owner_field = getattr(model, "scope_owner_field", None)

@@ -9,10 +9,14 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q
+from django.core.exceptions import EmptyResultSet
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Expression, F, Q, Value
+from django.db.models.lookups import Exact, GreaterThan, IsNull, LessThan
 
 
 class InvalidCursor(ValueError):
@@ -81,33 +85,37 @@ def parse_sort(sort: str | None, allowed: list[str], default: str) -> str:
     return sort
 
 
-def paginate(queryset, *, sort: str, cursor: str | None, size: int, values: list[str] | None = None) -> Page:
+def paginate(queryset, *, sort: str, cursor: str | None, size: int, values: list[str] | None = None,
+             reuse=None) -> Page:
     """One page by keyset. With `values`, rows are dicts of those columns (plus the sort key and
-    "id") instead of model instances: the API list builds no objects."""
+    "id") instead of model instances: the API list builds no objects.
+
+    `reuse` (with `values` only) is a key naming everything the queryset's SQL depends on besides
+    the page: the record type and the user's data scope, for instance. `queryset` is then a
+    function that builds the queryset, called only the first time this database connection sees
+    the key with this sort, size and kind of cursor; later pages run the same compiled SQL with
+    the new cursor's values. Building and compiling a Django query cost about half of a list API
+    request (docs/benchmarks.md)."""
     field = sort.lstrip("-")
     desc = sort.startswith("-")
-    direction = "next"
+    direction, data = "next", None
     if cursor:
         data = decode_cursor(cursor)
         if data["s"] != sort:
             raise InvalidCursor("cursor belongs to another sort order")
         direction = data["d"]
-        value, pk = data["v"], data["id"]
-        # Going backwards, walk the reversed order and flip the result.
-        forward_desc = desc if direction == "next" else not desc
-        op = "lt" if forward_desc else "gt"
-        if field == "id":
-            queryset = queryset.filter(**{f"pk__{op}": pk})
-        else:
-            queryset = queryset.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": pk}))
-    else:
-        forward_desc = desc
-    prefix = "-" if forward_desc else ""
-    order = [f"{prefix}{field}"] + ([f"{prefix}pk"] if field != "id" else [])
-    queryset = queryset.order_by(*order)
+    # Going backwards, walk the reversed order and flip the result.
+    forward_desc = desc if direction == "next" else not desc
     if values is not None:
-        queryset = queryset.values(*dict.fromkeys([*values, "id", field]))
-    rows = list(queryset[: size + 1])
+        rows = _value_rows(queryset, reuse, field, forward_desc, data, size, values)
+    else:
+        qs = queryset
+        if data is not None:
+            pk_field = qs.model._meta.pk
+            model_field = pk_field if field == "id" else qs.model._meta.get_field(field)
+            qs = qs.filter(_after(qs, field, model_field, forward_desc, data["v"] is None,
+                                  Value(data["v"], output_field=model_field), Value(data["id"], output_field=pk_field)))
+        rows = list(_ordered(qs, field, forward_desc)[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     if direction == "prev":
@@ -127,3 +135,109 @@ def paginate(queryset, *, sort: str, cursor: str | None, size: int, values: list
         next_cursor = token(rows[-1], "next")
         prev_cursor = token(rows[0], "prev") if more else None
     return Page(rows, next_cursor, prev_cursor, sort)
+
+
+def _ordered(qs, field: str, forward_desc: bool):
+    prefix = "-" if forward_desc else ""
+    return qs.order_by(f"{prefix}{field}", *([f"{prefix}pk"] if field != "id" else []))
+
+
+def _after(qs, field: str, model_field, forward_desc: bool, value_is_null: bool, value, pk):
+    """The rows after the cursor's (value, id) in the walk's order. NULLs sort where the database
+    puts them (largest on PostgreSQL, smallest on SQLite), so its index on the field serves the
+    walk; a NULL-valued cursor continues among the NULLs, then past them."""
+    after = LessThan if forward_desc else GreaterThan
+    pk_after = Q(after(F("pk"), pk))
+    if field == "id":
+        return pk_after
+    nulls_largest = connections[qs.db].features.nulls_order_largest
+    nulls_first_in_walk = nulls_largest == forward_desc
+    if value_is_null:
+        among_nulls = Q(IsNull(F(field), True)) & pk_after
+        return among_nulls | Q(IsNull(F(field), False)) if nulls_first_in_walk else among_nulls
+    condition = Q(after(F(field), value)) | (Q(Exact(F(field), value)) & pk_after)
+    if model_field.null and not nulls_first_in_walk:
+        condition |= Q(IsNull(F(field), True))
+    return condition
+
+
+class _Slot:
+    """A parameter of a compiled page query that the cursor fills in."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+class CursorParam(Expression):
+    """The cursor's sort value or id in a page query, compiled as a bare parameter so the SQL can
+    be reused for every cursor of the same shape."""
+
+    def __init__(self, name: str, output_field):
+        super().__init__(output_field=output_field)
+        self.name = name
+
+    def as_sql(self, compiler, connection):
+        return "%s", [_Slot(self.name)]
+
+
+@dataclass
+class _Compiled:
+    sql: str
+    params: tuple
+    compiler: object
+    names: list
+    fields: dict  # slot name -> model field, to adapt the cursor's values for the database
+
+
+REUSE_LIMIT = 256  # compiled page queries kept per database connection
+
+
+def _value_rows(queryset, reuse, field, forward_desc, data, size, values):
+    connection = connections[DEFAULT_DB_ALIAS]
+    key = None
+    if reuse is not None:
+        shape = None if data is None else data["v"] is None
+        key = (reuse, field, forward_desc, shape, size, tuple(values))
+        store = connection.__dict__.setdefault("_kehu_page_queries", OrderedDict())
+        compiled = store.get(key)
+        if compiled is not None:
+            store.move_to_end(key)
+            return _run(connection, compiled, data)
+    qs = queryset() if callable(queryset) else queryset
+    if qs.db != DEFAULT_DB_ALIAS:
+        connection, key = connections[qs.db], None
+    fields = {}
+    if data is not None:
+        pk_field = qs.model._meta.pk
+        model_field = pk_field if field == "id" else qs.model._meta.get_field(field)
+        fields = {"v": model_field, "id": pk_field}
+        qs = qs.filter(_after(qs, field, model_field, forward_desc, data["v"] is None,
+                              CursorParam("v", model_field), CursorParam("id", pk_field)))
+    qs = _ordered(qs, field, forward_desc).values(*dict.fromkeys([*values, "id", field]))[: size + 1]
+    query = qs.query
+    compiler = query.get_compiler(using=qs.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return []
+    names = [*query.extra_select, *query.values_select, *query.annotation_select]
+    compiled = _Compiled(sql, tuple(params), compiler, names, fields)
+    if key is not None:
+        store[key] = compiled
+        if len(store) > REUSE_LIMIT:
+            store.popitem(last=False)
+    return _run(connection, compiled, data)
+
+
+def _run(connection, compiled: _Compiled, data) -> list[dict]:
+    params = compiled.params
+    if compiled.fields:
+        adapted = {name: f.get_db_prep_value(data[name], connection=connection) for name, f in compiled.fields.items()}
+        params = tuple(adapted[p.name] if isinstance(p, _Slot) else p for p in params)
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, params)
+        rows = cursor.fetchall()
+    names = compiled.names
+    return [dict(zip(names, row, strict=False)) for row in compiled.compiler.results_iter(results=[rows])]
