@@ -2,7 +2,7 @@
 # `make bench`: the benchmark suite (issue 4) on SQLite and on a throwaway PostgreSQL cluster.
 #   BENCH_SCALE=small|medium|full (10k / 100k / 1M customers; default full)
 #   BENCH_DATABASES=sqlite,postgres   BENCH_REQUESTS=100 (per scenario)   BENCH_PGPORT=54349
-# Writes docs/benchmarks.md and docs/benchmarks.json.
+# Writes docs/benchmarks.md (keeping the hand-written analysis after its marker) and docs/benchmarks.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin

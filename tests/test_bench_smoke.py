@@ -41,3 +41,17 @@ def test_bench_smoke(tmp_path):
     assert f"{counts['followups']:,} follow-ups" in text
     with_raw = {r["scenario"] for r in rows if r["raw_sql_ms"] is not None}
     assert "admin: api follow-ups of a customer" in with_raw and "admin: api opportunity list" in with_raw
+
+
+def test_bench_keeps_the_hand_written_analysis(tmp_path):
+    """A new run replaces the figures but keeps what follows the analysis marker."""
+    md, js = tmp_path / "benchmarks.md", tmp_path / "benchmarks.json"
+    md.write_text(f"# Benchmarks\n\n| old | table |\n\n{run.ANALYSIS_MARKER}\n\n## Budgets\n\nverdicts\n")
+    row = dict.fromkeys(run.KEYS)
+    row.update(scenario="admin: api detail", database="sqlite", customers=10, p50_ms=1.5)
+    run.write_outputs([row], {}, md, js, "test")
+    text = md.read_text()
+    assert "| old | table |" not in text and "| admin: api detail | sqlite |" in text
+    assert text.index("| admin: api detail |") < text.index(run.ANALYSIS_MARKER) < text.index("verdicts")
+    run.write_outputs([row], {}, md, js, "test")
+    assert md.read_text().count("verdicts") == 1

@@ -494,7 +494,17 @@ def data_line(notes, sizes) -> str:
     return ", ".join(f"{v:,} {names[k]}" for k, v in counts.items()) + " in 20 departments"
 
 
+ANALYSIS_MARKER = "<!-- analysis below: written by hand, kept by make bench -->"
+
+
 def write_outputs(rows, notes, md_path: Path, json_path: Path, command: str, extra_md: str = ""):
+    """The figures as a Markdown table and as JSON. What follows ANALYSIS_MARKER in an existing
+    Markdown file (the budget verdicts, what was changed and why) is kept below the new figures."""
+    kept = ""
+    if md_path.exists():
+        previous = md_path.read_text(encoding="utf-8")
+        if ANALYSIS_MARKER in previous:
+            kept = previous[previous.index(ANALYSIS_MARKER):]
     clean = [{k: r[k] for k in KEYS} for r in rows]
     json_path.write_text(json.dumps(clean, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     m = machine()
@@ -533,6 +543,8 @@ def write_outputs(rows, notes, md_path: Path, json_path: Path, command: str, ext
         out.append("")
     if extra_md:
         out.append(extra_md)
+    if kept:
+        out.append(kept.rstrip())
     md_path.write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
