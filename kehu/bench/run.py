@@ -476,7 +476,9 @@ def machine():
         pass
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
+    # the run's own output files do not make the checkout dirty
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", ".", ":!docs/benchmarks.md", ":!docs/benchmarks.json"],
+                           cwd=ROOT, capture_output=True, text=True).stdout
     return {"nproc": os.cpu_count(), "memory": mem, "cpu": cpu or platform.processor(),
             "python": platform.python_version(), "commit": commit + (" (+ uncommitted changes)" if dirty else "")}
 
