@@ -111,10 +111,8 @@ def paginate(queryset, *, sort: str, cursor: str | None, size: int, values: list
     else:
         qs = queryset
         if data is not None:
-            pk_field = qs.model._meta.pk
-            model_field = pk_field if field == "id" else qs.model._meta.get_field(field)
-            qs = qs.filter(_after(qs, field, model_field, forward_desc, data["v"] is None,
-                                  Value(data["v"], output_field=model_field), Value(data["id"], output_field=pk_field)))
+            qs, _fields = _after(qs, field, forward_desc, data,
+                                 lambda name, model_field: Value(data[name], output_field=model_field))
         rows = list(_ordered(qs, field, forward_desc)[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
@@ -142,23 +140,32 @@ def _ordered(qs, field: str, forward_desc: bool):
     return qs.order_by(f"{prefix}{field}", *([f"{prefix}pk"] if field != "id" else []))
 
 
-def _after(qs, field: str, model_field, forward_desc: bool, value_is_null: bool, value, pk):
-    """The rows after the cursor's (value, id) in the walk's order. NULLs sort where the database
-    puts them (largest on PostgreSQL, smallest on SQLite), so its index on the field serves the
-    walk; a NULL-valued cursor continues among the NULLs, then past them."""
+def _after(qs, field: str, forward_desc: bool, data: dict, param):
+    """`qs` narrowed to the rows after the cursor's (value, id) in the walk's order, and the model
+    fields of the cursor's "v" and "id". `param(name, model_field)` makes the expression that
+    stands for data[name]: a Value, or a CursorParam in a query compiled for reuse.
+
+    NULLs sort where the database puts them (largest on PostgreSQL, smallest on SQLite), so its
+    index on the field serves the walk; a NULL-valued cursor continues among the NULLs, then past
+    them."""
+    pk_field = qs.model._meta.pk
+    model_field = pk_field if field == "id" else qs.model._meta.get_field(field)
+    fields = {"v": model_field, "id": pk_field}
     after = LessThan if forward_desc else GreaterThan
-    pk_after = Q(after(F("pk"), pk))
+    pk_after = Q(after(F("pk"), param("id", pk_field)))
     if field == "id":
-        return pk_after
-    nulls_largest = connections[qs.db].features.nulls_order_largest
-    nulls_first_in_walk = nulls_largest == forward_desc
-    if value_is_null:
-        among_nulls = Q(IsNull(F(field), True)) & pk_after
-        return among_nulls | Q(IsNull(F(field), False)) if nulls_first_in_walk else among_nulls
+        return qs.filter(pk_after), fields
+    nulls_first_in_walk = connections[qs.db].features.nulls_order_largest == forward_desc
+    if data["v"] is None:
+        condition = Q(IsNull(F(field), True)) & pk_after
+        if nulls_first_in_walk:
+            condition |= Q(IsNull(F(field), False))
+        return qs.filter(condition), fields
+    value = param("v", model_field)
     condition = Q(after(F(field), value)) | (Q(Exact(F(field), value)) & pk_after)
     if model_field.null and not nulls_first_in_walk:
         condition |= Q(IsNull(F(field), True))
-    return condition
+    return qs.filter(condition), fields
 
 
 class _Slot:
@@ -210,11 +217,7 @@ def _value_rows(queryset, reuse, field, forward_desc, data, size, values):
         connection, key = connections[qs.db], None
     fields = {}
     if data is not None:
-        pk_field = qs.model._meta.pk
-        model_field = pk_field if field == "id" else qs.model._meta.get_field(field)
-        fields = {"v": model_field, "id": pk_field}
-        qs = qs.filter(_after(qs, field, model_field, forward_desc, data["v"] is None,
-                              CursorParam("v", model_field), CursorParam("id", pk_field)))
+        qs, fields = _after(qs, field, forward_desc, data, CursorParam)
     qs = _ordered(qs, field, forward_desc).values(*dict.fromkeys([*values, "id", field]))[: size + 1]
     query = qs.query
     compiler = query.get_compiler(using=qs.db)
