@@ -168,6 +168,8 @@ TEMPLATES = [
         },
     }
 ]
+# Django's form renderer with <select> written in Python (kehu/core/widgets.py)
+FORM_RENDERER = "kehu.core.widgets.FormRenderer"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
