@@ -91,7 +91,11 @@ class Role(models.Model):
 
 
 class KehuUserManager(UserManager.from_queryset(KehuQuerySet)):
-    pass
+    def pickable(self):
+        """Active users for a list of names to choose from (an owner filter, a transfer menu):
+        only the columns their name needs. Loading 200 whole users, settings JSON included, was
+        a third of the customer list page's time."""
+        return self.filter(is_active=True).only("id", "username", "full_name").order_by("username")
 
 
 class User(AbstractUser):

@@ -86,7 +86,7 @@ class CustomerFilterSet(KehuFilterSet):
         queryset=DictItem.objects.filter(kind="region"), label=_("Sales region"))
     status = django_filters.ChoiceFilter(choices=Customer.Status.choices, label=_("Status"))
     grade = django_filters.ChoiceFilter(choices=Customer.Grade.choices, label=_("Grade"))
-    owner = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_active=True), label=_("Owner"))
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.pickable(), label=_("Owner"))
     pool = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull", label=_("In public pool"))
     province = django_filters.CharFilter(label=_("Province"))
     city = django_filters.CharFilter(label=_("City"))

@@ -43,7 +43,7 @@ class CustomerListView(RecordListView):
         return {
             "tab": self.tab,
             "tabs": [("all", _("Customers")), ("mine", _("My customers")), ("pool", _("Public pool"))],
-            "users": User.objects.filter(is_active=True).order_by("username"),
+            "users": User.objects.pickable(),
             "claims_left": max(0, services.settings.KEHU_POOL_CLAIM_LIMIT - services.claims_today(self.request.user))
             if self.tab == "pool" else None,
         }
@@ -94,7 +94,7 @@ class CustomerDetailView(RecordDetailView):
             "can_contact": {a: user.has_right("contact", a) for a in ("view", "create", "edit")},
             "quick": {key: key in registry.keys() and user.has_right(key, "create")
                       for key in ("followup", "task", "opportunity")},
-            "users": User.objects.filter(is_active=True).order_by("username") if user.has_right("customer", "assign")
+            "users": User.objects.pickable() if user.has_right("customer", "assign")
             else [],
         }
 

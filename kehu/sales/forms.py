@@ -72,7 +72,7 @@ class OpportunityForm(KehuModelForm):
 
 class OpportunityFilterSet(KehuFilterSet):
     stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.all(), label=_("Stage"))
-    owner = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_active=True), label=_("Owner"))
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.pickable(), label=_("Owner"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
     source = django_filters.ModelChoiceFilter(
         queryset=DictItem.objects.filter(kind="customer_source"), label=_("Source"))
@@ -121,7 +121,7 @@ class PlanStepInlineForm(BootstrapMixin, forms.ModelForm):
 
 class PlanStepFilterSet(KehuFilterSet):
     opportunity = django_filters.NumberFilter(field_name="opportunity_id", label=_("Opportunity"))
-    responsible = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_active=True),
+    responsible = django_filters.ModelChoiceFilter(queryset=User.objects.pickable(),
                                                    label=_("Responsible"))
     done = django_filters.BooleanFilter(field_name="done_at", lookup_expr="isnull", exclude=True, label=_("Done"))
     planned_after = django_filters.DateFilter(field_name="planned_on", lookup_expr="gte", label=_("Planned from"))

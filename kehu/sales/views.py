@@ -84,7 +84,7 @@ class OpportunityDetailView(RecordDetailView):
             "title_badges": "sales/partials/title_badges.html",
             "stages": Stage.objects.filter(active=True),
             "can_log_followup": user.has_right("followup", "create"),
-            "users": User.objects.filter(is_active=True).order_by("username") if user.has_right(
+            "users": User.objects.pickable() if user.has_right(
                 "opportunity", "assign") else [],
         }
         tab = self.request.GET.get("tab", "details")
