@@ -108,10 +108,9 @@ class CustomerFilterSet(KehuFilterSet):
         return queryset.filter(condition)
 
 
-SEARCH_PROBE = 1000  # SQLite (FTS5)
-# PostgreSQL: a term with fewer matches than this is fetched whole through the trigram index and
-# the page filters by their ids (a bitmap of a few thousand rows, then an id lookup)
-SEARCH_PROBE_PG = 5000
+# A term with fewer matches than this is fetched whole through the trigram index and the page
+# filters by their ids (SQLite: an FTS5 phrase query; PostgreSQL: a bitmap of a few thousand rows)
+SEARCH_PROBE = 5000
 # PostgreSQL: a term the planner's statistics put in at least this share of the rows is common
 # enough for the id-ordered page query to find a page within a few thousand rows
 SEARCH_COMMON_SHARE = 0.004
@@ -134,16 +133,18 @@ def search_condition(term: str) -> Q:
     if len(term) < 3 or connection.vendor not in ("sqlite", "postgresql"):
         return Q(search_text__contains=term)
     if connection.vendor == "sqlite":
-        # GLOB (not LIKE ... ESCAPE) is what FTS5 serves from the index; search_text is lower-case
-        pattern = "".join(f"[{ch}]" if ch in "*?[" else ch for ch in term)
-        sql = "SELECT rowid FROM customers_customer_fts WHERE search_text GLOB %s LIMIT %s"
-        params = [f"*{pattern}*", SEARCH_PROBE]
+        # a quoted phrase of the trigram tokenizer is a substring match answered from the index's
+        # positions; GLOB also read each candidate's text (at 1M customers: 2.4-2.7 vs 9.8-12 ms
+        # for 5,000 ids). Inside the quotes only '"' is special (doubled); search_text is lower-case.
+        phrase = '"' + term.replace('"', '""') + '"'
+        sql = "SELECT rowid FROM customers_customer_fts WHERE customers_customer_fts MATCH %s LIMIT %s"
+        params = [phrase, SEARCH_PROBE]
     else:
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         if _pg_estimated_share(f"%{escaped}%") >= SEARCH_COMMON_SHARE:
             return Q(search_text__contains=term)
         sql = "SELECT id FROM customers_customer WHERE deleted_at IS NULL AND search_text LIKE %s LIMIT %s"
-        params = [f"%{escaped}%", SEARCH_PROBE_PG]
+        params = [f"%{escaped}%", SEARCH_PROBE]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         ids = [row[0] for row in cursor.fetchall()]
