@@ -380,8 +380,8 @@ def crud_router(rt: RecordType) -> Router:
         # an unfiltered list's SQL depends only on the record type and the user's data scope
         reuse = None if filtered else ("api-list", rt.key, scope_key(request.auth))
         try:
-            page = paginate(queryset if reuse else queryset(), sort=sort, cursor=request.GET.get("cursor"),
-                            size=limit, values=columns, reuse=reuse)
+            page = paginate(queryset, sort=sort, cursor=request.GET.get("cursor"), size=limit, values=columns,
+                            reuse=reuse)
         except InvalidCursor as exc:
             raise ValidationError({"cursor": [str(exc)]})
         return respond(request, {"results": serialize_rows(rt, page.items),

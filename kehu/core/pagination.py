@@ -90,10 +90,10 @@ def paginate(queryset, *, sort: str, cursor: str | None, size: int, values: list
     """One page by keyset. With `values`, rows are dicts of those columns (plus the sort key and
     "id") instead of model instances: the API list builds no objects.
 
-    `reuse` (with `values` only) is a key naming everything the queryset's SQL depends on besides
-    the page: the record type and the user's data scope, for instance. `queryset` is then a
-    function that builds the queryset, called only the first time this database connection sees
-    the key with this sort, size and kind of cursor; later pages run the same compiled SQL with
+    With `values`, `queryset` may also be a function that builds the queryset. `reuse` is then a
+    key naming everything the queryset's SQL depends on besides the page: the record type and the
+    user's data scope, for instance. The function is called only the first time this database
+    connection sees the key with this sort, size and kind of cursor; later pages run the same compiled SQL with
     the new cursor's values. Building and compiling a Django query cost about half of a list API
     request (docs/benchmarks.md)."""
     field = sort.lstrip("-")
