@@ -14,6 +14,7 @@ import django_filters
 from django import forms
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.utils.html import conditional_escape
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -50,7 +51,9 @@ def choice_pairs(cf: CustomField):
 
 
 def form_field(cf: CustomField) -> forms.Field:
-    common = {"label": cf.display_label, "required": cf.required, "help_text": cf.help_text}
+    # Escaped here as well as by the templates: Django's own form templates print help_text with
+    # |safe (it is meant for the developer's markup), and this text is an administrator's.
+    common = {"label": cf.display_label, "required": cf.required, "help_text": conditional_escape(cf.help_text)}
     t = cf.field_type
     if t == CustomField.Type.LONGTEXT:
         return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, **common)
