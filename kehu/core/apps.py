@@ -8,4 +8,4 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
-        from . import records, signals  # noqa: F401
+        from . import checks, records, signals  # noqa: F401
