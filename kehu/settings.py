@@ -33,7 +33,8 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("KEHU_DEBUG", not PRODUCTION)
+# Off unless asked for (KEHU_DEBUG=1): a default install must not show tracebacks to its users.
+DEBUG = env_bool("KEHU_DEBUG", False)
 SECRET_KEY = os.environ.get("KEHU_SECRET_KEY", "")
 if not SECRET_KEY:
     if PRODUCTION:
@@ -120,6 +121,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # outermost: request id, JSON errors under /api/, 503 while the database is away, 413 (kehu/core/middleware.py)
+    "kehu.core.middleware.ErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -200,7 +203,12 @@ STORAGES = {
         )
     },
 }
+# Outside production whitenoise serves straight from the apps' static folders (also under `runserver`,
+# which serves nothing itself with DEBUG off); with KEHU_DEBUG=1 it also picks up files added since start.
 WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+# a body over this is answered 413 (JSON under /api/) by kehu.core.middleware, before it is read
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("KEHU_MAX_BODY_BYTES", 2621440)
 
 # Sessions and login security
 SESSION_COOKIE_AGE = env_int("KEHU_SESSION_ABSOLUTE_HOURS", 12) * 3600  # absolute timeout
@@ -262,7 +270,10 @@ KEHU_BASE_URL = os.environ.get("KEHU_BASE_URL", "http://127.0.0.1:8000")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # every line names the request it was written in (the X-Request-ID header, and request_id in API errors)
+    "filters": {"request_id": {"()": "kehu.core.middleware.RequestIdFilter"}},
+    "formatters": {"kehu": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "kehu"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KEHU_LOG_LEVEL", "WARNING")},
 }
 

@@ -154,6 +154,13 @@ def on_stale(request, exc: StaleVersionError):
     return on_conflict(request, ConflictError(exc.current_version))
 
 
+@api.exception_handler(Exception)
+def on_unhandled(request, exc: Exception):
+    # Raised on, also with DEBUG on (ninja would answer a text/plain traceback): kehu.core.middleware
+    # answers JSON with a request id (500), 503 + Retry-After for the database, 413 for a too large body.
+    raise exc
+
+
 # --- helpers ---------------------------------------------------------------------
 
 def require(request, rt: RecordType, action: str):
