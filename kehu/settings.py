@@ -236,7 +236,11 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Mail
-EMAIL_BACKEND = os.environ.get("KEHU_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# With an SMTP host, mail is sent; without one (a fresh install, development) it is kept in the outbox
+# that administrators read in the UI (kehu/core/mail.py), instead of failing against 127.0.0.1:25.
+EMAIL_BACKEND = os.environ.get("KEHU_EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend" if os.environ.get("KEHU_EMAIL_HOST") else "kehu.core.mail.OutboxBackend"
+)
 EMAIL_HOST = os.environ.get("KEHU_EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = env_int("KEHU_EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("KEHU_EMAIL_USER", "")

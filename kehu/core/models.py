@@ -357,3 +357,23 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class OutboxMessage(models.Model):
+    """An e-mail kept instead of sent: the default when no SMTP host is configured (kehu/core/mail.py).
+    Administrators read them under Administration → Outbox."""
+
+    subject = models.CharField(_("subject"), max_length=500)
+    from_email = models.CharField(_("from"), max_length=300, blank=True)
+    recipients = models.TextField(_("recipients"))  # comma separated: to, cc and bcc
+    body = models.TextField(_("message"), blank=True)
+    html = models.TextField(_("HTML version"), blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox")
+
+    def __str__(self):
+        return self.subject

@@ -61,10 +61,16 @@ def notify(user, title: str, body: str = "", url: str = "", email: bool = False)
 
 
 def send_email(to: str, subject: str, body: str) -> bool:
-    """Send through Django's configured backend (SMTP by default). Failures are logged, not raised."""
+    """Send through Django's configured backend (SMTP with KEHU_EMAIL_HOST, else the outbox).
+
+    A failure is logged as one line (no traceback: an unreachable mail server is an operating
+    condition, not a bug, and a worker retrying reminders every minute must not fill the log) and
+    reported by returning False; the caller decides on a retry (reminders are retried on the next run).
+    """
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
         return True
-    except Exception:  # the request that triggered the mail must not fail because of it
-        log.exception("sending mail to %s failed", to)
+    except Exception as exc:  # the request that triggered the mail must not fail because of it
+        reason = " ".join(str(exc).split()) or "-"
+        log.warning("sending mail %r to %s failed: %s: %s", subject[:80], to, type(exc).__name__, reason[:300])
         return False

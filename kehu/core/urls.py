@@ -7,6 +7,8 @@ app_name = "core"
 
 urlpatterns = [
     path("admin/audit/", admin_views.audit_log, name="audit_log"),
+    path("admin/outbox/", admin_views.outbox, name="outbox"),
+    path("admin/outbox/<int:pk>/", admin_views.outbox_message, name="outbox_message"),
     path("notifications/", admin_views.notifications, name="notifications"),
     path("notifications/<int:pk>/", admin_views.open_notification, name="notification_open"),
     path("notifications/read-all/", admin_views.read_all, name="notifications_read_all"),

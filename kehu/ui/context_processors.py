@@ -34,6 +34,9 @@ def kehu(request):
     if user.has_right("audit", "view"):
         admin_items.append({"label": _("Audit log"), "url": reverse("core:audit_log"), "icon": "ti-history",
                             "key": "audit"})
+    if user.has_right("outbox", "view"):  # e-mail kept instead of sent (kehu/core/mail.py)
+        admin_items.append({"label": _("Outbox"), "url": reverse("core:outbox"), "icon": "ti-mail",
+                            "key": "outbox"})
     return {
         "nav": [n for n in nav if n["items"]],
         "admin_nav": admin_items,
