@@ -52,7 +52,7 @@ def choice_pairs(cf: CustomField):
 
 def form_field(cf: CustomField) -> forms.Field:
     # Escaped here as well as by the templates: Django's own form templates print help_text with
-    # |safe (it is meant for the developer's markup), and this text is an administrator's.
+    # help_text unescaped (it is meant for the developer's markup), and this text is an administrator's.
     common = {"label": cf.display_label, "required": cf.required, "help_text": conditional_escape(cf.help_text)}
     t = cf.field_type
     if t == CustomField.Type.LONGTEXT:

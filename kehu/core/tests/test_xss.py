@@ -27,3 +27,104 @@ def test_our_own_help_text_markup_still_renders(org):
     client.force_login(org.manager)
     html = client.get("/accounts/password/").content.decode()
     assert '<div class="form-hint small"><ul><li>' in html
+
+
+# --- every payload in every user-controlled text, every page --------------------------------------
+import os  # noqa: E402
+import re  # noqa: E402
+import time  # noqa: E402
+
+from django.urls import reverse  # noqa: E402
+
+from kehu.core.registry import registry  # noqa: E402
+from kehu.core.testing import xss  # noqa: E402
+
+TAB_LINK = re.compile(r'href="\?tab=([\w-]+)"')
+
+
+def _get(client, url, pages, shows_payloads=False):
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    html = response.content.decode()
+    found = xss.problems(html)
+    assert not found, (url, found[:10])
+    if shows_payloads:  # the payloads are on the page, as text: the test is not vacuous
+        assert "__xss(" in html and "&lt;" in html, url
+    pages.append(url)
+    return html
+
+
+def test_payloads_stay_text_on_every_page(org):
+    started = time.monotonic()
+    # KEHU_XSS_RECORDS=20: more records per type, so that short fields hold every payload once
+    per_type = int(os.environ.get("KEHU_XSS_RECORDS") or 3)
+    seeded = xss.seed(org.admin, per_type=per_type)
+    client = Client()
+    client.force_login(org.admin)
+    pages: list[str] = []
+    for rt in registry.all():
+        assert seeded.records.get(rt.key), f"record type {rt.key} has no XSS payload records: add it to seed()"
+        _get(client, reverse(rt.url_name("list")) + "?per_page=200", pages, shows_payloads=True)
+        _get(client, reverse(rt.url_name("list")) + "?q=" + xss.PAYLOADS[4], pages)  # reflected
+        _get(client, reverse(rt.url_name("add")), pages, shows_payloads=rt.is_kehu_model)
+        for pk in seeded.records[rt.key][:per_type]:
+            detail = _get(client, reverse(rt.url_name("detail"), args=[pk]), pages, shows_payloads=True)
+            for tab in sorted(set(TAB_LINK.findall(detail))):
+                _get(client, reverse(rt.url_name("detail"), args=[pk]) + f"?tab={tab}", pages)
+            _get(client, reverse(rt.url_name("edit"), args=[pk]), pages, shows_payloads=True)
+            _get(client, reverse(rt.url_name("history"), args=[pk]), pages, shows_payloads=True)
+        if rt.is_kehu_model:
+            _get(client, reverse(rt.url_name("recycle_bin")), pages)
+    for pk in seeded.records["customer"]:
+        _get(client, reverse("customers:customer_timeline", args=[pk]), pages, shows_payloads=True)
+    _get(client, "/", pages, shows_payloads=True)
+    for url in [reverse("core:notifications"), reverse("core:audit_log"), reverse("sales:opportunity_board"),
+                reverse("sales:opportunity_forecast"), reverse("customers:search") + "?q=xss",
+                reverse("customers:customer_lookup") + "?q=xss", reverse("sales:opportunity_lookup") + "?q=xss",
+                reverse("activities:contact_lookup") + "?q=xss", reverse("accounts:profile")]:
+        _get(client, url, pages)
+    print(f"\nXSS (server): {len(xss.PAYLOADS)} payloads, {seeded.count()} payload x field placements in "
+          f"{len(seeded.fields())} fields, {len(pages)} pages rendered, 0 unescaped "
+          f"({time.monotonic() - started:.1f} s)")
+
+
+def test_the_checker_sees_every_payload_unescaped_and_none_escaped():
+    from django.utils.html import escape
+
+    for i, p in enumerate(xss.PAYLOADS):
+        for html in (f"<div>{p}</div>", f'<input value="{p}">', f"<input value='{p}'>", f"<textarea>{p}</textarea>"):
+            if i in (12, 29, 30, 31, 32, 51):
+                continue  # no markup characters: harmless as text; a script URL in a link is checked below
+            assert xss.problems(html), (i, html)
+        assert not xss.problems(f'<div title="{escape(p)}">{escape(p)}</div><textarea>{escape(p)}</textarea>'), i
+    assert xss.problems('<a href="javascript:__xss(12)">x</a>')
+
+
+# --- the rule, as a lint: no new way around autoescaping ------------------------------------------
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]  # kehu/
+UNSAFE = re.compile(r"\|\s*safe(seq)?\b|autoescape\s+off|\bmark_safe\(|\bSafeString\(|\bSafeText\(|@html_safe"
+                    r"|\bformat_html\(\s*(?![\"'])|\bformat_html\(\s*f[\"']|<script(?![^>]*\bsrc=)(?![^>]*application/json)")
+# each reviewed exception: file, and the exact text of the line (the markup is a constant or built from
+# escaped parts); anything else fails
+REVIEWED = {
+    ("ui/templatetags/kehu.py", "return mark_safe('<span class=\"text-secondary\">—</span>')  # noqa: S308 - constant"),
+    ("core/widgets.py", 'return mark_safe("".join(parts))'),
+}
+
+
+def test_no_unreviewed_way_around_autoescaping():
+    """User text never goes through |safe, mark_safe or autoescape off; our markup uses format_html
+    with a literal format string; data for scripts goes through json_script, not an inline <script>."""
+    found = []
+    for path in sorted(ROOT.rglob("*")):
+        if path.suffix not in (".py", ".html", ".txt") or "migrations" in path.parts or "tests" in path.parts:
+            continue
+        if "vendor" in path.parts or path.name == "xss.py":
+            continue
+        rel = path.relative_to(ROOT).as_posix()
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if UNSAFE.search(line) and (rel, line.strip()) not in REVIEWED:
+                found.append(f"kehu/{rel}:{number}: {line.strip()}")
+    assert not found, "escaping bypassed (see docs/decisions.md, 'User text is always escaped'):\n" + "\n".join(found)

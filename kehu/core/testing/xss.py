@@ -1,0 +1,294 @@
+"""XSS payloads, a seeder that stores them in every user-controlled text, and an HTML checker.
+
+Used by kehu/core/tests/test_xss.py (test client, both databases) and tests/browser/test_xss.py
+(real Chromium). Every payload calls `__xss(n)` when it runs; the server-side checker looks for
+the marker "xss" in any place where it would be markup rather than text.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from django.db import models
+from django.utils import timezone
+
+PAYLOADS = [
+    "<script>__xss(0)</script>",
+    "<img src=x onerror=__xss(1)>",
+    "<svg onload=__xss(2)>",
+    "<svg><script>__xss(3)</script></svg>",
+    '"><script>__xss(4)</script>',
+    "'><img src=x onerror=__xss(5)>",
+    '" autofocus onfocus="__xss(6)',
+    "' autofocus onfocus='__xss(7)",
+    '" onmouseover="__xss(8)" x="',
+    "</textarea><script>__xss(9)</script>",
+    "</title><script>__xss(10)</script>",
+    "</script><script>__xss(11)</script>",
+    "javascript:__xss(12)",
+    '<a href="javascript:__xss(13)">x</a>',
+    '<iframe src="javascript:__xss(14)">',
+    '<iframe srcdoc="<script>parent.__xss(15)</script>">',
+    "<body onload=__xss(16)>",
+    "<details open ontoggle=__xss(17)>",
+    "<input autofocus onfocus=__xss(18)>",
+    "<video><source onerror=__xss(19)>",
+    "<audio src=x onerror=__xss(20)>",
+    "<marquee onstart=__xss(21)>",
+    '<object data="javascript:__xss(22)">',
+    '<embed src="javascript:__xss(23)">',
+    "<form><button formaction=javascript:__xss(24)>x",
+    "<math><a xlink:href=javascript:__xss(25)>x</a></math>",
+    '<div hx-on::load="__xss(26)">x</div>',
+    '<img src=x hx-on:error="__xss(27)">',
+    '<a hx-get=/ hx-trigger=load hx-vals="js:{a:__xss(28)}">',
+    "{{ __xss(29) }}",
+    "${__xss(30)}{% debug %}",
+    "\\u003cscript\\u003e__xss(31)\\u003c/script\\u003e",
+    "&lt;script&gt;__xss(32)&lt;/script&gt;",
+    "<ScRiPt>__xss(33)</sCrIpT>",
+    "<scr<script>ipt>__xss(34)</script>",
+    "<img src=x onerror=&#95;_xss(35)>",
+    "<img/src/onerror=__xss(36)>",
+    "<svg/onload=__xss(37)//",
+    "<style onload=__xss(38)></style>",
+    '<base href="javascript:__xss(39)//">',
+    '<meta http-equiv="refresh" content="0;url=javascript:__xss(40)">',
+    '" hx-on::load="__xss(41)',
+    "' hx-on::load='__xss(42)",
+    "</div><script>__xss(43)</script>",
+    '<!--<img src="--><img src=x onerror=__xss(44)//">',
+    '<noscript><p title="</noscript><img src=x onerror=__xss(45)>">',
+    '"-__xss(46)-"',
+    "';__xss(47);//",
+    "</script><svg onload=__xss(48)>",
+    "<a onfocus=__xss(49) autofocus tabindex=1>x</a>",
+    "<select autofocus onfocus=__xss(50)>",
+    "%3Cscript%3E__xss(51)%3C/script%3E",
+    "<svg><animate onbegin=__xss(52) attributeName=x dur=1s>",
+]
+MARKER = "xss"
+
+# Text fields that code relies on (lookups, tree paths, time zones, tokens, numbering): not poisoned.
+SKIP_FIELDS = {"password", "path", "time_zone", "calendar_token", "kind", "code", "record_type", "search_text",
+               "number", "username"}
+
+
+def pack(limit: int | None, start: int) -> tuple[str, list[int], int]:
+    """As many payloads as fit in `limit` characters, starting at `start` (cyclically)."""
+    value, used, i = "", [], start
+    for _step in range(len(PAYLOADS)):
+        p = PAYLOADS[i % len(PAYLOADS)]
+        if limit is None or len(value) + len(p) + 1 <= limit:
+            value = f"{value} {p}" if value else p
+            used.append(i % len(PAYLOADS))
+        elif used:
+            break
+        i += 1
+    return value, used, i % len(PAYLOADS)
+
+
+@dataclass
+class Seeded:
+    records: dict = field(default_factory=dict)  # record type key -> [pk]
+    stored: set = field(default_factory=set)  # (model.field, payload index)
+
+    def count(self):
+        return len(self.stored)
+
+    def fields(self):
+        return {f for f, _i in self.stored}
+
+
+def text_fields(model):
+    for f in model._meta.concrete_fields:
+        if (isinstance(f, (models.CharField, models.TextField)) and not f.choices and not f.unique
+                and not isinstance(f, models.SlugField) and f.name not in SKIP_FIELDS and f.editable):
+            yield f
+
+
+class _Poisoner:
+    def __init__(self, seeded: Seeded):
+        self.seeded = seeded
+        self.cursor: dict[str, int] = {}
+
+    def __call__(self, obj, save=True, **fixed):
+        for f in text_fields(type(obj)):
+            if f.name in fixed:
+                continue
+            label = f"{type(obj)._meta.label_lower}.{f.name}"
+            value, used, self.cursor[label] = pack(f.max_length, self.cursor.get(label, 0))
+            setattr(obj, f.attname, value)
+            self.seeded.stored.update((label, i) for i in used)
+        for name, value in fixed.items():
+            setattr(obj, name, value)
+        if save:
+            obj.save()
+        return obj
+
+    def mark(self, label, value):
+        self.seeded.stored.update((label, i) for i, p in enumerate(PAYLOADS) if p in value)
+
+
+def seed(admin, per_type: int = 10) -> Seeded:
+    """Store the payloads in every user-controlled label and text, as records an administrator sees
+    (owned by them, due today, recently assigned), and return what was stored where."""
+    from kehu.accounts.models import Department, Role, User
+    from kehu.activities.models import FollowUp, Task
+    from kehu.core.models import CustomField, DictItem, Notification, Tag
+    from kehu.core.registry import registry
+    from kehu.customers.models import Contact, Customer
+    from kehu.sales.models import Opportunity, PlanStep, Stage
+
+    seeded = Seeded()
+    poison = _Poisoner(seeded)
+    n = len(PAYLOADS)
+    now = timezone.now()
+
+    def add(key, obj):
+        seeded.records.setdefault(key, []).append(obj.pk)
+        return obj
+
+    # administrative labels: one row per payload, so every payload is in every label field
+    for i in range(n):
+        dict_kind = ["customer_type", "industry", "customer_level", "contact_method"][i % 4]
+        add("dictitem", poison(DictItem(kind=dict_kind, code=f"pl{i}", order=100 + i), label=PAYLOADS[i][:100],
+                               label_en=PAYLOADS[i][:100]))
+        add("department", poison(Department(parent=admin.department), name=PAYLOADS[i][:100]))
+        add("role", poison(Role(code=f"pl{i}", rights=["customer.view"]), name=PAYLOADS[i][:60],
+                           name_en=PAYLOADS[i][:60]))
+        add("stage", poison(Stage(order=200 + i, probability=10), name=PAYLOADS[i][:60], name_en=PAYLOADS[i][:60]))
+        if len(PAYLOADS[i]) <= 50:
+            Tag.objects.create(name=PAYLOADS[i], color='" onmouseover="__xss(99)'[:20] if i == 0 else "blue")
+            seeded.stored.add(("core.tag.name", i))
+    for label in ("core.dictitem.label", "core.dictitem.label_en", "accounts.department.name", "accounts.role.name",
+                  "accounts.role.name_en", "sales.stage.name", "sales.stage.name_en"):
+        seeded.stored.update((label, i) for i in range(n) if len(PAYLOADS[i]) <= 60)
+    tags = [p for p in PAYLOADS if len(p) <= 50]
+    dept = Department.objects.filter(name=PAYLOADS[0]).first()
+    role = Role.objects.filter(code="pl0").first()
+
+    # custom fields of every record type with custom fields: labels, help texts, choice labels
+    cf_types = [rt for rt in registry.all() if rt.is_kehu_model]
+    for rt in cf_types:
+        for i in range(n):
+            cf = CustomField(record_type=rt.record_type_name, name=f"p{i}", field_type=CustomField.Type.TEXT,
+                             order=100 + i, show_in_list=i < 3)
+            add("customfield", poison(cf, label=PAYLOADS[i][:100], label_en=PAYLOADS[i][:100],
+                                      help_text=PAYLOADS[i][:200]))
+        CustomField.objects.create(record_type=rt.record_type_name, name="pchoice", label="选择", order=99,
+                                   field_type=CustomField.Type.CHOICE, choices=PAYLOADS, show_in_list=True)
+        CustomField.objects.create(record_type=rt.record_type_name, name="pmulti", label="多选", order=98,
+                                   field_type=CustomField.Type.MULTICHOICE, choices=PAYLOADS)
+    for label in ("core.customfield.label", "core.customfield.help_text", "core.customfield.choices"):
+        seeded.stored.update((label, i) for i in range(n))
+
+    def custom_values():
+        values = {f"p{i}": PAYLOADS[i] for i in range(n)}
+        values.update(pchoice=PAYLOADS[0], pmulti=PAYLOADS[:5])
+        return values
+
+    seeded.stored.update(("custom_fields value", i) for i in range(n))
+
+    def business(key, obj, **fixed):
+        poison(obj, custom_fields=custom_values(), **fixed)
+        obj.set_tags(tags)
+        return add(key, obj)
+
+    # users: the administrator too (greeting, actor of every change)
+    poison(admin, save=True)
+    for _j in range(per_type):
+        add("user", poison(User(username=f"pu{_j}", department=dept, time_zone="Asia/Shanghai")))
+        User.objects.get(pk=seeded.records["user"][-1]).roles.add(role)
+    seeded.records["user"].insert(0, admin.pk)
+
+    first_stage = Stage.objects.filter(is_won=False, is_lost=False).order_by("order").first()
+    for j in range(per_type):
+        customer = business("customer", Customer(owner=admin, created_by=admin, status="active",
+                                                 last_activity_at=now))
+        contact = business("contact", Contact(customer=customer, created_by=admin))
+        opp = business("opportunity", Opportunity(customer=customer, owner=admin, created_by=admin,
+                                                  stage=first_stage, amount=1000 + j), prospect_name="")
+        Opportunity.all_objects.filter(pk=opp.pk).update(assigned_at=now)
+        business("planstep", PlanStep(opportunity=opp, planned_on=datetime.date.today(), responsible=admin,
+                                      order=j + 1, created_by=admin))
+        business("followup", FollowUp(customer=customer, contact=contact, owner=admin, created_by=admin,
+                                      occurred_at=now - datetime.timedelta(hours=1), next_action_by=admin,
+                                      next_action_at=now.replace(hour=23, minute=0, second=0, microsecond=0)))
+        business("task", Task(owner=admin, created_by=admin, customer=customer,
+                              due_at=now.replace(hour=23, minute=30, second=0, microsecond=0)))
+        poison(Notification(user=admin, url=f"/customers/{customer.pk}/"))
+    return seeded
+
+
+# --- the checker -----------------------------------------------------------------------------
+INERT_ATTRS = {"value", "title", "placeholder", "aria-label", "alt", "label", "data-query", "data-value", "class"}
+URL_ATTRS = {"href", "src", "action", "formaction", "hx-get", "hx-post", "data", "xlink:href", "poster"}
+BAD_SCHEMES = ("javascript:", "data:", "vbscript:")
+
+
+class _Checker(HTMLParser):
+    def __init__(self, allowed_handlers):
+        super().__init__(convert_charrefs=True)
+        self.allowed_handlers = allowed_handlers
+        self.problems: list[str] = []
+        self.in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            value = value or ""
+            low = "".join(value.split()).lower()
+            if MARKER in name:
+                self.problems.append(f"<{tag}> has an attribute made by a payload: {name}={value!r}")
+            elif name.startswith("on") and (tag, name, value) not in self.allowed_handlers:
+                self.problems.append(f"<{tag}> has an event handler: {name}={value!r}")
+            elif name in URL_ATTRS and low.startswith(BAD_SCHEMES):
+                self.problems.append(f"<{tag}> has a script URL: {name}={value!r}")
+            elif MARKER in value and name not in INERT_ATTRS:
+                relative_url = name in URL_ATTRS and value.startswith(("?", "/")) and "<" not in value
+                if not relative_url:
+                    self.problems.append(f"<{tag}> carries payload text in {name}={value!r}")
+        if tag == "script":
+            a = dict(attrs)
+            if a.get("type") != "application/json" and not (a.get("src") or "").startswith("/static/"):
+                self.problems.append(f"inline or foreign <script {attrs}>")
+            self.in_script = True
+        if tag in ("iframe", "object", "embed", "base", "frame", "frameset", "applet"):
+            self.problems.append(f"<{tag} {attrs}> in the page")
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag == "script":
+            self.in_script = False
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self.in_script = False
+
+    def handle_data(self, data):
+        if self.in_script and MARKER in data:
+            self.problems.append(f"payload inside a <script>: {data[:80]!r}")
+
+
+# the app's own inline handlers (short, constant, and no user text)
+ALLOWED_HANDLERS = {
+    ("button", "onclick", "document.querySelectorAll('.more-filter').forEach(e=>e.classList.toggle('d-none'))"),
+    ("button", "onclick", "document.getElementById('board-dialog').innerHTML=''"),
+    ("input", "onchange", "event.stopPropagation()"),
+    ("input", "onclick", "this.select()"),
+}
+RAW_CHARS = set("<>\"'&")
+
+
+def problems(html: str) -> list[str]:
+    """What in `html` a payload made into markup. Empty when every payload stayed text."""
+    checker = _Checker(ALLOWED_HANDLERS)
+    checker.feed(html)
+    checker.close()
+    found = list(checker.problems)
+    for i, p in enumerate(PAYLOADS):
+        if RAW_CHARS & set(p) and p in html:
+            found.append(f"payload {i} appears unescaped: {p!r}")
+    return found
