@@ -75,6 +75,15 @@ def test_payloads_stay_text_on_every_page(org):
             _get(client, reverse(rt.url_name("history"), args=[pk]), pages, shows_payloads=True)
         if rt.is_kehu_model:
             _get(client, reverse(rt.url_name("recycle_bin")), pages)
+            # a form sent back with errors, whole and one field (HTMX validation), echoes what was typed
+            bad = {"cf_pchoice": xss.PAYLOADS[4], "cf_pmulti": xss.PAYLOADS[1], "cf_p0": xss.PAYLOADS[9]}
+            for extra in ({}, {"_validate": "cf_pchoice"}, {"_validate": "cf_p0"}):
+                response = client.post(reverse(rt.url_name("add")), {**bad, **extra}, headers={"HX-Request": "true"})
+                assert response.status_code == 200, (rt.key, extra, response.status_code)
+                found = xss.problems(response.content.decode())
+                assert not found, (rt.key, extra, found[:10])
+                assert "__xss(" in response.content.decode(), (rt.key, extra)
+                pages.append(f"POST {rt.url_name('add')} {extra}")
     for pk in seeded.records["customer"]:
         _get(client, reverse("customers:customer_timeline", args=[pk]), pages, shows_payloads=True)
     _get(client, "/", pages, shows_payloads=True)
