@@ -24,10 +24,11 @@ from ninja.orm import create_schema
 from ninja.renderers import BaseRenderer
 from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer, django_auth
-from pydantic import ConfigDict
+from pydantic import ConfigDict, create_model
 
 from kehu.accounts.scope import scope_key
 
+from . import api_input
 from .models import StaleVersionError, tag_names_subquery, tags_by_id
 from .pagination import InvalidCursor, paginate, parse_sort
 from .registry import RecordType, registry
@@ -76,17 +77,29 @@ class JSONRenderer(BaseRenderer):
         return orjson.dumps(data, default=self._default, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS)
 
 
-api = NinjaAPI(
+class KehuAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        # every operation documents the JSON errors it can answer (kehu/core/api_input.py)
+        return api_input.document_errors(super().get_openapi_schema(*args, **kwargs))
+
+
+api = KehuAPI(
     title="Kehu API",
     version="1",
     description="Kehu CRM REST API. Authenticate with `Authorization: Bearer <token>` "
-    "(create one with `kehu token USERNAME` or in your profile).",
+    "(create one with `kehu token USERNAME` or in your profile).\n\n"
+    "Input rules: the right is checked before the body is read. A body is a JSON object; keys that "
+    "the operation's schema does not name are refused (422 naming the key), also unknown names in "
+    "`custom_fields`. Text may not contain NUL (\\u0000). Dates and times lie between the years "
+    "1000 and 9998. Errors are JSON: `detail`, and `errors` naming each field (dotted for nested "
+    "values, `custom_fields.<name>`, `roles.0`).",
     auth=[TokenAuth(), django_auth],
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
     renderer=JSONRenderer(),
 )
+api.add_decorator(api_input.reject_nul)  # NUL in a query parameter or a payload: 422, not a database error
 
 
 class ConflictError(Exception):
@@ -311,7 +324,7 @@ def filter_parameters(rt: RecordType) -> list[dict]:
         {"in": "query", "name": "sort", "schema": {"type": "string", "enum": [
             s for f in rt.sort_fields for s in (f, f"-{f}")]}, "description": f"Default {rt.default_sort}."},
         {"in": "query", "name": "cursor", "schema": {"type": "string"}, "description": "next_cursor/prev_cursor."},
-        {"in": "query", "name": "limit", "schema": {"type": "integer", "maximum": 200}},
+        {"in": "query", "name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
     ]
     for name, f in rt.filterset.base_filters.items():
         params.append({"in": "query", "name": name, "schema": {"type": "string"}, "description": str(f.label or name)})
@@ -320,22 +333,51 @@ def filter_parameters(rt: RecordType) -> list[dict]:
 
 # --- the generic CRUD router -------------------------------------------------------
 
+def _json_field_types(rt: RecordType, exclude) -> list[tuple]:
+    """JSON columns as `serialize` returns them: ninja documents every JSONField as an object,
+    but `Role.rights` and `CustomField.choices` are lists."""
+    out = []
+    for f in rt.model._meta.concrete_fields:
+        if f.get_internal_type() != "JSONField" or f.name in exclude:
+            continue
+        tp = {list: list[Any], dict: dict[str, Any]}.get(f.default, Any)
+        out.append((f.name, tp | None if f.null else tp, ...))
+    return out
+
+
 def out_schema_for(rt: RecordType):
     exclude = API_EXCLUDED + rt.api_exclude
     exclude = [f for f in exclude if _has_field(rt.model, f)]
+    custom = _json_field_types(rt, exclude)
     if rt.is_kehu_model:
         return create_schema(rt.model, name=f"{rt.model.__name__}Out", exclude=exclude,
-                             custom_fields=[("tags", list[str], [])], base_class=KehuOutBase)
-    return create_schema(rt.model, name=f"{rt.model.__name__}Out", exclude=exclude)
+                             custom_fields=[*custom, ("tags", list[str], [])], base_class=KehuOutBase)
+    return create_schema(rt.model, name=f"{rt.model.__name__}Out", exclude=exclude, custom_fields=custom)
+
+
+def list_schema_for(rt: RecordType, Out):
+    """Each record type's list has its own component (a class defined in crud_router and renamed
+    afterwards kept its first name: every list was documented as a list of tasks)."""
+    return create_model(f"{rt.model.__name__}List", __base__=Schema, results=(list[Out], ...),
+                        next_cursor=(str | None, None), prev_cursor=(str | None, None))
 
 
 def in_schema_for(rt: RecordType):
-    fields = [f for f in rt.form.base_fields if _has_field(rt.model, f)]
-    extra = [("version", int | None, None)]
-    if rt.is_kehu_model:
-        extra += [("tags", list[str] | None, None), ("custom_fields", dict[str, Any] | None, None)]
-    return create_schema(rt.model, name=f"{rt.model.__name__}In", fields=fields, optional_fields="__all__",
-                         custom_fields=extra, base_class=InBase)
+    return api_input.in_schema(f"{rt.model.__name__}In", rt.form, kehu_model=rt.is_kehu_model)
+
+
+def request_body(In) -> dict:
+    """The In schema, documented by hand: the body is read after the right is checked (read_payload)."""
+    schema = In.model_json_schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def read_payload(request, rt: RecordType, In) -> dict:
+    """The body as sent (keys given, JSON values), validated against In; called after `require()`."""
+    data = api_input.validate_body(In, api_input.read_body(request))
+    if rt.is_kehu_model and data.get("custom_fields") is not None:
+        api_input.check_custom_fields(rt.record_type_name, data["custom_fields"])
+    return data
 
 
 def _has_field(model, name):
@@ -351,18 +393,15 @@ def crud_router(rt: RecordType) -> Router:
     In = in_schema_for(rt)
     router = Router(tags=[str(rt.model._meta.verbose_name_plural)])
 
-    class ListOut(Schema):
-        results: list[Out]  # type: ignore[valid-type]
-        next_cursor: str | None = None
-        prev_cursor: str | None = None
-
-    ListOut.__name__ = f"{rt.model.__name__}List"
+    ListOut = list_schema_for(rt, Out)
 
     @router.get("/", response=ListOut, summary=f"List {rt.model._meta.verbose_name_plural}",
                 openapi_extra={"parameters": filter_parameters(rt)}, operation_id=f"{rt.key}_list")
     def list_records(request):
         require(request, rt, "view")
         filtered = any(key in rt.filterset.base_filters or key.startswith("cf_") for key in request.GET)
+        if request.GET.get("sort") and request.GET["sort"].lstrip("-") not in rt.sort_fields:
+            raise ValidationError({"sort": [f"One of: {', '.join(rt.sort_fields)} (descending with -)."]})
         sort = parse_sort(request.GET.get("sort"), rt.sort_fields, rt.default_sort)
         try:
             limit = max(1, min(int(request.GET.get("limit") or settings.KEHU_PAGE_SIZE), 200))
@@ -395,15 +434,15 @@ def crud_router(rt: RecordType) -> Router:
                                  "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor})
 
     @router.get("/{int:pk}", response=Out, operation_id=f"{rt.key}_get")
-    def get_record(request, pk: int, response=None):
+    def get_record(request, pk: int):
         require(request, rt, "view")
         obj = get_visible(request, rt, pk)
         return respond(request, serialize(rt, obj))
 
-    @router.post("/", response={201: Out}, operation_id=f"{rt.key}_create")
-    def create_record(request, payload: In):  # type: ignore[valid-type]
+    @router.post("/", response={201: Out}, operation_id=f"{rt.key}_create", openapi_extra=request_body(In))
+    def create_record(request):
         require(request, rt, "create")
-        data = payload.dict(exclude_unset=True)
+        data = read_payload(request, rt, In)  # the right first, then the body
         data.pop("version", None)
         instance = rt.model()
         if rt.is_kehu_model and "owner" not in data:
@@ -415,11 +454,11 @@ def crud_router(rt: RecordType) -> Router:
             obj = save_form(rt, form, request.auth)
         return respond(request, serialize(rt, rt.visible(request.auth).get(pk=obj.pk)), status=201)
 
-    @router.patch("/{int:pk}", response=Out, operation_id=f"{rt.key}_update")
-    def update_record(request, pk: int, payload: In):  # type: ignore[valid-type]
+    @router.patch("/{int:pk}", response=Out, operation_id=f"{rt.key}_update", openapi_extra=request_body(In))
+    def update_record(request, pk: int):
         require(request, rt, "edit")
         obj = get_visible(request, rt, pk)
-        data = payload.dict(exclude_unset=True)
+        data = read_payload(request, rt, In)  # the right first, then the body
         if rt.is_kehu_model:
             check_version(request, obj, data)
         else:

@@ -7,6 +7,30 @@ from .customfields import CustomFieldsFormMixin
 from .widgets import AutocompleteSelect
 
 
+DATE_YEARS = (1000, 9998)
+
+
+def check_date_range(value):
+    """Dates and times of every form (and so of every API payload) lie between the years 1000 and
+    9998: shown in any time zone or moved by a few days, they stay within Python's range (a
+    `9999-12-31T23:59:59-12:00` used to raise OverflowError, a 500)."""
+    import datetime
+
+    from django.core.exceptions import ValidationError
+
+    if value is None:
+        return
+    try:
+        if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+            value = value.astimezone(datetime.UTC)
+        ok = DATE_YEARS[0] <= value.year <= DATE_YEARS[1]
+    except (OverflowError, ValueError):
+        ok = False
+    if not ok:
+        raise ValidationError(_("Enter a date between the years %(min)s and %(max)s.") % {
+            "min": DATE_YEARS[0], "max": DATE_YEARS[1]}, code="date_range")
+
+
 class BootstrapMixin:
     """Tabler/Bootstrap classes on every widget."""
 
@@ -25,6 +49,8 @@ class BootstrapMixin:
                 widget.format = "%Y-%m-%d"
             if isinstance(widget, forms.Textarea):
                 widget.attrs.setdefault("rows", 3)
+            if isinstance(field, (forms.DateField, forms.DateTimeField)) and check_date_range not in field.validators:
+                field.validators.append(check_date_range)
 
 
 class KehuFormMixin(BootstrapMixin):

@@ -119,9 +119,9 @@ def duplicates_view(request):
         raise PermissionDenied
     data = request.POST if request.method == "POST" else request.GET
     pk = request.GET.get("pk") or data.get("pk")
+    text = {key: data.get(key, "").replace("\x00", "") for key in ("name", "phone", "email")}  # PostgreSQL cannot take NUL
     dups = services.find_duplicates(
-        name=data.get("name", ""), phone=data.get("phone", ""), email=data.get("email", ""),
-        exclude_pk=int(pk) if pk and str(pk).isdigit() else None, user=request.user,
+        **text, exclude_pk=int(pk) if pk and str(pk).isdigit() else None, user=request.user,
     )
     return render(request, "customers/partials/duplicates.html", {"duplicates": dups})
 
