@@ -10,7 +10,7 @@ import os
 import tempfile
 
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import Error, Info, Tags, Warning, register
 
 
 @register(Tags.staticfiles, deploy=True)
@@ -49,10 +49,10 @@ def check_production_settings(app_configs=None, **kwargs):
         ))
         return issues
     if settings.EMAIL_BACKEND == "kehu.core.mail.OutboxBackend":
-        issues.append(Warning(
+        issues.append(Info(  # a choice (an install without mail), not a mistake
             "No KEHU_EMAIL_HOST: e-mail (reminders, notifications) goes to the outbox in the admin pages only.",
             hint="Set KEHU_EMAIL_HOST (and KEHU_EMAIL_PORT, KEHU_EMAIL_USER, KEHU_EMAIL_PASSWORD, KEHU_EMAIL_TLS).",
-            id="kehu.W002",
+            id="kehu.I002",
         ))
     if "127.0.0.1" in settings.KEHU_BASE_URL or "localhost" in settings.KEHU_BASE_URL:
         issues.append(Warning(

@@ -324,6 +324,7 @@ def test_check_deploy_in_production_has_no_warnings(tmp_path):
         "KEHU_SECRET_KEY": secrets.token_urlsafe(64),
         "KEHU_VAR_DIR": str(tmp_path),
         "KEHU_ALLOWED_HOSTS": "crm.example.com",
+        "KEHU_BASE_URL": "https://crm.example.com",  # else kehu.W003: links in e-mails would point at 127.0.0.1
     })
     root = Path(settings.BASE_DIR).parent
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
