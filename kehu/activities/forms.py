@@ -5,7 +5,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kehu.accounts.models import DataScope, User
+from kehu.accounts.models import User
 from kehu.core.filters import KehuFilterSet
 from kehu.core.forms import KehuModelForm
 from kehu.core.models import DictItem
@@ -19,17 +19,6 @@ MINUTE_FORMAT = "%Y-%m-%dT%H:%M"
 
 def minute_input():
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format=MINUTE_FORMAT)
-
-
-def assignable_users(user):
-    """Whom `user` may give work to: anyone in their data scope (so they keep seeing it)."""
-    qs = User.objects.filter(is_active=True).order_by("username")
-    if user is None or not user.is_authenticated:
-        return qs
-    access = user.access
-    if access.superuser or access.scope == DataScope.ALL:
-        return qs
-    return qs.filter(pk__in=access.scope_user_ids())
 
 
 def customer_field(form):
@@ -82,7 +71,6 @@ class TaskForm(KehuModelForm):
         super().__init__(*args, **kwargs)
         customer_field(self)
         self.fields["owner"].required = True
-        self.fields["owner"].queryset = assignable_users(self.user)
         self.fields["due_at"].input_formats = [MINUTE_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
 

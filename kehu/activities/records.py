@@ -42,10 +42,7 @@ class TaskType(RecordType):
     nav_icon = "ti-checkbox"
     search_placeholder = _("Title, description")
 
-    def save_form(self, form, user):
-        from .services import task_saved
+    def assign_notification(self, obj, by):
+        from .services import task_message
 
-        previous_owner = form.initial.get("owner") if form.instance.pk else None
-        obj = form.save()
-        task_saved(obj, user, previous_owner)
-        return obj
+        return task_message(obj, by)

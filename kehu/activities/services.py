@@ -194,12 +194,11 @@ def run_reminders(now=None) -> dict:
 
 # --- tasks -------------------------------------------------------------------------------
 
-def task_saved(task: Task, user, previous_owner=None) -> None:
-    """Tell the person responsible when someone else gives them a task."""
-    if task.owner_id and task.owner_id != getattr(user, "pk", None) and task.owner_id != previous_owner:
-        notify(task.owner, _("New task from %(user)s: %(title)s") % {"user": user, "title": task.title},
-               _("Due %(when)s.") % {"when": _when(task.due_at)} if task.due_at else "",
-               url=reverse("activities:task_detail", args=[task.pk]), email=True)
+def task_message(task: Task, user) -> tuple[str, str]:
+    """What the person responsible is told when someone else gives them a task (TaskType's
+    assign notification, sent by core's assign service)."""
+    return (_("New task from %(user)s: %(title)s") % {"user": user, "title": task.title},
+            _("Due %(when)s.") % {"when": _when(task.due_at)} if task.due_at else "")
 
 
 def complete_task(task: Task, user, note: str = "") -> Task:

@@ -6,7 +6,6 @@ from django.utils.translation import gettext_lazy as _
 from .customfields import CustomFieldsFormMixin
 from .widgets import AutocompleteSelect
 
-
 DATE_YEARS = (1000, 9998)
 
 
@@ -83,9 +82,37 @@ class KehuModelForm(KehuFormMixin, CustomFieldsFormMixin, forms.ModelForm):
             self.initial.setdefault("tags_text", ", ".join(t.name for t in self.instance.tags))
         self.fields["tags_text"].widget.attrs.setdefault("class", "form-control")
         if "owner" in self.fields:
+            self.setup_owner_field()
+
+    def setup_owner_field(self):
+        """The owner is given only by users with the assign right (kehu/core/assignment.py): for
+        anyone else the field is read-only and a submitted owner is refused in `clean()`. Those
+        who may assign choose among the active users of their data scope."""
+        from .assignment import assignable_users, can_assign, record_type
+
+        field = self.fields["owner"]
+        self.may_assign = self.user is None or can_assign(self.user, record_type(self._meta.model))
+        if self.user is None:  # a job or the shell: any active user
             from kehu.accounts.models import User
 
-            self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")
+            field.queryset = User.objects.filter(is_active=True).order_by("username")
+            return
+        field.queryset = assignable_users(self.user, keep=self.instance.owner_id)  # the current owner stays valid
+        if not self.may_assign:
+            field.disabled = True
+            field.help_text = _("Only users with the assign right can give this record to someone else.")
+            if not self.instance.pk and self.instance.owner_id is None:
+                self.instance.owner = self.user
+                self.initial["owner"] = self.user.pk
+
+    def clean(self):
+        data = super().clean()
+        if "owner" in self.fields and self.fields["owner"].disabled:
+            submitted = self.data.get(self.add_prefix("owner"))
+            current = self.instance.owner_id
+            if submitted is not None and str(submitted) != ("" if current is None else str(current)):
+                self.add_error("owner", _("You do not have the right to assign this record to another user."))
+        return data
 
     def clean_tags_text(self):
         raw = self.cleaned_data.get("tags_text") or ""

@@ -169,6 +169,20 @@ class RecordType:
         """Save a validated form; record types override this to call their services."""
         return form.save()
 
+    # --- assignment (kehu/core/assignment.py calls these for every owner change) ---------------
+    def before_assign(self, obj, old_owner_id, by):
+        """Set what an owner change sets on the record itself, before it is saved."""
+
+    def after_assign(self, obj, old_owner_id, by):
+        """Move what follows the owner (a customer's contacts), after the record is saved."""
+
+    def assign_notification(self, obj, by) -> tuple[str, str]:
+        """(title, body) of the notification the new owner gets."""
+        from django.utils.translation import gettext as _
+
+        return (_("%(type)s assigned to you: %(record)s") % {"type": self.label, "record": obj},
+                _("%(user)s gave you %(type)s “%(record)s”.") % {"user": by, "type": self.label.lower(), "record": obj})
+
     def check_delete(self, obj):
         """Raise ValidationError when this record may not be deleted."""
 

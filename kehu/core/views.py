@@ -14,7 +14,7 @@ from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -124,7 +124,7 @@ class RecordListView(RecordViewMixin, View):
             return (export.csv_response if fmt == "csv" else export.xlsx_response)(qs, export_cols, name, rt.prepare)
         if request.GET.get("count"):
             return HttpResponse(_("%(count)s records") % {"count": f"{qs.count():,}"})
-        size = min(int(request.GET.get("per_page") or settings.KEHU_PAGE_SIZE), 200)
+        size = page_size(request.GET.get("per_page"))
         try:
             page = paginate(qs, sort=sort, cursor=request.GET.get("cursor"), size=size)
         except InvalidCursor:
@@ -160,6 +160,15 @@ class RecordListView(RecordViewMixin, View):
 
     def extra_context(self):
         return {}
+
+
+def page_size(value) -> int:
+    """`?per_page=` of an HTML list: 1-200; anything else (abc, -5, empty) is the default."""
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        return settings.KEHU_PAGE_SIZE
+    return size if 1 <= size <= 200 else settings.KEHU_PAGE_SIZE
 
 
 class RecordDetailView(RecordViewMixin, View):
@@ -224,6 +233,9 @@ class RecordEditView(RecordViewMixin, View):
                 form.add_error(None, _("Someone else changed this record while you were editing. "
                                        "Reload it and apply your change again."))
                 return self.render(form, instance)
+            except ValidationError as exc:  # a rule of the service layer: shown on its field
+                add_errors(form, exc)
+                return self.render(form, instance)
             messages.success(request, _("Saved %(label)s “%(obj)s”.") % {"label": self.rt.label, "obj": obj})
             if request.POST.get("_addanother"):
                 return HttpResponseRedirect(reverse(self.rt.url_name("add")))
@@ -231,7 +243,18 @@ class RecordEditView(RecordViewMixin, View):
         return self.render(form, instance)
 
     def save(self, form):
-        return self.rt.save_form(form, self.request.user)
+        from .assignment import save_record
+
+        return save_record(self.rt, form, self.request.user)
+
+
+def add_errors(form, exc) -> None:
+    """Put a service's ValidationError on the form: on its field if the form has it."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
 
 
 class RecordDeleteView(RecordViewMixin, View):
@@ -310,7 +333,10 @@ class BulkActionView(RecordViewMixin, View):
     """POST pk=.. pk=.. action=delete|tag|owner (+ value). Apps add actions by overriding `actions`."""
 
     def actions(self):
-        return {"delete": ("delete", self.bulk_delete), "tag": ("edit", self.bulk_tag)}
+        actions = {"delete": ("delete", self.bulk_delete)}
+        if self.rt.is_kehu_model:  # only business records carry tags
+            actions["tag"] = ("edit", self.bulk_tag)
+        return actions
 
     def post(self, request, *args, **kwargs):
         name = request.POST.get("action")

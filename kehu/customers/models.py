@@ -229,7 +229,7 @@ class Contact(KehuModel):
             raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
-        if self.customer_id and self.owner_id is None:
+        if self.customer_id:  # a contact belongs to whoever owns its customer
             self.owner_id = self.customer.owner_id
         super().save(*args, **kwargs)
         if self.is_primary:

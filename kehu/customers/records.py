@@ -37,6 +37,19 @@ class CustomerType(RecordType):
     def save_form(self, form, user):
         return form.save()
 
+    def before_assign(self, obj, old_owner_id, by):
+        from django.utils import timezone
+
+        obj.last_activity_at = timezone.now()  # a new owner gets the full idle period
+        obj.pool_warned_at = None
+        if obj.owner_id is not None:
+            obj.pool_entered_at = None
+
+    def after_assign(self, obj, old_owner_id, by):
+        from .services import contacts_follow
+
+        contacts_follow(obj)
+
     def extend_api(self, router, out_schema):
         from .api import extend
 

@@ -127,7 +127,10 @@ def merge_customers(keep: Customer, other: Customer, user) -> Customer:
 
 
 def transfer_customers(customers, new_owner, user, *, notify_owner=True) -> int:
-    """Give customers (and their contacts) to another account manager; each change is logged."""
+    """Give customers (and their contacts) to another account manager through core's assign
+    service (right, scope, change log); the new owner gets one notification for the batch."""
+    from kehu.core.assignment import assign
+
     if new_owner is None or not new_owner.is_active:
         raise ValidationError({"owner": _("Choose an active user to transfer to.")})
     moved = 0
@@ -135,12 +138,7 @@ def transfer_customers(customers, new_owner, user, *, notify_owner=True) -> int:
         for customer in customers:
             if customer.owner_id == new_owner.pk:
                 continue
-            customer.owner = new_owner
-            customer.updated_by = user
-            customer.last_activity_at = timezone.now()  # a new owner gets the full idle period
-            customer.pool_warned_at = None
-            customer.save()
-            Contact.objects.filter(customer=customer).update(owner=new_owner)
+            assign(customer, new_owner, user, notify=False)
             moved += 1
     if moved and notify_owner and new_owner != user:
         notify(
@@ -151,6 +149,12 @@ def transfer_customers(customers, new_owner, user, *, notify_owner=True) -> int:
             email=True,
         )
     return moved
+
+
+def contacts_follow(customer) -> None:
+    """A customer's contacts belong to whoever owns the customer (also in the recycle bin)."""
+    Contact.all_objects.filter(customer_id=customer.pk).exclude(owner_id=customer.owner_id).update(
+        owner_id=customer.owner_id)
 
 
 def claims_today(user) -> int:
@@ -175,8 +179,8 @@ def claim(customer: Customer, user) -> Customer:
         )
         if not taken:
             raise ValidationError(_("Someone else has already claimed this customer."))
-        Contact.objects.filter(customer=customer).update(owner=user)
         customer.refresh_from_db()
+        contacts_follow(customer)
         log_changes(customer, {"owner": (None, user)}, actor=user)
     return customer
 
@@ -194,7 +198,7 @@ def release(customer: Customer, user, reason: str = "") -> Customer:
         customer.pool_entered_at = now
         customer.updated_by = user
         customer.save()
-        Contact.objects.filter(customer=customer).update(owner=None)
+        contacts_follow(customer)
         if reason:
             log_changes(customer, {"pool_reason": ("", reason)}, actor=user)
     if old_owner and old_owner != user:
@@ -251,7 +255,8 @@ def pool_sweep(now=None) -> dict:
         with transaction.atomic():
             Customer.objects.filter(pk=customer.pk).update(
                 owner=None, pool_entered_at=now, pool_warned_at=None, version=F("version") + 1, updated_at=now)
-            Contact.objects.filter(customer=customer).update(owner=None)
+            customer.owner_id = None
+            contacts_follow(customer)
             log_changes(customer, {"owner": (owner, None),
                                    "pool_reason": ("", _("No follow-up for %(days)d days") % {"days": idle_days})})
         notify(owner, _("Customer %(name)s went back to the public pool") % {"name": customer.name},

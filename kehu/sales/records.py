@@ -58,6 +58,16 @@ class OpportunityType(RecordType):
 
         return save_form(form, user)
 
+    def before_assign(self, obj, old_owner_id, by):
+        from .services import mark_assigned
+
+        mark_assigned(obj, by)
+
+    def assign_notification(self, obj, by):
+        from .services import assignment_message
+
+        return assignment_message(obj, by)
+
     def extend_api(self, router, out_schema):
         from .api import extend
 

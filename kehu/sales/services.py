@@ -3,18 +3,16 @@ and jobs all call these, so each rule lives once."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kehu.core.assignment import acting_as
 from kehu.core.models import DictItem
-from kehu.core.services import notify
 
 from .models import Opportunity, PlanStep, Stage, StageChange, close_errors
 
@@ -25,57 +23,28 @@ CUSTOMER_FIELD_MAP = {"deal_amount": "amount", "deal_products": "deal_products",
                       "name": "prospect_name"}
 
 
-@contextlib.contextmanager
-def acting_as(user):
-    """The change log names `user` as the actor, also without a request (jobs, shell). A request
-    already acting as `user` is left alone; any other context is restored afterwards."""
-    from auditlog.context import auditlog_value, set_actor
-
-    previous = auditlog_value.get(None)
-    current = previous.get("actor") if previous else None
-    if user is None or (current is not None and getattr(current, "pk", None) == user.pk):
-        yield
-        return
-    try:
-        with set_actor(user):
-            yield
-    finally:
-        if previous is not None:
-            auditlog_value.set(previous)
-
-
 # --- assignment ------------------------------------------------------------------
 
-def mark_assigned(opp: Opportunity, user, by) -> None:
-    if user is None or not user.is_active:
-        raise ValidationError({"owner": _("Choose an active user.")})
-    opp.owner = user
+def mark_assigned(opp: Opportunity, by) -> None:
+    """What an assignment sets on the opportunity itself (OpportunityType.before_assign)."""
     opp.assigned_at = timezone.now()
     opp.assigned_by = by
 
 
-def notify_assignee(opp: Opportunity, by) -> None:
-    if opp.owner_id is None or (by is not None and opp.owner_id == by.pk):
-        return
-    notify(
-        opp.owner,
-        _("Opportunity assigned to you: %(title)s") % {"title": opp.title},
-        _("%(user)s assigned the opportunity %(number)s “%(title)s” (%(party)s) to you.") % {
-            "user": by, "number": opp.number, "title": opp.title, "party": opp.party or "—"},
-        url=reverse("sales:opportunity_detail", args=[opp.pk]),
-        email=True,
-    )
+def assignment_message(opp: Opportunity, by) -> tuple[str, str]:
+    return (_("Opportunity assigned to you: %(title)s") % {"title": opp.title},
+            _("%(user)s assigned the opportunity %(number)s “%(title)s” (%(party)s) to you.") % {
+                "user": by, "number": opp.number, "title": opp.title, "party": opp.party or "—"})
 
 
 def assign(opp: Opportunity, user, by) -> Opportunity:
-    """Give an opportunity to an account manager; they are told in-app and by e-mail. The change
-    log records the owner change (reassignment)."""
-    with acting_as(by), transaction.atomic():
-        mark_assigned(opp, user, by)
-        opp.updated_by = by
-        opp.save()
-        notify_assignee(opp, by)
-    return opp
+    """Give an opportunity to an account manager through core's assign service: they are told
+    in-app and by e-mail; the change log records the owner change (reassignment)."""
+    from kehu.core.assignment import assign as assign_record
+
+    if user is None or not user.is_active:
+        raise ValidationError({"owner": _("Choose an active user.")})
+    return assign_record(opp, user, by)
 
 
 # --- stages ------------------------------------------------------------------------
@@ -181,13 +150,10 @@ def save_form(form, user) -> Opportunity:
     creating = opp.pk is None
     old = None if creating else Opportunity.all_objects.filter(pk=opp.pk).values("stage_id", "owner_id").first()
     stage_changed = creating or old["stage_id"] != opp.stage_id
-    owner_changed = (opp.owner_id is not None) and (
-        (creating and opp.owner_id != getattr(user, "pk", None)) or (not creating and old["owner_id"] != opp.owner_id))
+    # an owner change is an assignment: core's save_record checks it, marks and notifies
     with transaction.atomic():
-        if owner_changed:
-            mark_assigned(opp, opp.owner, user)
-        elif creating and opp.owner_id is not None:
-            opp.assigned_at, opp.assigned_by = timezone.now(), user
+        if creating and opp.owner_id is not None and opp.assigned_at is None:
+            mark_assigned(opp, user)
         if stage_changed:
             enter_stage(opp, opp.stage, user, probability_given="probability" in form.changed_data)
         elif opp.stage.is_won and set(form.changed_data) & set(WON_DEAL_FIELDS):
@@ -196,8 +162,6 @@ def save_form(form, user) -> Opportunity:
         obj = form.save()
         if stage_changed:
             record_change(obj, old["stage_id"] if old else None, obj.stage, user)
-        if owner_changed:
-            notify_assignee(obj, user)
     return obj
 
 

@@ -16,10 +16,12 @@ bad input (4xx naming the field, nothing written) and query counts (no N+1).
 import json
 
 from auditlog.models import LogEntry
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
 from kehu.accounts import authcache
 from kehu.core.registry import registry
@@ -97,8 +99,15 @@ class RecordTypeTests:
         obj = self.make(org, self.owner_in_scope(org))
         client = self.client_for(getattr(org, self.allowed_user))
         assert client.get(self.url("detail", obj.pk)).status_code == 200
+        api = Client(**auth(getattr(org, self.allowed_user)))
+        response = api.patch(self.api_url(obj.pk), json.dumps(self.update), content_type="application/json")
+        assert response.status_code == 200, response.content
         history = client.get(self.url("history", obj.pk))
         assert history.status_code == 200
+        entries = list(history.context["entries"])
+        field, value = next(iter(self.update.items()))
+        assert any(field in (e.changes_dict or {}) for e in entries), "the change is not in the history"
+        assert escape(str(value)) in history.content.decode() or str(value) in history.content.decode()
 
     def test_ui_create(self, org):
         client = self.client_for(getattr(org, self.allowed_user))
@@ -148,11 +157,21 @@ class RecordTypeTests:
         obj = self.make(org, self.owner_in_scope(org))
         client = self.client_for(getattr(org, self.allowed_user))
         assert client.get(self.url("delete", obj.pk)).status_code == 200
-        response = client.post(self.url("delete", obj.pk))
-        if not self.rt.is_kehu_model:
-            assert response.status_code == 302
+        try:
+            self.rt.check_delete(obj)
+            refused = None
+        except ValidationError as exc:
+            refused = exc
+        response = client.post(self.url("delete", obj.pk), follow=True)
+        assert response.status_code == 200
+        if refused is not None:  # e.g. users are deactivated, never deleted: the user is told why
+            assert self.model._default_manager.filter(pk=obj.pk).exists()
+            shown = " ".join(str(m) for m in response.context["messages"])
+            assert refused.messages[0] in shown, shown
             return
-        assert response.status_code == 302
+        if not self.rt.is_kehu_model:
+            assert not self.model._default_manager.filter(pk=obj.pk).exists(), "delete answered but kept the record"
+            return
         assert not self.model._default_manager.filter(pk=obj.pk).exists()
         assert self.model.all_objects.filter(pk=obj.pk, deleted_at__isnull=False).exists()
         assert client.get(self.url("detail", obj.pk)).status_code == 404
@@ -178,7 +197,114 @@ class RecordTypeTests:
         assert response.status_code == 200
         assert b"".join(response.streaming_content)[:2] == b"PK"
 
+    def test_ui_list_bad_page_size_is_not_an_error(self, org):
+        self.make(org, self.owner_in_scope(org))
+        client = self.client_for(getattr(org, self.allowed_user))
+        for value in ("abc", "-5", "0", "100000", ""):
+            assert client.get(self.url("list"), {"per_page": value}).status_code == 200, value
+
+    def test_bulk_actions(self, org):
+        """Every bulk action answers with a message, never a 500; tags and deletes take effect."""
+        from kehu.core.views import BulkActionView
+
+        objs = [self.make(org, self.owner_in_scope(org)) for _i in range(2)]
+        user = getattr(org, self.allowed_user)
+        client = self.client_for(user)
+        view = BulkActionView(rt=self.rt)
+        view.request = type("R", (), {"user": user})()
+        names = list(view.actions()) + ["tag"]  # "tag" is offered only where records carry tags
+        for name in names:
+            if name in ("delete", "transfer"):
+                continue
+            data = {"action": name, "pk": [o.pk for o in objs], "value": "批量标签"}
+            response = client.post(self.url("bulk"), data)
+            assert response.status_code in (302, 404), (name, response.status_code)
+            if name == "tag" and self.rt.is_kehu_model:
+                assert all("批量标签" in [t.name for t in self.model.objects.get(pk=o.pk).tags] for o in objs)
+        response = client.post(self.url("bulk"), {"action": "delete", "pk": [objs[0].pk]}, follow=True)
+        assert response.status_code == 200
+        if self.rt.is_kehu_model:
+            assert not self.model._default_manager.filter(pk=objs[0].pk).exists()
+
+    def test_owner_change_needs_the_assign_right(self, org):
+        """Without `<module>.assign` no form or payload may set another owner (UI: error on the
+        field; API: 422 naming `owner`), on create and on edit; nothing is written."""
+        from kehu.accounts.models import Role
+        from kehu.core.models import Notification
+
+        if "owner" not in self.rt.form.base_fields:
+            return  # this record type has no owner to give away
+        module = self.rt.module
+        role = Role.objects.create(code=f"no-assign-{module}", name="无指派权", data_scope="own",
+                                   rights=[f"{module}.{a}" for a in ("view", "create", "edit")])
+        from kehu.core.testing.factories import make_user
+
+        clerk = make_user(f"clerk-{module}", department=org.team)
+        clerk.roles.add(role)
+        stranger = org.manager2  # another department
+        ui, api = self.client_for(clerk), Client(**auth(clerk))
+        before = self.model._default_manager.count()
+        response = ui.post(self.url("add"), {**self.form_data(org), "owner": stranger.pk})
+        assert response.status_code == 200 and "owner" in response.context["form"].errors
+        response = api.post(self.api_url(), json.dumps({**self.api_payload(org), "owner": stranger.pk}),
+                            content_type="application/json")
+        assert response.status_code in (403, 422), response.content
+        if response.status_code == 422:
+            assert "owner" in response.json()["errors"], response.content
+        assert self.model._default_manager.count() == before
+        obj = self.make(org, clerk)
+        response = api.patch(self.api_url(obj.pk), json.dumps({"owner": stranger.pk}), content_type="application/json")
+        assert response.status_code in (403, 422), response.content
+        from kehu.core.api import form_data
+
+        data = {**form_data(self.rt, {}, obj), "owner": stranger.pk}
+        response = ui.post(self.url("edit", obj.pk), data)
+        assert response.status_code == 200 and "owner" in response.context["form"].errors
+        assert self.model._default_manager.get(pk=obj.pk).owner_id == clerk.pk
+        # the form shows the owner read-only
+        page = ui.get(self.url("edit", obj.pk)).content.decode()
+        assert 'name="owner"' in page and "disabled" in page.split('name="owner"', 1)[1].split(">", 1)[0]
+        # someone with the right may: the new owner is told, the change is logged
+        boss = Client(**auth(org.admin))
+        response = boss.patch(self.api_url(obj.pk), json.dumps({"owner": org.manager.pk}),
+                              content_type="application/json")
+        assert response.status_code == 200, response.content
+        assert self.model._default_manager.get(pk=obj.pk).owner_id == org.manager.pk
+        assert Notification.objects.filter(user=org.manager).exists(), "the new owner is not told"
+        entry = LogEntry.objects.get_for_object(obj).filter(action=LogEntry.Action.UPDATE).latest("id")
+        assert "owner" in entry.changes_dict and entry.actor == org.admin
+
+    def test_export_stays_in_scope(self, org):
+        mine = self.make(org, self.owner_in_scope(org))
+        theirs = self.make(org, org.manager2) if self.scoped else None
+        user = org.manager if self.scoped else getattr(org, self.allowed_user)
+        if not user.has_right(self.rt.module, "export"):
+            user = getattr(org, self.allowed_user)
+        client = self.client_for(user)
+        response = client.get(self.url("list"), {"format": "csv"})
+        assert response.status_code == 200
+        body = b"".join(response.streaming_content).decode("utf-8-sig")
+        assert len(body.strip().splitlines()) >= 2, "the export is empty"
+        if theirs is not None and user == org.manager:
+            from kehu.core.registry import Column
+
+            first = self.rt.available_columns()
+            label = next(iter(first.values()))
+            value = str(Column(label.name, "").value(theirs) or "")
+            mine_value = str(Column(label.name, "").value(mine) or "")
+            if value and value != mine_value:
+                assert value not in body, "the export shows a record outside the user's scope"
+
     # --- API ------------------------------------------------------------------
+    def test_api_delete_outside_scope_is_404(self, org):
+        if not self.scoped:
+            return  # every record of this type is visible to whoever has the right
+        outside = self.make(org, org.manager2)
+        client = Client(**auth(org.manager))
+        response = client.delete(self.api_url(outside.pk))
+        assert response.status_code in (403, 404), response.content
+        assert self.model._default_manager.filter(pk=outside.pk).exists()
+
     def test_api_crud(self, org):
         user = getattr(org, self.allowed_user)
         client = Client(**auth(user))
@@ -294,3 +420,21 @@ class BusinessRecordTests(RecordTypeTests):
         assert response.status_code == 200
         assert response.json()["version"] == obj.version + 1
 
+
+    def test_attachments_stay_in_scope(self, org):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from kehu.core.models import Attachment
+
+        obj = self.make(org, self.owner_in_scope(org))
+        client = self.client_for(getattr(org, self.allowed_user))
+        upload = SimpleUploadedFile("报价.txt", "第一版报价".encode(), content_type="text/plain")
+        response = client.post(self.url("upload", obj.pk), {"file": upload})
+        assert response.status_code == 302
+        att = Attachment.objects.get(object_id=obj.pk, content_type__model=self.model._meta.model_name)
+        assert "报价.txt" in client.get(self.url("attachments", obj.pk)).content.decode()
+        assert client.get(f"/attachments/{att.pk}/").status_code == 200
+        outsider = self.client_for(org.manager2)
+        assert outsider.get(f"/attachments/{att.pk}/").status_code == 404
+        assert outsider.post(f"/attachments/{att.pk}/delete/").status_code == 404
+        assert Attachment.objects.filter(pk=att.pk).exists()

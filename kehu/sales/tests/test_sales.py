@@ -392,3 +392,41 @@ def test_log_a_followup_from_the_opportunity(org):
     org.nobody.roles.add(viewer)
     response = login(org.nobody).get(reverse("sales:opportunity_detail", args=[opp.pk]))
     assert response.status_code == 200 and "opportunity-add-followup" not in response.content.decode()
+
+
+def test_api_create_with_an_owner_key_keeps_the_creator_or_refuses(org):
+    """Was: stored with owner NULL (invisible to its creator) and answered 500."""
+    client = Client(**auth(org.manager))
+    customer = make_customer(org.manager)
+    payload = {"title": "带负责人键的机会", "customer": customer.pk, "owner": org.manager.pk,
+               "stage": services.default_stage().pk}
+    response = client.post("/api/v1/opportunities/", json.dumps(payload), content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert response.json()["owner"] == org.manager.pk
+    assert Opportunity.objects.get(pk=response.json()["id"]).owner_id == org.manager.pk
+    payload = {**payload, "title": "给别人的机会", "owner": org.manager2.pk}
+    response = client.post("/api/v1/opportunities/", json.dumps(payload), content_type="application/json")
+    assert response.status_code == 422 and "owner" in response.json()["errors"], response.content
+    assert not Opportunity.all_objects.filter(title="给别人的机会").exists()
+
+
+def test_assignment_through_the_edit_form_marks_and_notifies_once(org):
+    opp = make_opportunity(org.manager)
+    client = Client()
+    client.force_login(org.supervisor)
+    from kehu.core.api import form_data
+
+    data = {**form_data(registry_type("opportunity"), {}, opp), "owner": org.supervisor.pk}
+    assert client.post(reverse("sales:opportunity_edit", args=[opp.pk]), data).status_code == 302
+    data = {**data, "owner": org.manager.pk, "version": opp.version + 1}
+    response = client.post(reverse("sales:opportunity_edit", args=[opp.pk]), data)
+    assert response.status_code == 302, response.context["form"].errors
+    opp.refresh_from_db()
+    assert opp.owner == org.manager and opp.assigned_by == org.supervisor and opp.assigned_at is not None
+    assert Notification.objects.filter(user=org.manager, title__contains=opp.title).count() == 1
+
+
+def registry_type(key):
+    from kehu.core.registry import registry
+
+    return registry.get(key)
