@@ -135,9 +135,12 @@ class _Poisoner:
 def seed(admin, per_type: int = 10) -> Seeded:
     """Store the payloads in every user-controlled label and text, as records an administrator sees
     (owned by them, due today, recently assigned), and return what was stored where."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.files.base import ContentFile
+
     from kehu.accounts.models import Department, Role, User
     from kehu.activities.models import FollowUp, Task
-    from kehu.core.models import CustomField, DictItem, Notification, Tag
+    from kehu.core.models import Attachment, CustomField, DictItem, Notification, Tag
     from kehu.core.registry import registry
     from kehu.customers.models import Contact, Customer
     from kehu.sales.models import Opportunity, PlanStep, Stage
@@ -195,6 +198,10 @@ def seed(admin, per_type: int = 10) -> Seeded:
     def business(key, obj, **fixed):
         poison(obj, custom_fields=custom_values(), **fixed)
         obj.set_tags(tags)
+        attachment = Attachment(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk, size=3,
+                                uploaded_by=admin, mime_type="text/plain")
+        attachment.file.save("a.txt", ContentFile(b"abc"), save=False)
+        poison(attachment, file=attachment.file)
         return add(key, obj)
 
     # users: the administrator too (greeting, actor of every change)
