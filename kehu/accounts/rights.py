@@ -15,6 +15,7 @@ ACTIONS = {
 EXTRA_MODULES = {
     "audit": _("Audit log"),
     "pool": _("Public pool"),
+    "outbox": _("Mail outbox"),
 }
 
 ALL = "*"

@@ -13,7 +13,7 @@ from kehu.core import timeline
 from .models import FollowUp, Task
 
 
-@timeline.register("followups")
+@timeline.register("followups", right="followup.view")
 def followup_events(customer, user, before, limit):
     if not user.has_right("followup", "view"):
         return []
@@ -34,7 +34,7 @@ def followup_events(customer, user, before, limit):
     return events
 
 
-@timeline.register("tasks")
+@timeline.register("tasks", right="task.view")
 def task_events(customer, user, before, limit):
     if not user.has_right("task", "view"):
         return []

@@ -20,9 +20,14 @@ class MergeIn(Schema):
 
 
 class DuplicateOut(Schema):
-    id: int
-    number: str
-    name: str
+    """A possible duplicate. One outside the caller's data scope shows only that it exists and who
+    owns it (enough to avoid a clash, 撞单): id, number and name are null, `visible` is false."""
+
+    visible: bool
+    id: int | None
+    number: str | None
+    name: str | None
+    owner: str | None
     reasons: list[str]
 
 
@@ -76,11 +81,7 @@ def extend(router, Out, rt):
     def duplicates(request, name: str = "", phone: str = "", email: str = ""):
         require(request, rt, "view")
         dups = services.find_duplicates(name=name, phone=phone, email=email, user=request.auth)
-        return [
-            {"id": d.customer.pk, "number": d.customer.number, "name": d.customer.name,
-             "reasons": [str(r) for r in d.reasons]}
-            for d in dups
-        ]
+        return [d.as_json() for d in dups]
 
 
 __all__ = ["extend", "Customer"]

@@ -33,6 +33,19 @@ class Duplicate:
     reasons: list[str]
     visible: bool
 
+    @property
+    def owner_name(self) -> str | None:
+        owner = self.customer.owner
+        return None if owner is None else (owner.full_name or owner.username)
+
+    def as_json(self) -> dict:
+        """What the caller may know: everything for a customer in their scope; for one outside it
+        only that it exists, who owns it and why it matches."""
+        c = self.customer
+        shown = self.visible
+        return {"visible": shown, "id": c.pk if shown else None, "number": c.number if shown else None,
+                "name": c.name if shown else None, "owner": self.owner_name, "reasons": [str(r) for r in self.reasons]}
+
 
 def find_duplicates(*, name="", phone="", email="", exclude_pk=None, user=None, limit=10) -> list[Duplicate]:
     """Customers with the same normalised phone or e-mail, or a very similar name."""

@@ -9,7 +9,7 @@ from kehu.core import timeline
 from .models import Contact, Customer
 
 
-@timeline.register("changes")
+@timeline.register("changes", right=None)
 def change_events(customer, user, before, limit):
     ct = ContentType.objects.get_for_model(Customer)
     entries = (
@@ -50,9 +50,10 @@ def change_events(customer, user, before, limit):
     return events
 
 
-@timeline.register("contacts")
+@timeline.register("contacts", right="contact.view")
 def contact_events(customer, user, before, limit):
-    contacts = Contact.objects.filter(customer=customer, created_at__lt=before).select_related("created_by")
+    contacts = (Contact.objects.visible_to(user) if user is not None else Contact.objects).filter(
+        customer=customer, created_at__lt=before).select_related("created_by")
     return [
         timeline.Event(c.created_at, "contact", _("Contact added: %(name)s") % {"name": c.name},
                        body=c.title, url=f"/contacts/{c.pk}/", actor=c.created_by, icon="ti-user-plus")

@@ -86,11 +86,13 @@ class CustomerEditView(RecordEditView):
 class CustomerDetailView(RecordDetailView):
     def extra_context(self, obj):
         user = self.request.user
+        sees_contacts = user.has_right("contact", "view")
         return {
-            "extra_tabs": [("contacts", _("Contacts")), ("timeline", _("Timeline"))],
+            "extra_tabs": ([("contacts", _("Contacts"))] if sees_contacts else []) + [("timeline", _("Timeline"))],
             "header_actions": "customers/partials/header_actions.html",
             "title_badges": "customers/partials/title_badges.html",
-            "contacts": Contact.objects.filter(customer=obj).order_by("-is_primary", "id"),
+            "contacts": Contact.objects.visible_to(user).filter(customer=obj).order_by("-is_primary", "id")
+            if sees_contacts else Contact.objects.none(),
             "can_contact": {a: user.has_right("contact", a) for a in ("view", "create", "edit")},
             "quick": {key: key in registry.keys() and user.has_right(key, "create")
                       for key in ("followup", "task", "opportunity")},

@@ -8,7 +8,7 @@ from kehu.core import timeline
 from .models import Opportunity, StageChange
 
 
-@timeline.register("opportunities")
+@timeline.register("opportunities", right="opportunity.view")
 def opportunity_events(customer, user, before, limit):
     if user is not None and not user.has_right("opportunity", "view"):
         return []

@@ -642,3 +642,42 @@ def test_contacts_belong_to_their_customers_owner(org):
                                      content_type="application/json")
     assert response.status_code == 201, response.content
     assert Contact.objects.get(name="公海联系人").owner_id is None
+
+
+def test_duplicates_outside_the_scope_show_only_that_one_exists_and_its_owner(org, existing):
+    """Was: id, number and name of other users' customers (API), the name (UI)."""
+    rows = api(org.manager2).get(f"{API}duplicates", {"phone": "138 1234 5678"}).json()
+    assert rows == [{"visible": False, "id": None, "number": None, "name": None, "owner": "manager",
+                     "reasons": rows[0]["reasons"]}] and rows[0]["reasons"]
+    response = ui(org.manager2).post("/customers/duplicates/", {"phone": "138 1234 5678"})
+    page = response.content.decode()
+    assert "manager" in page and existing.name not in page and existing.number not in page
+    response = ui(org.manager2).post("/customers/add/", form_data(org, name="杭州另一家贸易有限公司",
+                                                                  phone="138 1234 5678"))
+    page = response.content.decode()
+    assert response.status_code == 200 and existing.name not in page and existing.number not in page
+    mine = api(org.manager).get(f"{API}duplicates", {"phone": "138 1234 5678"}).json()
+    assert mine[0]["visible"] and mine[0]["name"] == existing.name
+
+
+def test_timeline_and_contacts_tab_need_the_contact_view_right(org):
+    """Was: the customer timeline listed contacts to a user without contact.view."""
+    from kehu.accounts.models import Role
+
+    c = make_customer(org.manager, "联系人保密有限公司")
+    make_contact(c, "保密联系人")
+    role = Role.objects.create(code="customers-only", name="只看客户", data_scope="all", rights=["customer.view"])
+    reader = make_user("reader", department=org.hq)
+    reader.roles.add(role)
+    page = ui(reader).get(f"/customers/{c.pk}/timeline/").content.decode()
+    assert "保密联系人" not in page
+    detail = ui(reader).get(f"/customers/{c.pk}/", {"tab": "contacts"}).content.decode()
+    assert "保密联系人" not in detail
+    assert "保密联系人" in ui(org.manager).get(f"/customers/{c.pk}/timeline/").content.decode()
+
+
+def test_a_timeline_provider_must_declare_its_right():
+    from kehu.core import timeline
+
+    with pytest.raises(TypeError):
+        timeline.register("orders")
