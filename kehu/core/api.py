@@ -445,14 +445,15 @@ def crud_router(rt: RecordType) -> Router:
         data = read_payload(request, rt, In)  # the right first, then the body
         data.pop("version", None)
         instance = rt.model()
-        if rt.is_kehu_model and "owner" not in data:
+        if rt.is_kehu_model:  # the creator owns it; another owner in the payload is an assignment
             instance.owner = request.auth
         form = rt.form(form_data(rt, data, instance), instance=instance, user=request.auth)
-        with transaction.atomic():
+        with transaction.atomic():  # validated, saved and read back as the caller sees it, or nothing
             if not form.is_valid():
                 raise ValidationError(form.errors)
             obj = save_form(rt, form, request.auth)
-        return respond(request, serialize(rt, rt.visible(request.auth).get(pk=obj.pk)), status=201)
+            body = serialize(rt, rt.visible(request.auth).get(pk=obj.pk))
+        return respond(request, body, status=201)
 
     @router.patch("/{int:pk}", response=Out, operation_id=f"{rt.key}_update", openapi_extra=request_body(In))
     def update_record(request, pk: int):
@@ -468,7 +469,8 @@ def crud_router(rt: RecordType) -> Router:
             if not form.is_valid():
                 raise ValidationError(form.errors)
             obj = save_form(rt, form, request.auth)
-        return respond(request, serialize(rt, rt.visible(request.auth).get(pk=obj.pk)))
+            body = serialize(rt, rt.visible(request.auth).get(pk=obj.pk))
+        return respond(request, body)
 
     @router.delete("/{int:pk}", response={204: None}, operation_id=f"{rt.key}_delete")
     def delete_record(request, pk: int):
@@ -487,7 +489,9 @@ def crud_router(rt: RecordType) -> Router:
 
 
 def save_form(rt: RecordType, form, user):
-    return rt.save_form(form, user)
+    from .assignment import save_record
+
+    return save_record(rt, form, user)
 
 
 def register_all():
