@@ -26,3 +26,12 @@ def org(db):
     from kehu.core.testing.factories import make_org
 
     return make_org()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The authorization matrix's counts (kehu/core/testing/records.py), for the record."""
+    from kehu.core.testing.records import AUTHZ_COUNTS
+
+    if AUTHZ_COUNTS["cells"]:
+        terminalreporter.write_line(
+            f"authorization matrix: {AUTHZ_COUNTS['cells']} cells tried, {AUTHZ_COUNTS['broken']} broken")

@@ -295,6 +295,10 @@ class RecordTypeTests:
             if value and value != mine_value:
                 assert value not in body, "the export shows a record outside the user's scope"
 
+    def test_authorization_matrix(self, org):
+        broken = authorization_matrix(self, org)
+        assert not broken, "\n".join(broken)
+
     # --- API ------------------------------------------------------------------
     def test_api_delete_outside_scope_is_404(self, org):
         if not self.scoped:
@@ -438,3 +442,47 @@ class BusinessRecordTests(RecordTypeTests):
         assert outsider.get(f"/attachments/{att.pk}/").status_code == 404
         assert outsider.post(f"/attachments/{att.pk}/delete/").status_code == 404
         assert Attachment.objects.filter(pk=att.pk).exists()
+
+
+AUTHZ_COUNTS = {"cells": 0, "broken": 0}
+AUTHZ_USERS = ["admin", "supervisor", "manager", "manager2", "executive", "service", "nobody"]
+
+
+def authorization_matrix(test, org) -> list[str]:
+    """Every role × every endpoint of one record type, UI and API, against a record of the
+    account manager's: the answer must be 403 without the right, 404 outside the data scope (as
+    `RecordType.visible` defines it, the one place of scope) and success otherwise. Returns the
+    broken cells; the counts are kept in AUTHZ_COUNTS for the issue's note."""
+    rt = test.rt
+    broken = []
+
+    def check(user, cell, got, right, visible=True, ok=(200,)):
+        expected = 403 if not right else (404 if not visible else None)
+        good = got == expected if expected is not None else got in ok
+        AUTHZ_COUNTS["cells"] += 1
+        if not good:
+            AUTHZ_COUNTS["broken"] += 1
+            broken.append(f"{rt.key} {user} {cell}: {got}, expected {expected or ok}")
+
+    for name in AUTHZ_USERS:
+        user = getattr(org, name)
+        obj = test.make(org, org.manager)
+        has = {a: user.has_right(rt.module, a) for a in ("view", "create", "edit", "delete", "export")}
+        seen = rt.visible(user).filter(pk=obj.pk).exists()
+        ui, api = test.client_for(user), Client(**auth(user))
+        check(name, "ui list", ui.get(test.url("list")).status_code, has["view"])
+        check(name, "ui detail", ui.get(test.url("detail", obj.pk)).status_code, has["view"], seen)
+        check(name, "ui history", ui.get(test.url("history", obj.pk)).status_code, has["view"], seen)
+        check(name, "ui add", ui.get(test.url("add")).status_code, has["create"])
+        check(name, "ui edit", ui.get(test.url("edit", obj.pk)).status_code, has["edit"], seen)
+        check(name, "ui export", ui.get(test.url("list"), {"format": "csv"}).status_code, has["export"])
+        check(name, "api list", api.get(test.api_url()).status_code, has["view"])
+        check(name, "api get", api.get(test.api_url(obj.pk)).status_code, has["view"], seen)
+        response = api.patch(test.api_url(obj.pk), json.dumps(test.update), content_type="application/json")
+        check(name, "api patch", response.status_code, has["edit"], seen)
+        response = api.delete(test.api_url(obj.pk))
+        check(name, "api delete", response.status_code, has["delete"], seen, ok=(204, 422))
+        other = test.make(org, org.manager)
+        response = ui.post(test.url("delete", other.pk))
+        check(name, "ui delete", response.status_code, has["delete"], seen, ok=(302,))
+    return broken
