@@ -377,3 +377,6 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return self.subject
+
+
+from .exports_models import ExportJob  # noqa: E402, F401  (background exports: kehu/core/exports_jobs.py)
