@@ -95,6 +95,8 @@ def sqlite_database(name: str) -> dict:
     }
 
 
+# the database work of one web request stops after this long (kehu/core/deadline.py); 0 = no limit
+KEHU_STATEMENT_TIMEOUT_MS = env_int("KEHU_STATEMENT_TIMEOUT_MS", 15000)
 DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL", "sqlite:///"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -9,6 +9,7 @@ answers a client can use:
   whether DEBUG is on or off;
 - database unreachable (OperationalError / InterfaceError, e.g. while PostgreSQL restarts) → 503
   with `Retry-After`, a one-line warning in the log instead of a traceback per request;
+- a statement past the request's time limit (kehu/core/deadline.py) → 503 saying so, the SQL logged;
 - a body over DATA_UPLOAD_MAX_MEMORY_SIZE → 413, refused before anything reads it;
 - an unhandled exception → 500; Django logs the traceback (with the request id), the UI shows
   500.html and the API the JSON above.
@@ -30,6 +31,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+
+from .deadline import is_timeout, limit_ms, request_deadline
 
 log = logging.getLogger("kehu.errors")
 
@@ -81,12 +84,22 @@ def error_response(request, status: int, detail: str, template: str | None = Non
 
 
 def database_unavailable(request, exc) -> HttpResponse:
+    if is_timeout(exc):
+        return took_too_long(request)
     log.warning("database unavailable, answered 503: %s %s: %s: %s", request.method, request.path,
                 type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc).strip() else "")
     response = error_response(request, 503, _("The database is unavailable for a moment. Please retry shortly."),
                               "503.html")
     response["Retry-After"] = RETRY_AFTER_SECONDS
     return response
+
+
+def took_too_long(request) -> HttpResponse:
+    """A statement stopped by the request's time limit (the statement itself is logged by deadline.py)."""
+    log.warning("request stopped by the time limit: %s %s", request.method, request.get_full_path()[:500])
+    seconds = max(1, limit_ms() // 1000)
+    return error_response(request, 503, _("This took longer than %(seconds)d seconds and was stopped. Narrow the "
+                                          "filter or search, or try again later.") % {"seconds": seconds}, "503.html")
 
 
 def too_large(request) -> HttpResponse:
@@ -119,7 +132,8 @@ class ErrorMiddleware:
             if body_too_large(request):
                 response = too_large(request)
             else:
-                response = self.get_response(request)
+                with request_deadline():  # no request holds a worker for long (kehu/core/deadline.py)
+                    response = self.get_response(request)
                 response = self.after(request, response)
         finally:
             request_id_var.reset(token)

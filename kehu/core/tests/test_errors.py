@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from django.db import OperationalError
@@ -164,3 +165,38 @@ def test_login_page_works_with_debug_off(client, settings):
     assert settings.DEBUG is False
     assert client.get("/accounts/login/").status_code == 200
     assert PASSWORD  # the factories' password, used by the other tests
+
+
+# --- the request's time limit (kehu/core/deadline.py) -----------------------------------------
+
+@pytest.mark.urls("kehu.core.tests.error_urls")
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_past_the_time_limit_is_stopped_logged_and_answered_503(client500, settings, caplog):
+    from django.db import connection
+
+    settings.KEHU_STATEMENT_TIMEOUT_MS = 300
+    connection.close()  # PostgreSQL: the limit is set on connections opened inside a request
+    started = time.monotonic()
+    response = client500.get("/api/v1/test-errors/slow/")
+    assert time.monotonic() - started < 10, "the statement was not stopped"
+    assert response.status_code == 503
+    assert "longer than" in response.json()["detail"] and response.json()["request_id"]
+    assert any("statement stopped" in r.getMessage() and ("pg_sleep" in r.getMessage() or "RECURSIVE" in
+               r.getMessage()) for r in caplog.records), "the slow statement is not logged"
+    response = client500.get("/test-errors/slow/")
+    assert response.status_code == 503 and "longer than" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_work_outside_a_request_has_no_time_limit(settings):
+    from django.db import connection
+
+    settings.KEHU_STATEMENT_TIMEOUT_MS = 1
+    connection.close()
+    with connection.cursor() as cursor:  # a job: a query that takes longer than 1 ms still finishes
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_sleep(0.05)")
+        else:
+            cursor.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) "
+                           "SELECT count(*) FROM c")
+        cursor.fetchone()
