@@ -5,6 +5,7 @@ from kehu.core.api import api, register_all
 from kehu.ui import views as ui_views
 
 register_all()
+api.add_router("/exports/", "kehu.core.api_exports.router")  # exports as background jobs (issue 17)
 
 urlpatterns = [
     path("", ui_views.home, name="home"),

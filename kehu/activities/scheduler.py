@@ -52,7 +52,9 @@ def run_due_jobs(now=None, *, execute: bool = False) -> dict:
     from . import tasks
 
     now = now or timezone.now()
-    due = [tasks.send_reminders]
+    from kehu.core.exports_jobs import cleanup_exports
+
+    due = [tasks.send_reminders, cleanup_exports]  # every minute: dead export jobs, expired export files
     if _claim_daily("pool_sweep", now, POOL_SWEEP_HOUR):
         due.append(tasks.pool_sweep)
     out = {}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import admin_views, views
+from . import admin_views, exports_views, views
 from .registry import registry
 
 app_name = "core"
@@ -15,5 +15,6 @@ urlpatterns = [
     path("attachments/<int:pk>/", views.AttachmentDownloadView.as_view(), name="attachment_download"),
     path("attachments/<int:pk>/delete/", views.AttachmentDeleteView.as_view(), name="attachment_delete"),
 ]
+urlpatterns += exports_views.urlpatterns  # My exports: progress, download (kehu/core/exports_views.py)
 for key in ("dictitem", "customfield"):
     urlpatterns += views.record_urls(registry.get(key))

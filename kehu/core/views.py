@@ -20,12 +20,9 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirec
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views import View
 
-from . import export
 from .customfields import display as cf_display
 from .customfields import fields_for
 from .models import Attachment, StaleVersionError
@@ -118,10 +115,10 @@ class RecordListView(RecordViewMixin, View):
         available, columns = self.selected_columns()
         if fmt in ("csv", "xlsx"):
             require(request.user, rt, "export")
-            name = f"{slugify(rt.url_prefix)}-{timezone.localdate():%Y%m%d}"
-            export_cols = self.export_columns(available)
-            qs = qs.order_by(sort.lstrip("-"))
-            return (export.csv_response if fmt == "csv" else export.xlsx_response)(qs, export_cols, name, rt.prepare)
+            # small: streamed now; above KEHU_EXPORT_SYNC_ROWS: a background job (kehu/core/exports_jobs.py)
+            from .exports_views import start_from_list
+
+            return start_from_list(request, rt, fmt, qs)
         if request.GET.get("count"):
             return HttpResponse(_("%(count)s records") % {"count": f"{qs.count():,}"})
         size = page_size(request.GET.get("per_page"))
