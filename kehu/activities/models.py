@@ -16,6 +16,29 @@ from kehu.customers.models import dict_fk
 ALIVE = Q(deleted_at__isnull=True)
 
 
+class LiteralIn(models.Lookup):
+    """`field IN ('a', 'b')` with the values written into the SQL instead of bound as parameters.
+
+    SQLite uses a partial index only when the query's WHERE clause contains the index's predicate
+    term for term, and `status IN (?, ?)` does not match the predicate `status IN ('todo', 'doing')`
+    (PostgreSQL sees the values either way: psycopg binds them on the client). For fixed, known
+    identifiers only (checked below), never for user input."""
+
+    lookup_name = "literal_in"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        values = [str(v) for v in self.rhs]
+        if not values or not all(v.isidentifier() for v in values):
+            raise ValueError("literal_in takes a non-empty list of identifiers")
+        lhs, params = self.process_lhs(compiler, connection)
+        quoted = ", ".join(f"'{v}'" for v in values)
+        return f"{lhs} IN ({quoted})", params
+
+
+models.CharField.register_lookup(LiteralIn)
+
+
 class FollowUp(KehuModel):
     """One contact with a customer: a call, a visit, a meeting... The owner is who recorded it;
     visibility follows the customer (its owner's scope, or everyone for the public pool)."""
@@ -100,6 +123,11 @@ class Task(KehuModel):
 
     OPEN = (Status.TODO, Status.DOING)
 
+    @classmethod
+    def open_q(cls) -> Q:
+        """Open tasks, written so that the partial index task_open_due_idx applies on SQLite too."""
+        return Q(status__literal_in=[str(s) for s in cls.OPEN])
+
     title = models.CharField(_("title"), max_length=200)
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks",
@@ -119,7 +147,9 @@ class Task(KehuModel):
             models.Index(fields=["owner", "status", "due_at"], name="task_owner_status_idx", condition=ALIVE),
             models.Index(fields=["due_at", "id"], name="task_due_idx", condition=ALIVE),
             models.Index(fields=["created_at", "id"], name="task_created_idx", condition=ALIVE),
-            models.Index(fields=["status", "due_at"], name="task_open_due_idx",
+            # open tasks by due date (overdue list sorted by due date, reminders): filter them with
+            # Task.open_q(), whose SQL repeats this predicate
+            models.Index(fields=["due_at", "id"], name="task_open_due_idx",
                          condition=Q(deleted_at__isnull=True, status__in=["todo", "doing"])),
             models.Index(fields=["customer", "created_at"], name="task_customer_time_idx", condition=ALIVE),
             models.Index(fields=["deleted_at"], name="task_deleted_idx", condition=Q(deleted_at__isnull=False)),

@@ -38,7 +38,8 @@ class TaskListView(RecordListView):
         if self.tab == "mine":
             qs = qs.filter(owner=self.request.user)
         elif self.tab == "overdue":
-            qs = qs.filter(status__in=Task.OPEN, due_at__lt=timezone.now())
+            # Task.open_q(): the predicate of the partial index task_open_due_idx (due_at, id)
+            qs = qs.filter(Task.open_q(), due_at__lt=timezone.now())
         return qs
 
     def extra_context(self):

@@ -105,6 +105,17 @@ class Opportunity(KehuModel):
                          condition=Q(deleted_at__isnull=True, closed_at__isnull=True)),
             models.Index(fields=["owner", "assigned_at"], name="opp_assigned_idx", condition=ALIVE),
             models.Index(fields=["deleted_at"], name="opp_deleted_idx", condition=Q(deleted_at__isnull=False)),
+            # the board: each stage's newest cards (all / department scope), and a rep's own board
+            models.Index(fields=["stage", "updated_at", "id"], name="opp_stage_updated_idx", condition=ALIVE),
+            models.Index(fields=["owner", "stage", "updated_at", "id"], name="opp_owner_stage_idx",
+                         condition=ALIVE),
+            # the list's sort by amount (by expected close: opp_close_idx)
+            models.Index(fields=["amount", "id"], name="opp_amount_idx", condition=ALIVE),
+            # open opportunities by expected close date: the forecast's month ranges read only this
+            # index (covering), and the list's open + close-date filter
+            models.Index(fields=["expected_close", "stage", "owner", "amount", "probability"],
+                         name="opp_open_close_idx",
+                         condition=Q(deleted_at__isnull=True, closed_at__isnull=True)),
         ]
 
     def __str__(self):

@@ -72,7 +72,11 @@ def _new_opportunities(user, now):
 
 
 def _pool_warnings(user, now):
-    from kehu.customers.models import Customer
+    """At most 10 of the user's customers about to go back to the pool, the longest idle first.
+
+    pool_candidates is `owner = me AND last_activity_at < cutoff AND NOT EXISTS (an open
+    opportunity)`: the owner's customers through cust_owner_id_idx, each probed once in the partial
+    index of open opportunities (see kehu/customers/services.py)."""
 
     if not user.has_right("customer", "view"):
         return None
@@ -80,36 +84,89 @@ def _pool_warnings(user, now):
         from kehu.customers.services import pool_candidates
     except ImportError:
         return None
-    rows = list(Customer.objects.visible_to(user).filter(pk__in=pool_candidates(user).values("pk"))
-                .order_by("last_activity_at", "id")[:10])
+    # the user's own customers (Customer.objects: not deleted), always inside their own data scope
+    rows = list(pool_candidates(user, now)[:10])
     idle = datetime.timedelta(days=getattr(settings, "KEHU_POOL_IDLE_DAYS", 30))
     for c in rows:
         c.returns_on = timezone.localtime(c.last_activity_at + idle).date() if c.last_activity_at else None
     return rows
 
 
-@login_required
-def home(request):
-    """My day: what the person should look at first."""
+def _panel_tasks(request, ctx):
+    if not ctx["can_task"]["view"]:
+        return None
+    ctx["tasks"] = _my_tasks(request.user, _day_bounds()[1])
+    return "ui/home_tasks.html"
+
+
+def _panel_next_actions(request, ctx):
+    if not ctx["can_followup"]["view"]:
+        return None
+    start, end = _day_bounds()
+    ctx["next_actions"] = _my_next_actions(request.user, start, end)
+    return "ui/home_next_actions.html"
+
+
+def _panel_opportunities(request, ctx):
+    ctx["opportunities"] = _new_opportunities(request.user, timezone.now())
+    return "ui/home_opportunities.html" if ctx["opportunities"] is not None else None
+
+
+def _panel_notifications(request, ctx):
+    ctx["notes"] = list(Notification.objects.filter(user=request.user, read_at__isnull=True)[:8])
+    return "ui/home_notifications.html"
+
+
+def _panel_pool(request, ctx):
+    ctx["pool_warnings"] = _pool_warnings(request.user, timezone.now())
+    return "ui/home_pool.html" if ctx["pool_warnings"] is not None else None
+
+
+def _panel_customers(request, ctx):
     from kehu.customers.models import Customer
 
     user = request.user
-    now = timezone.now()
-    start, end = _day_bounds()
-    ctx = {"today": timezone.localdate(),
-           "notes": Notification.objects.filter(user=user, read_at__isnull=True)[:8],
-           "can_task": {a: user.has_right("task", a) for a in ("view", "create", "edit")},
-           "can_followup": {a: user.has_right("followup", a) for a in ("view", "create")}}
-    if ctx["can_task"]["view"]:
-        ctx["tasks"] = _my_tasks(user, end)
-    if ctx["can_followup"]["view"]:
-        ctx["next_actions"] = _my_next_actions(user, start, end)
-    ctx["opportunities"] = _new_opportunities(user, now)
-    ctx["pool_warnings"] = _pool_warnings(user, now)
-    if user.has_right("customer", "view"):
-        mine = Customer.objects.visible_to(user).filter(owner=user)
-        ctx["recent_customers"] = mine.select_related("type").order_by("-updated_at", "-id")[:6]
-        ctx["pool_count_link"] = True
+    if not user.has_right("customer", "view"):
+        return None
+    mine = Customer.objects.visible_to(user).filter(owner=user)
+    ctx["recent_customers"] = list(mine.select_related("type").order_by("-updated_at", "-id")[:6])
+    ctx["pool_count_link"] = True
+    return "ui/home_customers.html"
+
+
+HOME_PANELS = {
+    "tasks": _panel_tasks, "next_actions": _panel_next_actions, "opportunities": _panel_opportunities,
+    "notifications": _panel_notifications, "pool": _panel_pool, "customers": _panel_customers,
+}
+
+
+def _home_context(user):
+    return {"today": timezone.localdate(),
+            "can_task": {a: user.has_right("task", a) for a in ("view", "create", "edit")},
+            "can_followup": {a: user.has_right("followup", a) for a in ("view", "create")}}
+
+
+@login_required
+def home(request):
+    """My day: what the person should look at first.
+
+    The page is a shell that answers without reading any record: each panel is a fragment
+    (`?panel=tasks`, ...) that HTMX loads after the page (`hx-trigger="load"`), in place of a
+    placeholder of the panel's size. Each is bounded (LIMIT) and read from an index, and a slow one
+    only delays itself. A panel the user has no right to answers 404."""
+    from django.http import Http404
+
+    user = request.user
+    ctx = _home_context(user)
+    name = request.GET.get("panel")
+    if name is not None:
+        build = HOME_PANELS.get(name)
+        template = build(request, ctx) if build else None
+        if template is None:
+            raise Http404
+        return render(request, template, ctx)
+    ctx["can_opportunity"] = apps.is_installed("kehu.sales") and user.has_right("opportunity", "view")
+    ctx["can_customer"] = user.has_right("customer", "view")
     return render(request, "ui/home.html", ctx)
 
 

@@ -78,18 +78,22 @@ def test_my_day_shows_my_items_only(org):
     Notification.objects.create(user=org.manager, title="我的通知")
     Notification.objects.create(user=org.manager2, title="别人的通知")
 
-    response = client_for(org.manager).get("/")
-    assert response.status_code == 200
+    client = client_for(org.manager)
+    assert client.get("/").status_code == 200
+    response = client.get("/?panel=tasks")  # each panel of My day is a fragment loaded after the page
     assert [t.pk for t in response.context["tasks"]] == [late_task.pk, today_task.pk]
-    assert [f.customer.name for f in response.context["next_actions"]] == ["今日客户有限公司"]
     html = response.content.decode()
+    response = client.get("/?panel=next_actions")
+    assert [f.customer.name for f in response.context["next_actions"]] == ["今日客户有限公司"]
+    html += response.content.decode() + client.get("/?panel=notifications").content.decode()
     for text in ("今天的任务", "逾期任务", "打电话确认", "我的通知"):
         assert text in html
     for text in ("下周的任务", "已完成任务", "别人的任务", "别人的下一步", "别人的通知", "已处理"):
         assert text not in html
     # the supervisor's My day is theirs, not the team's
-    sup = client_for(org.supervisor).get("/")
-    assert sup.context["tasks"] == [] and sup.context["next_actions"] == []
+    sup = client_for(org.supervisor)
+    assert sup.get("/?panel=tasks").context["tasks"] == []
+    assert sup.get("/?panel=next_actions").context["next_actions"] == []
 
 
 @pytest.mark.django_db
@@ -100,15 +104,18 @@ def test_my_day_pool_warnings(org, settings):
     Customer.objects.filter(pk=idle.pk).update(
         last_activity_at=timezone.now() - datetime.timedelta(days=settings.KEHU_POOL_IDLE_DAYS - 1))
     make_customer(org.manager, name="活跃客户有限公司")
-    response = client_for(org.manager).get("/")
+    response = client_for(org.manager).get("/?panel=pool")
     assert [c.name for c in response.context["pool_warnings"]] == ["快回公海有限公司"]
 
 
 @pytest.mark.django_db
 def test_my_day_without_activity_rights(org):
-    response = client_for(org.nobody).get("/")
+    client = client_for(org.nobody)
+    response = client.get("/")
     assert response.status_code == 200
-    assert "tasks" not in response.context and "next_actions" not in response.context
+    assert 'panel=tasks' not in response.content.decode() and 'panel=next_actions' not in response.content.decode()
+    assert client.get("/?panel=tasks").status_code == 404
+    assert client.get("/?panel=next_actions").status_code == 404
 
 
 # --- iCalendar ---------------------------------------------------------------------------
@@ -161,10 +168,10 @@ def test_my_day_newly_assigned_opportunities(org):
     old = make_opportunity(org.manager, title="上个月的机会")
     Opportunity.objects.filter(pk=new.pk).update(assigned_at=timezone.now() - datetime.timedelta(hours=3))
     Opportunity.objects.filter(pk=old.pk).update(assigned_at=timezone.now() - datetime.timedelta(days=30))
-    response = client_for(org.manager).get("/")
+    response = client_for(org.manager).get("/?panel=opportunities")
     assert [o.pk for o in response.context["opportunities"]] == [new.pk]
     assert "新指派的机会" in response.content.decode()
-    assert client_for(org.manager2).get("/").context["opportunities"] == []
+    assert client_for(org.manager2).get("/?panel=opportunities").context["opportunities"] == []
 
 
 # --- the follow-up form's search-as-you-type fields ----------------------------------------------
