@@ -61,6 +61,14 @@ class ExportJob(models.Model):
         return self.status in self.ACTIVE
 
     @property
+    def rows_text(self) -> str:
+        return f"{self.rows_done:,}"
+
+    @property
+    def total_text(self) -> str:
+        return "" if self.total_estimate is None else f"{self.total_estimate:,}"
+
+    @property
     def percent(self) -> int:
         if self.status == self.Status.DONE:
             return 100
