@@ -21,6 +21,7 @@ import orjson
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from ninja import Schema
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic import ValidationError as PydanticValidationError
 
@@ -241,3 +242,10 @@ def check_custom_fields(record_type_name: str, values: Any) -> None:
             errors[f"custom_fields.{key}"] = [_("Enter a single value or a list of values.")]
     if errors:
         raise ValidationError(errors)
+
+
+class StrictIn(Schema):
+    """Base of the extra endpoints' bodies (transfer, merge, stage, assign): like the generic
+    create/update, a key the schema does not name is refused with 422 naming it."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -5,17 +5,18 @@ from django.http import Http404
 from ninja import Schema
 
 from kehu.accounts.models import User
+from kehu.core.api_input import StrictIn
 
 from . import services
 from .models import Customer
 
 
-class TransferIn(Schema):
+class TransferIn(StrictIn):
     ids: list[int]
     owner: int
 
 
-class MergeIn(Schema):
+class MergeIn(StrictIn):
     other: int
 
 

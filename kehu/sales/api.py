@@ -4,15 +4,15 @@ import datetime
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from ninja import Schema
 
 from kehu.accounts.models import User
+from kehu.core.api_input import StrictIn
 
 from . import services
 from .models import Stage
 
 
-class StageIn(Schema):
+class StageIn(StrictIn):
     stage: int
     amount: Decimal | None = None
     deal_products: str | None = None
@@ -21,7 +21,7 @@ class StageIn(Schema):
     won_competitor: str | None = None
 
 
-class AssignIn(Schema):
+class AssignIn(StrictIn):
     owner: int
 
 

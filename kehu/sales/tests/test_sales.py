@@ -430,3 +430,11 @@ def registry_type(key):
     from kehu.core.registry import registry
 
     return registry.get(key)
+
+
+def test_extra_endpoints_refuse_unknown_keys(org):
+    opp = make_opportunity(org.manager)
+    client = Client(**auth(org.supervisor))
+    response = client.post(f"/api/v1/opportunities/{opp.pk}/assign", json.dumps({"owner": org.manager.pk,
+                           "notify": False}), content_type="application/json")
+    assert response.status_code == 422 and "notify" in response.json()["errors"], response.content
