@@ -69,7 +69,12 @@ def scope_key(user) -> tuple:
     return ("owners", tuple(access.scope_user_ids()))
 
 
-def scope_filter(qs, user):
+def scope_filter(qs, user, owned: bool = False):
+    """`qs` narrowed to the user's data scope. `owned=True` tells that the caller keeps only
+    records with an owner (a tab or filter on the scope's owner field: "mine", one owner, "not in
+    the public pool"): the public pool's `OR owner IS NULL` branch is then left out. Its result is
+    the same, but a planner cannot cancel that OR against the caller's `owner IS NOT NULL`, and
+    with it the owner index could not be used (808 ms for a supervisor's count on SQLite)."""
     model = qs.model
     owner_field = getattr(model, "scope_owner_field", None)
     access = getattr(user, "access", None) if user is not None else None
@@ -79,6 +84,6 @@ def scope_filter(qs, user):
         return qs
     ids = access.scope_user_ids()
     condition = Q(**{f"{owner_field}_id__in": ids}) if len(ids) > 1 else Q(**{f"{owner_field}_id": ids[0]})
-    if getattr(model, "scope_includes_unowned", False):
+    if getattr(model, "scope_includes_unowned", False) and not owned:
         condition |= Q(**{f"{owner_field}__isnull": True})
     return qs.filter(condition)

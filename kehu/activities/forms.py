@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.models import User
-from kehu.core.filters import KehuFilterSet
+from kehu.core.filters import KehuFilterSet, LocalDateFilter
 from kehu.core.forms import KehuModelForm
 from kehu.core.models import DictItem
 from kehu.core.widgets import AutocompleteSelect
@@ -75,7 +75,7 @@ class TaskForm(KehuModelForm):
 
 
 def _date_filter(field, lookup, label):
-    return django_filters.DateFilter(field_name=field, lookup_expr=f"date__{lookup}", label=label)
+    return LocalDateFilter(field_name=field, lookup_expr=lookup, label=label)  # UTC bounds, no date cast
 
 
 class FollowUpFilterSet(KehuFilterSet):

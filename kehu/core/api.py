@@ -29,6 +29,7 @@ from pydantic import ConfigDict, create_model
 from kehu.accounts.scope import scope_key
 
 from . import api_input
+from .filters import list_queryset
 from .models import StaleVersionError, tag_names_subquery, tags_by_id
 from .pagination import InvalidCursor, paginate, parse_sort
 from .registry import RecordType, registry
@@ -319,6 +320,24 @@ def check_version(request, obj, payload: dict):
         raise ConflictError(obj.version)
 
 
+LIST_PARAMETERS = ("sort", "cursor", "limit")
+
+
+def check_list_parameters(rt: RecordType, params) -> None:
+    """A list parameter the record type does not declare is refused (422 naming it): a misspelt
+    filter would otherwise list every record as if it had been applied."""
+    unknown = [key for key in params if key not in LIST_PARAMETERS and key not in rt.filterset.base_filters]
+    if unknown and rt.is_kehu_model:
+        from .customfields import fields_for
+
+        custom = {cf.key for cf in fields_for(rt.record_type_name)}
+        unknown = [key for key in unknown if key not in custom]
+    if unknown:
+        allowed = ", ".join([*LIST_PARAMETERS, *rt.filterset.base_filters])
+        raise ValidationError({key: [f"Unknown parameter; one of: {allowed} (and cf_<name> per custom field)."]
+                               for key in unknown})
+
+
 def filter_parameters(rt: RecordType) -> list[dict]:
     params = [
         {"in": "query", "name": "sort", "schema": {"type": "string", "enum": [
@@ -400,6 +419,7 @@ def crud_router(rt: RecordType) -> Router:
     def list_records(request):
         require(request, rt, "view")
         filtered = any(key in rt.filterset.base_filters or key.startswith("cf_") for key in request.GET)
+        check_list_parameters(rt, request.GET)
         if request.GET.get("sort") and request.GET["sort"].lstrip("-") not in rt.sort_fields:
             raise ValidationError({"sort": [f"One of: {', '.join(rt.sort_fields)} (descending with -)."]})
         sort = parse_sort(request.GET.get("sort"), rt.sort_fields, rt.default_sort)
@@ -413,12 +433,8 @@ def crud_router(rt: RecordType) -> Router:
             columns = [*columns, "tag_names"]
 
         def queryset():
-            qs = rt.visible(request.auth)
-            if filtered:
-                fs = rt.filterset(request.GET, queryset=qs, user=request.auth)
-                if not fs.is_valid():
-                    raise ValidationError(fs.errors)
-                qs = fs.qs
+            # the list's one code path (kehu.core.filters.list_queryset): invalid values are 422
+            qs = list_queryset(rt, request.auth, request.GET)[1] if filtered else rt.visible(request.auth)
             # rows as dicts without the UI's joins: the API shows foreign keys as ids
             qs = qs.select_related(None).prefetch_related(None)
             return qs.annotate(tag_names=tag_names_subquery(rt.model)) if tags_in_rows else qs

@@ -27,11 +27,12 @@ class StaleVersionError(Exception):
 
 
 class KehuQuerySet(models.QuerySet):
-    def visible_to(self, user) -> KehuQuerySet:
-        """The one place where data scope is applied. Every user-visible query goes through it."""
+    def visible_to(self, user, owned: bool = False) -> KehuQuerySet:
+        """The one place where data scope is applied. Every user-visible query goes through it.
+        `owned`: the caller keeps only owned records (kehu.accounts.scope.scope_filter)."""
         from kehu.accounts.scope import scope_filter
 
-        return scope_filter(self, user)
+        return scope_filter(self, user, owned=owned)
 
     def alive(self):
         return self.filter(deleted_at__isnull=True)

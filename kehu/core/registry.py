@@ -158,11 +158,13 @@ class RecordType:
             attach_tags(objs)
         return objs
 
-    def visible(self, user):
-        """Records of this type the user may see (rights are checked by the caller)."""
+    def visible(self, user, owned: bool = False):
+        """Records of this type the user may see (rights are checked by the caller). `owned`: the
+        caller keeps only records that have an owner on the scope's owner field, so the scope
+        leaves out its public-pool branch (kehu.accounts.scope.scope_filter)."""
         qs = self.base_queryset()
         if hasattr(qs, "visible_to"):
-            qs = qs.visible_to(user)
+            qs = qs.visible_to(user, owned=True) if owned else qs.visible_to(user)
         return qs
 
     def save_form(self, form, user):

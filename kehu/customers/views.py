@@ -27,6 +27,10 @@ def customer_type():
 class CustomerListView(RecordListView):
     """Customers, with tabs: mine / all I may see / the public pool."""
 
+    def owned_tab(self):
+        # "all" and "mine" keep owned customers: the scope leaves out the public pool's branch
+        return "pool" not in self.request.GET and (self.request.GET.get("tab") or "all") != "pool"
+
     def filtered_queryset(self):
         qs = super().filtered_queryset()
         self.tab = self.request.GET.get("tab") or "all"

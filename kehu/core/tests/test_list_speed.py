@@ -1,0 +1,230 @@
+"""How lists stay fast (issue 17): keyset cursors as row comparisons, date filters as UTC bounds,
+capped counts, the scope without its public-pool branch under an owner tab, and invalid filter
+values refused rather than ignored. The plans themselves: test_list_plans.py."""
+
+import datetime
+import zoneinfo
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from kehu.core.pagination import paginate
+from kehu.core.registry import registry
+from kehu.core.testing.factories import auth
+from kehu.customers.models import Customer
+from kehu.customers.testing import make_customer
+
+API = "/api/v1/customers/"
+
+
+def ui(user) -> Client:
+    user.language = "en"
+    user.save(update_fields=["language"])
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def customer_queries(ctx):
+    return [q["sql"] for q in ctx.captured_queries if 'FROM "customers_customer"' in q["sql"]]
+
+
+# --- 1. keyset cursors as row-value comparisons -----------------------------------------------
+
+@pytest.mark.parametrize("sort", ["name", "-name", "updated_at", "-updated_at"])
+@pytest.mark.parametrize("as_values", [False, True])
+def test_cursor_page_is_a_row_comparison_the_index_can_be_entered_with(org, sort, as_values):
+    for i in range(7):
+        make_customer(org.manager, f"行比较{i % 3}号公司{i}")
+    qs = Customer.objects.all()
+    field = sort.lstrip("-")
+
+    def fetch(cursor):
+        if as_values:
+            return paginate(lambda: qs, sort=sort, cursor=cursor, size=3, values=["name"], reuse=("row", sort))
+        return paginate(qs, sort=sort, cursor=cursor, size=3)
+
+    first = fetch(None)
+    with CaptureQueriesContext(connection) as ctx:
+        second = fetch(first.next_cursor)
+    [sql] = customer_queries(ctx)
+    op = "<" if sort.startswith("-") else ">"
+    assert f'("customers_customer"."{field}", "customers_customer"."id") {op} (' in sql
+    assert " OR " not in sql
+    expected = list(Customer.objects.order_by(sort, sort.replace(field, "id")).values_list("id", flat=True))
+    ids = [r["id"] if as_values else r.pk for r in [*first.items, *second.items]]
+    assert ids == expected[:6]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql)  # the captured SQL has its values in it
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        # SQLite seeks on the sort column (the id of a rowid table is not part of its vector
+        # range) and checks the row comparison on the few ties it meets there
+        assert plan.startswith("SEARCH customers_customer USING INDEX"), plan
+        assert f"({field}{op}?)" in plan or f"({field},id){op}(?,?)" in plan.replace(" ", ""), plan
+        assert "TEMP B-TREE" not in plan
+
+
+@pytest.mark.parametrize("sort", ["due_at", "-due_at"])
+def test_nullable_sort_walks_in_segments_each_entered_through_the_index(org, sort):
+    """NULL due dates: every segment a plain index range (no `OR`), the walk unchanged."""
+    from kehu.activities.models import Task
+
+    start = timezone.now().replace(microsecond=0)
+    for i in range(9):
+        Task.objects.create(title=f"任务{i}", owner=org.manager,
+                            due_at=None if i % 3 == 0 else start + datetime.timedelta(days=i % 4))
+    expected = list(Task.objects.order_by(sort, sort.replace("due_at", "id")).values_list("id", flat=True))
+    seen, cursor, sqls = [], None, []
+    while True:
+        with CaptureQueriesContext(connection) as ctx:
+            page = paginate(Task.objects.all(), sort=sort, cursor=cursor, size=2)
+        sqls += [q["sql"] for q in ctx.captured_queries]
+        seen += [t.pk for t in page.items]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert seen == expected
+    assert not [s for s in sqls if " OR " in s]
+
+
+# --- 2. date filters as UTC bounds of the user's local days -------------------------------------
+
+def test_created_date_filter_is_a_utc_range_of_the_local_day(org, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    shanghai = zoneinfo.ZoneInfo("Asia/Shanghai")
+    early = make_customer(org.manager, "凌晨建的公司")
+    late = make_customer(org.manager, "深夜建的公司")
+    Customer.objects.filter(pk=early.pk).update(created_at=datetime.datetime(2024, 3, 1, 0, 30, tzinfo=shanghai))
+    Customer.objects.filter(pk=late.pk).update(created_at=datetime.datetime(2024, 3, 31, 23, 50, tzinfo=shanghai))
+    rt = registry.get("customer")
+    from kehu.core.filters import list_queryset
+
+    with timezone.override(shanghai):
+        _fs, qs = list_queryset(rt, org.admin, {"created_after": "2024-03-01", "created_before": "2024-03-31"})
+        assert set(qs.values_list("pk", flat=True)) == {early.pk, late.pk}
+        _fs, qs = list_queryset(rt, org.admin, {"created_before": "2024-02-29"})
+        assert early.pk not in set(qs.values_list("pk", flat=True))  # 2024-02-29 16:30 UTC, but March 1st here
+        _fs, qs = list_queryset(rt, org.admin, {"created_after": "2024-04-01"})
+        assert late.pk not in set(qs.values_list("pk", flat=True))
+        sql = str(list_queryset(rt, org.admin, {"created_after": "2024-03-01"})[1].query)
+    assert "django_datetime_cast_date" not in sql and "::date" not in sql and "AT TIME ZONE" not in sql
+
+
+def test_every_date_filter_of_every_list_compares_the_column_itself(org):
+    """No filter set may filter a date-time column through a date cast (`__date`)."""
+    from django.db import models
+
+    from kehu.core.filters import LocalDateFilter
+
+    for rt in registry.all():
+        for name, f in rt.filterset.base_filters.items():
+            assert "date" not in f.lookup_expr.split("__"), f"{rt.key}.{name} casts to a date"
+            if f.method is None and f.field_name and "__" not in f.field_name:
+                field = rt.model._meta.get_field(f.field_name)
+                if isinstance(field, models.DateTimeField) and f.lookup_expr in ("gte", "lte", "gt", "lt"):
+                    assert isinstance(f, LocalDateFilter), f"{rt.key}.{name}: use LocalDateFilter"
+
+
+# --- 3. counts above a threshold are estimated ---------------------------------------------------
+
+def test_list_count_is_exact_below_the_threshold_and_capped_above(org, monkeypatch):
+    from kehu.core import counts
+
+    for i in range(5):
+        make_customer(org.manager, f"计数{i}号公司")
+    client = ui(org.admin)
+    assert client.get("/customers/?count=1").content.decode() == "5 records"
+    monkeypatch.setattr(counts, "COUNT_EXACT_LIMIT", 3)
+    monkeypatch.setattr(counts.list_count, "__defaults__", (3,))
+    with CaptureQueriesContext(connection) as ctx:
+        text = client.get("/customers/?count=1").content.decode()
+    [sql] = [s for s in customer_queries(ctx) if "COUNT(" in s.upper()]
+    assert "LIMIT 4" in sql  # never reads more than the threshold
+    if connection.vendor == "sqlite":
+        assert text == "more than 3 records"
+    else:
+        assert text.startswith(("about ", "more than 3")), text
+        assert "5 records" not in text
+
+
+def test_planner_estimate_and_rounding():
+    from kehu.core.counts import ListCount, _round
+
+    assert _round(766_432) == 770_000 and _round(12_345) == 12_000 and _round(42) == 42
+    assert str(ListCount(770_000, exact=False, estimated=True)) == "about 770,000 records"
+
+
+# --- 4. the scope's public-pool branch is left out when the tab keeps owned records ------------------
+
+def test_owner_tabs_and_filters_drop_the_scopes_pool_branch(org):
+    mine = make_customer(org.manager, "一组客户")
+    pooled = make_customer(None, "公海客户")
+    client = ui(org.supervisor)
+    for url, has_pool_branch, pool_listed in [
+        ("/customers/", False, False),  # tab "all": owner IS NOT NULL
+        ("/customers/?tab=mine", False, False),
+        (f"/customers/?owner={org.manager.pk}", False, False),
+        ("/customers/?tab=pool", True, True),
+        ("/customers/?pool=false", False, False),
+        ("/customers/?pool=true", True, True),
+    ]:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        assert response.status_code == 200
+        [sql] = [s for s in customer_queries(ctx) if "ORDER BY" in s]
+        where = sql.split(" WHERE ", 1)[1]
+        assert ('"owner_id" IS NULL OR' in where or 'IS NULL))' in where.replace(" ", "")
+                or '"customers_customer"."owner_id" IS NULL)' in where) == has_pool_branch, (url, sql)
+        ids = {o.pk for o in response.context["page"].items}
+        assert (pooled.pk in ids) == pool_listed, url
+        assert (mine.pk in ids) == (url not in ("/customers/?tab=pool", "/customers/?pool=true",
+                                                "/customers/?tab=mine")), url  # the manager's, not the supervisor's
+
+
+def test_scope_filter_owned_keeps_one_implementation(org):
+    from kehu.accounts.scope import scope_filter
+
+    pooled = make_customer(None, "公海里的")
+    owned = make_customer(org.manager, "有主的")
+    both = set(scope_filter(Customer.objects.all(), org.supervisor).values_list("pk", flat=True))
+    only = set(scope_filter(Customer.objects.all(), org.supervisor, owned=True).values_list("pk", flat=True))
+    assert both == {pooled.pk, owned.pk} and only == {owned.pk}
+
+
+# --- 5. invalid filter values and unknown parameters: 422 / a message, never every row -----------------
+
+@pytest.mark.parametrize("query,param", [
+    ("status=bogus", "status"),
+    ("mine=maybe", "mine"),
+    ("pool=perhaps", "pool"),
+    ("owner=abc", "owner"),
+    ("created_after=2024-13-45", "created_after"),
+    ("statuss=active", "statuss"),
+    ("sort=number", "sort"),
+])
+def test_api_refuses_invalid_filter_values_naming_the_parameter(org, query, param):
+    make_customer(org.manager, "任何客户")
+    response = Client(**auth(org.admin)).get(f"{API}?{query}")
+    assert response.status_code == 422, response.content
+    assert param in response.json()["errors"]
+
+
+@pytest.mark.parametrize("value,expected", [("true", True), ("1", True), ("false", False), ("0", False)])
+def test_api_boolean_filters_accept_true_and_false(org, value, expected):
+    mine = make_customer(org.admin, "我的客户")
+    other = make_customer(org.manager, "别人的客户")
+    ids = {r["id"] for r in Client(**auth(org.admin)).get(f"{API}?mine={value}").json()["results"]}
+    assert (mine.pk in ids) and ((other.pk in ids) != expected)
+
+
+def test_html_list_says_the_filter_is_invalid_instead_of_listing_everything(org):
+    make_customer(org.manager, "不该列出的客户")
+    response = ui(org.admin).get("/customers/?status=bogus")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-testid="filter-errors"' in body and "不该列出的客户" not in body
+    assert list(response.context["page"].items) == []
