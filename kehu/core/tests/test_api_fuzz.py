@@ -15,12 +15,10 @@ import os
 from collections import Counter
 
 import pytest
+import schemathesis  # noqa: E402  (a test dependency: its absence must fail, not skip)
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
-
-schemathesis = pytest.importorskip("schemathesis")
-
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
