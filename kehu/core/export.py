@@ -102,6 +102,9 @@ class Plan:
         self.dictionary = dictionary
         self.DictItem = DictItem
         self.objects_needed = False
+        self.dict_columns: list[int] = []  # row indexes of dictionary values
+        self.dict_labels: dict = {}  # {DictItem id: label}, built once per cache generation, not per cell
+        self._dict_items = None
         for col in self.columns:
             kind, getter = self._column(col)
             self.kinds.append(kind)
@@ -135,16 +138,9 @@ class Plan:
         if field.is_relation:
             i = self._index(field.attname if "__" not in name else name)
             if field.related_model is self.DictItem:
-                dictionary = self.dictionary
-
-                def dict_label(row, i=i):
-                    value = row[i]
-                    if value is None:
-                        return ""
-                    item = dictionary.items_by_id().get(value)
-                    return str(item) if item is not None else str(value)
-
-                return TEXT, dict_label
+                self.dict_columns.append(i)
+                dict_labels = self.dict_labels
+                return TEXT, lambda row: dict_labels.get(row[i], "")
             labels: dict = {}
             self.fk_labels.append((i, field.related_model, labels))
             return TEXT, lambda row: labels.get(row[i], "") if row[i] is not None else ""
@@ -164,6 +160,15 @@ class Plan:
 
     def prepare_batch(self, batch: list[tuple]) -> None:
         """Fill the labels of this batch's foreign keys and tags: one query each at most."""
+        if self.dict_columns:
+            items = self.dictionary.items_by_id()
+            if {row[i] for i in self.dict_columns for row in batch} - items.keys() - {None}:
+                self.dictionary._cache["at"] = 0.0  # created since the cache was filled
+                items = self.dictionary.items_by_id()
+            if items is not self._dict_items:
+                self.dict_labels.clear()
+                self.dict_labels.update({pk: str(item) for pk, item in items.items()})
+                self._dict_items = items
         for i, model, labels in self.fk_labels:
             missing = {row[i] for row in batch if row[i] is not None} - labels.keys()
             if missing:
