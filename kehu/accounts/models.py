@@ -122,6 +122,9 @@ class User(AbstractUser):
         ordering = ["username"]
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # the user list's keyset order (username, id): the unique index on username alone does
+        # not give PostgreSQL that order (kehu/core/tests/test_list_plans.py)
+        indexes = [models.Index(fields=["username", "id"], name="user_username_id_idx")]
 
     def __str__(self):
         return self.full_name or self.username

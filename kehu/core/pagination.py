@@ -110,13 +110,7 @@ def paginate(queryset, *, sort: str, cursor: str | None, size: int, values: list
     if values is not None:
         rows = _value_rows(queryset, reuse, field, forward_desc, data, size, values)
     else:
-        rows = []
-        for condition in _segments(queryset, field, forward_desc, data,
-                                   lambda name, model_field: Value(data[name], output_field=model_field)):
-            qs = queryset if condition is None else queryset.filter(condition)
-            rows += list(_ordered(qs, field, forward_desc)[: size + 1 - len(rows)])
-            if len(rows) > size:
-                break
+        rows = _instance_rows(queryset, field, forward_desc, data, size)
     more = len(rows) > size
     rows = rows[:size]
     if direction == "prev":
@@ -136,6 +130,26 @@ def paginate(queryset, *, sort: str, cursor: str | None, size: int, values: list
         next_cursor = token(rows[-1], "next")
         prev_cursor = token(rows[0], "prev") if more else None
     return Page(rows, next_cursor, prev_cursor, sort)
+
+
+def _instance_rows(queryset, field: str, forward_desc: bool, data, size: int) -> list:
+    """The page as model instances. The page's ids are found by a query on the list's own table
+    (and only the joins its filters need); the rows with their select_related joins and
+    prefetches are then loaded by id. With the joins in the page query, SQLite planned a
+    supervisor's list users-first and sorted every customer of the department (772-802 ms at 1M
+    rows; customer-first: 0.5 ms)."""
+    bare = queryset.select_related(None).prefetch_related(None)
+    ids: list = []
+    for condition in _segments(bare, field, forward_desc, data,
+                               lambda name, model_field: Value(data[name], output_field=model_field)):
+        qs = bare if condition is None else bare.filter(condition)
+        ids += list(_ordered(qs, field, forward_desc).values_list("pk", flat=True)[: size + 1 - len(ids)])
+        if len(ids) > size:
+            break
+    if not ids:
+        return []
+    by_id = queryset.order_by().in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def _ordered(qs, field: str, forward_desc: bool):
