@@ -142,8 +142,11 @@ class RecordType:
 
     def base_queryset(self):
         qs = self.model._default_manager.all()
-        if self.list_select_related:
-            qs = qs.select_related(*self.list_select_related)
+        # the owner is not joined but read for the rows afterwards (prepare): with the users joined,
+        # SQLite planned a data scope's `owner_id IN (...)` users-first and sorted ~260k customers
+        related = [name for name in self.list_select_related if name != "owner"]
+        if related:
+            qs = qs.select_related(*related)
         return qs.prefetch_related(*self.list_prefetch) if self.list_prefetch else qs
 
     def prepare(self, objs: list) -> list:
@@ -156,6 +159,12 @@ class RecordType:
             from .models import attach_tags
 
             attach_tags(objs)
+        if "owner" in self.list_select_related and objs:  # the rows' owners in one query
+            field = self.model._meta.get_field("owner")
+            owners = field.related_model._default_manager.in_bulk({o.owner_id for o in objs if o.owner_id})
+            for obj in objs:
+                if obj.owner_id and not field.is_cached(obj):
+                    field.set_cached_value(obj, owners.get(obj.owner_id))
         return objs
 
     def visible(self, user, owned: bool = False):

@@ -105,10 +105,12 @@ class Opportunity(KehuModel):
                          condition=Q(deleted_at__isnull=True, closed_at__isnull=True)),
             models.Index(fields=["owner", "assigned_at"], name="opp_assigned_idx", condition=ALIVE),
             models.Index(fields=["deleted_at"], name="opp_deleted_idx", condition=Q(deleted_at__isnull=False)),
-            # the board: each stage's newest cards (all / department scope), and a rep's own board
-            models.Index(fields=["stage", "updated_at", "id"], name="opp_stage_updated_idx", condition=ALIVE),
-            models.Index(fields=["owner", "stage", "updated_at", "id"], name="opp_owner_stage_idx",
-                         condition=ALIVE),
+            # the board: each stage's newest cards (all / department scope), and a rep's own board;
+            # amount and probability make them covering for the columns' totals (an index-only scan)
+            models.Index(fields=["stage", "updated_at", "id", "owner", "amount", "probability"],
+                         name="opp_board_idx", condition=ALIVE),
+            models.Index(fields=["owner", "stage", "updated_at", "id", "amount", "probability"],
+                         name="opp_owner_board_idx", condition=ALIVE),
             # the list's sort by amount (by expected close: opp_close_idx)
             models.Index(fields=["amount", "id"], name="opp_amount_idx", condition=ALIVE),
             # open opportunities by expected close date: the forecast's month ranges read only this

@@ -35,7 +35,7 @@ class OpportunityType(RecordType):
     list_columns = ["number", "title", "customer", "stage", "amount", "expected_close", "owner"]
     extra_columns = ["prospect_name", "source", "probability", "discount", "competitors", "assigned_at",
                      "closed_at", "signed_on", "created_at", "updated_at", "tags"]
-    sort_fields = ["id", "title", "updated_at", "created_at"]
+    sort_fields = ["id", "title", "updated_at", "created_at", "amount", "expected_close"]  # opp_amount_idx, opp_close_idx
     default_sort = "-id"
     list_select_related = ["owner", "customer", "stage"]
     detail_template = "sales/opportunity_detail.html"
