@@ -80,7 +80,7 @@ CUSTOMER_COLS = [
 CONTACT_COLS = [
     "id", "created_at", "updated_at", "version", "custom_fields", "deleted_at", "name", "gender", "title",
     "mobile", "phone", "email", "wechat", "birthday", "is_primary", "notes", "created_by_id", "deleted_by_id",
-    "owner_id", "updated_by_id", "customer_id",
+    "owner_id", "updated_by_id", "customer_id", "search_text",
 ]
 
 
@@ -111,6 +111,13 @@ def build_search_text(pinyin, number, name, phone, email, contacts) -> str:
     from kehu.customers.normalize import search_text
 
     return search_text(number, name, phone, email, contacts, pinyin=pinyin)
+
+
+def contact_search_text(name, mobile, phone, email, wechat, pinyin) -> str:
+    """Contact.search_text as Contact.save builds it, with a cached pinyin."""
+    from kehu.customers.normalize import contact_search_text as build
+
+    return build(name, mobile, phone, email, wechat, pinyin=pinyin)
 
 
 def mobile(rng) -> str:
@@ -481,6 +488,7 @@ class DataSet:
             row = [
                 contact_id, created, updated, 1, "{}", None, c_name, rng.choice(["male", "female", ""]), title,
                 c_mobile, "", c_email, "", None, j == 0, "", None, None, owner, None, cid,
+                contact_search_text(c_name, c_mobile, "", c_email, "", pinyin=pinyin),
             ]
             c_rows.append([sqlite_value(v) for v in row] if self.sqlite else row)
             contact_id += 1

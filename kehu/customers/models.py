@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -95,6 +96,8 @@ class Customer(KehuModel):
             models.Index(fields=["owner", "name", "id"], name="cust_owner_name_idx", condition=ALIVE),
             models.Index(fields=["phone"], name="cust_phone_idx"),
             models.Index(fields=["email"], name="cust_email_idx"),
+            # the duplicate check matches e-mail case-insensitively through this (services.find_duplicates)
+            models.Index(Lower("email"), name="cust_email_lower_idx", condition=ALIVE),
             models.Index(fields=["deleted_at"], name="cust_deleted_idx", condition=Q(deleted_at__isnull=False)),
             models.Index(fields=["owner", "claimed_at"], name="cust_claims_idx"),
             models.Index(fields=["last_activity_at"], name="cust_idle_idx",
@@ -190,6 +193,9 @@ class Contact(KehuModel):
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     is_primary = models.BooleanField(_("primary contact"), default=False)
     notes = models.TextField(_("notes"), blank=True)
+    # name, pinyin, Chinese bigrams and characters, phone digits, e-mail, WeChat: searched like the
+    # customer's (FTS5 on SQLite, trigram GIN on PostgreSQL; migration 0008)
+    search_text = models.TextField(editable=False, default="")
 
     scope_owner_field = "customer__owner"  # a contact is visible with its customer
     scope_includes_unowned = True
@@ -203,6 +209,8 @@ class Contact(KehuModel):
             models.Index(fields=["name", "id"], name="contact_name_idx", condition=ALIVE),
             models.Index(fields=["mobile"], name="contact_mobile_idx"),
             models.Index(fields=["email"], name="contact_email_idx"),
+            models.Index(fields=["phone"], name="contact_phone_idx"),
+            models.Index(Lower("email"), name="contact_email_lower_idx", condition=ALIVE),
         ]
 
     def __str__(self):
@@ -231,6 +239,9 @@ class Contact(KehuModel):
     def save(self, *args, **kwargs):
         if self.customer_id:  # a contact belongs to whoever owns its customer
             self.owner_id = self.customer.owner_id
+        self.search_text = normalize.contact_search_text(self.name, self.mobile, self.phone, self.email, self.wechat)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = set(kwargs["update_fields"]) | {"search_text"}
         super().save(*args, **kwargs)
         if self.is_primary:
             Contact.objects.filter(customer_id=self.customer_id, is_primary=True).exclude(pk=self.pk).update(

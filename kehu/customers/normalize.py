@@ -105,15 +105,49 @@ def cjk_bigrams(text: str) -> list[str]:
     return list(seen)
 
 
+def cjk_unigrams(text: str) -> list[str]:
+    """Every distinct Chinese character of `text`, in order: 北京北 -> 北 京."""
+    seen: dict[str, None] = {}
+    for run in CJK_RUN.findall(text or ""):
+        for ch in run:
+            seen.setdefault(ch, None)
+    return list(seen)
+
+
+def with_unigrams(text: str) -> str:
+    """` base ` -> ` base 北 京 ... `: each Chinese character of the text also as a word of its own, so
+    a one-character search (" 王 ") has a trigram the indexes serve (FTS5 trigram, pg_trgm)."""
+    words = cjk_unigrams(text)
+    return f"{text}{' '.join(words)} " if words else text
+
+
 def search_text(number, name, phone, email, contacts, pinyin=pinyin_forms) -> str:
     """The one searchable column of a customer: number, name, pinyin (full and initials), Chinese
-    bigrams, phone digits, e-mail, and the same of each contact (name, mobile, phone, email).
+    bigrams, phone digits, e-mail, and the same of each contact (name, mobile, phone, email), then
+    every Chinese character once as a word (`with_unigrams`).
     Wrapped in spaces so every word, first and last included, is bounded."""
     parts = [number, name, *pinyin(name), *cjk_bigrams(name), (phone or "").lstrip("+"), email]
     for c_name, c_mobile, c_phone, c_email in contacts:
         parts += [c_name, *pinyin(c_name), *cjk_bigrams(c_name), (c_mobile or "").lstrip("+"),
                   (c_phone or "").lstrip("+"), c_email]
-    return " " + " ".join(p for p in parts if p).lower()[:4000] + " "
+    return with_unigrams(" " + " ".join(p for p in parts if p).lower()[:4000] + " ")
+
+
+def contact_search_text(name, mobile, phone, email, wechat, pinyin=pinyin_forms) -> str:
+    """A contact's own searchable column, built like the customer's: name, pinyin, Chinese bigrams
+    and characters, phone digits, e-mail and WeChat id."""
+    parts = [name, *pinyin(name), *cjk_bigrams(name), (mobile or "").lstrip("+"), (phone or "").lstrip("+"),
+             email, wechat]
+    return with_unigrams(" " + " ".join(p for p in parts if p).lower()[:2000] + " ")
+
+
+NUMBER_PREFIX = re.compile(r"kh\d{4,18}")
+
+
+def number_prefix(term: str) -> str | None:
+    """'kh2024' -> 'KH2024': a term that is the start of a customer number (KH + date + sequence),
+    searched through the number column instead of the text."""
+    return term.upper() if NUMBER_PREFIX.fullmatch(term or "") else None
 
 
 def search_terms(value: str) -> list[str]:
@@ -124,9 +158,13 @@ def search_terms(value: str) -> list[str]:
     digits = "".join(ch for ch in value if ch.isdigit())
     if digits and len(digits) >= 5 and len(digits) >= len(value.replace(" ", "").replace("-", "")) - 1:
         return [digits]  # a phone number typed with spaces or dashes
-    if len(value) == 2 and is_cjk(value):
-        # two Chinese characters have no trigram: match the stored bigram word instead
+    if len(value) <= 2 and is_cjk(value):
+        # one or two Chinese characters have no trigram: match the stored word (bigram or character)
         return [f" {value} "]
+    if len(value) == 2 and value.isascii() and value.isalnum():
+        # two letters or digits have no trigram: find the words that start with them (pinyin
+        # initials "bj", a name, an e-mail), which " bj" gives the indexes
+        return [f" {value}"]
     compact = value.replace(" ", "")
     if compact == value:
         return [value]

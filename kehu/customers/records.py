@@ -66,4 +66,5 @@ class ContactType(RecordType):
     sort_fields = ["id", "name"]
     default_sort = "-id"
     list_select_related = ["customer"]
+    api_exclude = ["search_text"]
     nav_icon = "ti-address-book"
