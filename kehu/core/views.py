@@ -330,16 +330,57 @@ class RestoreView(RecordViewMixin, View):
 class HistoryView(RecordViewMixin, View):
     def get(self, request, *args, **kwargs):
         obj = self.get_object()
-        entries = history_for(obj)[:200]
+        entries = prepare_history(list(history_for(obj)[:200]))
         return TemplateResponse(request, "core/partials/history.html", self.base_context(object=obj, entries=entries))
 
 
 def history_for(obj):
     return (
         LogEntry.objects.get_for_object(obj)
-        .select_related("actor")
+        .select_related("actor", "content_type")
         .order_by("-timestamp", "-id")
     )
+
+
+def prepare_history(entries: list) -> list:
+    """Let the entries show their changed foreign keys (owner, type, ...) without a query each:
+    django-auditlog reads every related object with its own `get()`; here the values of all the
+    entries are read once per related model, and each entry answers from that."""
+    from django.db import models as djmodels
+    from django.utils.encoding import smart_str
+
+    wanted: dict = {}
+    for entry in entries:
+        model = entry.content_type.model_class() if entry.content_type_id else None
+        if model is None:
+            continue
+        for name, values in (entry.changes_dict or {}).items():
+            try:
+                field = model._meta.get_field(name)
+            except Exception:  # a field that no longer exists
+                continue
+            if isinstance(field, djmodels.ForeignKey) and not getattr(field, "choices", None):
+                for value in values if isinstance(values, (list, tuple)) else [values]:
+                    try:
+                        wanted.setdefault(field.related_model, set()).add(
+                            field.related_model._meta.pk.to_python(value))
+                    except Exception:  # "None" or a legacy text value
+                        continue
+    found = {model: model._base_manager.in_bulk(pks) for model, pks in wanted.items()}
+
+    def fk_display(field, value, _found=found):
+        if value == "None":
+            return value
+        try:
+            pk = field.related_model._meta.pk.to_python(value)
+        except Exception:
+            return value
+        obj = _found.get(field.related_model, {}).get(pk)
+        return smart_str(obj) if obj is not None else f"Deleted '{field.related_model.__name__}' ({value})"
+
+    for entry in entries:
+        entry._get_changes_display_for_fk_field = fk_display
+    return entries
 
 
 class BulkActionView(RecordViewMixin, View):

@@ -1,0 +1,204 @@
+"""Issue 17: overdue tasks from the open-task index, the calendar feed bounded and revalidated,
+My day answering before its panels, the history page without a query per change."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from icalendar import Calendar
+
+from kehu.activities import calendar as ical
+from kehu.activities.models import Task
+from kehu.core.registry import registry
+from kehu.customers.testing import make_customer
+from kehu.sales.tests.test_speed import assert_indexed, plan
+
+from .test_records import make_followup, make_task
+
+
+def client_for(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# --- overdue tasks -----------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_overdue_tasks_sorted_by_due_date_read_the_open_task_index(org):
+    now = timezone.now()
+    late = make_task(org.manager, title="逾期的", due_at=now - datetime.timedelta(days=2))
+    later = make_task(org.manager, title="也逾期", due_at=now - datetime.timedelta(days=1))
+    make_task(org.manager, title="做完了的任务甲", due_at=now - datetime.timedelta(days=3), status="done")
+    make_task(org.manager, title="下周才到期的任务乙", due_at=now + datetime.timedelta(days=3))
+    qs = registry.get("task").visible(org.admin).select_related(None).filter(Task.open_q(), due_at__lt=now)
+    # the condition repeats the partial index's predicate literally (SQLite matches it term by term)
+    assert "IN ('todo', 'doing')" in str(qs.query)
+    assert_indexed(qs.order_by("due_at", "id")[:51], "task_open_due_idx")
+    assert "task_open_due_idx" in plan(qs.order_by("-due_at", "-id")[:51])
+    html = client_for(org.manager).get("/tasks/?tab=overdue&sort=due_at").content.decode()
+    assert html.index("逾期的") < html.index("也逾期") and "做完了的任务甲" not in html and "下周才到期的任务乙" not in html
+    assert list(qs.order_by("due_at", "id")) == [late, later]
+
+
+def test_literal_in_refuses_anything_but_identifiers():
+    with pytest.raises(ValueError):
+        str(Task.objects.filter(status__literal_in=["todo'; DROP TABLE x; --"]).query)
+
+
+# --- the calendar feed --------------------------------------------------------------------------
+
+def _feed(client, token, **headers):
+    return client.get(f"/calendar/{token}.ics", headers=headers)
+
+
+@pytest.mark.django_db
+def test_calendar_feed_is_bounded_valid_and_revalidated(org):
+    now = timezone.now()
+    inside = make_task(org.manager, title="窗口内, 含;特殊\\字符\n第二行 " + "很长的标题" * 20,
+                       due_at=now + datetime.timedelta(days=3), description="说明,一\r\n二")
+    make_task(org.manager, title="太早的任务", due_at=now - ical.WINDOW_PAST - datetime.timedelta(days=1))
+    make_task(org.manager, title="太晚的任务", due_at=now + ical.WINDOW_AHEAD + datetime.timedelta(days=1))
+    make_task(org.manager, title="取消的任务", due_at=now + datetime.timedelta(days=1), status="cancelled")
+    customer = make_customer(org.manager, name="日历客户有限公司")
+    make_followup(customer, org.manager, next_action="上门拜访", next_action_at=now + datetime.timedelta(days=2))
+    make_followup(customer, org.manager, next_action="很久以后", next_action_at=now + datetime.timedelta(days=400))
+    client = client_for(org.manager)
+    client.post("/calendar/link/")
+    org.manager.refresh_from_db()
+    token = org.manager.calendar_token
+    anon = Client()
+
+    response = _feed(anon, token)
+    assert response.status_code == 200
+    body = response.content
+    assert all(len(line) <= 75 for line in body.split(b"\r\n")), "lines folded at 75 octets"
+    assert b"\n" not in body.replace(b"\r\n", b"")
+    cal = Calendar.from_ical(body)  # RFC 5545: parsed back by the icalendar library
+    todos, events = cal.walk("VTODO"), cal.walk("VEVENT")
+    assert [str(t["SUMMARY"]) for t in todos] == ["窗口内, 含;特殊\\字符\n第二行 " + "很长的标题" * 20]
+    assert str(todos[0]["DESCRIPTION"]) == "说明,一\n二"
+    assert todos[0].decoded("DUE") == inside.due_at.replace(microsecond=0)
+    summaries = [str(e["SUMMARY"]) for e in events]
+    assert any("上门拜访" in s for s in summaries) and not any("很久以后" in s for s in summaries)
+    assert not any(x in s for s in summaries for x in ("太早", "太晚", "取消"))
+    assert cal.walk("VTIMEZONE")
+    etag, last_modified = response["ETag"], response["Last-Modified"]
+    assert etag and last_modified
+
+    # the same feed again: 304 without building it
+    assert _feed(anon, token, if_none_match=etag).status_code == 304
+    assert _feed(anon, token, if_modified_since=last_modified).status_code == 304
+    with CaptureQueriesContext(connection) as ctx:
+        not_modified = _feed(anon, token, if_none_match=etag)
+    assert not_modified.status_code == 304 and not not_modified.content
+    assert len(ctx.captured_queries) <= 3  # the user, two aggregates
+
+    # a change gives a new ETag and a full answer
+    inside.title = "改过的标题"
+    inside.save()
+    changed = _feed(anon, token, if_none_match=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag and "改过的标题" in changed.content.decode()
+
+
+@pytest.mark.django_db
+def test_calendar_feed_query_count_is_constant(org):
+    now = timezone.now()
+    client = client_for(org.manager)
+    client.post("/calendar/link/")
+    org.manager.refresh_from_db()
+    customer = make_customer(org.manager)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert _feed(Client(), org.manager.calendar_token).status_code == 200
+        return len(ctx.captured_queries)
+
+    make_task(org.manager, customer=customer, due_at=now + datetime.timedelta(days=1))
+    few = count()
+    for i in range(10):
+        make_task(org.manager, customer=customer, due_at=now + datetime.timedelta(days=i))
+        make_followup(customer, org.manager, next_action=f"下一步{i}", next_action_at=now + datetime.timedelta(days=i))
+    assert count() == few
+
+
+# --- My day ------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_home_answers_at_once_and_loads_each_panel_after(org, monkeypatch):
+    from kehu.ui import views
+
+    client = client_for(org.manager)
+    client.get("/")  # warm the per-process caches
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for name in ("tasks", "next_actions", "opportunities", "notifications", "pool", "customers"):
+        assert f'hx-get="/?panel={name}"' in html, name
+    assert html.count('hx-trigger="load"') == 6
+    tables = " ".join(q["sql"] for q in ctx.captured_queries)
+    for table in ("customers_customer", "activities_task", "activities_followup", "sales_opportunity"):
+        assert table not in tables, table  # no panel's data is read for the page itself
+
+    # one slow (here: broken) panel never blocks the page nor the other panels
+    def broken(request, ctx):
+        raise RuntimeError("slow panel")
+
+    monkeypatch.setitem(views.HOME_PANELS, "pool", broken)
+    assert client.get("/").status_code == 200
+    assert client.get("/?panel=tasks").status_code == 200
+    assert client.get("/?panel=nothing").status_code == 404
+
+
+@pytest.mark.django_db
+def test_pool_panel_reads_few_queries(org, settings):
+    from kehu.customers.models import Customer
+    from kehu.sales.tests.test_records import make_opportunity
+
+    old = timezone.now() - datetime.timedelta(days=settings.KEHU_POOL_IDLE_DAYS - 1)
+    for i in range(5):
+        c = make_customer(org.manager, name=f"快回公海{i}有限公司")
+        Customer.objects.filter(pk=c.pk).update(last_activity_at=old)
+    busy = make_customer(org.manager, name="有机会的客户")
+    Customer.objects.filter(pk=busy.pk).update(last_activity_at=old)
+    make_opportunity(org.manager, customer=busy)
+    client = client_for(org.manager)
+    client.get("/?panel=pool")
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/?panel=pool")
+    names = [c.name for c in response.context["pool_warnings"]]
+    assert len(names) == 5 and "有机会的客户" not in names
+    pool_sql = [q["sql"] for q in ctx.captured_queries if "customers_customer" in q["sql"]]
+    assert len(pool_sql) == 1 and "NOT EXISTS" in pool_sql[0].upper() and " NOT IN " not in pool_sql[0].upper()
+
+
+# --- history ----------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_history_query_count_is_constant_in_the_number_of_changes(org):
+    from kehu.core.audit import log_changes
+
+    customer = make_customer(org.manager)
+    client = client_for(org.admin)
+    url = f"/customers/{customer.pk}/history/"
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        assert response.status_code == 200
+        return len(ctx.captured_queries), response.content.decode()
+
+    client.get(url)
+    few, _html = count()
+    for i in range(15):
+        customer.name = f"改名{i}有限公司"
+        customer.owner = (org.manager, org.manager2)[i % 2]
+        customer.save()
+        log_changes(customer, {"pool_reason": ("", f"原因{i}")}, actor=org.supervisor)
+    many, html = count()
+    assert many == few, (few, many)
+    assert "改名14有限公司" in html and str(org.manager2) in html
