@@ -222,9 +222,26 @@ def search_view(request):
             customers = rt.prepare(list(fs.qs.order_by("-id")[:25]))
         if request.user.has_right("contact", "view"):
             crt = registry.get("contact")
-            fs = crt.filterset({"q": q}, queryset=crt.visible(request.user), user=request.user)
-            contacts = list(fs.qs.order_by("-id")[:25])
+            visible = crt.filterset({"q": q}, queryset=crt.visible(request.user), user=request.user).qs
+            matching = crt.filterset({"q": q}, queryset=crt.model.objects.all(), user=request.user).qs
+            contacts = newest_visible(visible, matching, 25)
     return render(request, "customers/search.html", {"q": q, "customers": customers, "contacts": contacts})
+
+
+SEARCH_WINDOW = 500
+
+
+def newest_visible(visible, matching, size):
+    """The newest `size` rows of `visible` (the search within the user's scope), found through the
+    newest SEARCH_WINDOW ids of `matching` (the same search without the scope). SQLite planned the
+    scoped contact search scope-first (the customers join, then every contact of the scope sorted:
+    0.5-1.7 s at 200k-1M customers); the unscoped search is read in id order and stops after the
+    window. Only when the scope keeps fewer than `size` of a full window is the rest read the slow way."""
+    ids = list(matching.order_by("-id").values_list("pk", flat=True)[:SEARCH_WINDOW])
+    rows = list(visible.filter(pk__in=ids).order_by("-id")[:size]) if ids else []
+    if len(rows) < size and len(ids) == SEARCH_WINDOW:
+        rows += list(visible.filter(pk__lt=ids[-1]).order_by("-id")[:size - len(rows)])
+    return rows
 
 
 __all__ = ["CustomerForm"]

@@ -260,3 +260,17 @@ def test_duplicates_by_email_ignore_case(org, data):
     assert [d.customer for d in found] == [data["yuan"]]
     found = services.find_duplicates(email="SALES@YUANHANG.CN")
     assert [d.customer for d in found] == [data["yuan"]]
+
+
+@pytest.mark.parametrize("window", [500, 1])
+def test_header_search_contacts_are_the_newest_visible(org, data, window, monkeypatch):
+    from kehu.customers import views
+
+    monkeypatch.setattr(views, "SEARCH_WINDOW", window)
+    client = Client()
+    client.force_login(org.manager)  # sees 王芳 (北京远航), not 李明 (manager2's customer)
+    text = client.get("/search/", {"q": "0000"}).content.decode()
+    assert data["wang"].name in text and data["li"].name not in text
+    client.force_login(org.manager2)
+    text = client.get("/search/", {"q": "0000"}).content.decode()
+    assert data["li"].name in text and data["wang"].name not in text
