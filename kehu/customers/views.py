@@ -228,7 +228,7 @@ def search_view(request):
     return render(request, "customers/search.html", {"q": q, "customers": customers, "contacts": contacts})
 
 
-SEARCH_WINDOW = 500
+SEARCH_WINDOW = 200
 
 
 def newest_visible(visible, matching, size):
