@@ -150,6 +150,9 @@ def base_env(db: Database, var_dir: Path):
         # production-like: no DEBUG (no query log), but HTTP cookies so the client can log in on 127.0.0.1
         "KEHU_DEBUG": "false", "KEHU_SECRET_KEY": secrets.token_urlsafe(40), "KEHU_LOG_LEVEL": "ERROR",
         "KEHU_AXES_ENABLED": "true",
+        # jobs (exports) queue in the database and run in `kehu worker`, as deployed; the test
+        # suite's immediate backend (conftest.py) must not leak into the measured server
+        "KEHU_TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
     })
     return env
 
