@@ -170,7 +170,7 @@ def test_login_page_works_with_debug_off(client, settings):
 # --- the request's time limit (kehu/core/deadline.py) -----------------------------------------
 
 @pytest.mark.urls("kehu.core.tests.error_urls")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_statement_past_the_time_limit_is_stopped_logged_and_answered_503(client500, settings, caplog):
     from django.db import connection
 
@@ -187,7 +187,7 @@ def test_a_statement_past_the_time_limit_is_stopped_logged_and_answered_503(clie
     assert response.status_code == 503 and "处理时间超过" in response.content.decode()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_work_outside_a_request_has_no_time_limit(settings):
     from django.db import connection
 
