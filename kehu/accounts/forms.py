@@ -1,3 +1,4 @@
+import django_filters
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
@@ -52,10 +53,19 @@ class UserForm(PlainModelForm):
 
 class UserFilterSet(PlainFilterSet):
     search_fields = ["username", "full_name", "email", "phone"]
+    # `id IN (users with these roles)`, not a join + DISTINCT that PostgreSQL sorts
+    roles = django_filters.ModelMultipleChoiceFilter(queryset=Role.objects.all(), method="filter_roles",
+                                                     label=_("Roles"))
 
     class Meta:
         model = User
         fields = ["department", "roles", "is_active"]
+
+    def filter_roles(self, queryset, name, value):
+        if not value:
+            return queryset
+        holders = User.roles.through.objects.filter(role__in=value).values("user_id")
+        return queryset.filter(pk__in=holders)
 
 
 class RoleForm(PlainModelForm):

@@ -116,5 +116,5 @@ class TaskFilterSet(KehuFilterSet):
     def filter_overdue(self, queryset, name, value):
         if value is None:
             return queryset
-        cond = Q(status__in=Task.OPEN, due_at__lt=timezone.now())
+        cond = Task.open_q() & Q(due_at__lt=timezone.now())
         return queryset.filter(cond) if value else queryset.exclude(cond)

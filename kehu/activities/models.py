@@ -77,6 +77,8 @@ class FollowUp(KehuModel):
             models.Index(fields=["owner", "id"], name="fu_owner_idx", condition=ALIVE),
             models.Index(fields=["method", "id"], name="fu_method_idx", condition=ALIVE),
             models.Index(fields=["created_at", "id"], name="fu_created_idx", condition=ALIVE),
+            models.Index(fields=["owner", "occurred_at", "id"], name="fu_owner_occ_idx", condition=ALIVE),
+            models.Index(fields=["method", "occurred_at", "id"], name="fu_method_occ_idx", condition=ALIVE),
             models.Index(fields=["next_action_by", "next_action_at"], name="fu_next_action_idx",
                          condition=Q(deleted_at__isnull=True, next_action_at__isnull=False)),
             models.Index(fields=["next_action_at"], name="fu_next_due_idx",
@@ -147,6 +149,8 @@ class Task(KehuModel):
             models.Index(fields=["owner", "status", "due_at"], name="task_owner_status_idx", condition=ALIVE),
             models.Index(fields=["due_at", "id"], name="task_due_idx", condition=ALIVE),
             models.Index(fields=["created_at", "id"], name="task_created_idx", condition=ALIVE),
+            models.Index(fields=["owner", "due_at", "id"], name="task_owner_due_idx", condition=ALIVE),
+            models.Index(fields=["owner", "created_at", "id"], name="task_owner_created_idx", condition=ALIVE),
             # open tasks by due date (overdue list sorted by due date, reminders): filter them with
             # Task.open_q(), whose SQL repeats this predicate
             models.Index(fields=["due_at", "id"], name="task_open_due_idx",

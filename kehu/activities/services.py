@@ -59,7 +59,7 @@ def _finished(kind, model, user_field, due_field):
 
 def task_reminders(now) -> list[Due]:
     out = []
-    open_tasks = Task.objects.filter(status__in=Task.OPEN, owner__isnull=False, owner__is_active=True)
+    open_tasks = Task.objects.filter(Task.open_q(), owner__isnull=False, owner__is_active=True)
     due = (open_tasks.filter(due_at__lte=now, due_at__gt=now - OVERDUE_AFTER)
            .exclude(_finished(Reminder.Kind.TASK_DUE, Task, "owner", "due_at")).select_related("owner", "customer"))
     for task in due:

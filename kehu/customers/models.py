@@ -94,6 +94,11 @@ class Customer(KehuModel):
             models.Index(fields=["updated_at", "id"], name="cust_updated_idx", condition=ALIVE),
             models.Index(fields=["created_at", "id"], name="cust_created_idx", condition=ALIVE),
             models.Index(fields=["owner", "name", "id"], name="cust_owner_name_idx", condition=ALIVE),
+            models.Index(fields=["owner", "updated_at", "id"], name="cust_owner_updated_idx", condition=ALIVE),
+            models.Index(fields=["owner", "created_at", "id"], name="cust_owner_created_idx", condition=ALIVE),
+            # a rep's pool warnings and "not followed up for N days": a range per owner
+            models.Index(fields=["owner", "last_activity_at", "id"], name="cust_owner_idle_idx",
+                         condition=Q(deleted_at__isnull=True, owner__isnull=False)),
             models.Index(fields=["phone"], name="cust_phone_idx"),
             models.Index(fields=["email"], name="cust_email_idx"),
             # the duplicate check matches e-mail case-insensitively through this (services.find_duplicates)

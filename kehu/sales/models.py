@@ -32,6 +32,7 @@ class Stage(models.Model):
 
     class Meta:
         ordering = ["order", "id"]
+        indexes = [models.Index(fields=["order", "id"], name="stage_order_idx")]
         verbose_name = _("stage")
         verbose_name_plural = _("stages")
         constraints = [
@@ -113,6 +114,12 @@ class Opportunity(KehuModel):
                          name="opp_owner_board_idx", condition=ALIVE),
             # the list's sort by amount (by expected close: opp_close_idx)
             models.Index(fields=["amount", "id"], name="opp_amount_idx", condition=ALIVE),
+            # a rep's own list in each declared order (SQLite plans `owner_id = me` first)
+            models.Index(fields=["owner", "title", "id"], name="opp_owner_title_idx", condition=ALIVE),
+            models.Index(fields=["owner", "updated_at", "id"], name="opp_owner_updated_idx", condition=ALIVE),
+            models.Index(fields=["owner", "created_at", "id"], name="opp_owner_created_idx", condition=ALIVE),
+            models.Index(fields=["owner", "amount", "id"], name="opp_owner_amount_idx", condition=ALIVE),
+            models.Index(fields=["owner", "expected_close", "id"], name="opp_owner_close_idx", condition=ALIVE),
             # open opportunities by expected close date: the forecast's month ranges read only this
             # index (covering), and the list's open + close-date filter
             models.Index(fields=["expected_close", "stage", "owner", "amount", "probability"],

@@ -21,7 +21,7 @@ def _my_tasks(user, end):
     from kehu.activities.models import Task
 
     rows = list(Task.objects.visible_to(user)
-                .filter(owner=user, status__in=Task.OPEN, due_at__lt=end)
+                .filter(Task.open_q(), owner=user, due_at__lt=end)
                 .select_related("customer").order_by("due_at", "id")[:30])
     now = timezone.now()
     today = timezone.localdate()
