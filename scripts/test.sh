@@ -49,7 +49,7 @@ cleanup() {
 }
 trap cleanup EXIT
 pg "$PG_BIN/initdb -D $PGDIR/data -U kehu --auth=trust -E UTF8 --locale=C.UTF-8" >/dev/null
-pg "$PG_BIN/pg_ctl -D $PGDIR/data -o '-k $PGDIR -c listen_addresses=127.0.0.1 -p $PGPORT -c fsync=off -c synchronous_commit=off -c full_page_writes=off' -l $PGDIR/log -w start" >/dev/null
+pg "$PG_BIN/pg_ctl -D $PGDIR/data -o '-k $PGDIR -c listen_addresses=127.0.0.1 -p $PGPORT -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c autovacuum=off' -l $PGDIR/log -w start" >/dev/null
 DATABASE_URL="postgres://kehu@127.0.0.1:$PGPORT/postgres" $BIN/python -m pytest -q -m "not browser" -p no:playwright
 
 echo "== browser tests (Chromium)"
