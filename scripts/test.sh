@@ -12,6 +12,7 @@ CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 need=()
 [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] || need+=(postgresql)
 [ -n "$CHROMIUM" ] || need+=(chromium)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)  # the load generator of the bench smoke test
 fc-list 2>/dev/null | grep -qi "noto sans cjk" || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

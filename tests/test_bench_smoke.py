@@ -13,7 +13,9 @@ CUSTOMERS = SCALES["small"]  # BENCH_SCALE=small: 10,000 customers and everythin
 
 def test_bench_smoke(tmp_path):
     db = run.SqliteDatabase(tmp_path)
-    rows, notes = run.run_database(db, CUSTOMERS, tmp_path, requests=3, warmup=1, seconds=1.0)
+    rows, notes = run.run_database(db, CUSTOMERS, tmp_path, requests=3, warmup=1, seconds=1.0,
+                                   generated_requests=(1, 1), generated_sample=15, mixed_seconds=2,
+                                   worker_models=[("sync", 2, 1)])
     md, js = tmp_path / "benchmarks.md", tmp_path / "benchmarks.json"
     run.write_outputs(rows, {"sqlite": notes}, md, js, "pytest tests/test_bench_smoke.py")
 
@@ -39,6 +41,30 @@ def test_bench_smoke(tmp_path):
     assert counts["customers"] == CUSTOMERS and counts["followups"] > 3 * CUSTOMERS
     assert counts["opportunities"] > CUSTOMERS // 2 and counts["tasks"] > CUSTOMERS // 2
     assert f"{counts['followups']:,} follow-ups" in text
+    # the generated scenarios (issue 17): every record type's list, every role, the landing pages
+    generated = notes["generated"]
+    assert notes["generated_count"] > 1000
+    names = {(g["role"], g["name"]) for g in generated}
+    for role in ("admin", "supervisor", "rep"):
+        for name in ("home (page shell)", "opportunity board", "opportunity forecast", "public pool (html)",
+                     "calendar feed", "calendar feed, unchanged (If-None-Match)", "api customer edit (notes)",
+                     "api follow-up create", "duplicate check name + phone + e-mail (api)",
+                     "customer: api first page", "customer: html first page"):
+            assert (role, name) in names, (role, name)
+    groups = {g["group"] for g in generated}
+    assert {"list customer", "list contact", "list opportunity", "list followup", "list task", "list planstep",
+            "landing", "search", "writes"} <= groups
+    for g in generated:
+        assert g["verdict"] in ("PASS", "FAIL", "not shown", "–"), g
+        if g["verdict"] != "not shown":  # no error status anywhere; a timing FAIL is allowed here
+            assert set(g["statuses"]) <= run.OK_STATUSES, (g["role"], g["name"], g["path"], g["statuses"])
+    feed = next(g for g in generated if g["name"] == "calendar feed, unchanged (If-None-Match)")
+    assert 304 in feed["statuses"]
+    assert "## Generated scenarios" in text and "| customer: api first page | admin |" in text
+    # the mixed load ran through wrk (installed by make test) with no error
+    (mixed,) = notes["mixed"]
+    assert mixed["requests"] > 0 and mixed["errors"] == 0, mixed
+    assert "## Mixed load: worker models" in text
     with_raw = {r["scenario"] for r in rows if r["raw_sql_ms"] is not None}
     assert "admin: api follow-ups of a customer" in with_raw and "admin: api opportunity list" in with_raw
 

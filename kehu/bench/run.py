@@ -134,6 +134,26 @@ class PostgresDatabase(Database):
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+class ExistingDatabase(Database):
+    """A data set generated before (`--reuse`): measured as it is, never dropped."""
+
+    def __init__(self, url):
+        super().__init__(url)
+        self.vendor = "sqlite" if url.startswith("sqlite") else "postgresql"
+
+    def raw_connect(self):
+        if self.vendor == "sqlite":
+            db = SqliteDatabase.__new__(SqliteDatabase)
+            db.path = Path(self.url.split("sqlite:///", 1)[1])
+            return db.raw_connect()
+        import psycopg
+
+        return psycopg.connect(self.url, autocommit=True, prepare_threshold=None)
+
+    def sql(self, query):
+        return SqliteDatabase.sql(query) if self.vendor == "sqlite" else query
+
+
 def run_cmd(args, env, what):
     t = time.time()
     proc = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True)
@@ -160,16 +180,13 @@ def base_env(db: Database, var_dir: Path):
 # --- the server ---------------------------------------------------------------------------------
 
 class Server:
-    def __init__(self, env, var_dir: Path, workers=2):
+    def __init__(self, env, var_dir: Path, workers=2, threads=1):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = var_dir / "gunicorn.log"
         self._log = open(self.log_path, "w")
-        kehu = str(Path(sys.executable).with_name("kehu"))
-        cmd = [kehu, "serve", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)]
-        if not os.path.exists(kehu):
-            cmd = [sys.executable, "-m", "kehu.cli", "serve", "--bind", f"127.0.0.1:{self.port}",
-                   "--workers", str(workers)]
+        cmd = [sys.executable, "-m", "kehu.cli", "serve", "--bind", f"127.0.0.1:{self.port}",
+               "--workers", str(workers), "--threads", str(threads)]
         self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         self.peak_kb: dict[int, int] = {}
@@ -342,25 +359,54 @@ def explain(db, conn, sql, args):
 
 # --- one database ---------------------------------------------------------------------------------
 
+PARTS = ("fixed", "generated", "exports", "mixed")
+
+
 def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, warmup=5, seconds=20,
-                 explain_slower_than_ms=20.0):
-    """Generate, serve, measure. Returns (result rows with a 'statuses' list each, notes dict)."""
+                 explain_slower_than_ms=20.0, meta_path: Path | None = None, parts=PARTS,
+                 generated_requests=(20, 10), generated_sample=1, mixed_seconds=30, worker_models=None):
+    """Generate (or, with `meta_path`, reuse a generated data set), serve, measure. Returns (result
+    rows with a 'statuses' list each, notes dict). `parts`: which of PARTS to run."""
     env = base_env(db, work_dir)
     run_cmd([sys.executable, "-m", "kehu.cli", "migrate", "--noinput"], env, f"{db.vendor}: migrate")
-    meta_path = work_dir / "meta.json"
-    proc = run_cmd([sys.executable, "-m", "kehu.bench.generate", "--customers", str(customers), "--meta",
-                    str(meta_path)], env, f"{db.vendor}: generate {customers} customers")
-    meta = json.loads(meta_path.read_text())
-    notes = {"generate_seconds": meta["seconds"], "generate_log": proc.stderr.strip().splitlines()[-4:],
+    generate_log = []
+    if meta_path is None:
+        meta_path = work_dir / "meta.json"
+        proc = run_cmd([sys.executable, "-m", "kehu.bench.generate", "--customers", str(customers), "--meta",
+                        str(meta_path)], env, f"{db.vendor}: generate {customers} customers")
+        generate_log = proc.stderr.strip().splitlines()[-4:]
+    meta = json.loads(Path(meta_path).read_text())
+    notes = {"generate_seconds": meta["seconds"], "generate_log": generate_log,
              "explain": {}, "samples": meta["samples"],
              "counts": {k: meta[k] for k in ("customers", "contacts", "opportunities", "stage_changes", "followups",
                                              "tasks", "users") if meta.get(k) is not None}}
     s = meta["samples"]
-    server = Server(env, work_dir)
     rows = []
+    spec = None
+    if "generated" in parts or "mixed" in parts:
+        spec_path = work_dir / "scenarios.json"
+        run_cmd([sys.executable, "-m", "kehu.bench.scenarios", "--meta", str(meta_path), "--out", str(spec_path)],
+                env, f"{db.vendor}: scenarios from the record types")
+        spec = json.loads(spec_path.read_text(encoding="utf-8"))
+        notes["generated_count"] = len(spec["scenarios"])
+        if generated_sample > 1:  # the smoke test: every page and write, one list scenario in N
+            spec["scenarios"] = [sc for i, sc in enumerate(spec["scenarios"])
+                                 if not sc["group"].startswith("list ") or sc["name"].endswith(" first page")
+                                 or i % generated_sample == 0]
+    if "mixed" in parts:
+        notes["mixed"] = mixed_load(env, work_dir, db, spec, seconds=mixed_seconds, models=worker_models)
+    if not set(parts) & {"fixed", "generated", "exports"}:
+        return rows, notes
+    server = Server(env, work_dir)
     try:
         server.wait_ready()
         log(f"{db.vendor}: serving on {server.base}, workers {server.workers()}")
+        if "generated" in parts:
+            notes["generated"] = run_generated(server.base, spec, db, *generated_requests)
+        if "fixed" not in parts:
+            if "exports" in parts:
+                rows += export_scenarios(server.base, meta["admin"]["token"], env, db, customers)
+            return rows, notes
         conn = db.raw_connect()
         users = [("supervisor", meta["supervisor"], meta["supervisor"]["scope_owner_ids"]),
                  ("admin", meta["admin"], None)]
@@ -429,7 +475,8 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
             rows.append(row)
             api.close()
             html.close()
-        rows += export_scenarios(server.base, meta["admin"]["token"], env, db, customers)
+        if "exports" in parts:
+            rows += export_scenarios(server.base, meta["admin"]["token"], env, db, customers)
         conn.close()
         for i, (pid, kb) in enumerate(sorted(server.peak_kb.items())):
             row = result(f"worker {i + 1} peak RSS (pid {pid})", "-", db, customers, [], [200])
@@ -438,6 +485,193 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
     finally:
         server.stop()
     return rows, notes
+
+
+OK_STATUSES = {200, 201, 304}
+
+
+def run_generated(base, spec, db, api_requests=20, html_requests=10, warmup=2, cap_seconds=3.0) -> list[dict]:
+    """Every generated scenario (kehu/bench/scenarios.py), one client per role and kind, sequential:
+    p50/p95 of `api_requests` (API, feed) or `html_requests` (HTML) requests after `warmup`; a slow
+    scenario stops after `cap_seconds` once it has 5 samples. Each row gets PASS or FAIL against
+    its budget (FAIL also for any status but 200/201/304, or no 304 where one is expected)."""
+    users, password = spec["users"], spec["password"]
+    clients: dict = {}
+    counter = iter(range(10**9))
+
+    def client(role, kind):
+        if (role, kind) not in clients:
+            if kind == "api":
+                clients[role, kind] = api_client(base, users[role]["token"])
+            elif kind == "html":
+                clients[role, kind] = html_client(base, users[role]["username"], password)
+            else:
+                clients[role, kind] = httpx.Client(base_url=base, timeout=60)
+        return clients[role, kind]
+
+    out = []
+    started = time.time()
+    try:
+        for i, sc in enumerate(spec["scenarios"]):
+            c = client(sc["role"], sc["client"])
+            method = sc.get("method", "GET")
+            headers = {}
+            if sc.get("conditional"):
+                etag = c.get(sc["path"]).headers.get("ETag")
+                if etag:
+                    headers["If-None-Match"] = etag
+
+            def call(c=c, sc=sc, method=method, headers=headers):
+                body = sc.get("json")
+                if body is not None:
+                    uniq = f"{next(counter)}{secrets.token_hex(3)}"
+                    body = json.loads(json.dumps(body).replace("{uniq}", uniq))
+                return c.request(method, sc["path"], json=body, headers=headers).status_code
+
+            statuses = [call()]
+            row = {k: sc.get(k) for k in ("name", "role", "group", "client", "path", "budget_ms")}
+            row.update(database=db.vendor, p50_ms=None, p95_ms=None, n=0)
+            if sc.get("optional") and statuses[0] in (403, 404):
+                row.update(statuses=statuses, verdict="not shown")
+                out.append(row)
+                continue
+            statuses += [call() for _ in range(warmup - 1)]
+            n = html_requests if sc["client"] == "html" else api_requests
+            times: list[float] = []
+            t_start = time.perf_counter()
+            while len(times) < n:
+                t = time.perf_counter()
+                statuses.append(call())
+                times.append((time.perf_counter() - t) * 1000)
+                if len(times) >= 5 and time.perf_counter() - t_start > cap_seconds:
+                    break
+            p95 = pct(times, 95)
+            ok = set(statuses) <= OK_STATUSES and (not sc.get("conditional") or 304 in statuses)
+            budget = sc.get("budget_ms")
+            verdict = ("PASS" if budget is None or p95 <= budget else "FAIL") if ok else "FAIL"
+            row.update(p50_ms=round(pct(times, 50), 2), p95_ms=round(p95, 2), n=len(times),
+                       statuses=sorted(set(statuses)), verdict=verdict)
+            out.append(row)
+            if (i + 1) % 100 == 0:
+                fails = sum(r["verdict"] == "FAIL" for r in out)
+                log(f"{db.vendor}: {i + 1}/{len(spec['scenarios'])} generated scenarios, {fails} FAIL, "
+                    f"{time.time() - started:.0f} s")
+    finally:
+        for c in clients.values():
+            c.close()
+    return out
+
+
+WORKER_MODELS = [("sync", 2, 1), ("sync", 3, 1), ("sync", 5, 1), ("gthread", 2, 4)]
+
+MIXED_LUA = r"""
+local reads = {%(reads)s}
+local writes = {%(writes)s}
+local counter = 0
+tid = tid or 0
+local next_tid = 0
+setup = function(thread)
+  thread:set("tid", next_tid)
+  next_tid = next_tid + 1
+end
+init = function(args)
+  math.randomseed(os.time() + tid * 7919)
+end
+request = function()
+  counter = counter + 1
+  local r
+  if math.random() < %(write_share)s then r = writes[math.random(#writes)] else r = reads[math.random(#reads)] end
+  local h = {["Authorization"] = "Bearer " .. r[3]}
+  local body = nil
+  if r[4] ~= nil then
+    body = string.gsub(r[4], "{uniq}", tid .. "x" .. counter .. "x" .. math.random(1000000))
+    h["Content-Type"] = "application/json"
+  end
+  return wrk.format(r[1], r[2], h, body)
+end
+done = function(summary, latency, requests)
+  io.write(string.format("KEHU_RESULT {\"requests\": %%d, \"duration_us\": %%d, \"p50_us\": %%d, \"p95_us\": %%d, " ..
+    "\"p99_us\": %%d, \"max_us\": %%d, \"status_errors\": %%d, \"connect\": %%d, \"read\": %%d, \"write\": %%d, " ..
+    "\"timeout\": %%d}\n", summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), latency.max, summary.errors.status, summary.errors.connect, summary.errors.read,
+    summary.errors.write, summary.errors.timeout))
+end
+"""
+
+
+def _lua_entry(method, path, token, body=None) -> str:
+    def lit(text):
+        return "[==[" + text + "]==]"
+
+    return "{" + ", ".join([lit(method), lit(path), lit(token)] + ([lit(body)] if body is not None else [])) + "}"
+
+
+def mixed_requests(spec) -> tuple[list[str], list[str]]:
+    """The mixed load's requests (issue 17): reads are the generated API list scenarios (filters,
+    sorts, next pages deep in the list, searches) and customer details, of every role; writes are
+    creating a customer, adding a follow-up and editing a customer's notes, spread over many
+    customers. Returns Lua table entries."""
+    tokens = {role: u["token"] for role, u in spec["users"].items()}
+    reads, writes = [], []
+    for sc in spec["scenarios"]:
+        if sc["client"] == "api" and sc.get("method", "GET") == "GET" and sc["group"].startswith("list ") \
+                and sc["group"] in ("list customer", "list contact", "list opportunity", "list followup", "list task"):
+            reads.append(_lua_entry("GET", sc["path"], tokens[sc["role"]]))
+    n_lists = len(reads)
+    for role, ids in spec["customer_ids"].items():
+        for pk in ids:
+            # details: as many as the lists, so that a third of the reads open a record
+            reads += [_lua_entry("GET", f"/api/v1/customers/{pk}", tokens[role])] * max(1, n_lists // (2 * len(ids) * 3))
+            writes.append(_lua_entry("PATCH", f"/api/v1/customers/{pk}", tokens[role],
+                                     json.dumps({"notes": "mixed load {uniq}"})))
+            writes.append(_lua_entry("POST", "/api/v1/followups/", tokens[role],
+                                     json.dumps({"customer": pk, "topic": "mixed load {uniq}"})))
+        writes += [_lua_entry("POST", "/api/v1/customers/", tokens[role],
+                              json.dumps({"name": "{uniq} 混合负载 Mixed", "status": "active"}))] * max(1, len(ids) // 2)
+    return reads, writes
+
+
+def mixed_load(env, work_dir, db, spec, seconds=30, models=None, clients=8, write_share=0.2) -> list[dict]:
+    """The mixed load (8 clients, 80 % reads / 20 % writes, through wrk) against each worker model:
+    requests/s, latency percentiles, errors. The one `make run` starts is chosen from these."""
+    wrk = shutil.which("wrk")
+    if not wrk:
+        log("wrk is not installed: no mixed load")
+        return []
+    reads, writes = mixed_requests(spec)
+    script = work_dir / "mixed.lua"
+    script.write_text(MIXED_LUA % {"reads": ",\n".join(reads), "writes": ",\n".join(writes),
+                                   "write_share": write_share}, encoding="utf-8")
+    results = []
+    for kind, workers, threads in models or WORKER_MODELS:
+        server = Server(env, work_dir, workers=workers, threads=threads)
+        try:
+            server.wait_ready()
+
+            def run_wrk(duration, base=server.base):
+                proc = subprocess.run([wrk, "-t2", f"-c{clients}", f"-d{duration}s", "--timeout", "10s", "-s",
+                                       str(script), base], capture_output=True, text=True)
+                m = re.search(r"KEHU_RESULT (\{.*\})", proc.stdout)
+                if not m:
+                    raise RuntimeError(f"wrk failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+                return json.loads(m.group(1))
+
+            run_wrk(5)  # warm-up: caches, compiled list queries in each worker
+            r = run_wrk(int(seconds))
+            errors = r["status_errors"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
+            row = {"model": f"{kind}, {workers} workers" + (f" x {threads} threads" if threads > 1 else ""),
+                   "database": db.vendor, "rps": round(r["requests"] / (r["duration_us"] / 1e6), 1),
+                   "p50_ms": round(r["p50_us"] / 1000, 1), "p95_ms": round(r["p95_us"] / 1000, 1),
+                   "p99_ms": round(r["p99_us"] / 1000, 1), "max_ms": round(r["max_us"] / 1000, 1),
+                   "errors": errors, "requests": r["requests"], "seconds": seconds, "clients": clients,
+                   "rss_mb": round(sum(server.peak_kb.values()) / 1024, 1)}
+            row["verdict"] = "PASS" if row["rps"] >= 300 and row["p95_ms"] <= 100 and errors == 0 else "FAIL"
+            results.append(row)
+            log(f"{db.vendor}: mixed load, {row['model']}: {row['rps']} req/s, p95 {row['p95_ms']} ms, "
+                f"{errors} errors")
+        finally:
+            server.stop()
+    return results
 
 
 def run_peak_rss(args, env, what) -> float:
@@ -601,11 +835,82 @@ def write_outputs(rows, notes, md_path: Path, json_path: Path, command: str, ext
         for key, plan in n.get("explain", {}).items():
             out += ["", f"EXPLAIN for {key}:", "", "```", plan, "```"]
         out.append("")
+    out += generated_md(notes)
     if extra_md:
         out.append(extra_md)
     if kept:
         out.append(kept.rstrip())
     md_path.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def _ms(v):
+    return "–" if v is None else f"{v:g}"
+
+
+def generated_md(notes) -> list[str]:
+    """The mixed load per worker model, then every generated scenario with its budget and a PASS
+    or FAIL per database (one row per scenario and role, the databases side by side)."""
+    out = []
+    mixed = [r for n in notes.values() for r in n.get("mixed", [])]
+    if mixed:
+        r0 = mixed[0]
+        out += ["## Mixed load: worker models", "",
+                f"{r0['clients']} clients (wrk), {r0['seconds']} s after a 5 s warm-up; 80 % reads (the generated API "
+                "list scenarios of every role: filters, sorts, cursors deep in the list, searches; and customer "
+                "details), 20 % writes (create a customer, add a follow-up, edit a customer's notes). "
+                "Budget: >= 300 req/s, p95 <= 100 ms, 0 errors.", "",
+                "| worker model | database | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | workers' peak RSS MB "
+                "| verdict |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for r in mixed:
+            out.append(f"| {r['model']} | {r['database']} | {r['rps']:g} | {r['p50_ms']:g} | {r['p95_ms']:g} | "
+                       f"{r['p99_ms']:g} | {r['max_ms']:g} | {r['errors']} | {r['rss_mb']:g} | {r['verdict']} |")
+        out.append("")
+    gen = [r for n in notes.values() for r in n.get("generated", [])]
+    if not gen:
+        return out
+    dbs = sorted({r["database"] for r in gen}, key=lambda v: v != "sqlite")
+    by_key: dict = {}
+    group_order, name_order = {}, {}
+    for r in gen:
+        group_order.setdefault(r["group"], len(group_order))
+        name_order.setdefault(r["name"], len(name_order))
+        by_key.setdefault((r["group"], r["name"], r["role"]), {})[r["database"]] = r
+    roles = {"admin": 0, "supervisor": 1, "rep": 2}
+    by_key = dict(sorted(by_key.items(), key=lambda kv: (group_order[kv[0][0]], name_order[kv[0][1]],
+                                                          roles.get(kv[0][2], 9))))
+    summary = {db: {"PASS": 0, "FAIL": 0, "not shown": 0, "–": 0} for db in dbs}
+    for r in gen:
+        summary[r["database"]][r["verdict"]] = summary[r["database"]].get(r["verdict"], 0) + 1
+    out += ["## Generated scenarios (kehu/bench/scenarios.py)", "",
+            "Generated from the record types' declarations: every list's filters (alone, and with a one-month "
+            "creation range), sorts (first page, and a cursor 100,000 rows deep or half-way), search term "
+            "classes; every role's landing pages, the header search, the duplicate check, edits. Sequential, "
+            "one client; p95 of 20 requests (API) or 10 (HTML) after 2 warm-up requests, fewer (at least 5) "
+            "when a scenario takes over 3 s. Roles: admin (all data), supervisor (a department), rep (own).", "",
+            "| database | " + " | ".join(k for k in ("PASS", "FAIL", "not shown", "–")) + " |", "|---|---:|---:|---:|---:|"]
+    for db in dbs:
+        out.append(f"| {db} | " + " | ".join(str(summary[db].get(k, 0)) for k in ("PASS", "FAIL", "not shown", "–"))
+                   + " |")
+    out.append("")
+    head = "| scenario | role | budget ms | " + " | ".join(f"{db} p50 | {db} p95 | {db}" for db in dbs) + " |"
+    rule = "|---|---|---:|" + "---:|---:|---|" * len(dbs)
+    group = None
+    for (g, name, role), per_db in by_key.items():
+        if g != group:
+            out += ["", f"### {g}", "", head, rule]
+            group = g
+        first = next(iter(per_db.values()))
+        cells = []
+        for db in dbs:
+            r = per_db.get(db)
+            if r is None:
+                cells.append("– | – | –")
+                continue
+            bad = "" if set(r["statuses"]) <= OK_STATUSES else f" (HTTP {','.join(map(str, r['statuses']))})"
+            cells.append(f"{_ms(r['p50_ms'])} | {_ms(r['p95_ms'])} | {'**FAIL**' if r['verdict'] == 'FAIL' else r['verdict']}{bad}")
+        out.append(f"| {name.replace('|', '/')} | {role} | {_ms(first['budget_ms'])} | " + " | ".join(cells) + " |")
+    out.append("")
+    return out
 
 
 @contextmanager
@@ -631,15 +936,36 @@ def main(argv=None):
     parser.add_argument("--md", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--json", default=str(ROOT / "docs" / "benchmarks.json"))
     parser.add_argument("--append-md", help="a Markdown file appended to the report (analysis)")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"any of {', '.join(PARTS)}")
+    parser.add_argument("--worker-models", default=os.environ.get("BENCH_WORKER_MODELS", ""),
+                        help="mixed load: KIND:WORKERS:THREADS,... (default: " +
+                             ",".join(f"{k}:{w}:{t}" for k, w, t in WORKER_MODELS) + ")")
+    parser.add_argument("--mixed-seconds", type=int, default=int(os.environ.get("BENCH_MIXED_SECONDS", "30")))
+    parser.add_argument("--reuse", action="append", default=[], metavar="DATABASE_URL=META_JSON",
+                        help="measure a data set generated before (kept, not dropped) instead of generating one; "
+                             "once per database")
     opts = parser.parse_args(argv)
     customers = SCALES.get(opts.scale) or int(opts.scale)
+    parts = tuple(p.strip() for p in opts.parts.split(",") if p.strip())
+    reuse = dict(item.split("=", 1) for item in opts.reuse)
+    models = [(k, int(w), int(t)) for k, w, t in (m.split(":") for m in opts.worker_models.split(",") if m)] or None
     rows, notes = [], {}
-    for name in [d.strip() for d in opts.databases.split(",") if d.strip()]:
+    names = [d.strip() for d in opts.databases.split(",") if d.strip()]
+    if reuse:
+        names = ["sqlite" if url.startswith("sqlite") else "postgres" for url in reuse]
+    for name in names:
         with work_dir() as d:
-            db = SqliteDatabase(d) if name == "sqlite" else PostgresDatabase(opts.pg_url, f"kehu_bench_{customers}")
+            meta_path = None
+            if reuse:
+                url, meta_path = next((u, m) for u, m in reuse.items() if u.startswith("sqlite") == (name == "sqlite"))
+                db = ExistingDatabase(url)
+                customers = json.loads(Path(meta_path).read_text())["customers"]
+            else:
+                db = SqliteDatabase(d) if name == "sqlite" else PostgresDatabase(opts.pg_url, f"kehu_bench_{customers}")
             try:
                 r, n = run_database(db, customers, d, requests=opts.requests, warmup=opts.warmup,
-                                    seconds=opts.seconds)
+                                    seconds=opts.seconds, meta_path=meta_path, parts=parts,
+                                    mixed_seconds=opts.mixed_seconds, worker_models=models)
             finally:
                 db.drop()
             rows += r
