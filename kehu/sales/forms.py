@@ -163,7 +163,8 @@ class BoardFilterForm(BootstrapMixin, forms.Form):
             field.widget.attrs["class"] = css.replace("form-select", "form-select form-select-sm").replace(
                 "form-control", "form-control form-control-sm")
 
-    def apply(self, qs):
+    def apply(self, qs, dates=True):
+        """`qs` narrowed to the chosen owner, department and (unless `dates=False`) close dates."""
         if not self.is_valid():
             return qs
         data = self.cleaned_data
@@ -171,8 +172,13 @@ class BoardFilterForm(BootstrapMixin, forms.Form):
             qs = qs.filter(owner=data["owner"])
         if data.get("department"):
             qs = qs.filter(owner__department__path__startswith=data["department"].path)
-        if data.get("close_from"):
+        if dates and data.get("close_from"):
             qs = qs.filter(expected_close__gte=data["close_from"])
-        if data.get("close_to"):
+        if dates and data.get("close_to"):
             qs = qs.filter(expected_close__lte=data["close_to"])
         return qs
+
+    def totals_filters(self) -> dict:
+        """The chosen filters as `kehu.sales.totals.pipeline_totals` takes them."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return {name: data.get(name) for name in ("owner", "department", "close_from", "close_to")}

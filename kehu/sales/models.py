@@ -268,3 +268,32 @@ class PlanStep(KehuModel):
         if self.owner_id is None and self.opportunity_id:
             self.owner_id = self.opportunity.owner_id
         super().save(*args, **kwargs)
+
+
+class PipelineTotal(models.Model):
+    """How many live opportunities, and their amounts, each (stage, owner, expected close month,
+    open or closed) holds: the pipeline board's column totals and the forecast read these few
+    thousand rows instead of aggregating every visible opportunity (~750k at 1M customers).
+
+    Kept by database triggers on sales_opportunity (migration 0007, `kehu.sales.totals`), so every
+    write counts: the ORM's saves, soft deletes and restores, QuerySet.update(), deletes, raw SQL
+    and the bench generator's COPY. Amounts are kept in cents as integers, exact on both databases.
+    `owner_key` is the owner's id, 0 for none; `close_month` is yyyymm, 0 for no expected close."""
+
+    stage_id = models.IntegerField()
+    owner_key = models.IntegerField()
+    close_month = models.IntegerField()
+    is_open = models.BooleanField()
+    n = models.BigIntegerField(default=0)
+    total_cents = models.BigIntegerField(default=0)
+    weighted_cents = models.BigIntegerField(default=0)  # sum of amount in cents × probability (%)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["stage_id", "owner_key", "close_month", "is_open"],
+                                               name="pipeline_total_key")]
+        indexes = [models.Index(fields=["owner_key", "stage_id"], name="pipeline_total_owner_idx")]
+        verbose_name = _("pipeline total")
+        verbose_name_plural = _("pipeline totals")
+
+    def __str__(self):
+        return f"{self.stage_id}/{self.owner_key}/{self.close_month}: {self.n}"
