@@ -3,6 +3,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kehu.accounts.models import User
+from kehu.accounts.scope import scope_key
 from kehu.core import timeline
 from kehu.core.registry import registry
 from kehu.core.views import BulkActionView, RecordDetailView, RecordEditView, RecordListView
@@ -223,8 +225,15 @@ def search_view(request):
         if request.user.has_right("contact", "view"):
             crt = registry.get("contact")
             visible = crt.filterset({"q": q}, queryset=crt.visible(request.user), user=request.user).qs
-            matching = crt.filterset({"q": q}, queryset=crt.model.objects.all(), user=request.user).qs
-            contacts = newest_visible(visible, matching, 25)
+            if scope_key(request.user) == ("all",) or connection.vendor == "postgresql":
+                # the newest 25 visible matches, read in id order with the scope checked per row
+                # (PostgreSQL plans it so: a 4-digit phone fragment at 1M, 7-19 ms for a supervisor
+                # or a rep), not a window of 200 unscoped matches (~47,000 contacts walked, 35 ms);
+                # with the "all" scope every match is visible
+                contacts = list(visible.order_by("-id")[:25])
+            else:
+                matching = crt.filterset({"q": q}, queryset=crt.model.objects.all(), user=request.user).qs
+                contacts = newest_visible(visible, matching, 25)
     return render(request, "customers/search.html", {"q": q, "customers": customers, "contacts": contacts})
 
 
@@ -232,7 +241,7 @@ SEARCH_WINDOW = 200
 
 
 def newest_visible(visible, matching, size):
-    """The newest `size` rows of `visible` (the search within the user's scope), found through the
+    """SQLite: the newest `size` rows of `visible` (the search within the user's scope), found through the
     newest SEARCH_WINDOW ids of `matching` (the same search without the scope). SQLite planned the
     scoped contact search scope-first (the customers join, then every contact of the scope sorted:
     0.5-1.7 s at 200k-1M customers); the unscoped search is read in id order and stops after the
