@@ -86,6 +86,7 @@ class FollowUpFilterSet(KehuFilterSet):
     occurred_before = _date_filter("occurred_at", "lte", _("To"))
     pending_action = django_filters.BooleanFilter(method="filter_pending", label=_("Next action pending"))
     search_fields = ["topic", "content", "participants", "next_action"]
+    search_indexed = True  # migration: kehu.core.search.search_index_operation
     primary = ["method", "occurred_after", "occurred_before", "owner"]
 
     class Meta:
@@ -107,6 +108,7 @@ class TaskFilterSet(KehuFilterSet):
     due_after = _date_filter("due_at", "gte", _("Due from"))
     due_before = _date_filter("due_at", "lte", _("Due to"))
     search_fields = ["title", "description"]
+    search_indexed = True  # migration: kehu.core.search.search_index_operation
     primary = ["status", "priority", "due_after", "due_before"]
 
     class Meta:

@@ -11,7 +11,6 @@ import django_filters.constants
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -103,6 +102,7 @@ class KehuFilterSet(django_filters.FilterSet):
     created_before = LocalDateFilter(field_name="created_at", lookup_expr="lte", label=_("Created to"))
 
     search_fields: list[str] = []
+    search_indexed = False  # search_fields have a search index (kehu/core/search.py)
     primary: list[str] = ["owner", "tag"]  # shown at once; the others under "More filters"
 
     def __init__(self, *args, user=None, **kwargs):
@@ -137,13 +137,22 @@ class KehuFilterSet(django_filters.FilterSet):
         return False
 
     def search(self, queryset, name, value):
+        """`q`: any of `search_fields` contains the term; through the search index when the filter
+        set declares `search_indexed` (kehu/core/search.py)."""
+        from .search import search_q
+
         value = (value or "").strip()
         if not value or not self.search_fields:
             return queryset
-        condition = Q()
-        for field in self.search_fields:
-            condition |= Q(**{f"{field}__icontains": value})
-        return queryset.filter(condition)
+        return queryset.filter(search_q(queryset.model, self.search_fields, value,
+                                        indexed=getattr(self, "search_indexed", False)))
+
+    @classmethod
+    def probe_ids(cls, term: str):
+        """Ids of every record matching `term` through the search index, or None (see kehu/core/search.py)."""
+        from .search import probe_ids
+
+        return probe_ids(cls, term)
 
     def filter_tag(self, queryset, name, value):
         if not value:

@@ -157,6 +157,20 @@ class CustomerFilterSet(KehuFilterSet):
             condition |= search_condition(term)
         return queryset.filter(condition)
 
+    @classmethod
+    def probe_ids(cls, value: str):
+        """Ids of every customer the search for `value` finds, when the index gives them all
+        (rare terms), else None: another list's search through `customer__name` (opportunities)
+        then filters by these ids (kehu/core/search.py)."""
+        ids = set()
+        for term in normalize.search_terms(value):
+            condition = search_condition(term)
+            child = condition.children[0] if len(condition.children) == 1 and not condition.negated else None
+            if not (isinstance(child, tuple) and child[0] == "pk__in"):
+                return None
+            ids.update(child[1])
+        return sorted(ids)
+
 
 # A term with fewer matches than this is fetched whole through the trigram index and the page
 # filters by their ids (SQLite: an FTS5 phrase query; PostgreSQL: a bitmap of a few thousand rows)

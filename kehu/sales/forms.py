@@ -82,6 +82,7 @@ class OpportunityFilterSet(KehuFilterSet):
     close_before = django_filters.DateFilter(field_name="expected_close", lookup_expr="lte",
                                              label=_("Expected close to"))
     search_fields = ["number", "title", "prospect_name", "customer__name"]
+    search_indexed = True  # migration: kehu.core.search.search_index_operation
     primary = ["stage", "owner", "open"]
 
     class Meta:
@@ -127,6 +128,7 @@ class PlanStepFilterSet(KehuFilterSet):
     planned_after = django_filters.DateFilter(field_name="planned_on", lookup_expr="gte", label=_("Planned from"))
     planned_before = django_filters.DateFilter(field_name="planned_on", lookup_expr="lte", label=_("Planned to"))
     search_fields = ["action", "result"]
+    search_indexed = True  # migration: kehu.core.search.search_index_operation
     primary = ["responsible", "done"]
 
     class Meta:

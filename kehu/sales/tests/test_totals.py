@@ -100,7 +100,7 @@ def stages():
     return opens, next(s for s in ordered if s.is_won), next(s for s in ordered if s.is_lost)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_totals_follow_every_kind_of_write(org):
     opens, won, lost = stages()
     jan, feb = datetime.date(2031, 1, 5), datetime.date(2031, 2, 20)

@@ -1,0 +1,109 @@
+"""The indexed list search (kehu/core/search.py) finds exactly what a plain `icontains` finds, for
+every record type that declares `search_indexed`, on SQLite (FTS5 tables kept by triggers) and on
+PostgreSQL (trigram indexes); a rare term is read through the index, never by walking the list."""
+
+import pytest
+from django.db import connection
+from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from kehu.activities.models import FollowUp, Task
+from kehu.activities.tests.test_records import make_followup
+from kehu.core import search
+from kehu.core.filters import list_queryset
+from kehu.core.registry import registry
+from kehu.core.testing.factories import make_org
+from kehu.customers.testing import make_customer
+from kehu.sales.models import Opportunity, PlanStep
+from kehu.sales.tests.test_records import make_opportunity
+
+pytestmark = pytest.mark.django_db
+
+TERMS = ["华东区", "东区", "zz9", "Zz9", "龘龘龘", "50%", "a_b", "客户回访"]
+
+
+def indexed_types():
+    return [rt for rt in registry.all() if rt.filterset is not None and getattr(rt.filterset, "search_indexed", False)]
+
+
+def plain(rt, user, term):
+    condition = Q()
+    for field in rt.filterset.search_fields:
+        condition |= Q(**{f"{field}__icontains": term})
+    return set(rt.visible(user).filter(condition).values_list("pk", flat=True))
+
+
+@pytest.fixture
+def data():
+    o = make_org()
+    customer = make_customer(o.manager, name="华东区客户回访中心")
+    other = make_customer(o.manager, name="西北贸易")
+    opp = make_opportunity(o.manager, customer=customer, title="ZZ9 项目")
+    make_opportunity(o.manager, customer=other, title="年度采购 50% 折扣")
+    PlanStep.objects.create(opportunity=opp, action="华东区拜访", result="a_b 结果", planned_on=timezone.localdate(),
+                            responsible=o.manager, owner=o.manager)
+    make_followup(customer, topic="客户回访", content="约定下周到华东区")
+    gone = make_followup(other, topic="zz9 已删除")
+    gone.deleted_at = timezone.now()
+    gone.save()
+    Task.objects.create(title="准备 ZZ9 方案", description="华东区", owner=o.manager, created_by=o.manager,
+                        customer=customer, due_at=timezone.now())
+    return o
+
+
+def test_every_indexed_type_finds_what_icontains_finds(data):
+    types = indexed_types()
+    assert {rt.key for rt in types} >= {"opportunity", "planstep", "followup", "task"}
+    found_any = False
+    for rt in types:
+        for user in (data.admin, data.manager, data.manager2):
+            for term in TERMS:
+                _fs, qs = list_queryset(rt, user, {"q": term})
+                got = set(qs.values_list("pk", flat=True))
+                assert got == plain(rt, user, term), (rt.key, user.username, term)
+                found_any |= bool(got)
+    assert found_any
+
+
+def test_rare_term_is_read_through_the_index(data):
+    rt = registry.get("followup")
+    with CaptureQueriesContext(connection) as ctx:
+        _fs, qs = list_queryset(rt, data.admin, {"q": "客户回访"})
+        ids = list(qs.values_list("pk", flat=True))
+    assert len(ids) == 1
+    marker = "activities_followup_fts MATCH" if connection.vendor == "sqlite" else "LIKE UPPER"
+    assert any(marker in q["sql"] for q in ctx.captured_queries), [q["sql"] for q in ctx.captured_queries]
+    page_sql = ctx.captured_queries[-1]["sql"]
+    assert "LIKE" not in page_sql.upper(), page_sql  # the page filters by the probe's ids
+
+
+def test_index_follows_edits_and_deletes(data):
+    rt = registry.get("task")
+    task = Task.objects.get(title="准备 ZZ9 方案")
+    task.title = "改名后的任务 QQ7"
+    task.save()
+    assert set(list_queryset(rt, data.admin, {"q": "QQ7"})[1].values_list("pk", flat=True)) == {task.pk}
+    assert not list_queryset(rt, data.admin, {"q": "准备 ZZ9"})[1].exists()
+    Task.all_objects.filter(pk=task.pk).delete()
+    assert not list_queryset(rt, data.admin, {"q": "QQ7"})[1].exists()
+
+
+def test_opportunity_search_through_its_customer_uses_the_customers_index(data):
+    rt = registry.get("opportunity")
+    with CaptureQueriesContext(connection) as ctx:
+        _fs, qs = list_queryset(rt, data.admin, {"q": "客户回访中心"})
+        titles = list(qs.values_list("title", flat=True))
+    assert titles == ["ZZ9 项目"]
+    page_sql = ctx.captured_queries[-1]["sql"]
+    assert "customers_customer" not in page_sql, page_sql  # customer_id IN (ids), no join
+
+
+def test_probe_limit_falls_back_to_the_plain_match(data, monkeypatch):
+    """A term with PROBE or more matches keeps icontains (read in the list's order)."""
+    monkeypatch.setattr(search, "PROBE", 1)
+    rt = registry.get("followup")
+    _fs, qs = list_queryset(rt, data.admin, {"q": "华东区"})
+    assert set(qs.values_list("pk", flat=True)) == plain(rt, data.admin, "华东区")
+    assert "LIKE" in str(qs.query).upper()
+    assert FollowUp.objects.count() >= 1 and Opportunity.objects.count() == 2
