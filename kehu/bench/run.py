@@ -973,7 +973,8 @@ def main(argv=None):
             bad = [x for x in r if not set(x["statuses"]) <= {200, 201}]
             for x in bad:
                 log(f"unexpected HTTP status in {x['scenario']}: {x['statuses']}")
-    command = f"BENCH_SCALE={opts.scale} make bench" if not argv else "python -m kehu.bench.run " + " ".join(argv)
+    args = argv if argv is not None else (sys.argv[1:] if reuse else None)
+    command = f"BENCH_SCALE={opts.scale} make bench" if not args else "python -m kehu.bench.run " + " ".join(args)
     extra = Path(opts.append_md).read_text(encoding="utf-8") if opts.append_md else ""
     write_outputs(rows, notes, Path(opts.md), Path(opts.json), command, extra)
     log(f"wrote {opts.md} and {opts.json}")
