@@ -801,6 +801,11 @@ def write_outputs(rows, notes, md_path: Path, json_path: Path, command: str, ext
             kept = previous[previous.index(ANALYSIS_MARKER):]
     clean = [{k: r[k] for k in KEYS} for r in rows]
     json_path.write_text(json.dumps(clean, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    generated = [r for n in notes.values() for r in n.get("generated", [])]
+    mixed = [r for n in notes.values() for r in n.get("mixed", [])]
+    if generated or mixed:  # the generated scenarios and the mixed load, one line per row
+        lines = [json.dumps(r, ensure_ascii=False) for r in mixed + generated]
+        json_path.with_name(json_path.stem + "-scenarios.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     m = machine()
     sizes = sorted({r["customers"] for r in rows})
     out = [
