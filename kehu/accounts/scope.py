@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import F, Func, IntegerField, Q
+from django.db.models.lookups import Exact, In, IsNull
+from django.db.models.sql.datastructures import Join
 
 from .models import SCOPE_RANK, DataScope
 from .rights import ALL
@@ -83,7 +85,64 @@ def scope_filter(qs, user, owned: bool = False):
     if owner_field is None or access.scope == DataScope.ALL:
         return qs
     ids = access.scope_user_ids()
-    condition = Q(**{f"{owner_field}_id__in": ids}) if len(ids) > 1 else Q(**{f"{owner_field}_id": ids[0]})
-    if getattr(model, "scope_includes_unowned", False) and not owned:
-        condition |= Q(**{f"{owner_field}__isnull": True})
-    return qs.filter(condition)
+    if not getattr(model, "scope_includes_unowned", False) or owned:
+        return qs.filter(Q(**{f"{owner_field}_id__in": ids}) if len(ids) > 1 else Q(**{f"{owner_field}_id": ids[0]}))
+    # with the public pool: the same SQL as `owner_id IN (ids) OR owner_id IS NULL`, but on SQLite a
+    # page query walks the index of its order (PageOwner)
+    owner, unowned = PageOwner(F(f"{owner_field}_id")), PageOwner(F(f"{owner_field}_id"))
+    condition = Q(In(owner, ids)) if len(ids) > 1 else Q(Exact(owner, ids[0]))
+    return qs.filter(condition | Q(IsNull(unowned, True)))
+
+
+class PageOwner(Func):
+    """The owner column of a data scope that includes the public pool (`owner IN (…) OR owner IS
+    NULL`). It compiles to the column itself except on SQLite in a page query (ORDER BY … LIMIT)
+    without a substring match. There SQLite (with or without ANALYZE figures) planned the OR as a
+    MULTI-INDEX OR over the owner index and sorted every row of the scope and of the pool, 10 % of
+    the table (a rep's customers by -id: 297 ms, a supervisor's contacts: 546 ms, follow-ups 922 ms
+    at 1M). Rows of the pool lie in every order at least as densely as the pool's share, so the page
+    walks the order's index instead and checks the scope per row (2-15 ms):
+
+    - the list's own column is written `+owner_id`: the same value, but a term SQLite does not
+      consider for an index (https://sqlite.org/optoverview.html#disqualifying_where_clause_terms_using_unary_);
+    - a column through a relation (a contact's or follow-up's customer) is read by a correlated
+      `(SELECT owner_id FROM customer WHERE id = customer_id)`: a condition on the joined table
+      itself made SQLite build a Bloom filter over every customer first (600-800 ms).
+
+    A substring match (`icontains`, the short search terms) keeps the owner index: a rare term would
+    walk the whole table in order (a follow-up search: 0.7 s -> 21 s). Counts, totals and other
+    queries are not pages and keep the owner index. PostgreSQL's SQL is unchanged. Known cost: a
+    range on another indexed column than the order (follow-ups by created date, listed by occurred
+    date) is read in full with each row's customer looked up: 0.5 -> 2.5 s for a rep at 1M
+    (docs/benchmarks.md, "SQLite scope plans")."""
+
+    template = "%(expressions)s"
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        query = compiler.query
+        if not (query.order_by and query.high_mark is not None) or _matches_substring(query.where):
+            return self.as_sql(compiler, connection, **extra_context)
+        col = self.source_expressions[0]
+        join = query.alias_map.get(getattr(col, "alias", None))
+        if isinstance(join, Join):
+            if join.parent_alias != query.base_table or len(join.join_cols) != 1:
+                return self.as_sql(compiler, connection, **extra_context)  # not a one-step relation
+            ((parent_column, column),) = join.join_cols
+            qn = connection.ops.quote_name
+            alias = qn("kehu_scope")
+            return (f"(SELECT {alias}.{qn(col.target.column)} FROM {qn(join.table_name)} {alias} "
+                    f"WHERE {alias}.{qn(column)} = {compiler.quote_name_unless_alias(join.parent_alias)}"
+                    f".{qn(parent_column)})"), []
+        return self.as_sql(compiler, connection, template="+%(expressions)s", **extra_context)
+
+
+SUBSTRING_LOOKUPS = frozenset({"contains", "icontains", "startswith", "istartswith", "endswith", "iendswith",
+                               "regex", "iregex"})
+
+
+def _matches_substring(node) -> bool:
+    """`node` (a WHERE tree) holds a substring match, a condition no index answers."""
+    if getattr(node, "lookup_name", None) in SUBSTRING_LOOKUPS:
+        return True
+    return any(_matches_substring(child) for child in getattr(node, "children", ()))
