@@ -268,7 +268,7 @@ def page_scenarios(role, user, meta, terms) -> list[dict]:
         page("api follow-up create", "/api/v1/followups/", BUDGET_WRITE, client="api", group="writes",
              method="POST", json=body)
     page("api customer create", "/api/v1/customers/", None, client="api", group="writes", method="POST",
-         json={"name": "{uniq} Bench 测试公司", "status": "active"})
+         json={"name": "{name}", "status": "active"})
     return out
 
 
