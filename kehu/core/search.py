@@ -68,19 +68,18 @@ def postgresql_sql(table: str, columns: list[str]) -> tuple[list[str], list[str]
 def search_index_operation(table: str, columns: list[str]) -> migrations.RunPython:
     """The migration operation that indexes `columns` of `table` for `search_indexed` filter sets."""
 
-    def forwards(apps, schema_editor):
+    def run(schema_editor, which):
         vendor = schema_editor.connection.vendor
         if vendor in ("sqlite", "postgresql"):
-            create, _drop = (sqlite_sql if vendor == "sqlite" else postgresql_sql)(table, columns)
-            for sql in create:
+            statements = (sqlite_sql if vendor == "sqlite" else postgresql_sql)(table, columns)[which]
+            for sql in statements:
                 schema_editor.execute(sql)
 
+    def forwards(apps, schema_editor):
+        run(schema_editor, 0)
+
     def backwards(apps, schema_editor):
-        vendor = schema_editor.connection.vendor
-        if vendor in ("sqlite", "postgresql"):
-            _create, drop = (sqlite_sql if vendor == "sqlite" else postgresql_sql)(table, columns)
-            for sql in drop:
-                schema_editor.execute(sql)
+        run(schema_editor, 1)
 
     return migrations.RunPython(forwards, backwards, elidable=False)
 
