@@ -23,6 +23,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 _lock = threading.Lock()
 _tokens: dict[str, tuple[float, object, object]] = {}  # key hash -> (deadline, ApiToken, User)
 _access: dict[tuple, tuple[float, object]] = {}  # (user id, is_active, is_superuser, dept) -> (deadline, Access)
+_pickable: dict[str, tuple[float, list]] = {}  # "users" -> (deadline, [(pk, name)])
 MAX_ENTRIES = 5000
 
 
@@ -34,6 +35,7 @@ def clear(**kwargs) -> None:
     with _lock:
         _tokens.clear()
         _access.clear()
+        _pickable.clear()
 
 
 def _put(store: dict, key, value) -> None:
@@ -74,6 +76,22 @@ def access(user, compute):
         return hit[1]
     value = compute()
     _put(_access, key, (now + seconds, value))
+    return value
+
+
+def pickable_users() -> list[tuple[int, str]]:
+    """[(pk, name)] of the active users, by username: every owner filter and transfer menu. Two
+    such selects of 200 users cost ~4 ms of each list page when read and built per request."""
+    seconds = ttl()
+    now = time.monotonic()
+    hit = _pickable.get("users") if seconds > 0 else None
+    if hit is not None and hit[0] >= now:
+        return hit[1]
+    from .models import User
+
+    value = [(u.pk, str(u)) for u in User.objects.pickable()]
+    if seconds > 0:
+        _put(_pickable, "users", (now + seconds, value))
     return value
 
 

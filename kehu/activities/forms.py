@@ -6,9 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.models import User
-from kehu.core.filters import KehuFilterSet, LocalDateFilter
+from kehu.core.filters import DictFilter, KehuFilterSet, LocalDateFilter
 from kehu.core.forms import KehuModelForm
-from kehu.core.models import DictItem
 from kehu.core.widgets import AutocompleteSelect
 from kehu.customers.models import Contact, Customer
 
@@ -80,8 +79,7 @@ def _date_filter(field, lookup, label):
 
 class FollowUpFilterSet(KehuFilterSet):
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
-    method = django_filters.ModelChoiceFilter(
-        queryset=DictItem.objects.filter(kind="contact_method"), label=_("Method"))
+    method = DictFilter("contact_method", label=_("Method"))
     occurred_after = _date_filter("occurred_at", "gte", _("From"))
     occurred_before = _date_filter("occurred_at", "lte", _("To"))
     pending_action = django_filters.BooleanFilter(method="filter_pending", label=_("Next action pending"))

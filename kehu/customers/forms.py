@@ -8,8 +8,7 @@ from django.db.models import Q
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from kehu.accounts.models import User
-from kehu.core.filters import KehuFilterSet
+from kehu.core.filters import DictFilter, KehuFilterSet, UserFilter
 from kehu.core.forms import KehuModelForm
 from kehu.core.models import DictItem
 from kehu.core.widgets import AutocompleteSelect
@@ -107,19 +106,14 @@ class ContactForm(KehuModelForm):
 
 
 class CustomerFilterSet(KehuFilterSet):
-    type = django_filters.ModelChoiceFilter(
-        queryset=DictItem.objects.filter(kind="customer_type"), label=_("Customer type"))
-    level = django_filters.ModelChoiceFilter(
-        queryset=DictItem.objects.filter(kind="customer_level"), label=_("Level"))
-    industry = django_filters.ModelChoiceFilter(
-        queryset=DictItem.objects.filter(kind="industry"), label=_("Industry"))
-    source = django_filters.ModelChoiceFilter(
-        queryset=DictItem.objects.filter(kind="customer_source"), label=_("Source"))
-    region = django_filters.ModelChoiceFilter(
-        queryset=DictItem.objects.filter(kind="region"), label=_("Sales region"))
+    type = DictFilter("customer_type", label=_("Customer type"))
+    level = DictFilter("customer_level", label=_("Level"))
+    industry = DictFilter("industry", label=_("Industry"))
+    source = DictFilter("customer_source", label=_("Source"))
+    region = DictFilter("region", label=_("Sales region"))
     status = django_filters.ChoiceFilter(choices=Customer.Status.choices, label=_("Status"))
     grade = django_filters.ChoiceFilter(choices=Customer.Grade.choices, label=_("Grade"))
-    owner = django_filters.ModelChoiceFilter(queryset=User.objects.pickable(), label=_("Owner"))
+    owner = UserFilter(field_name="owner_id", label=_("Owner"))
     pool = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull", label=_("In public pool"))
     province = django_filters.CharFilter(label=_("Province"))
     city = django_filters.CharFilter(label=_("City"))

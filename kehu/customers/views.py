@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kehu.accounts.authcache import pickable_users
 from kehu.accounts.models import User
 from kehu.accounts.scope import scope_key
 from kehu.core import timeline
@@ -49,7 +50,7 @@ class CustomerListView(RecordListView):
         return {
             "tab": self.tab,
             "tabs": [("all", _("Customers")), ("mine", _("My customers")), ("pool", _("Public pool"))],
-            "users": User.objects.pickable(),
+            "users": pickable_users(),
             "claims_left": max(0, services.settings.KEHU_POOL_CLAIM_LIMIT - services.claims_today(self.request.user))
             if self.tab == "pool" else None,
         }
@@ -102,7 +103,7 @@ class CustomerDetailView(RecordDetailView):
             "can_contact": {a: user.has_right("contact", a) for a in ("view", "create", "edit")},
             "quick": {key: key in registry.keys() and user.has_right(key, "create")
                       for key in ("followup", "task", "opportunity")},
-            "users": User.objects.pickable() if user.has_right("customer", "assign")
+            "users": pickable_users() if user.has_right("customer", "assign")
             else [],
         }
 

@@ -4,7 +4,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.models import Department, User
-from kehu.core.filters import KehuFilterSet, PlainFilterSet
+from kehu.core.filters import DictFilter, KehuFilterSet, PlainFilterSet, UserFilter
 from kehu.core.forms import BootstrapMixin, KehuModelForm, PlainModelForm
 from kehu.core.models import DictItem
 from kehu.core.widgets import AutocompleteSelect
@@ -72,10 +72,9 @@ class OpportunityForm(KehuModelForm):
 
 class OpportunityFilterSet(KehuFilterSet):
     stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.all(), label=_("Stage"))
-    owner = django_filters.ModelChoiceFilter(queryset=User.objects.pickable(), label=_("Owner"))
+    owner = UserFilter(field_name="owner_id", label=_("Owner"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
-    source = django_filters.ModelChoiceFilter(
-        queryset=DictItem.objects.filter(kind="customer_source"), label=_("Source"))
+    source = DictFilter("customer_source", label=_("Source"))
     open = django_filters.BooleanFilter(field_name="closed_at", lookup_expr="isnull", label=_("Open"))
     close_after = django_filters.DateFilter(field_name="expected_close", lookup_expr="gte",
                                             label=_("Expected close from"))
@@ -122,8 +121,7 @@ class PlanStepInlineForm(BootstrapMixin, forms.ModelForm):
 
 class PlanStepFilterSet(KehuFilterSet):
     opportunity = django_filters.NumberFilter(field_name="opportunity_id", label=_("Opportunity"))
-    responsible = django_filters.ModelChoiceFilter(queryset=User.objects.pickable(),
-                                                   label=_("Responsible"))
+    responsible = UserFilter(field_name="responsible_id", label=_("Responsible"))
     done = django_filters.BooleanFilter(field_name="done_at", lookup_expr="isnull", exclude=True, label=_("Done"))
     planned_after = django_filters.DateFilter(field_name="planned_on", lookup_expr="gte", label=_("Planned from"))
     planned_before = django_filters.DateFilter(field_name="planned_on", lookup_expr="lte", label=_("Planned to"))

@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kehu.accounts.authcache import pickable_users
 from kehu.accounts.models import User
 from kehu.core.models import StaleVersionError
 from kehu.core.registry import registry
@@ -85,7 +86,7 @@ class OpportunityDetailView(RecordDetailView):
             "title_badges": "sales/partials/title_badges.html",
             "stages": Stage.objects.filter(active=True),
             "can_log_followup": user.has_right("followup", "create"),
-            "users": User.objects.pickable() if user.has_right(
+            "users": pickable_users() if user.has_right(
                 "opportunity", "assign") else [],
         }
         tab = self.request.GET.get("tab", "details")

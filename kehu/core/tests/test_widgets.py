@@ -4,7 +4,7 @@ import pytest
 from django import forms
 from django.forms.renderers import DjangoTemplates
 
-from kehu.core.widgets import FormRenderer
+from kehu.core.widgets import FormRenderer, QuickSelect
 
 
 class Sample(forms.Form):
@@ -12,12 +12,21 @@ class Sample(forms.Form):
     grouped = forms.ChoiceField(choices=[("水果", [("apple", "苹果"), ("pear", "梨")]), ("x", "其他")])
     many = forms.MultipleChoiceField(choices=[(1, "one"), (2, "two"), (3, "three")])
     flag = forms.NullBooleanField()
+    text = forms.CharField(widget=forms.TextInput(attrs={"placeholder": 'a "b" <c>', "required": True}))
+    day = forms.DateField(widget=forms.DateInput(attrs={"class": "form-control"}))
+    count = forms.IntegerField()
+    secret = forms.CharField(widget=forms.PasswordInput(render_value=True))
+    hidden = forms.CharField(widget=forms.HiddenInput)
+    box = forms.BooleanField()
+    mail = forms.EmailField()
     styled = forms.ChoiceField(choices=[("1", "一")], widget=forms.Select(
         attrs={"class": "form-select", "hx-get": "/x/?a=1&b=2", "disabled": True, "hidden": False}))
 
 
 @pytest.mark.parametrize("data", [{}, {"plain": "b", "grouped": "pear", "many": ["1", "3"], "flag": "true",
-                                       "styled": "1"}])
+                                       "styled": "1", "text": '<x> & "y"', "day": "2026-12-03",
+                                       "count": "12", "secret": "p&w", "hidden": "h", "box": "on",
+                                       "mail": "a@b.cn"}])
 def test_select_html_matches_django_templates(data):
     fast, django = Sample(data or None, renderer=FormRenderer()), Sample(data or None, renderer=DjangoTemplates())
     for name in Sample.base_fields:
@@ -34,3 +43,21 @@ def test_every_form_uses_the_fast_renderer(settings):
         assert isinstance(get_default_renderer(), FormRenderer)
     finally:
         get_default_renderer.cache_clear()
+
+
+class Quick(forms.Form):
+    who = forms.ChoiceField(choices=[("", "---------"), (1, "张三"), (2, 'B & "quoted" <b>'), (3, "three")])
+    styled = forms.ChoiceField(choices=[("a", "A"), ("b", "B")], required=False,
+                               widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+
+
+@pytest.mark.parametrize("data", [{}, {"who": "2", "styled": "b"}, {"who": "9"}])
+def test_quick_select_matches_django_select(data):
+    django = Quick(data or None, renderer=DjangoTemplates())
+    quick = Quick(data or None, renderer=DjangoTemplates())
+    for name in Quick.base_fields:
+        widget = quick.fields[name].widget
+        quick.fields[name].widget = QuickSelect(attrs=widget.attrs, choices=widget.choices)
+        assert str(quick[name]) == str(django[name]), name
+    if data.get("who") == "2":
+        assert '<option value="2" selected>B &amp; &quot;quoted&quot; &lt;b&gt;</option>' in str(quick["who"])

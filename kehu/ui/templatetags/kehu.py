@@ -106,3 +106,41 @@ def rurl(rt, action, *args):
     from django.urls import reverse
 
     return reverse(rt.url_name(action), args=args)
+
+
+ROW_PK = 987654321  # a pk no record has: the detail URL is reversed once and the pk put in its place
+
+
+@register.simple_tag
+def record_rows(rt, columns, items):
+    """The body rows of a record list, written in Python: through the template every cell cost a
+    tag call, a URL reverse and an escape, ~11 ms of a 50-row page (docs/benchmarks.md)."""
+    from django.urls import reverse
+    from django.utils.html import conditional_escape, escape
+
+    before, after = reverse(rt.url_name("detail"), args=[ROW_PK]).split(str(ROW_PK), 1)
+    select = escape(_("Select"))
+    parts = []
+    for obj in items:
+        pk = escape(obj.pk)
+        parts.append(f'<tr>\n<td><input class="form-check-input m-0 align-middle" type="checkbox" name="pk" '
+                     f'value="{pk}" aria-label="{select}"></td>')
+        for col in columns:
+            value = conditional_escape(cell(col.value(obj)))
+            if col.link:
+                parts.append(f'<td><a href="{escape(before)}{pk}{escape(after)}">{value}</a></td>')
+            else:
+                parts.append(f"<td>{value}</td>")
+        parts.append("</tr>\n")
+    if not parts:
+        parts.append(f'<tr><td colspan="{len(columns) + 1}" class="text-center text-secondary py-5">'
+                     f'{escape(_("Nothing found."))}</td></tr>')
+    return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
+
+
+@register.simple_tag
+def options(pairs):
+    """<option> elements for [(value, label)], written in Python."""
+    from django.utils.html import format_html_join
+
+    return format_html_join("", '<option value="{}">{}</option>', pairs)
