@@ -29,9 +29,9 @@ from pydantic import ConfigDict, create_model
 from kehu.accounts.scope import scope_key
 
 from . import api_input
-from .filters import list_queryset
+from .filters import list_queryset, walk_sort
 from .models import StaleVersionError, tag_names_subquery, tags_by_id
-from .pagination import InvalidCursor, paginate, parse_sort
+from .pagination import InvalidCursor, paginate
 from .registry import RecordType, registry
 
 API_TOKEN_TOUCH_SECONDS = 60
@@ -422,7 +422,7 @@ def crud_router(rt: RecordType) -> Router:
         check_list_parameters(rt, request.GET)
         if request.GET.get("sort") and request.GET["sort"].lstrip("-") not in rt.sort_fields:
             raise ValidationError({"sort": [f"One of: {', '.join(rt.sort_fields)} (descending with -)."]})
-        sort = parse_sort(request.GET.get("sort"), rt.sort_fields, rt.default_sort)
+        sort = walk_sort(rt, request.GET.get("sort"), request.GET)
         try:
             limit = max(1, min(int(request.GET.get("limit") or settings.KEHU_PAGE_SIZE), 200))
         except ValueError:

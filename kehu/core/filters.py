@@ -59,6 +59,51 @@ class LocalDateFilter(django_filters.DateFilter):
         return self.get_method(qs)(**conditions)
 
 
+def user_choices():
+    from kehu.accounts.authcache import pickable_users
+
+    return pickable_users()
+
+
+class UserFilter(django_filters.ChoiceFilter):
+    """One of the active users (an owner, a responsible person), offered as a select whose options
+    come from the per-process user memory (kehu/accounts/authcache.py) instead of 200 model
+    instances per page. An unknown or inactive user's id is refused like any invalid choice."""
+
+    def __init__(self, *args, **kwargs):
+        from .widgets import QuickSelect
+
+        kwargs.setdefault("choices", user_choices)
+        kwargs.setdefault("widget", QuickSelect)
+        super().__init__(*args, **kwargs)
+
+
+def dict_choices(kind: str):
+    """The choices of a dictionary kind, from the per-process dictionary memory, in the
+    dictionary's order and the user's language (kehu/core/dictionary.py)."""
+
+    def choices():
+        from .dictionary import items_by_id
+
+        items = sorted((i for i in items_by_id().values() if i.kind == kind), key=lambda i: (i.order, i.pk))
+        return [(item.pk, str(item)) for item in items]
+
+    return choices
+
+
+class DictFilter(django_filters.ChoiceFilter):
+    """A dictionary value (industry, source...): a select of the kind's items read from memory
+    instead of one query and a model instance per item on every list page."""
+
+    def __init__(self, kind: str, *args, **kwargs):
+        from .widgets import QuickSelect
+
+        self.kind = kind
+        kwargs.setdefault("choices", dict_choices(kind))
+        kwargs.setdefault("widget", QuickSelect)
+        super().__init__(*args, **kwargs)
+
+
 class StrictNullBooleanSelect(forms.NullBooleanSelect):
     """NullBooleanSelect, but a value it does not know stays as sent (the field refuses it)
     instead of becoming "unknown", which filtered nothing: `?mine=yes` listed everything."""
@@ -181,8 +226,12 @@ class KehuFilterSet(django_filters.FilterSet):
 def style_filter_form(form):
     from django import forms
 
+    from .widgets import QuickSelect
+
     for field in form.fields.values():
         widget = field.widget
+        if type(widget) is forms.Select:  # the same HTML, written without a dict per option
+            widget.__class__ = QuickSelect
         if isinstance(widget, forms.Select):
             widget.attrs.setdefault("class", "form-select form-select-sm")
         elif isinstance(widget, forms.CheckboxInput):
@@ -209,6 +258,35 @@ class PlainFilterSet(django_filters.FilterSet):
     primary: list[str] = []
     active_filters = KehuFilterSet.active_filters
     form = KehuFilterSet.form
+
+
+RANGE_LOOKUPS = ("gte", "gt", "lte", "lt")
+
+
+def walk_sort(rt, requested: str | None, data) -> str:
+    """The order a list is read in: the requested sort, except that a list sorted by id (or not
+    sorted explicitly) and filtered by a range of a sortable field (created from/to, a close-date
+    range...) is read in that field's order, same direction. "Newest first" is then newest by
+    that date, and the page is read from the field's index where the range starts instead of
+    walking the ids until enough rows fall in the range: customers created in one month of 2024,
+    sorted by id, took 500 ms on PostgreSQL at 1M rows; by creation date, under 1 ms.
+
+    Every list (HTML, API) asks this function, so its cursors agree with its pages."""
+    from .pagination import parse_sort
+
+    sort = parse_sort(requested, rt.sort_fields, rt.default_sort)
+    if requested and sort.lstrip("-") != "id":
+        return sort
+    filterset = rt.filterset
+    if filterset is None or not data:
+        return sort
+    for name, f in filterset.base_filters.items():
+        if f.method is not None or f.lookup_expr not in RANGE_LOOKUPS or data.get(name) in (None, ""):
+            continue
+        field = f.field_name
+        if field in rt.sort_fields and field != "id":
+            return f"-{field}" if sort.startswith("-") else field
+    return sort
 
 
 class InvalidFilters(ValidationError):

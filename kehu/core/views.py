@@ -25,8 +25,9 @@ from django.views import View
 
 from .customfields import display as cf_display
 from .customfields import fields_for
+from .filters import walk_sort
 from .models import Attachment, StaleVersionError
-from .pagination import InvalidCursor, paginate, parse_sort
+from .pagination import InvalidCursor, paginate
 from .registry import RecordType, registry
 
 
@@ -121,7 +122,7 @@ class RecordListView(RecordViewMixin, View):
     def get(self, request, *args, **kwargs):
         rt = self.rt
         qs = self.filtered_queryset()
-        sort = parse_sort(request.GET.get("sort"), rt.sort_fields, rt.default_sort)
+        sort = walk_sort(rt, request.GET.get("sort"), request.GET)
         fmt = request.GET.get("format")
         available, columns = self.selected_columns()
         if fmt in ("csv", "xlsx"):

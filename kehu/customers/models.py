@@ -212,6 +212,7 @@ class Contact(KehuModel):
             models.Index(fields=["customer", "id"], name="contact_customer_idx", condition=ALIVE),
             models.Index(fields=["id"], name="contact_alive_id_idx", condition=ALIVE),
             models.Index(fields=["name", "id"], name="contact_name_idx", condition=ALIVE),
+            models.Index(fields=["created_at", "id"], name="contact_created_idx", condition=ALIVE),
             models.Index(fields=["mobile"], name="contact_mobile_idx"),
             models.Index(fields=["email"], name="contact_email_idx"),
             models.Index(fields=["phone"], name="contact_phone_idx"),

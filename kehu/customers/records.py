@@ -63,7 +63,7 @@ class ContactType(RecordType):
     filterset = ContactFilterSet
     list_columns = ["name", "customer", "title", "mobile", "email", "is_primary"]
     extra_columns = ["gender", "phone", "wechat", "birthday", "created_at", "tags"]
-    sort_fields = ["id", "name"]
+    sort_fields = ["id", "name", "created_at"]
     default_sort = "-id"
     list_select_related = ["customer"]
     api_exclude = ["search_text"]
