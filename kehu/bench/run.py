@@ -365,7 +365,7 @@ PARTS = ("fixed", "generated", "exports", "mixed")
 def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, warmup=5, seconds=20,
                  explain_slower_than_ms=20.0, meta_path: Path | None = None, parts=PARTS,
                  generated_requests=(20, 10), generated_sample=1, mixed_seconds=30, worker_models=None,
-                 mixed_passing: set | None = None):
+                 mixed_passing: set | None = None, only: str | None = None):
     """Generate (or, with `meta_path`, reuse a generated data set), serve, measure. Returns (result
     rows with a 'statuses' list each, notes dict). `parts`: which of PARTS to run."""
     env = base_env(db, work_dir)
@@ -394,6 +394,9 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
             spec["scenarios"] = [sc for i, sc in enumerate(spec["scenarios"])
                                  if not sc["group"].startswith("list ") or sc["name"].endswith(" first page")
                                  or i % generated_sample == 0]
+        if only:  # a re-measurement of some groups: "list customer|list contact", "html sort"...
+            pattern = re.compile(only)
+            spec["scenarios"] = [sc for sc in spec["scenarios"] if pattern.search(f"{sc['group']}: {sc['name']}")]
     if "mixed" in parts:
         notes["mixed"] = mixed_load(env, work_dir, db, spec, seconds=mixed_seconds, models=worker_models,
                                     passing=mixed_passing)
@@ -679,7 +682,11 @@ def mixed_load(env, work_dir, db, spec, seconds=30, models=None, clients=8, writ
                    "p50_ms": round(r["p50_us"] / 1000, 1), "p95_ms": round(r["p95_us"] / 1000, 1),
                    "p99_ms": round(r["p99_us"] / 1000, 1), "max_ms": round(r["max_us"] / 1000, 1),
                    "errors": errors, "requests": r["requests"], "seconds": seconds, "clients": clients,
-                   "rss_mb": round(sum(server.peak_kb.values()) / 1024, 1)}
+                   "rss_mb": round(sum(server.peak_kb.values()) / 1024, 1),
+                   # what wrk counted: HTTP statuses >= 400, and sockets it lost (a sync worker
+                   # closes every connection after its response; a reset one is a lost request)
+                   "status_errors": r["status_errors"],
+                   "socket_errors": {k: r[k] for k in ("connect", "read", "write", "timeout") if r[k]}}
             # which requests failed, from the server's access log: "POST /api/v1/customers/ 422": n
             failed: dict[str, int] = {}
             for method, path, status in re.findall(r'"(\w+) (\S+) HTTP/[\d.]+" (\d{3})',
@@ -987,6 +994,8 @@ def main(argv=None):
     parser.add_argument("--mixed-passing", help="a benchmarks-scenarios.jsonl: the mixed load reads only the "
                                                  "generated scenarios that passed there (per database)")
     parser.add_argument("--mixed-seconds", type=int, default=int(os.environ.get("BENCH_MIXED_SECONDS", "30")))
+    parser.add_argument("--only", help="a regular expression: only the generated scenarios whose "
+                                           "'group: name' it matches (write --md/--json elsewhere)")
     parser.add_argument("--reuse", action="append", default=[], metavar="DATABASE_URL=META_JSON",
                         help="measure a data set generated before (kept, not dropped) instead of generating one; "
                              "once per database")
@@ -1013,7 +1022,7 @@ def main(argv=None):
                                     seconds=opts.seconds, meta_path=meta_path, parts=parts,
                                     mixed_seconds=opts.mixed_seconds, worker_models=models,
                                     generated_requests=tuple(int(x) for x in opts.generated_requests.split(",")),
-                                    mixed_passing=passing_from(opts.mixed_passing, db.vendor))
+                                    mixed_passing=passing_from(opts.mixed_passing, db.vendor), only=opts.only)
             finally:
                 db.drop()
             rows += r
