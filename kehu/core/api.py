@@ -341,7 +341,9 @@ def check_list_parameters(rt: RecordType, params) -> None:
 def filter_parameters(rt: RecordType) -> list[dict]:
     params = [
         {"in": "query", "name": "sort", "schema": {"type": "string", "enum": [
-            s for f in rt.sort_fields for s in (f, f"-{f}")]}, "description": f"Default {rt.default_sort}."},
+            s for f in rt.sort_fields for s in (f, f"-{f}")]},
+         "description": f"Default {rt.default_sort}. A list sorted by id (or by default) and filtered by a range "
+                        "of a sortable date (created_after...) is read in that date's order, same direction."},
         {"in": "query", "name": "cursor", "schema": {"type": "string"}, "description": "next_cursor/prev_cursor."},
         {"in": "query", "name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
     ]

@@ -281,9 +281,11 @@ def walk_sort(rt, requested: str | None, data) -> str:
     if filterset is None or not data:
         return sort
     for name, f in filterset.base_filters.items():
-        if f.method is not None or f.lookup_expr not in RANGE_LOOKUPS or data.get(name) in (None, ""):
+        if data.get(name) in (None, ""):
             continue
-        field = f.field_name
+        # a method filter that is a range of a field says so: `walk_field` ("not followed up for N days")
+        field = getattr(f, "walk_field", None) or (
+            f.field_name if f.method is None and f.lookup_expr in RANGE_LOOKUPS else None)
         if field in rt.sort_fields and field != "id":
             return f"-{field}" if sort.startswith("-") else field
     return sort

@@ -117,11 +117,11 @@ class CustomerFilterSet(KehuFilterSet):
     pool = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull", label=_("In public pool"))
     province = django_filters.CharFilter(label=_("Province"))
     city = django_filters.CharFilter(label=_("City"))
-    # "not followed up for N days": owned customers whose last activity is older than N days; the
-    # condition repeats the predicate of the partial index cust_idle_idx (last_activity_at WHERE
-    # deleted_at IS NULL AND owner_id IS NOT NULL), so it is served by that index on both databases
+    # "not followed up for N days": owned customers whose last activity is older than N days, read
+    # in the order of last activity (walk_sort) from cust_activity_idx / cust_owner_activity_idx
     idle_days = django_filters.NumberFilter(label=_("Not followed up for (days)"), min_value=1, max_value=3650,
                                             method="filter_idle_days")
+    idle_days.walk_field = "last_activity_at"
 
     def filter_idle_days(self, queryset, name, value):
         import datetime

@@ -96,17 +96,15 @@ class Customer(KehuModel):
             models.Index(fields=["owner", "name", "id"], name="cust_owner_name_idx", condition=ALIVE),
             models.Index(fields=["owner", "updated_at", "id"], name="cust_owner_updated_idx", condition=ALIVE),
             models.Index(fields=["owner", "created_at", "id"], name="cust_owner_created_idx", condition=ALIVE),
-            # a rep's pool warnings and "not followed up for N days": a range per owner
-            models.Index(fields=["owner", "last_activity_at", "id"], name="cust_owner_idle_idx",
-                         condition=Q(deleted_at__isnull=True, owner__isnull=False)),
+            # a rep's pool warnings, "not followed up for N days" and the sort by last activity
+            models.Index(fields=["owner", "last_activity_at", "id"], name="cust_owner_activity_idx", condition=ALIVE),
             models.Index(fields=["phone"], name="cust_phone_idx"),
             models.Index(fields=["email"], name="cust_email_idx"),
             # the duplicate check matches e-mail case-insensitively through this (services.find_duplicates)
             models.Index(Lower("email"), name="cust_email_lower_idx", condition=ALIVE),
             models.Index(fields=["deleted_at"], name="cust_deleted_idx", condition=Q(deleted_at__isnull=False)),
             models.Index(fields=["owner", "claimed_at"], name="cust_claims_idx"),
-            models.Index(fields=["last_activity_at"], name="cust_idle_idx",
-                         condition=Q(deleted_at__isnull=True, owner__isnull=False)),
+            models.Index(fields=["last_activity_at", "id"], name="cust_activity_idx", condition=ALIVE),
         ]
 
     def __str__(self):

@@ -13,8 +13,8 @@ class CustomerType(RecordType):
     filterset = CustomerFilterSet
     list_columns = ["number", "name", "type", "level", "industry", "phone", "city", "owner", "updated_at"]
     extra_columns = ["source", "status", "grade", "region", "province", "email", "website", "employees",
-                     "annual_revenue", "first_contact_date", "created_at", "tags"]
-    sort_fields = ["id", "name", "updated_at", "created_at"]
+                     "annual_revenue", "first_contact_date", "last_activity_at", "created_at", "tags"]
+    sort_fields = ["id", "name", "updated_at", "created_at", "last_activity_at"]
     default_sort = "-id"
     list_select_related = ["owner"]  # dictionary values come from the cache (RecordType.prepare)
     detail_template = "customers/customer_detail.html"
