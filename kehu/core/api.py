@@ -348,7 +348,11 @@ def filter_parameters(rt: RecordType) -> list[dict]:
         {"in": "query", "name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
     ]
     for name, f in rt.filterset.base_filters.items():
-        params.append({"in": "query", "name": name, "schema": {"type": "string"}, "description": str(f.label or name)})
+        description = str(f.label or name)
+        if name == "q" and getattr(rt.filterset, "search_indexed", False):
+            description += (". A term under three characters may be searched in the newest records only: the "
+                            "response then has the header X-Kehu-Search-Window (how many).")
+        params.append({"in": "query", "name": name, "schema": {"type": "string"}, "description": description})
     return params
 
 
@@ -434,9 +438,15 @@ def crud_router(rt: RecordType) -> Router:
         if tags_in_rows:
             columns = [*columns, "tag_names"]
 
+        notices = []
+
         def queryset():
             # the list's one code path (kehu.core.filters.list_queryset): invalid values are 422
-            qs = list_queryset(rt, request.auth, request.GET)[1] if filtered else rt.visible(request.auth)
+            if filtered:
+                fs, qs = list_queryset(rt, request.auth, request.GET)
+                notices.extend(getattr(fs, "search_notices", None) or [])
+            else:
+                qs = rt.visible(request.auth)
             # rows as dicts without the UI's joins: the API shows foreign keys as ids
             qs = qs.select_related(None).prefetch_related(None)
             return qs.annotate(tag_names=tag_names_subquery(rt.model)) if tags_in_rows else qs
@@ -448,8 +458,11 @@ def crud_router(rt: RecordType) -> Router:
                             reuse=reuse)
         except InvalidCursor as exc:
             raise ValidationError({"cursor": [str(exc)]})
-        return respond(request, {"results": serialize_rows(rt, page.items),
-                                 "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor})
+        response = respond(request, {"results": serialize_rows(rt, page.items),
+                                     "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor})
+        if notices:  # a term under three characters was searched in the newest N records only
+            response["X-Kehu-Search-Window"] = str(max(notices))
+        return response
 
     @router.get("/{int:pk}", response=Out, operation_id=f"{rt.key}_get")
     def get_record(request, pk: int):

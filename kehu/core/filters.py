@@ -174,6 +174,8 @@ class KehuFilterSet(django_filters.FilterSet):
                 continue
             if name == "mine" and field == "owner" and value is True and self.user is not None:
                 return True
+            if getattr(f, "keeps_owned", False):  # a method filter that keeps owned rows only (idle_days)
+                return True
             if f.field_name in (field, f"{field}_id") and f.method is None:
                 if f.lookup_expr == "isnull" and bool(value) == bool(f.exclude):
                     return True
@@ -189,8 +191,10 @@ class KehuFilterSet(django_filters.FilterSet):
         value = (value or "").strip()
         if not value or not self.search_fields:
             return queryset
+        self.search_notices = []  # a short term searched among the newest rows only (kehu/core/search.py)
         return queryset.filter(search_q(queryset.model, self.search_fields, value,
-                                        indexed=getattr(self, "search_indexed", False)))
+                                        indexed=getattr(self, "search_indexed", False),
+                                        notices=self.search_notices))
 
     @classmethod
     def probe_ids(cls, term: str):

@@ -13,8 +13,12 @@ a phone fragment: seconds at 1M rows). A filter set that sets `search_indexed = 
 - a search field through a relation (`customer__name`) asks the related record type's own search
   (its index), and becomes `customer_id IN (ids)` the same way.
 
-Terms under three characters have no trigram: they keep `icontains` (a common one or two
-characters are found within the first rows of the list's order). The customers' search, with its
+Terms under three characters have no trigram. On a table of more than SHORT_WINDOW rows with no
+search field through a relation (follow-ups, tasks, plan steps), such a term is probed in the
+newest SHORT_WINDOW rows only (an id range, one index range scan): found there PROBE times or more
+it is common and keeps `icontains` (the list's order meets it after a few rows); otherwise the list
+shows those matches, and says that older records were not searched (`notices`). Without that, a
+one-character term absent from 5M follow-ups walked them all into the 15-second limit (503). The customers' search, with its
 own column of words and number prefixes, is `kehu.customers.forms.search_condition`.
 """
 
@@ -25,6 +29,7 @@ from django.db.models import Q
 
 PROBE = 5000
 MIN_TERM = 3  # a trigram index cannot serve a shorter substring
+SHORT_WINDOW = 30_000  # newest rows searched for a term under MIN_TERM characters (see the module)
 
 
 def _fts(table: str) -> str:
@@ -115,10 +120,38 @@ def _plain(fields: list[str], term: str) -> Q:
     return condition
 
 
-def search_q(model, fields: list[str], term: str, indexed: bool) -> Q:
-    """The condition of a list search for `term` over `fields` of `model` (see the module)."""
+def short_window_probe(table: str, columns: list[str], term: str) -> tuple[list[int], int] | None:
+    """(ids of up to PROBE rows among the newest SHORT_WINDOW of `table` whose `columns` contain
+    `term`, the window's size), or None when the table is not larger than the window."""
+    with connection.cursor() as cursor:
+        # two subqueries: SQLite reads MIN or MAX alone from the index end, not both in one SELECT
+        cursor.execute(f"SELECT (SELECT MIN(id) FROM {table}), (SELECT MAX(id) FROM {table})")
+        low, top = cursor.fetchone()
+    if top is None or top - low < SHORT_WINDOW:  # the ids span no more rows than the window
+        return None
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    # SQLite's LIKE ignores ASCII case by itself (UPPER over every row's text cost 8x)
+    like = "{c} LIKE %s ESCAPE '\\'" if connection.vendor == "sqlite" else "UPPER({c}) LIKE UPPER(%s) ESCAPE '\\'"
+    ors = " OR ".join(like.format(c=c) for c in columns)
+    sql = f"SELECT id FROM {table} WHERE id > %s AND deleted_at IS NULL AND ({ors}) LIMIT %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [top - SHORT_WINDOW, *[f"%{escaped}%"] * len(columns), PROBE])
+        return [row[0] for row in cursor.fetchall()], SHORT_WINDOW
+
+
+def search_q(model, fields: list[str], term: str, indexed: bool, notices: list | None = None) -> Q:
+    """The condition of a list search for `term` over `fields` of `model` (see the module). A
+    search limited to the newest rows appends the window's size to `notices`."""
     own = [f for f in fields if "__" not in f]
     related = [f for f in fields if "__" in f]
+    if (indexed and own and not related and len(term) < MIN_TERM
+            and connection.vendor in ("sqlite", "postgresql")):
+        found = short_window_probe(model._meta.db_table, [model._meta.get_field(f).column for f in own], term)
+        if found is not None and len(found[0]) < PROBE:
+            if notices is not None:
+                notices.append(found[1])
+            return Q(pk__in=found[0])
+        return _plain(own, term)
     usable = indexed and len(term) >= MIN_TERM and connection.vendor in ("sqlite", "postgresql")
     if usable and own:
         columns = [model._meta.get_field(f).column for f in own]

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -110,7 +111,8 @@ class RecordListView(RecordViewMixin, View):
             if names and prefs.get(rt.key) != names:
                 prefs[rt.key] = names
                 self.request.user.preferences["columns"] = prefs
-                type(self.request.user).objects.filter(pk=self.request.user.pk).update(
+                # request.user is a lazy object: type() of it is SimpleLazyObject, not the user model
+                get_user_model().objects.filter(pk=self.request.user.pk).update(
                     preferences=self.request.user.preferences
                 )
         else:
@@ -153,6 +155,8 @@ class RecordListView(RecordViewMixin, View):
             selected_names=[c.name for c in columns],
             filterset=self.filterset,
             filter_errors=self.filter_errors,
+            # a term under three characters searched among the newest records only (kehu/core/search.py)
+            search_window=max(getattr(self.filterset, "search_notices", None) or [0]),
             sort=sort,
             query=params.urlencode(),
             query_without_sort=urlencode([(k, v) for k, v in params.lists() for v in v if k != "sort"]),

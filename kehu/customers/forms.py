@@ -122,6 +122,7 @@ class CustomerFilterSet(KehuFilterSet):
     idle_days = django_filters.NumberFilter(label=_("Not followed up for (days)"), min_value=1, max_value=3650,
                                             method="filter_idle_days")
     idle_days.walk_field = "last_activity_at"
+    idle_days.keeps_owned = True  # owner IS NOT NULL: the scope is asked without the public pool
 
     def filter_idle_days(self, queryset, name, value):
         import datetime
@@ -160,8 +161,14 @@ class CustomerFilterSet(KehuFilterSet):
 
         ids = set()
         for term in normalize.search_terms(value):
-            if normalize.number_prefix(term):
-                return None
+            prefix = normalize.number_prefix(term)
+            if prefix:  # a number or its prefix: the id range of number_condition, when it is small
+                found = list(Customer.all_objects.filter(number_condition(prefix)).order_by()
+                             .values_list("pk", flat=True)[:PROBE])
+                if len(found) >= PROBE:
+                    return None
+                ids.update(found)
+                continue
             condition = search_condition(term)
             child = condition.children[0] if len(condition.children) == 1 and not condition.negated else None
             if isinstance(child, tuple) and child[0] == "pk__in":

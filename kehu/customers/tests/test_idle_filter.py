@@ -31,6 +31,7 @@ def test_not_followed_up_for_n_days(org):
     assert not rt.filterset({"idle_days": "0"}, queryset=rt.visible(org.admin), user=org.admin).is_valid()
     fs = rt.filterset({"idle_days": "30"}, queryset=rt.visible(org.admin), user=org.admin)
     assert list(fs.qs) == [quiet]
+    assert fs.owned_only()  # owned customers only: the scope drops its public-pool branch
     qs = Customer.objects.filter(owner__isnull=False, last_activity_at__lt=now).order_by("-last_activity_at", "-id")
     # cust_activity_idx, or per owner cust_owner_activity_idx: tiny test tables make them equally cheap
     assert "cust_activity_idx" in plan(qs) or "cust_owner_activity_idx" in plan(qs), plan(qs)

@@ -120,14 +120,16 @@ def record_rows(rt, columns, items):
 
     before, after = reverse(rt.url_name("detail"), args=[ROW_PK]).split(str(ROW_PK), 1)
     select = escape(_("Select"))
+    # the record must open from its row: the first column links when none of the chosen ones does
+    links = [col.link for col in columns] if any(col.link for col in columns) else [i == 0 for i in range(len(columns))]
     parts = []
     for obj in items:
         pk = escape(obj.pk)
         parts.append(f'<tr>\n<td><input class="form-check-input m-0 align-middle" type="checkbox" name="pk" '
                      f'value="{pk}" aria-label="{select}"></td>')
-        for col in columns:
+        for col, link in zip(columns, links, strict=True):
             value = conditional_escape(cell(col.value(obj)))
-            if col.link:
+            if link:
                 parts.append(f'<td><a href="{escape(before)}{pk}{escape(after)}">{value}</a></td>')
             else:
                 parts.append(f"<td>{value}</td>")
