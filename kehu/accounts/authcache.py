@@ -95,6 +95,23 @@ def pickable_users() -> list[tuple[int, str]]:
     return value
 
 
+def filter_users() -> list[tuple[int, str, bool]]:
+    """[(pk, name, active)] of every user, the active ones first, by username: the owner filters
+    of the lists, which must also find a departed colleague's records."""
+    seconds = ttl()
+    now = time.monotonic()
+    hit = _pickable.get("all") if seconds > 0 else None
+    if hit is not None and hit[0] >= now:
+        return hit[1]
+    from .models import User
+
+    value = [(u.pk, str(u), u.is_active) for u in
+             User.objects.only("id", "username", "full_name", "is_active").order_by("-is_active", "username")]
+    if seconds > 0:
+        _put(_pickable, "all", (now + seconds, value))
+    return value
+
+
 def connect() -> None:
     from .models import ApiToken, Department, Role, User
 

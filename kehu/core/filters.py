@@ -60,15 +60,19 @@ class LocalDateFilter(django_filters.DateFilter):
 
 
 def user_choices():
-    from kehu.accounts.authcache import pickable_users
+    from django.utils.translation import gettext
 
-    return pickable_users()
+    from kehu.accounts.authcache import filter_users
+
+    inactive = gettext("%(name)s (inactive)")
+    return [(pk, name if active else inactive % {"name": name}) for pk, name, active in filter_users()]
 
 
 class UserFilter(django_filters.ChoiceFilter):
-    """One of the active users (an owner, a responsible person), offered as a select whose options
-    come from the per-process user memory (kehu/accounts/authcache.py) instead of 200 model
-    instances per page. An unknown or inactive user's id is refused like any invalid choice."""
+    """One user (an owner, a responsible person), offered as a select whose options come from the
+    per-process user memory (kehu/accounts/authcache.py) instead of 200 model instances per page:
+    the active users, then the inactive ones marked so (a departed colleague's records are found
+    to hand them over). An unknown user's id is refused like any invalid choice."""
 
     def __init__(self, *args, **kwargs):
         from .widgets import QuickSelect
@@ -141,7 +145,7 @@ def strict_booleans(filterset) -> None:
 class KehuFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     tag = django_filters.CharFilter(method="filter_tag", label=_("Tag"))
-    owner = django_filters.NumberFilter(field_name="owner_id", label=_("Owner"))
+    owner = UserFilter(field_name="owner_id", label=_("Owner"))
     mine = django_filters.BooleanFilter(method="filter_mine", label=_("Mine only"))
     created_after = LocalDateFilter(field_name="created_at", lookup_expr="gte", label=_("Created from"))
     created_before = LocalDateFilter(field_name="created_at", lookup_expr="lte", label=_("Created to"))
