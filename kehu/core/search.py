@@ -18,8 +18,10 @@ search field through a relation (follow-ups, tasks, plan steps), such a term is 
 newest SHORT_WINDOW rows only (an id range, one index range scan): found there PROBE times or more
 it is common and keeps `icontains` (the list's order meets it after a few rows); otherwise the list
 shows those matches, and says that older records were not searched (`notices`). Without that, a
-one-character term absent from 5M follow-ups walked them all into the 15-second limit (503). The customers' search, with its
-own column of words and number prefixes, is `kehu.customers.forms.search_condition`.
+one-character term absent from 5M follow-ups walked them all into the 15-second limit (503).
+
+The customers' search, with its own column of words and number prefixes, is
+`kehu.customers.forms.search_condition`.
 """
 
 from __future__ import annotations
@@ -89,6 +91,11 @@ def search_index_operation(table: str, columns: list[str]) -> migrations.RunPyth
     return migrations.RunPython(forwards, backwards, elidable=False)
 
 
+def _like_pattern(term: str) -> str:
+    """`%term%` for LIKE ... ESCAPE '\\', the term's own wildcards escaped."""
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def probe(table: str, columns: list[str], term: str, limit: int = PROBE) -> list[int]:
     """Ids of up to `limit` rows of `table` (alive or not: the list filters) whose `columns`
     contain `term`, read through the search index."""
@@ -97,10 +104,9 @@ def probe(table: str, columns: list[str], term: str, limit: int = PROBE) -> list
         sql = f"SELECT rowid FROM {_fts(table)} WHERE {_fts(table)} MATCH %s LIMIT %s"
         params = [phrase, limit]
     else:
-        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         ors = " OR ".join(f"UPPER({c}::text) LIKE UPPER(%s)" for c in columns)
         sql = f"SELECT id FROM {table} WHERE deleted_at IS NULL AND ({ors})"
-        params = [f"%{escaped}%"] * len(columns)
+        params = [_like_pattern(term)] * len(columns)
         with transaction.atomic(), connection.cursor() as cursor:
             # a LIMIT without an order invites a sequential scan that stops "soon": for a rare term
             # it reads the whole table (5M follow-ups: 5 s). The trigram indexes answer a rare term
@@ -129,13 +135,12 @@ def short_window_probe(table: str, columns: list[str], term: str) -> tuple[list[
         low, top = cursor.fetchone()
     if top is None or top - low < SHORT_WINDOW:  # the ids span no more rows than the window
         return None
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     # SQLite's LIKE ignores ASCII case by itself (UPPER over every row's text cost 8x)
     like = "{c} LIKE %s ESCAPE '\\'" if connection.vendor == "sqlite" else "UPPER({c}) LIKE UPPER(%s) ESCAPE '\\'"
     ors = " OR ".join(like.format(c=c) for c in columns)
     sql = f"SELECT id FROM {table} WHERE id > %s AND deleted_at IS NULL AND ({ors}) LIMIT %s"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [top - SHORT_WINDOW, *[f"%{escaped}%"] * len(columns), PROBE])
+        cursor.execute(sql, [top - SHORT_WINDOW, *[_like_pattern(term)] * len(columns), PROBE])
         return [row[0] for row in cursor.fetchall()], SHORT_WINDOW
 
 
