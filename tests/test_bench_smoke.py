@@ -66,7 +66,9 @@ def test_bench_smoke(tmp_path):
     assert mixed["requests"] > 0, mixed
     # no request answered with an error; a lost socket is reported, and rare (wrk reconnects to
     # sync workers after every response; a reset while it writes the next request is one error)
-    assert mixed["status_errors"] == 0 and not mixed["failed_requests"], mixed
+    assert mixed["status_errors"] == 0 and not mixed["failed_requests"], (
+        f"failed requests {mixed['failed_requests']}, status errors {mixed['status_errors']}, "
+        f"sockets {mixed['socket_errors']}")
     assert sum(mixed["socket_errors"].values()) <= max(2, mixed["requests"] // 500), mixed
     assert "## Mixed load: worker models" in text
     with_raw = {r["scenario"] for r in rows if r["raw_sql_ms"] is not None}
