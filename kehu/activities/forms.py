@@ -62,7 +62,7 @@ class FollowUpForm(KehuModelForm):
 class TaskForm(KehuModelForm):
     class Meta:
         model = Task
-        fields = ["title", "customer", "owner", "due_at", "priority", "status", "description", "completion_note"]
+        fields = ["title", "customer", "owner", "due_at", "priority", "description"]  # status: TaskWorkflow
         widgets = {"due_at": minute_input()}
         labels = {"owner": _("Responsible")}
 

@@ -4,6 +4,7 @@ from kehu.core.registry import RecordType, registry
 
 from .forms import FollowUpFilterSet, FollowUpForm, TaskFilterSet, TaskForm
 from .models import FollowUp, Task
+from .workflows import TaskWorkflow
 
 
 @registry.register
@@ -41,6 +42,7 @@ class TaskType(RecordType):
                      "completion_note", "completed_at", "created_at", "created_by", "updated_at", "updated_by"]
     nav_icon = "ti-checkbox"
     search_placeholder = _("Title, description")
+    workflow = TaskWorkflow()
 
     def assign_notification(self, obj, by):
         from .services import task_message

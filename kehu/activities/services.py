@@ -202,9 +202,7 @@ def task_message(task: Task, user) -> tuple[str, str]:
 
 
 def complete_task(task: Task, user, note: str = "") -> Task:
-    task.status = Task.Status.DONE
-    if note:
-        task.completion_note = note
-    task.updated_by = user
-    task.save()
-    return task
+    """The task's "complete" transition (kehu/activities/workflows.py), with an optional note."""
+    from kehu.core.registry import registry
+
+    return registry.get("task").workflow.take(task, "complete", user, {"completion_note": note or task.completion_note})

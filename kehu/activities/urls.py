@@ -15,4 +15,4 @@ urlpatterns = [
     path("calendar/link/revoke/", calendar.token_revoke, name="calendar_token_revoke"),
 ]
 urlpatterns += record_urls(registry.get("followup"))
-urlpatterns += record_urls(registry.get("task"), {"list": views.TaskListView, "detail": views.TaskDetailView})
+urlpatterns += record_urls(registry.get("task"), {"list": views.TaskListView})

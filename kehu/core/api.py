@@ -33,6 +33,7 @@ from .filters import list_queryset, walk_sort
 from .models import StaleVersionError, tag_names_subquery, tags_by_id
 from .pagination import InvalidCursor, paginate
 from .registry import RecordType, registry
+from .workflow import TransitionRefused
 
 API_TOKEN_TOUCH_SECONDS = 60
 
@@ -136,6 +137,12 @@ def on_schema_error(request, exc: NinjaValidationError):
         loc = [str(p) for p in err.get("loc", []) if p not in ("body", "payload", "query")]
         errors.setdefault(".".join(loc) or "non_field_errors", []).append(err.get("msg", "invalid"))
     return api.create_response(request, {"detail": "Invalid input.", "errors": errors}, status=422)
+
+
+@api.exception_handler(TransitionRefused)
+def on_transition_refused(request, exc: TransitionRefused):
+    return api.create_response(request, {"detail": exc.message, "state": exc.state, "state_label": exc.state_label,
+                                         "allowed": exc.allowed, "errors": {"state": [exc.message]}}, status=409)
 
 
 @api.exception_handler(PermissionDenied)
@@ -495,6 +502,10 @@ def crud_router(rt: RecordType) -> Router:
             check_version(request, obj, data)
         else:
             data.pop("version", None)
+        if rt.workflow is not None and rt.workflow.field in data:  # a state changes only by a transition
+            raise ValidationError({rt.workflow.field: [
+                f"Change it with a transition: POST /api/v1/{rt.api_prefix}/{pk}/transitions/<name> "
+                f"(GET /api/v1/{rt.api_prefix}/{pk}/transitions lists them)."]})
         form = rt.form(form_data(rt, data, obj), instance=obj, user=request.auth)
         with transaction.atomic():
             if not form.is_valid():
@@ -515,8 +526,89 @@ def crud_router(rt: RecordType) -> Router:
             do_delete(rt, obj, request.auth)
         return 204, None
 
+    if rt.workflow is not None:
+        transition_routes(router, rt, Out)
     rt.extend_api(router, Out)
     return router
+
+
+class StateOut(Schema):
+    value: str
+    label: str
+
+
+class TransitionOut(Schema):
+    name: str
+    label: str
+    targets: list[StateOut]
+    fields: list[str]
+    required: list[str]
+    comment: str
+
+
+class TransitionLogOut(Schema):
+    transition: str
+    from_state: str
+    to_state: str
+    comment: str
+    at: datetime.datetime
+    by: int | None
+
+
+class TransitionsOut(Schema):
+    state: str
+    state_label: str
+    available: list[TransitionOut]
+    log: list[TransitionLogOut]
+
+
+class RefusedOut(Schema):
+    detail: str
+    state: str
+    state_label: str
+    allowed: list[str]
+
+
+def transition_routes(router, rt: RecordType, Out) -> None:
+    """GET /<id>/transitions (the state, what this user may do now, the log) and one
+    POST /<id>/transitions/<name> per declared transition, each with its own input schema."""
+    wf = rt.workflow
+
+    @router.get("/{int:pk}/transitions", response=TransitionsOut, operation_id=f"{rt.key}_transitions",
+                summary="The state, the transitions you may take now, and the transition log")
+    def list_transitions(request, pk: int):
+        require(request, rt, "view")
+        obj = get_visible(request, rt, pk)
+        available = [{"name": t.name, "label": str(t.label),
+                      "targets": [{"value": v, "label": label} for v, label in wf.targets(t, obj)],
+                      "fields": list(t.fields), "required": list(t.required), "comment": t.comment}
+                     for t in wf.available(obj, request.auth)]
+        log = [{"transition": r.transition, "from_state": r.from_state, "to_state": r.to_state,
+                "comment": r.comment, "at": r.at, "by": r.by_id} for r in wf.history(obj)]
+        state = wf.state(obj)
+        return respond(request, {"state": state, "state_label": wf.state_label(state, obj),
+                                 "available": available, "log": log})
+
+    for t in wf.transitions:
+        In = api_input.in_schema(f"{rt.model.__name__}{t.name.title().replace('_', '')}In",
+                                 wf.form_class(t, None), kehu_model=False)
+        _transition_route(router, rt, Out, t, In)
+
+
+def _transition_route(router, rt: RecordType, Out, t, In) -> None:
+    wf = rt.workflow
+    needs = ", ".join(t.required) or "nothing"
+
+    @router.post(f"/{{int:pk}}/transitions/{t.name}", response={200: Out, 409: RefusedOut},
+                 operation_id=f"{rt.key}_transition_{t.name}", openapi_extra=request_body(In),
+                 summary=f"Transition “{t.name}” (needs: {needs}{', a comment' if t.comment == 'required' else ''})")
+    def take(request, pk: int):
+        if not wf.may(request.auth, t):  # the right first, then the record, then the body
+            raise PermissionDenied(f"No right for the transition {t.name}.")
+        obj = get_visible(request, rt, pk)
+        data = api_input.validate_body(In, api_input.read_body(request))
+        wf.take(obj, t.name, request.auth, {k: to_form_value(v) for k, v in data.items() if v is not None})
+        return respond(request, serialize(rt, get_visible(request, rt, pk)))
 
 
 def save_form(rt: RecordType, form, user):

@@ -83,6 +83,22 @@ class KehuModelForm(KehuFormMixin, CustomFieldsFormMixin, forms.ModelForm):
         self.fields["tags_text"].widget.attrs.setdefault("class", "form-control")
         if "owner" in self.fields:
             self.setup_owner_field()
+        self.setup_state_field()
+
+    def setup_state_field(self):
+        """A workflow's state changes only through its transitions (kehu/core/workflow.py): an
+        existing record's form has no state field; a new record starts in the initial state, or in
+        one the record type's workflow lets a record be created in."""
+        from .registry import registry
+
+        rt = registry.for_model(self._meta.model)
+        workflow = rt.workflow if rt is not None else None
+        if workflow is None or workflow.field not in self.fields:
+            return
+        if self.instance.pk:
+            del self.fields[workflow.field]
+        else:
+            workflow.limit_initial(self.fields[workflow.field])
 
     def setup_owner_field(self):
         """The owner is given only by users with the assign right (kehu/core/assignment.py): for

@@ -381,3 +381,33 @@ class OutboxMessage(models.Model):
 
 
 from .exports_models import ExportJob  # noqa: E402, F401  (background exports: kehu/core/exports_jobs.py)
+
+
+class TransitionLog(models.Model):
+    """One transition of one record's workflow (kehu/core/workflow.py): who took which transition
+    when, from which state to which, and why. Shown on the record's History tab and, for a record
+    of a customer, on the customer's timeline."""
+
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE, related_name="+")
+    object_id = models.BigIntegerField()
+    customer_id = models.BigIntegerField(null=True, blank=True)  # the record's customer, for the timeline
+    transition = models.CharField(_("transition"), max_length=40)
+    from_state = models.CharField(_("from"), max_length=40, blank=True)
+    to_state = models.CharField(_("to"), max_length=40)
+    comment = models.TextField(_("comment"), blank=True)
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)  # what the transition changed
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="+", verbose_name=_("by"))
+
+    class Meta:
+        verbose_name = _("transition")
+        verbose_name_plural = _("transitions")
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "at"], name="core_transition_obj_idx"),
+            models.Index(fields=["customer_id", "at"], name="core_transition_cust_idx",
+                         condition=models.Q(customer_id__isnull=False)),
+        ]
+
+    def __str__(self):
+        return f"{self.content_type_id}:{self.object_id} {self.from_state} → {self.to_state}"

@@ -60,6 +60,7 @@ class RecordType:
     list_prefetch: list[str] = []
     detail_fields: list[str] | None = None
     detail_template: str = "core/record_detail.html"
+    workflow = None  # a kehu.core.workflow.Workflow: states, transitions, log (its field is not a form field)
     api_exclude: list[str] = []
     export_fields: list[str] | None = None
     nav_icon: str = "ti-database"
@@ -75,6 +76,8 @@ class RecordType:
         self.url_prefix = self.url_prefix or f"{self.key}s"
         self.api_prefix = self.api_prefix or self.url_prefix.rsplit("/", 1)[-1]
         self.app_namespace = self.app_namespace or meta.app_label
+        if self.workflow is not None:
+            self.workflow.bind(self)
 
     # --- names -------------------------------------------------------------
     @property

@@ -193,6 +193,7 @@ class RecordDetailView(RecordViewMixin, View):
     def get(self, request, *args, **kwargs):
         obj = self.get_object()
         ctx = self.base_context(object=obj, fields=field_rows(self.rt, obj), tab=request.GET.get("tab", "details"),
+                                transitions=transition_buttons(self.rt, obj, request.user),
                                 **self.extra_context(obj))
         return TemplateResponse(request, self.rt.detail_template, ctx)
 
@@ -336,7 +337,84 @@ class HistoryView(RecordViewMixin, View):
     def get(self, request, *args, **kwargs):
         obj = self.get_object()
         entries = prepare_history(list(history_for(obj)[:200]))
-        return TemplateResponse(request, "core/partials/history.html", self.base_context(object=obj, entries=entries))
+        transitions = self.rt.workflow.history(obj) if self.rt.workflow is not None else []
+        return TemplateResponse(request, "core/partials/history.html", self.base_context(
+            object=obj, entries=entries, transitions=transitions))
+
+
+# --- workflows (kehu/core/workflow.py) ---------------------------------------------------
+
+def transition_buttons(rt: RecordType, obj, user) -> list[dict]:
+    """The transitions this user may take on `obj` now, as the detail page shows them: a button,
+    or a menu of target states; each posts at once or opens the dialog for what it needs."""
+    if rt.workflow is None:
+        return []
+    out = []
+    for t in rt.workflow.available(obj, user):
+        targets = rt.workflow.targets(t, obj)
+        out.append({"t": t, "targets": targets if len(targets) > 1 else [],
+                    "dialog": bool(t.fields) or t.comment == "required",
+                    "url": reverse(rt.url_name("transition"), args=[obj.pk, t.name])})
+    return out
+
+
+class TransitionView(RecordViewMixin, View):
+    """GET: the dialog asking what transition `name` needs (HTMX fragment, or a page).
+    POST: take it; then back to the record, or the dialog again with the errors on its fields."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if self.rt.workflow is None:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def transition(self):
+        t = self.rt.workflow.get(self.kwargs["name"])
+        if t is None:
+            raise Http404
+        return t
+
+    def render_dialog(self, obj, t, form, status=200, error=None):
+        ctx = self.base_context(object=obj, t=t, form=form, error=error,
+                                action_url=reverse(self.rt.url_name("transition"), args=[obj.pk, t.name]),
+                                hx_target="#transition-dialog", cancel_url=self.rt.get_absolute_url(obj))
+        template = "core/partials/transition_dialog.html" if self.request.htmx else "core/transition_page.html"
+        return TemplateResponse(self.request, template, ctx, status=status)
+
+    def get(self, request, *args, **kwargs):
+        obj, t = self.get_object(), self.transition()
+        if not self.rt.workflow.may(request.user, t):
+            raise PermissionDenied
+        initial_to = request.GET.get("to")
+        form = self.rt.workflow.form(t, obj)
+        if initial_to and "to" in form.fields:
+            form.initial["to"] = initial_to
+        return self.render_dialog(obj, t, form)
+
+    def post(self, request, *args, **kwargs):
+        from .workflow import TransitionRefused
+
+        obj, t = self.get_object(), self.transition()
+        try:
+            obj = self.rt.workflow.take(obj, t.name, request.user, request.POST)
+        except TransitionRefused as exc:
+            messages.error(request, exc.message)
+        except StaleVersionError:
+            messages.error(request, _("Someone else changed this record; try again."))
+        except ValidationError as exc:
+            form = self.rt.workflow.form(t, obj, request.POST)
+            form.is_valid()
+            add_errors(form, exc)
+            return self.render_dialog(obj, t, form, status=200 if request.htmx else 422)
+        else:
+            messages.success(request, _("%(transition)s: “%(obj)s” is now %(state)s.") % {
+                "transition": t.label, "obj": obj,
+                "state": self.rt.workflow.state_label(self.rt.workflow.state(obj), obj)})
+        url = self.rt.get_absolute_url(obj)
+        if request.htmx:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return HttpResponseRedirect(url)
 
 
 def history_for(obj):
@@ -518,7 +596,7 @@ def record_urls(rt: RecordType, views: dict | None = None) -> list:
         "list": RecordListView, "add": RecordEditView, "detail": RecordDetailView, "edit": RecordEditView,
         "delete": RecordDeleteView, "history": HistoryView, "bulk": BulkActionView,
         "recycle_bin": RecycleBinView, "restore": RestoreView, "attachments": AttachmentListView,
-        "upload": AttachmentUploadView,
+        "upload": AttachmentUploadView, "transition": TransitionView,
     }
     v.update(views or {})
     k, p = rt.key, rt.url_prefix
@@ -535,6 +613,8 @@ def record_urls(rt: RecordType, views: dict | None = None) -> list:
         path(f"{p}/<int:pk>/delete/", view("delete"), name=f"{k}_delete"),
         path(f"{p}/<int:pk>/history/", view("history"), name=f"{k}_history"),
     ]
+    if rt.workflow is not None:
+        patterns.append(path(f"{p}/<int:pk>/transitions/<slug:name>/", view("transition"), name=f"{k}_transition"))
     if rt.is_kehu_model:
         patterns += [
             path(f"{p}/recycle-bin/", view("recycle_bin"), name=f"{k}_recycle_bin"),

@@ -86,8 +86,7 @@ class TestTask(BusinessRecordTests):
         return make_task(owner)
 
     def form_data(self, org):
-        return {"title": "回访客户", "owner": org.manager.pk, "due_at": "2026-03-02T15:00", "priority": "high",
-                "status": "todo"}
+        return {"title": "回访客户", "owner": org.manager.pk, "due_at": "2026-03-02T15:00", "priority": "high"}
 
     def test_tabs_mine_team_overdue(self, org):
         mine = make_task(org.supervisor, title="主管自己的")

@@ -397,6 +397,113 @@ class RecordTypeTests:
         assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
 
 
+    # --- workflow (kehu/core/workflow.py): every declared transition, allowed and refused --------
+    def transition_data(self, org, t) -> dict:
+        """Valid input for transition `t` besides `to`: its required comment; record types whose
+        transitions ask for fields override this."""
+        return {"comment": "测试：原因说明"} if t.comment == "required" else {}
+
+    def put_in_state(self, obj, state: str):
+        """The test's setup: the record in `state`, written directly (not a transition)."""
+        wf = self.rt.workflow
+        self.model._base_manager.filter(pk=obj.pk).update(**{wf.model_field.attname: wf.model_field.to_python(state)})
+        return self.model._base_manager.get(pk=obj.pk)
+
+    def transition_url(self, obj, t):
+        return f"{self.api_url(obj.pk)}/transitions/{t.name}"
+
+    def _logs(self, obj):
+        from django.contrib.contenttypes.models import ContentType
+
+        from kehu.core.models import TransitionLog
+
+        return TransitionLog.objects.filter(content_type=ContentType.objects.get_for_model(self.model),
+                                            object_id=obj.pk)
+
+    def test_workflow_walks_every_transition(self, org):
+        """Each transition from each of its source states (API and UI in turn): the state moves, the
+        version goes up, the log names who, from and to; the detail page offers it. From any other
+        state: 409 naming the state, and nothing changed."""
+        wf = self.rt.workflow
+        if wf is None:
+            return
+        user = getattr(org, self.allowed_user)
+        api, ui = Client(**auth(user)), self.client_for(user)
+        taken = 0
+        for t in wf.transitions:
+            sample = self.make(org, self.owner_in_scope(org))
+            states = [v for v, _label in wf.states(sample)]
+            sources = [v for v in states if wf.matches(v, t.source)]
+            assert sources, f"{t.name}: no state it can be taken from"
+            for i, state in enumerate(sources):
+                obj = self.put_in_state(self.make(org, self.owner_in_scope(org)), state)
+                targets = wf.targets(t, obj)
+                if not targets:
+                    continue
+                to = targets[-1][0]
+                assert f'data-testid="transition-{t.name}' in ui.get(self.url("detail", obj.pk)).content.decode()
+                data = {**self.transition_data(org, t), "to": to, "version": obj.version}
+                if i % 2 == 0:
+                    response = api.post(self.transition_url(obj, t), json.dumps(data), content_type="application/json")
+                    assert response.status_code == 200, (t.name, state, response.content)
+                    assert str(response.json()[wf.field]) == to
+                else:
+                    response = ui.post(self.url("transition", obj.pk, t.name), data)
+                    assert response.status_code == 302, (t.name, state, response.content[:2000])
+                fresh = self.model._base_manager.get(pk=obj.pk)
+                assert wf.state(fresh) == to, (t.name, state)
+                assert getattr(fresh, "version", 2) == getattr(obj, "version", 1) + 1
+                log = self._logs(obj).latest("id")
+                assert (log.transition, log.from_state, log.to_state, log.by_id) == (t.name, state, to, user.pk)
+                taken += 1
+            for state in [v for v in states if not wf.matches(v, t.source)][:3]:
+                obj = self.put_in_state(self.make(org, self.owner_in_scope(org)), state)
+                data = {**self.transition_data(org, t), "to": (wf.targets(t, obj) or [("", "")])[0][0]}
+                response = api.post(self.transition_url(obj, t), json.dumps(data), content_type="application/json")
+                assert response.status_code == 409, (t.name, state, response.content)
+                assert response.json()["state"] == state
+                fresh = self.model._base_manager.get(pk=obj.pk)
+                assert wf.state(fresh) == state and getattr(fresh, "version", 0) == getattr(obj, "version", 0)
+                assert not self._logs(obj).exists()
+        assert taken, "no transition could be taken"
+
+    def test_workflow_refuses_missing_input_and_missing_rights(self, org):
+        """A transition without what it needs: 422 naming each missing field, nothing changed.
+        Without its right: 403. The state is not a field of the edit form or the PATCH body."""
+        wf = self.rt.workflow
+        if wf is None:
+            return
+        user = getattr(org, self.allowed_user)
+        api = Client(**auth(user))
+        denied = Client(**auth(getattr(org, self.denied_user)))
+        for t in wf.transitions:
+            sample = self.make(org, self.owner_in_scope(org))
+            source = next(v for v, _label in wf.states(sample) if wf.matches(v, t.source))
+            obj = self.put_in_state(sample, source)
+            targets = wf.targets(t, obj)
+            if not targets:
+                continue
+            needed = list(t.required) + (["comment"] if t.comment == "required" else [])
+            if len(targets) > 1:
+                needed.append("to")
+            if needed:
+                response = api.post(self.transition_url(obj, t), json.dumps({}), content_type="application/json")
+                assert response.status_code == 422, (t.name, response.content)
+                assert set(needed) <= set(response.json()["errors"]), (t.name, response.json())
+                fresh = self.model._base_manager.get(pk=obj.pk)
+                assert wf.state(fresh) == source and not self._logs(obj).exists()
+            response = denied.post(self.transition_url(obj, t), json.dumps({}), content_type="application/json")
+            assert response.status_code == 403
+        obj = self.make(org, self.owner_in_scope(org))
+        form = self.rt.form(instance=obj, user=user)
+        assert wf.field not in form.fields
+        response = api.patch(self.api_url(obj.pk), json.dumps({wf.field: wf.state(obj)}),
+                             content_type="application/json")
+        assert response.status_code == 422 and wf.field in response.json()["errors"]
+        listing = api.get(f"{self.api_url(obj.pk)}/transitions")
+        assert listing.status_code == 200 and listing.json()["state"] == wf.state(obj)
+
+
 class BusinessRecordTests(RecordTypeTests):
     """For KehuModel records: data scope, recycle bin and optimistic locking on top."""
 
@@ -480,6 +587,9 @@ def authorization_matrix(test, org) -> list[str]:
         check(name, "api get", api.get(test.api_url(obj.pk)).status_code, has["view"], seen)
         response = api.patch(test.api_url(obj.pk), json.dumps(test.update), content_type="application/json")
         check(name, "api patch", response.status_code, has["edit"], seen)
+        if rt.workflow is not None:
+            check(name, "api transitions", api.get(f"{test.api_url(obj.pk)}/transitions").status_code,
+                  has["view"], seen)
         response = api.delete(test.api_url(obj.pk))
         check(name, "api delete", response.status_code, has["delete"], seen, ok=(204, 422))
         other = test.make(org, org.manager)

@@ -1,0 +1,273 @@
+"""Workflows: the states of a record, the transitions between them, who may take each, what each
+needs and what it does. One declaration drives the buttons on the detail page, the dialog that asks
+for what a transition needs, `POST /api/v1/<type>/<id>/transitions/<name>`, the transition log on the
+History tab and the customer's timeline, and the generic tests that walk every transition.
+
+    class TaskWorkflow(Workflow):
+        field = "status"
+        transitions = (
+            Transition("start", _("Start"), source=("todo",), target="doing"),
+            Transition("complete", _("Complete"), source=("todo", "doing"), target="done",
+                       fields=("completion_note",)),
+            Transition("cancel", _("Cancel"), source=("todo", "doing"), target="cancelled", comment=REQUIRED),
+            Transition("reopen", _("Reopen"), source=("done", "cancelled"), target="todo"),
+        )
+
+    class TaskType(RecordType):
+        workflow = TaskWorkflow()
+
+Taking a transition (`workflow.take(obj, name, user, data)`) is all or nothing, in one transaction
+on the locked row:
+- the user needs the transition's right (PermissionDenied: 403);
+- the record must be in one of its source states now, and its guard must not object
+  (TransitionRefused: 409 naming the current state; nothing changed);
+- what it needs is validated like a form: the target when there is a choice (`to`), its fields,
+  the comment (ValidationError naming the field: 422; nothing changed);
+- then the state is set, the transition's `run(obj, user, ctx)` does what the transition means
+  (a service function: it may still refuse with a ValidationError, which rolls everything back),
+  the record is saved (version + change log) and a `TransitionLog` row is written.
+
+The state field is never a free form field: record forms leave it out and set the initial state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+NONE, OPTIONAL, REQUIRED = "none", "optional", "required"
+
+
+class TransitionRefused(Exception):
+    """The transition cannot be taken in the record's current state (HTTP 409)."""
+
+    def __init__(self, message: str, state: str, state_label: str, allowed: list[str]):
+        super().__init__(message)
+        self.message = message
+        self.state = state
+        self.state_label = state_label
+        self.allowed = allowed
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: Any
+    source: tuple = ()  # states or state groups it can be taken from; () = any state
+    target: str = ""  # a state, or a group of states the user chooses among (`to`)
+    right: str = "edit"  # an action of the record type's module, or "module.action"
+    fields: tuple = ()  # model fields the transition asks for
+    required: tuple = ()  # of those, the ones that must be filled in
+    comment: str = OPTIONAL  # NONE, OPTIONAL or REQUIRED
+    guard: Callable | None = None  # (obj, user) -> None, or the reason it cannot be taken now
+    run: Callable | None = None  # (obj, user, ctx) -> None: what it does, before the save
+    after: Callable | None = None  # (obj, user, ctx) -> None: after the save (notify, move children)
+    help: Any = ""
+    style: str = "outline-secondary"
+    icon: str = "ti-arrow-right"
+
+
+@dataclass
+class Context:
+    """What a transition's run/after functions get."""
+
+    transition: Transition
+    from_state: str
+    to_state: str
+    comment: str = ""
+    data: dict = field(default_factory=dict)  # the validated fields
+    log: dict = field(default_factory=dict)  # extra facts to keep in the transition log
+
+
+class Workflow:
+    field: str = "status"  # the model field that holds the state
+    transitions: tuple[Transition, ...] = ()
+    on_timeline: bool = True  # its log appears on the customer's timeline (when the record has one)
+
+    def __init__(self):
+        self.rt = None
+        names = [t.name for t in self.transitions]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{type(self).__name__}: transition names must be unique")
+
+    def bind(self, rt) -> None:
+        self.rt = rt
+        self.model = rt.model
+        self.model_field = rt.model._meta.get_field(self.field)
+
+    # --- states -----------------------------------------------------------------
+    def states(self, obj=None) -> list[tuple[str, str]]:
+        """(value, label) of every state, in order; `obj` keeps its current state listed."""
+        return [(str(v), str(label)) for v, label in self.model_field.choices]
+
+    def group(self, state: str) -> str:
+        """The group a state belongs to (a won stage → "won"); by default the state itself."""
+        return state
+
+    def state(self, obj) -> str:
+        value = getattr(obj, self.model_field.attname)
+        return "" if value is None else str(value)
+
+    def set_state(self, obj, value: str) -> None:
+        setattr(obj, self.model_field.attname, self.model_field.to_python(value))
+
+    def state_label(self, value: str, obj=None) -> str:
+        return dict(self.states(obj)).get(str(value), str(value))
+
+    def initial_state(self) -> str:
+        default = self.model_field.get_default()
+        return "" if default is None else str(default)
+
+    def limit_initial(self, formfield) -> None:
+        """The states a new record may be created in (its form field's choices): by default the
+        field keeps its choices (a record type whose form offers the state on creation)."""
+
+    def matches(self, state: str, spec) -> bool:
+        return not spec or state in spec or self.group(state) in spec
+
+    # --- transitions ----------------------------------------------------------------
+    def get(self, name: str) -> Transition | None:
+        return next((t for t in self.transitions if t.name == name), None)
+
+    def targets(self, t: Transition, obj) -> list[tuple[str, str]]:
+        """The states `t` can lead `obj` to now."""
+        current = self.state(obj)
+        return [(v, label) for v, label in self.states(obj)
+                if (v == t.target or self.group(v) == t.target) and v != current]
+
+    def may(self, user, t: Transition) -> bool:
+        module, _sep, action = t.right.rpartition(".")
+        return user.has_right(module or self.rt.module, action)
+
+    def refusal(self, obj, user, t: Transition) -> str | None:
+        """Why `t` cannot be taken now (None: it can)."""
+        current = self.state(obj)
+        if not self.matches(current, t.source):
+            return _("“%(transition)s” is not possible while the %(type)s is “%(state)s”.") % {
+                "transition": t.label, "type": self.rt.label.lower(), "state": self.state_label(current, obj)}
+        if t.guard is not None:
+            reason = t.guard(obj, user)
+            if reason:
+                return str(reason)
+        if not self.targets(t, obj):
+            return _("There is no state “%(transition)s” can lead to.") % {"transition": t.label}
+        return None
+
+    def available(self, obj, user) -> list[Transition]:
+        """The transitions this user may take on this record now (the buttons)."""
+        return [t for t in self.transitions if self.may(user, t) and self.refusal(obj, user, t) is None]
+
+    def transition_to(self, obj, target: str) -> Transition | None:
+        """The transition that leads `obj` to the state `target` (the pipeline board's drop)."""
+        current = self.state(obj)
+        for t in self.transitions:
+            if self.matches(current, t.source) and any(v == str(target) for v, _l in self.targets(t, obj)):
+                return t
+        return None
+
+    # --- what a transition asks for -------------------------------------------------
+    def form_class(self, t: Transition, obj) -> type[forms.Form]:
+        from .forms import BootstrapMixin
+
+        attrs: dict[str, Any] = {}
+        if obj is None:  # the API's input schema: any state, checked when taken
+            attrs["to"] = forms.CharField(label=gettext_lazy("To"), required=False, help_text=gettext_lazy(
+                "The state to move to, when the transition leads to several."))
+        else:
+            targets = self.targets(t, obj)
+            if len(targets) > 1:
+                attrs["to"] = forms.ChoiceField(label=gettext_lazy("To"), choices=[("", "---------"), *targets])
+        for name in t.fields:
+            formfield = self.model._meta.get_field(name).formfield()
+            formfield.required = name in t.required
+            attrs[name] = formfield
+        if t.comment != NONE:
+            attrs["comment"] = forms.CharField(
+                label=gettext_lazy("Comment"), required=t.comment == REQUIRED, max_length=2000,
+                widget=forms.Textarea(attrs={"rows": 3}))
+        return type("TransitionForm", (BootstrapMixin, forms.Form), attrs)
+
+    def form(self, t: Transition, obj, data=None) -> forms.Form:
+        initial = {}
+        for name in t.fields:
+            f = self.model._meta.get_field(name)
+            initial[name] = getattr(obj, f.attname)
+        return self.form_class(t, obj)(data=data, initial=initial)
+
+    # --- taking it ----------------------------------------------------------------------
+    def take(self, obj, name: str, user, data=None):
+        """Take transition `name` on `obj` for `user` with `data` (the dialog's or the API's
+        fields; `to`, `comment`, `version` optional). Returns the saved record."""
+        from .assignment import acting_as
+        from .models import KehuModel, StaleVersionError
+
+        t = self.get(name)
+        if t is None:
+            raise ValidationError({"transition": _("Unknown transition “%(name)s”.") % {"name": name}})
+        if not self.may(user, t):
+            raise PermissionDenied(_("You do not have the right to “%(transition)s”.") % {"transition": t.label})
+        data = data if data is not None else {}
+        with acting_as(user), transaction.atomic():
+            locked = type(obj)._base_manager.select_for_update().get(pk=obj.pk)
+            version = data.get("version")
+            if version not in (None, "") and isinstance(locked, KehuModel) and str(version) != str(locked.version):
+                raise StaleVersionError(locked.version)
+            reason = self.refusal(locked, user, t)
+            if reason:
+                raise TransitionRefused(reason, self.state(locked), self.state_label(self.state(locked), locked),
+                                        [x.name for x in self.available(locked, user)])
+            form = self.form(t, locked, data)
+            if not form.is_valid():
+                raise ValidationError(form.errors.as_data())
+            targets = self.targets(t, locked)
+            to = form.cleaned_data.get("to") if len(targets) > 1 else targets[0][0]
+            from_state = self.state(locked)
+            for fname in t.fields:
+                setattr(locked, fname, form.cleaned_data.get(fname))
+            self.set_state(locked, to)
+            ctx = Context(t, from_state, to, (form.cleaned_data.get("comment") or "").strip(),
+                          {f: form.cleaned_data.get(f) for f in t.fields})
+            if t.run is not None:
+                t.run(locked, user, ctx)
+            if hasattr(locked, "updated_by_id") and user is not None and user.is_authenticated:
+                locked.updated_by = user
+            locked.save()
+            if t.after is not None:
+                t.after(locked, user, ctx)
+            self.log(locked, user, ctx)
+        obj.__dict__.update({k: v for k, v in locked.__dict__.items() if k != "_state"})
+        return locked
+
+    def log(self, obj, user, ctx: Context):
+        from django.contrib.contenttypes.models import ContentType
+
+        from .models import TransitionLog
+
+        return TransitionLog.objects.create(
+            content_type=ContentType.objects.get_for_model(type(obj)), object_id=obj.pk,
+            customer_id=getattr(obj, "customer_id", None), transition=ctx.transition.name,
+            from_state=ctx.from_state, to_state=ctx.to_state, comment=ctx.comment, data=ctx.log,
+            by=user if user is not None and user.is_authenticated else None)
+
+    def history(self, obj, limit: int = 200) -> list:
+        """The record's transition log, newest first, with state labels."""
+        from django.contrib.contenttypes.models import ContentType
+
+        from .models import TransitionLog
+
+        rows = list(TransitionLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(type(obj)), object_id=obj.pk)
+            .select_related("by").order_by("-at", "-id")[:limit])
+        for row in rows:
+            t = self.get(row.transition)
+            row.label = t.label if t else row.transition
+            row.from_label = self.state_label(row.from_state, obj) if row.from_state else ""
+            row.to_label = self.state_label(row.to_state, obj)
+        return rows
