@@ -60,15 +60,30 @@ class Access:
         return self._scope_ids
 
 
-def scope_key(user) -> tuple:
+def scope_paths(model) -> tuple[str, ...]:
+    """The owner fields through which a record of `model` is visible. A record type may be seen
+    through more than one path, declared as `scope_paths` (a ticket: its handler or its customer's
+    owner, `("handler", "customer__owner")`; an approval: its approver or its requester); the usual
+    single path is `scope_owner_field`. The first path is the primary one: the public pool
+    (`scope_includes_unowned`), assignment and "mine" refer to it. () = not scoped."""
+    paths = getattr(model, "scope_paths", None)
+    if paths:
+        return tuple(paths)
+    field = getattr(model, "scope_owner_field", None)
+    return (field,) if field else ()
+
+
+def scope_key(user, model=None) -> tuple:
     """What `scope_filter`'s SQL depends on for this user besides the model: two users with the
-    same key get the same query, so a compiled list query may be reused between them."""
+    same key get the same query, so a compiled list query may be reused between them. With a
+    `model`, its scope paths are part of the key (the SQL has one condition per path)."""
     access = getattr(user, "access", None) if user is not None else None
+    paths = scope_paths(model) if model is not None else ()
     if access is None or access.user_id is None:
         return ("none",)
     if access.scope == DataScope.ALL:
         return ("all",)
-    return ("owners", tuple(access.scope_user_ids()))
+    return ("owners", tuple(access.scope_user_ids()), *paths)
 
 
 def scope_filter(qs, user, owned: bool = False):
@@ -78,13 +93,21 @@ def scope_filter(qs, user, owned: bool = False):
     the same, but a planner cannot cancel that OR against the caller's `owner IS NOT NULL`, and
     with it the owner index could not be used (808 ms for a supervisor's count on SQLite)."""
     model = qs.model
-    owner_field = getattr(model, "scope_owner_field", None)
+    paths = scope_paths(model)
+    owner_field = paths[0] if paths else None
     access = getattr(user, "access", None) if user is not None else None
     if access is None or access.user_id is None:
         return qs.none()
     if owner_field is None or access.scope == DataScope.ALL:
         return qs
     ids = access.scope_user_ids()
+    if len(paths) > 1:  # visible through any of its paths (a ticket: its handler or its customer's owner)
+        condition = Q()
+        for path in paths:
+            condition |= Q(**{f"{path}_id__in": ids}) if len(ids) > 1 else Q(**{f"{path}_id": ids[0]})
+        if getattr(model, "scope_includes_unowned", False) and not owned:
+            condition |= Q(**{f"{owner_field}_id__isnull": True})
+        return qs.filter(condition)
     if not getattr(model, "scope_includes_unowned", False) or owned:
         return qs.filter(Q(**{f"{owner_field}_id__in": ids}) if len(ids) > 1 else Q(**{f"{owner_field}_id": ids[0]}))
     # with the public pool: the same SQL as `owner_id IN (ids) OR owner_id IS NULL`, but on SQLite a

@@ -459,7 +459,7 @@ def crud_router(rt: RecordType) -> Router:
             return qs.annotate(tag_names=tag_names_subquery(rt.model)) if tags_in_rows else qs
 
         # an unfiltered list's SQL depends only on the record type and the user's data scope
-        reuse = None if filtered else ("api-list", rt.key, scope_key(request.auth))
+        reuse = None if filtered else ("api-list", rt.key, scope_key(request.auth, rt.model))
         try:
             page = paginate(queryset, sort=sort, cursor=request.GET.get("cursor"), size=limit, values=columns,
                             reuse=reuse)

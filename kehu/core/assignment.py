@@ -154,5 +154,7 @@ def save_record(rt, form, by):
 
 def scope_field(rt) -> str:
     """The form field that decides a record's visibility (`customer` for a contact)."""
-    path = getattr(rt.model, "scope_owner_field", None)
+    from kehu.accounts.scope import scope_paths
+
+    path = next(iter(scope_paths(rt.model)), None)
     return path.split("__", 1)[0] if path else "__all__"

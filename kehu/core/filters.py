@@ -166,7 +166,9 @@ class KehuFilterSet(django_filters.FilterSet):
         """True when the valid filters keep only records that have an owner on the field the data
         scope filters on (`mine`, one owner, "not in the public pool"): the list then asks the
         scope without its public-pool branch (RecordType.visible(user, owned=True))."""
-        field = getattr(self._meta.model, "scope_owner_field", None)
+        from kehu.accounts.scope import scope_paths
+
+        field = next(iter(scope_paths(self._meta.model)), None)
         if not field or not getattr(self._meta.model, "scope_includes_unowned", False):
             return False
         if not self.is_bound or not self.is_valid():

@@ -144,6 +144,8 @@ class KehuModel(models.Model):
     # (a public pool) are visible to everyone who may view the record type.
     scope_owner_field = "owner"
     scope_includes_unowned = False
+    # more than one path (kehu.accounts.scope.scope_paths): ("handler", "customer__owner")
+    scope_paths: tuple[str, ...] = ()
 
     class Meta:
         abstract = True

@@ -101,13 +101,45 @@ class Workflow:
         self.rt = rt
         self.model = rt.model
         self.model_field = rt.model._meta.get_field(self.field)
+        if self.on_timeline and any(f.name == "customer" for f in rt.model._meta.fields):
+            from . import timeline
+
+            timeline.register(f"transitions:{rt.key}", right=f"{rt.module}.view")(self.timeline_events)
+
+    def timeline_events(self, customer, user, before, limit):
+        """The transitions of this type's records of `customer`, for the customer's timeline."""
+        from django.contrib.contenttypes.models import ContentType
+
+        from . import timeline
+        from .models import TransitionLog
+
+        rows = list(TransitionLog.objects.filter(
+            customer_id=customer.pk, content_type=ContentType.objects.get_for_model(self.model), at__lt=before)
+            .select_related("by").order_by("-at", "-id")[:limit])
+        if not rows:
+            return []
+        records = self.rt.visible(user) if user is not None else self.model._default_manager.all()
+        found = records.in_bulk({r.object_id for r in rows})
+        events = []
+        for row in rows:
+            obj = found.get(row.object_id)
+            if obj is None:
+                continue
+            t = self.get(row.transition)
+            title = _("%(type)s “%(record)s”: %(transition)s (%(from)s → %(to)s)") % {
+                "type": self.rt.label, "record": obj, "transition": t.label if t else row.transition,
+                "from": self.state_label(row.from_state, obj), "to": self.state_label(row.to_state, obj)}
+            events.append(timeline.Event(row.at, "transition", title, body=row.comment,
+                                         url=self.rt.get_absolute_url(obj), actor=row.by,
+                                         icon=t.icon if t else "ti-arrow-right"))
+        return events
 
     # --- states -----------------------------------------------------------------
     def states(self, obj=None) -> list[tuple[str, str]]:
         """(value, label) of every state, in order; `obj` keeps its current state listed."""
         return [(str(v), str(label)) for v, label in self.model_field.choices]
 
-    def group(self, state: str) -> str:
+    def group(self, state: str, obj=None) -> str:
         """The group a state belongs to (a won stage → "won"); by default the state itself."""
         return state
 
@@ -129,8 +161,8 @@ class Workflow:
         """The states a new record may be created in (its form field's choices): by default the
         field keeps its choices (a record type whose form offers the state on creation)."""
 
-    def matches(self, state: str, spec) -> bool:
-        return not spec or state in spec or self.group(state) in spec
+    def matches(self, state: str, spec, obj=None) -> bool:
+        return not spec or state in spec or self.group(state, obj) in spec
 
     # --- transitions ----------------------------------------------------------------
     def get(self, name: str) -> Transition | None:
@@ -140,7 +172,7 @@ class Workflow:
         """The states `t` can lead `obj` to now."""
         current = self.state(obj)
         return [(v, label) for v, label in self.states(obj)
-                if (v == t.target or self.group(v) == t.target) and v != current]
+                if (v == t.target or self.group(v, obj) == t.target) and v != current]
 
     def may(self, user, t: Transition) -> bool:
         module, _sep, action = t.right.rpartition(".")
@@ -149,7 +181,7 @@ class Workflow:
     def refusal(self, obj, user, t: Transition) -> str | None:
         """Why `t` cannot be taken now (None: it can)."""
         current = self.state(obj)
-        if not self.matches(current, t.source):
+        if not self.matches(current, t.source, obj):
             return _("“%(transition)s” is not possible while the %(type)s is “%(state)s”.") % {
                 "transition": t.label, "type": self.rt.label.lower(), "state": self.state_label(current, obj)}
         if t.guard is not None:
@@ -168,7 +200,7 @@ class Workflow:
         """The transition that leads `obj` to the state `target` (the pipeline board's drop)."""
         current = self.state(obj)
         for t in self.transitions:
-            if self.matches(current, t.source) and any(v == str(target) for v, _l in self.targets(t, obj)):
+            if self.matches(current, t.source, obj) and any(v == str(target) for v, _l in self.targets(t, obj)):
                 return t
         return None
 
@@ -242,7 +274,9 @@ class Workflow:
             if t.after is not None:
                 t.after(locked, user, ctx)
             self.log(locked, user, ctx)
+        # the caller's copy shows the result too (its related objects as the transition left them)
         obj.__dict__.update({k: v for k, v in locked.__dict__.items() if k != "_state"})
+        obj._state.fields_cache = dict(locked._state.fields_cache)
         return locked
 
     def log(self, obj, user, ctx: Context):

@@ -19,6 +19,7 @@ class StageIn(StrictIn):
     signed_on: datetime.date | None = None
     lost_reason: int | str | None = None
     won_competitor: str | None = None
+    comment: str | None = None
 
 
 class AssignIn(StrictIn):
@@ -29,7 +30,8 @@ def extend(router, Out, rt):
     from kehu.core.api import get_visible, require, respond, serialize
 
     @router.post("/{int:pk}/stage", response=Out, operation_id="opportunity_stage",
-                 summary="Move to another stage (won needs amount, deal_products, signed_on; lost needs lost_reason)")
+                 summary="Move to another stage through the transition that leads there (move, win, lose, reopen: "
+                         "won needs amount, deal_products, signed_on; lost needs lost_reason; reopen a comment)")
     def change_stage(request, pk: int, payload: StageIn):
         require(request, rt, "edit")
         opp = get_visible(request, rt, pk)

@@ -6,7 +6,6 @@ from django.utils.translation import gettext_lazy as _
 from kehu.accounts.models import Department, User
 from kehu.core.filters import DictFilter, KehuFilterSet, PlainFilterSet, UserFilter
 from kehu.core.forms import BootstrapMixin, KehuModelForm, PlainModelForm
-from kehu.core.models import DictItem
 from kehu.core.widgets import AutocompleteSelect
 
 from .models import Opportunity, PlanStep, Stage
@@ -48,10 +47,8 @@ class OpportunityForm(KehuModelForm):
         if self.user is not None:
             self.fields["customer"].queryset = Customer.objects.visible_to(self.user)
         self.fields["customer"].widget = AutocompleteSelect(lookup_url=reverse_lazy("customers:customer_lookup"))
-        stages = Stage.objects.filter(active=True)
-        if self.instance.pk and self.instance.stage_id:
-            stages = Stage.objects.filter(pk=self.instance.stage_id) | stages
-        self.fields["stage"].queryset = stages.order_by("order", "id")
+        if "stage" in self.fields:  # a new opportunity's first stage; later stages are transitions
+            self.fields["stage"].queryset = Stage.objects.filter(active=True).order_by("order", "id")
         if not self.instance.pk and not self.initial.get("stage"):
             from .services import default_stage
 
@@ -61,13 +58,6 @@ class OpportunityForm(KehuModelForm):
         if self.user is not None and not self.user.has_right("opportunity", "assign"):
             # only those with the assign right give an opportunity to someone else
             self.fields["owner"].disabled = True
-
-    def clean(self):
-        data = super().clean()
-        stage = data.get("stage")
-        if stage is not None and "stage" in self.changed_data and "probability" not in self.changed_data:
-            data["probability"] = stage.probability
-        return data
 
 
 class OpportunityFilterSet(KehuFilterSet):
@@ -132,21 +122,6 @@ class PlanStepFilterSet(KehuFilterSet):
     class Meta:
         model = PlanStep
         fields = []
-
-
-class StageChangeForm(BootstrapMixin, forms.Form):
-    """The board's and the API's stage change: what closing needs, checked by the service."""
-
-    stage = forms.ModelChoiceField(queryset=Stage.objects.filter(active=True), label=_("Stage"))
-    amount = forms.DecimalField(label=_("Amount"), required=False, max_digits=18, decimal_places=2, min_value=0)
-    deal_products = forms.CharField(label=_("Products or services sold"), required=False, max_length=500)
-    signed_on = forms.DateField(label=_("Signing date"), required=False, widget=forms.DateInput())
-    lost_reason = forms.ModelChoiceField(
-        queryset=DictItem.objects.filter(kind="lost_reason", active=True), required=False, label=_("Lost reason"))
-    won_competitor = forms.CharField(label=_("Competitor who won"), required=False, max_length=200)
-
-    def close_data(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items() if k != "stage" and v not in (None, "")}
 
 
 class BoardFilterForm(BootstrapMixin, forms.Form):

@@ -156,8 +156,6 @@ class Opportunity(KehuModel):
         errors = {}
         if not self.customer_id and not self.prospect_name:
             errors["customer"] = _("Choose a customer or enter the prospect's name.")
-        if self.probability is None and self.stage_id:
-            self.probability = self.stage.probability
         errors.update(close_errors(self))
         if errors:
             raise ValidationError(errors)
@@ -167,7 +165,7 @@ class Opportunity(KehuModel):
             today = timezone.localdate()
             seq = next_sequence(f"opportunity:{today:%Y%m%d}")
             self.number = f"SJ{today:%Y%m%d}{seq:04d}"
-        if self.probability is None and self.stage_id:
+        if self.probability is None and self.stage_id:  # the one place of the default probability
             self.probability = self.stage.probability
         super().save(*args, **kwargs)
 

@@ -11,7 +11,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.core.assignment import acting_as
 from kehu.core.models import DictItem
 
 from .models import Opportunity, PlanStep, Stage, StageChange, close_errors
@@ -53,13 +52,14 @@ def default_stage() -> Stage | None:
     return Stage.objects.filter(active=True, is_won=False, is_lost=False).order_by("order", "id").first()
 
 
-def enter_stage(opp: Opportunity, stage: Stage, by, *, probability_given: bool = False) -> None:
+def enter_stage(opp: Opportunity, stage: Stage, by, *, probability_given: bool = False) -> dict:
     """Apply what entering `stage` means to the (unsaved) opportunity: probability, closing date,
     and for a won stage the customer becoming "won" (created from the prospect if needed).
-    Raises ValidationError naming the opportunity's fields."""
+    Raises ValidationError naming the opportunity's fields. Returns what the transition log keeps
+    (the customer as it was before a win, so that reopening can take the win back)."""
     opp.stage = stage
     if not probability_given:
-        opp.probability = stage.probability
+        opp.probability = None  # Opportunity.save: the stage's probability
     errors = close_errors(opp)
     if errors:
         raise ValidationError(errors)
@@ -68,11 +68,13 @@ def enter_stage(opp: Opportunity, stage: Stage, by, *, probability_given: bool =
     else:
         opp.closed_at = None
     if stage.is_won:
-        win_customer(opp, by)
+        return win_customer(opp, by)
+    return {}
 
 
-def win_customer(opp: Opportunity, by) -> None:
-    """The customer (or the prospect, who becomes a customer) turns into type "won"."""
+def win_customer(opp: Opportunity, by) -> dict:
+    """The customer (or the prospect, who becomes a customer) turns into type "won". Returns the
+    customer's type and deal fields as they were before."""
     from kehu.customers.models import Customer
 
     won = DictItem.objects.filter(kind="customer_type", code="won").first()
@@ -82,6 +84,12 @@ def win_customer(opp: Opportunity, by) -> None:
     customer = Customer.objects.select_for_update().filter(pk=opp.customer_id).first() if opp.customer_id else None
     if customer is None:
         customer = Customer(name=opp.prospect_name, owner=opp.owner, created_by=by, source_id=opp.source_id)
+        before = {"customer_created": True}
+    else:
+        before = {"customer_type": customer.type.code if customer.type_id else None,
+                  "deal_amount": str(customer.deal_amount) if customer.deal_amount is not None else None,
+                  "deal_products": customer.deal_products,
+                  "signed_on": customer.signed_on.isoformat() if customer.signed_on else None}
     customer.type = won
     customer.deal_amount = opp.amount
     customer.deal_products = opp.deal_products
@@ -99,6 +107,59 @@ def win_customer(opp: Opportunity, by) -> None:
         raise ValidationError(errors)
     customer.save()
     opp.customer = customer
+    return {"customer_before": before}
+
+
+def reopen(opp: Opportunity, by, from_state: str) -> dict:
+    """A won or lost opportunity back in an open stage (the workflow's "reopen"): it is open again
+    (no closing time, no lost reason, not signed) and takes its stage's probability. Reopening a
+    won deal takes the win back from the customer (`unwin_customer`)."""
+    was_won = Stage.objects.filter(pk=int(from_state) if str(from_state).isdigit() else 0, is_won=True).exists()
+    opp.closed_at = None
+    opp.probability = None
+    opp.lost_reason = None
+    opp.won_competitor = ""
+    opp.signed_on = None
+    if was_won and opp.customer_id:
+        return {"customer_after": unwin_customer(opp, by)}
+    return {}
+
+
+def unwin_customer(opp: Opportunity, by) -> str:
+    """What reopening the won opportunity `opp` does to its customer: if another won opportunity
+    of the customer remains, the customer stays "won" with that deal's amount, products and
+    signing date; otherwise the customer gets back the type and deal fields it had before this
+    opportunity was won (from the transition log; "intent" when the win predates the log).
+    Returns the customer type's code afterwards."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from kehu.core.models import TransitionLog
+    from kehu.customers.models import Customer
+
+    customer = Customer.objects.select_for_update().filter(pk=opp.customer_id).first()
+    if customer is None:
+        return ""
+    other = (Opportunity.objects.filter(customer_id=customer.pk, stage__is_won=True).exclude(pk=opp.pk)
+             .order_by("-signed_on", "-id").first())
+    if other is not None:
+        customer.deal_amount, customer.deal_products, customer.signed_on = \
+            other.amount, other.deal_products, other.signed_on
+    else:
+        win = (TransitionLog.objects.filter(content_type=ContentType.objects.get_for_model(Opportunity),
+                                            object_id=opp.pk, transition="win")
+               .order_by("-at", "-id").values_list("data", flat=True).first()) or {}
+        before = win.get("customer_before") or {}
+        code = before.get("customer_type") or "intent"
+        if code == "won":  # it was won by an earlier deal that is no longer won
+            code = "intent"
+        customer.type = DictItem.objects.filter(kind="customer_type", code=code).first() \
+            or DictItem.objects.filter(kind="customer_type", code="intent").first()
+        customer.deal_amount = before.get("deal_amount")
+        customer.deal_products = before.get("deal_products") or ""
+        customer.signed_on = before.get("signed_on")
+    customer.updated_by = by
+    customer.save()
+    return customer.type.code if customer.type_id else ""
 
 
 def record_change(opp: Opportunity, from_stage_id, to_stage: Stage, by) -> StageChange:
@@ -106,31 +167,47 @@ def record_change(opp: Opportunity, from_stage_id, to_stage: Stage, by) -> Stage
                                       changed_by=by if by is not None and by.is_authenticated else None)
 
 
+def workflow():
+    from kehu.core.registry import registry
+
+    return registry.get("opportunity").workflow
+
+
 def change_stage(opp: Opportunity, stage: Stage, by, **close_data) -> Opportunity:
-    """Move an opportunity to `stage`, recording the stage history. A won stage needs amount,
-    deal_products and signed_on (and wins the customer in the same transaction); a lost stage
-    needs lost_reason (won_competitor optional)."""
-    unknown = set(close_data) - set(CLOSE_FIELDS)
+    """Move an opportunity to `stage` through the workflow's transition that leads there (move,
+    win, lose or reopen: kehu/sales/workflows.py). A won stage needs amount, deal_products and
+    signed_on; a lost stage needs lost_reason (won_competitor optional); reopening needs a
+    `comment`. Raises TransitionRefused when no transition leads there now (won → lost)."""
+    from kehu.core.api import to_form_value
+    from kehu.core.workflow import TransitionRefused
+
+    unknown = set(close_data) - set(CLOSE_FIELDS) - {"comment"}
     if unknown:
         raise TypeError(f"unknown close data: {sorted(unknown)}")
     if not stage.active:
         raise ValidationError({"stage": _("This stage is no longer in use.")})
-    with acting_as(by), transaction.atomic():
-        from_stage_id = Opportunity.all_objects.filter(pk=opp.pk).values_list("stage_id", flat=True).first()
-        for field, value in close_data.items():
-            if value is None:
-                continue
-            if field == "lost_reason":
-                value = _lost_reason(value)
-                opp.lost_reason = value
-            else:
-                setattr(opp, field, value)
-        enter_stage(opp, stage, by)
-        opp.updated_by = by
-        opp.save()
-        if from_stage_id != stage.pk:
-            record_change(opp, from_stage_id, stage, by)
-    return opp
+    wf = workflow()
+    t = wf.transition_to(opp, stage.pk)
+    if t is None:
+        current = wf.state(opp)
+        raise TransitionRefused(stage_refusal(opp, stage), current, wf.state_label(current, opp),
+                                [x.name for x in wf.available(opp, by)])
+    data = {"to": str(stage.pk)}
+    for field, value in close_data.items():
+        if value is None:
+            continue
+        if field == "lost_reason":
+            value = _lost_reason(value)
+        data[field] = to_form_value(value)
+    return wf.take(opp, t.name, by, data)
+
+
+def stage_refusal(opp: Opportunity, stage: Stage) -> str:
+    if opp.stage.is_closed and stage.is_closed:
+        return _("“%(title)s” is %(state)s: reopen it before moving it to %(stage)s.") % {
+            "title": opp.title, "state": opp.stage, "stage": stage}
+    return _("“%(title)s” cannot move from %(state)s to %(stage)s.") % {
+        "title": opp.title, "state": opp.stage, "stage": stage}
 
 
 def _lost_reason(value):

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -24,7 +24,7 @@ from kehu.core.registry import registry
 from kehu.core.views import RecordDetailView, RecordEditView, RecordListView
 
 from . import services, totals
-from .forms import BoardFilterForm, PlanStepInlineForm, StageChangeForm
+from .forms import BoardFilterForm, PlanStepInlineForm
 from .models import Opportunity, PlanStep, Stage, StageChange
 
 CARDS_PER_COLUMN = 50
@@ -84,7 +84,6 @@ class OpportunityDetailView(RecordDetailView):
             "extra_tabs": [("plan", _("Development plan")), ("stages", _("Stage history"))],
             "header_actions": "sales/partials/header_actions.html",
             "title_badges": "sales/partials/title_badges.html",
-            "stages": Stage.objects.filter(active=True),
             "can_log_followup": user.has_right("followup", "create"),
             "users": pickable_users() if user.has_right(
                 "opportunity", "assign") else [],
@@ -261,38 +260,56 @@ def board_view(request):
 
 @login_required
 def stage_view(request, pk):
-    """GET ?stage=: the small form a won or lost stage needs. POST: change the stage (board,
-    detail page), then the board again, or the form with its errors."""
-    _require(request.user, "opportunity", "edit")
+    """The board's drop and the detail page's stage menu: the workflow's transition that leads to
+    `stage` (kehu/sales/workflows.py). GET: the dialog for what it needs. POST: take it, then the
+    board again (or the record), or the dialog with its errors."""
+    from kehu.core.views import add_errors
+    from kehu.core.workflow import TransitionRefused
+
+    _require(request.user, "opportunity", "view")
     opp = _visible_opportunity(request, pk)
+    wf = opportunity_type().workflow
     origin = request.GET.get("from") or request.POST.get("from") or "board"
-    if request.method == "GET":
-        stage = get_object_or_404(Stage.objects.filter(active=True), pk=request.GET.get("stage") or 0)
-        form = StageChangeForm(initial={
-            "stage": stage.pk, "amount": opp.amount, "deal_products": opp.deal_products,
-            "signed_on": opp.signed_on, "lost_reason": opp.lost_reason_id, "won_competitor": opp.won_competitor})
-        return render(request, "sales/partials/stage_dialog.html",
-                      {"object": opp, "stage": stage, "form": form, "origin": origin, "query": _board_query(request)})
-    form = StageChangeForm(request.POST)
-    error = None
-    if form.is_valid():
-        stage = form.cleaned_data["stage"]
+    raw = request.GET.get("stage") or request.POST.get("stage") or ""
+    stage = Stage.objects.filter(pk=int(raw) if raw.isdigit() else 0, active=True).first()
+    if stage is None:
+        raise Http404
+    t = wf.transition_to(opp, stage.pk)
+    error = None if t is not None else services.stage_refusal(opp, stage)
+    if t is not None and not wf.may(request.user, t):
+        raise PermissionDenied
+    hidden = [("stage", stage.pk), ("to", stage.pk), ("from", origin), ("q_board", _board_query(request))]
+
+    def dialog(form):
+        form.fields.pop("to", None)  # the drop chose it
+        board_url = reverse("sales:opportunity_board") + "?" + _board_query(request)
+        return render(request, "core/partials/transition_dialog.html", {
+            "object": opp, "t": t, "form": form, "hidden": hidden,
+            "action_url": reverse("sales:opportunity_stage", args=[pk]),
+            "hx_target": "#board-dialog" if origin == "detail" else "#board",
+            "cancel_hx": None if origin == "detail" else board_url,
+            "title": _("Move “%(title)s” to %(stage)s") % {"title": opp.title, "stage": stage}})
+
+    if request.method == "GET" and error is None:
+        form = wf.form(t, opp)
+        return dialog(form)
+    if request.method == "POST" and error is None:
         try:
-            services.change_stage(opp, stage, request.user, **form.close_data())
-        except ValidationError as exc:
-            for field, errs in _error_dict(exc).items():
-                form.add_error(field if field in form.fields else None, errs)
+            data = request.POST.copy()
+            data["to"] = str(stage.pk)  # the column it was dropped on
+            opp = wf.take(opp, t.name, request.user, data)
+        except TransitionRefused as exc:
+            error = exc.message
         except StaleVersionError:
             error = _("Someone else changed this opportunity; try again.")
-    stage = form.cleaned_data.get("stage") if hasattr(form, "cleaned_data") else None
-    if form.errors or error:
-        if stage is not None and stage.is_closed and not error:
-            response = render(request, "sales/partials/stage_dialog.html", {
-                "object": opp, "stage": stage, "form": form, "origin": origin, "query": _board_query(request)})
+        except ValidationError as exc:
+            form = wf.form(t, opp, request.POST)
+            form.is_valid()
+            add_errors(form, exc)
+            response = dialog(form)
             response["HX-Retarget"] = "#board-dialog"
             response["HX-Reswap"] = "innerHTML"
             return response
-        error = error or " ".join(str(e) for errs in form.errors.values() for e in errs)
     if origin == "detail" or not request.htmx:
         if error:
             messages.error(request, error)

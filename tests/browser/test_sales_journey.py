@@ -109,15 +109,15 @@ def test_opportunity_from_assignment_to_won(page, live_server, browser_org, shot
     target = page.locator(f"[data-board-column][data-stage='{won.pk}']")
     shot("board")
     drag(page, card, target)
-    dialog = page.locator("[data-testid=stage-dialog]")
+    dialog = page.locator("[data-testid=transition-dialog]")
     expect(dialog).to_be_visible()
-    page.click("[data-testid=stage-save]")  # nothing filled in: refused, naming the fields
+    page.click("[data-testid=transition-save]")  # nothing filled in: refused, naming the fields
     expect(page.locator("[data-testid=error-deal_products]")).to_be_visible()
     dialog.locator("[name=amount]").fill("118000")
     dialog.locator("[name=deal_products]").fill("Kehu CRM 专业版 50 用户")
     dialog.locator("[name=signed_on]").fill(timezone.localdate().isoformat())
     shot("board-won-dialog")
-    page.click("[data-testid=stage-save]")
+    page.click("[data-testid=transition-save]")
     expect(dialog).to_have_count(0)
     expect(page.locator(f"[data-board-column][data-stage='{won.pk}']")).to_contain_text("华创 CRM 年度采购")
     opp.refresh_from_db()

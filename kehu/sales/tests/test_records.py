@@ -36,6 +36,16 @@ class TestOpportunity(BusinessRecordTests):
         return {"title": "CRM 系统采购", "customer": customer.pk, "stage": first_stage().pk, "amount": "120000.00",
                 "expected_close": "2030-01-31", "owner": org.manager.pk}
 
+    def transition_data(self, org, t):
+        from kehu.core.models import DictItem
+
+        data = super().transition_data(org, t)
+        if t.name == "win":
+            data.update(amount="86000.00", deal_products="CRM 软件与实施", signed_on="2026-01-15")
+        elif t.name == "lose":
+            data.update(lost_reason=DictItem.objects.filter(kind="lost_reason").first().pk, won_competitor="某友商")
+        return data
+
 
 class TestPlanStep(BusinessRecordTests):
     key = "planstep"

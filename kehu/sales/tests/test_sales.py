@@ -187,18 +187,27 @@ def test_lost_requires_a_reason(org):
     assert opp.lost_reason == reason() and opp.won_competitor == "某竞品" and opp.closed_at
 
 
-def test_form_to_won_stage_requires_fields_and_wins(org):
+def test_stage_is_not_a_field_of_the_edit_form_and_winning_needs_the_deal(org):
+    """The edit form cannot change the stage (it is the workflow's); the win transition asks for
+    the amount, what was sold and the signing date, then wins the customer."""
     opp = make_opportunity(org.manager)
+    first = opp.stage
     from kehu.core.api import form_data
     from kehu.core.registry import registry
 
     client = login(org.manager)
-    data = form_data(registry.get("opportunity"), {"stage": won_stage().pk}, opp)
+    data = form_data(registry.get("opportunity"), {"stage": won_stage().pk, "title": "改了标题"}, opp)
     response = client.post(reverse("sales:opportunity_edit", args=[opp.pk]), data)
-    assert response.status_code == 200
+    assert response.status_code == 302
+    opp.refresh_from_db()
+    assert opp.title == "改了标题" and opp.stage == first  # the stage in the post is ignored
+    url = reverse("sales:opportunity_transition", args=[opp.pk, "win"])
+    response = client.post(url, {"to": won_stage().pk})
+    assert response.status_code == 422
     assert {"amount", "deal_products", "signed_on"} <= set(response.context["form"].errors)
-    data.update(amount="100", deal_products="软件", signed_on=timezone.localdate().isoformat())
-    response = client.post(reverse("sales:opportunity_edit", args=[opp.pk]), data)
+    assert Opportunity.objects.get(pk=opp.pk).stage == first
+    response = client.post(url, {"to": won_stage().pk, "amount": "100", "deal_products": "软件",
+                                 "signed_on": timezone.localdate().isoformat()})
     assert response.status_code == 302
     assert Customer.objects.get(pk=opp.customer_id).type.code == "won"
     assert StageChange.objects.filter(opportunity=opp, to_stage=won_stage()).count() == 1

@@ -15,7 +15,7 @@
           var pk = evt.item.dataset.id, stage = evt.to.dataset.stage;
           var url = b.dataset.stageUrl.replace("/0/", "/" + pk + "/");
           var query = b.dataset.query || "";
-          if (evt.to.dataset.closed === "1") {
+          if (evt.to.dataset.closed === "1" || evt.from.dataset.closed === "1") {  // win, lose, reopen: the dialog
             htmx.ajax("GET", url + "?stage=" + stage + "&q_board=" + encodeURIComponent(query),
                       {target: "#board-dialog", swap: "innerHTML"});
           } else {
