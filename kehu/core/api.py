@@ -422,7 +422,7 @@ def _has_field(model, name):
 
 def crud_router(rt: RecordType) -> Router:
     Out = out_schema_for(rt)
-    In = in_schema_for(rt)
+    In = in_schema_for(rt) if rt.creatable or rt.editable else None
     router = Router(tags=[str(rt.model._meta.verbose_name_plural)])
 
     ListOut = list_schema_for(rt, Out)
@@ -477,7 +477,18 @@ def crud_router(rt: RecordType) -> Router:
         obj = get_visible(request, rt, pk)
         return respond(request, serialize(rt, obj))
 
-    @router.post("/", response={201: Out}, operation_id=f"{rt.key}_create", openapi_extra=request_body(In))
+    crud_write_routes(router, rt, Out, In)
+    if rt.workflow is not None:
+        transition_routes(router, rt, Out)
+    if rt.actions:
+        action_routes(router, rt, Out)
+    rt.extend_api(router, Out)
+    return router
+
+
+def crud_write_routes(router, rt: RecordType, Out, In) -> None:
+    """POST, PATCH and DELETE of one record type, each only if the record type offers it."""
+
     def create_record(request):
         require(request, rt, "create")
         data = read_payload(request, rt, In)  # the right first, then the body
@@ -493,7 +504,10 @@ def crud_router(rt: RecordType) -> Router:
             body = serialize(rt, rt.visible(request.auth).get(pk=obj.pk))
         return respond(request, body, status=201)
 
-    @router.patch("/{int:pk}", response=Out, operation_id=f"{rt.key}_update", openapi_extra=request_body(In))
+    if rt.creatable:
+        router.post("/", response={201: Out}, operation_id=f"{rt.key}_create",
+                    openapi_extra=request_body(In))(create_record)
+
     def update_record(request, pk: int):
         require(request, rt, "edit")
         obj = get_visible(request, rt, pk)
@@ -514,7 +528,10 @@ def crud_router(rt: RecordType) -> Router:
             body = serialize(rt, rt.visible(request.auth).get(pk=obj.pk))
         return respond(request, body)
 
-    @router.delete("/{int:pk}", response={204: None}, operation_id=f"{rt.key}_delete")
+    if rt.editable:
+        router.patch("/{int:pk}", response=Out, operation_id=f"{rt.key}_update",
+                     openapi_extra=request_body(In))(update_record)
+
     def delete_record(request, pk: int):
         from .views import delete_record as do_delete
 
@@ -526,10 +543,34 @@ def crud_router(rt: RecordType) -> Router:
             do_delete(rt, obj, request.auth)
         return 204, None
 
-    if rt.workflow is not None:
-        transition_routes(router, rt, Out)
-    rt.extend_api(router, Out)
-    return router
+    if rt.deletable:
+        router.delete("/{int:pk}", response={204: None}, operation_id=f"{rt.key}_delete")(delete_record)
+
+
+def action_routes(router, rt: RecordType, Out) -> None:
+    """One POST /api/v1/<type>/<id>/actions/<name> per declared action (kehu/core/actions.py)."""
+    from . import actions
+
+    for action in rt.actions:
+        In = api_input.in_schema(f"{rt.model.__name__}{action.name.title().replace('_', '')}ActionIn",
+                                 actions.form_class(rt, action), kehu_model=False)
+        _action_route(router, rt, Out, action, In)
+
+
+def _action_route(router, rt: RecordType, Out, action, In) -> None:
+    from . import actions
+
+    @router.post(f"/{{int:pk}}/actions/{action.name}", response={200: Out, 409: RefusedOut},
+                 operation_id=f"{rt.key}_action_{action.name}", openapi_extra=request_body(In),
+                 summary=f"Action “{action.name}”")
+    def run(request, pk: int):
+        if not actions.may(rt, request.auth, action):
+            raise PermissionDenied(f"No right for the action {action.name}.")
+        obj = get_visible(request, rt, pk)
+        data = api_input.validate_body(In, api_input.read_body(request))
+        actions.take_action(rt, obj, action.name, request.auth,
+                            {k: to_form_value(v) for k, v in data.items() if v is not None})
+        return respond(request, serialize(rt, get_visible(request, rt, pk)))
 
 
 class StateOut(Schema):

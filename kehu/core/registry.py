@@ -61,6 +61,10 @@ class RecordType:
     detail_fields: list[str] | None = None
     detail_template: str = "core/record_detail.html"
     workflow = None  # a kehu.core.workflow.Workflow: states, transitions, log (its field is not a form field)
+    actions: tuple = ()  # kehu.core.actions.Action: what it offers besides create / edit / delete
+    read_only = False  # no create, edit or delete in the UI and the API (a ledger, a log)
+    editable = True
+    deletable = True
     api_exclude: list[str] = []
     export_fields: list[str] | None = None
     nav_icon: str = "ti-database"
@@ -78,6 +82,13 @@ class RecordType:
         self.app_namespace = self.app_namespace or meta.app_label
         if self.workflow is not None:
             self.workflow.bind(self)
+        if self.read_only:
+            self.creatable = self.editable = self.deletable = False
+
+    def offers(self, operation: str) -> bool:
+        """Whether this record type has the operation ("create", "edit", "delete") at all; the
+        user's right is checked besides."""
+        return {"create": self.creatable, "edit": self.editable, "delete": self.deletable}.get(operation, True)
 
     # --- names -------------------------------------------------------------
     @property

@@ -33,6 +33,8 @@ from .registry import RecordType, registry
 
 
 def require(user, rt: RecordType, action: str):
+    if not rt.offers(action):  # a read-only record type (kehu/core/actions.py)
+        raise PermissionDenied(_("%(module)s are read-only.") % {"module": rt.label_plural})
     if not user.has_right(rt.module, action):
         from kehu.accounts.rights import ACTIONS
 
@@ -73,8 +75,9 @@ class RecordViewMixin(LoginRequiredMixin):
         return ctx
 
     def rights(self) -> dict:
-        user = self.request.user
-        return {a: user.has_right(self.rt.module, a) for a in ("view", "create", "edit", "delete", "export", "assign")}
+        user, rt = self.request.user, self.rt
+        return {a: rt.offers(a) and user.has_right(rt.module, a)
+                for a in ("view", "create", "edit", "delete", "export", "assign")}
 
 
 class RecordListView(RecordViewMixin, View):
@@ -194,6 +197,7 @@ class RecordDetailView(RecordViewMixin, View):
         obj = self.get_object()
         ctx = self.base_context(object=obj, fields=field_rows(self.rt, obj), tab=request.GET.get("tab", "details"),
                                 transitions=transition_buttons(self.rt, obj, request.user),
+                                record_actions=action_buttons(self.rt, obj, request.user),
                                 **self.extra_context(obj))
         return TemplateResponse(request, self.rt.detail_template, ctx)
 
@@ -356,6 +360,69 @@ def transition_buttons(rt: RecordType, obj, user) -> list[dict]:
                     "dialog": bool(t.fields) or t.comment == "required",
                     "url": reverse(rt.url_name("transition"), args=[obj.pk, t.name])})
     return out
+
+
+def action_buttons(rt: RecordType, obj, user) -> list[dict]:
+    """The record type's actions (kehu/core/actions.py) this user may run on `obj` now."""
+    if not rt.actions:
+        return []
+    from . import actions
+
+    return [{"t": a, "targets": [], "dialog": bool(a.fields) or a.comment == "required",
+             "url": reverse(rt.url_name("action"), args=[obj.pk, a.name])} for a in actions.available(rt, obj, user)]
+
+
+class ActionView(RecordViewMixin, View):
+    """GET: the dialog for what action `name` needs. POST: run it, then back to the record."""
+
+    def action_and_object(self):
+        from . import actions
+
+        action = actions.get(self.rt, self.kwargs["name"])
+        if action is None:
+            raise Http404
+        obj = self.get_object()
+        if not actions.may(self.rt, self.request.user, action):
+            raise PermissionDenied
+        return action, obj
+
+    def render_dialog(self, obj, action, form, status=200):
+        ctx = self.base_context(object=obj, t=action, form=form,
+                                action_url=reverse(self.rt.url_name("action"), args=[obj.pk, action.name]),
+                                hx_target="#transition-dialog", cancel_url=self.rt.get_absolute_url(obj))
+        template = "core/partials/transition_dialog.html" if self.request.htmx else "core/transition_page.html"
+        return TemplateResponse(self.request, template, ctx, status=status)
+
+    def get(self, request, *args, **kwargs):
+        from . import actions
+
+        action, obj = self.action_and_object()
+        return self.render_dialog(obj, action, actions.form(self.rt, action, obj))
+
+    def post(self, request, *args, **kwargs):
+        from . import actions
+        from .workflow import TransitionRefused
+
+        action, obj = self.action_and_object()
+        try:
+            obj = actions.take_action(self.rt, obj, action.name, request.user, request.POST)
+        except TransitionRefused as exc:
+            messages.error(request, exc.message)
+        except StaleVersionError:
+            messages.error(request, _("Someone else changed this record; try again."))
+        except ValidationError as exc:
+            form = actions.form(self.rt, action, obj, request.POST)
+            form.is_valid()
+            add_errors(form, exc)
+            return self.render_dialog(obj, action, form, status=200 if request.htmx else 422)
+        else:
+            messages.success(request, _("%(action)s: done for “%(obj)s”.") % {"action": action.label, "obj": obj})
+        url = self.rt.get_absolute_url(obj)
+        if request.htmx:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return HttpResponseRedirect(url)
 
 
 class TransitionView(RecordViewMixin, View):
@@ -596,7 +663,7 @@ def record_urls(rt: RecordType, views: dict | None = None) -> list:
         "list": RecordListView, "add": RecordEditView, "detail": RecordDetailView, "edit": RecordEditView,
         "delete": RecordDeleteView, "history": HistoryView, "bulk": BulkActionView,
         "recycle_bin": RecycleBinView, "restore": RestoreView, "attachments": AttachmentListView,
-        "upload": AttachmentUploadView, "transition": TransitionView,
+        "upload": AttachmentUploadView, "transition": TransitionView, "action": ActionView,
     }
     v.update(views or {})
     k, p = rt.key, rt.url_prefix
@@ -606,19 +673,27 @@ def record_urls(rt: RecordType, views: dict | None = None) -> list:
 
     patterns = [
         path(f"{p}/", view("list"), name=f"{k}_list"),
-        path(f"{p}/add/", view("add"), name=f"{k}_add"),
         path(f"{p}/bulk/", view("bulk"), name=f"{k}_bulk"),
         path(f"{p}/<int:pk>/", view("detail"), name=f"{k}_detail"),
-        path(f"{p}/<int:pk>/edit/", view("edit"), name=f"{k}_edit"),
-        path(f"{p}/<int:pk>/delete/", view("delete"), name=f"{k}_delete"),
         path(f"{p}/<int:pk>/history/", view("history"), name=f"{k}_history"),
     ]
+    if rt.creatable:  # a read-only record type has no such pages (kehu/core/actions.py)
+        patterns.append(path(f"{p}/add/", view("add"), name=f"{k}_add"))
+    if rt.editable:
+        patterns.append(path(f"{p}/<int:pk>/edit/", view("edit"), name=f"{k}_edit"))
+    if rt.deletable:
+        patterns.append(path(f"{p}/<int:pk>/delete/", view("delete"), name=f"{k}_delete"))
+    if rt.actions:
+        patterns.append(path(f"{p}/<int:pk>/actions/<slug:name>/", view("action"), name=f"{k}_action"))
     if rt.workflow is not None:
         patterns.append(path(f"{p}/<int:pk>/transitions/<slug:name>/", view("transition"), name=f"{k}_transition"))
     if rt.is_kehu_model:
+        if rt.deletable:
+            patterns += [
+                path(f"{p}/recycle-bin/", view("recycle_bin"), name=f"{k}_recycle_bin"),
+                path(f"{p}/<int:pk>/restore/", view("restore"), name=f"{k}_restore"),
+            ]
         patterns += [
-            path(f"{p}/recycle-bin/", view("recycle_bin"), name=f"{k}_recycle_bin"),
-            path(f"{p}/<int:pk>/restore/", view("restore"), name=f"{k}_restore"),
             path(f"{p}/<int:pk>/attachments/", view("attachments"), name=f"{k}_attachments"),
             path(f"{p}/<int:pk>/attachments/upload/", view("upload"), name=f"{k}_upload"),
         ]

@@ -596,3 +596,81 @@ def authorization_matrix(test, org) -> list[str]:
         response = ui.post(test.url("delete", other.pk))
         check(name, "ui delete", response.status_code, has["delete"], seen, ok=(302,))
     return broken
+
+
+class ReadOnlyRecordTests(BusinessRecordTests):
+    """For a read-only record type (`read_only = True`: a ledger, a log): its read tests, that no
+    write exists (no pages, 405 in the API, the record unchanged), and each declared action run
+    through the API and the UI, refused without its right and without what it needs. The write
+    tests of RecordTypeTests do not apply to it; they are replaced by
+    `test_read_only_offers_no_write`."""
+
+    test_ui_create = test_ui_create_bad_input_shows_field_error = test_ui_edit_logs_before_and_after = None
+    test_ui_validate_single_field_htmx = test_ui_delete_and_restore = test_bulk_actions = None
+    test_owner_change_needs_the_assign_right = test_authorization_matrix = test_api_delete_outside_scope_is_404 = None
+    test_api_crud = test_api_bad_input_is_422_naming_the_field_and_writes_nothing = test_api_stale_version = None
+    test_ui_detail_and_history = test_ui_no_right_is_403 = test_api_permissions = None
+    test_attachments_stay_in_scope = test_ui_outside_scope_is_404 = None
+
+    def form_data(self, org) -> dict:
+        return {}
+
+    def action_data(self, org, action) -> dict:
+        """Valid input for `action`; record types whose actions ask for fields override this."""
+        return {"comment": "测试：原因说明"} if action.comment == "required" else {}
+
+    def test_read_only_offers_no_write(self, org):
+        from django.urls import NoReverseMatch
+
+        obj = self.make(org, self.owner_in_scope(org))
+        user = getattr(org, self.allowed_user)
+        client, api = self.client_for(user), Client(**auth(user))
+        detail = client.get(self.url("detail", obj.pk))
+        assert detail.status_code == 200
+        assert 'data-testid="edit-record"' not in detail.content.decode()
+        assert client.get(self.url("history", obj.pk)).status_code == 200
+        for action, args in (("add", ()), ("edit", (obj.pk,)), ("delete", (obj.pk,))):
+            try:
+                self.url(action, *args)
+            except NoReverseMatch:
+                continue
+            raise AssertionError(f"a read-only record type has a {action} page")
+        assert api.post(self.api_url(), "{}", content_type="application/json").status_code == 405
+        assert api.patch(self.api_url(obj.pk), "{}", content_type="application/json").status_code == 405
+        assert api.delete(self.api_url(obj.pk)).status_code == 405
+        response = client.post(self.url("bulk"), {"action": "delete", "pk": [obj.pk]})
+        assert response.status_code in (403, 404), response.status_code
+        assert self.model._default_manager.filter(pk=obj.pk).exists()
+        denied = self.client_for(getattr(org, self.denied_user))
+        assert denied.get(self.url("list")).status_code == 403
+        assert denied.get(self.url("detail", obj.pk)).status_code == 403
+        if self.scoped:
+            outside = self.make(org, org.manager2)
+            assert self.client_for(org.manager).get(self.url("detail", outside.pk)).status_code == 404
+            assert Client(**auth(org.manager)).get(self.api_url(outside.pk)).status_code == 404
+
+    def test_actions_run_and_refuse(self, org):
+        user = getattr(org, self.allowed_user)
+        api, ui = Client(**auth(user)), self.client_for(user)
+        denied = Client(**auth(getattr(org, self.denied_user)))
+        for i, action in enumerate(self.rt.actions):
+            obj = self.make(org, self.owner_in_scope(org))
+            url = f"{self.api_url(obj.pk)}/actions/{action.name}"
+            needed = list(action.required) + (["comment"] if action.comment == "required" else [])
+            if needed:
+                response = api.post(url, "{}", content_type="application/json")
+                assert response.status_code == 422 and set(needed) <= set(response.json()["errors"])
+            assert denied.post(url, "{}", content_type="application/json").status_code == 403
+            assert f'data-testid="transition-{action.name}"' in ui.get(self.url("detail", obj.pk)).content.decode()
+            data = self.action_data(org, action)
+            if i % 2 == 0:
+                response = api.post(url, json.dumps(data), content_type="application/json")
+                assert response.status_code == 200, response.content
+            else:
+                response = ui.post(self.url("action", obj.pk, action.name), data)
+                assert response.status_code == 302, response.content[:1000]
+            self.check_action(org, action, self.model._base_manager.get(pk=obj.pk), obj)
+
+    def check_action(self, org, action, after, before):
+        """What running `action` changed (record types assert their action's effect)."""
+        raise NotImplementedError
