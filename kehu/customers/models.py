@@ -159,15 +159,6 @@ class Customer(KehuModel):
         Customer.all_objects.filter(pk=self.pk).update(search_text=text)
         self.search_text = text
 
-    def soft_delete(self, user=None):
-        super().soft_delete(user)
-        Contact.objects.filter(customer=self).update(deleted_at=self.deleted_at, deleted_by=user)
-
-    def restore(self, user=None):
-        when = self.deleted_at
-        super().restore(user)
-        Contact.all_objects.filter(customer=self, deleted_at=when).update(deleted_at=None, deleted_by=None)
-
     @property
     def in_pool(self):
         return self.owner_id is None

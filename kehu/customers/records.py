@@ -1,6 +1,8 @@
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.registry import RecordType, registry
+from kehu.core.relations import Cascade, Protect
 
 from .forms import ContactFilterSet, ContactForm, CustomerFilterSet, CustomerForm
 from .models import Contact, Customer
@@ -33,6 +35,14 @@ class CustomerType(RecordType):
     api_exclude = ["search_text"]
     nav_icon = "ti-building-store"
     search_placeholder = _("Number, name, pinyin, phone, e-mail, contact")
+    relations = [
+        # "open" is `Opportunity.objects.open()` once sales defines it
+        Protect("opportunities", when=Q(closed_at__isnull=True),
+                message=_("“%(record)s” has %(n)s open opportunities: close or move them before deleting "
+                          "the customer.")),
+        Cascade("contacts"),
+        Cascade("followups"),
+    ]
 
     def save_form(self, form, user):
         return form.save()

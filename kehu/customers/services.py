@@ -106,17 +106,18 @@ def find_duplicates(*, name="", phone="", email="", exclude_pk=None, user=None, 
 
 
 def merge_customers(keep: Customer, other: Customer, user) -> Customer:
-    """Move contacts, history, attachments, tags and every related record onto `keep`."""
+    """Move contacts, history, attachments, tags and every related record onto `keep`. Related
+    records move through the customer's relation declarations (kehu/core/relations.py): each gets a
+    change-log entry naming `user` and a new version."""
+    from kehu.core.registry import registry
+    from kehu.core.relations import move_related
+
     if keep.pk == other.pk:
         raise ValidationError(_("Choose two different customers to merge."))
     with transaction.atomic():
-        # every model that points at Customer (contacts today; follow-ups, orders... later)
-        for rel in Customer._meta.related_objects:
-            # reverse relations are never `concrete`; skip many-to-many and merged_into
-            if rel.many_to_many or rel.related_model is Customer:
-                continue
-            manager = rel.related_model._base_manager
-            manager.filter(**{rel.field.name: other}).update(**{rel.field.name: keep})
+        # every model that points at Customer (contacts, opportunities, follow-ups, tasks; orders later)
+        move_related(registry.get("customer"), keep, other, user)
+        contacts_follow(keep)
         ct = ContentType.objects.get_for_model(Customer)
         Attachment.objects.filter(content_type=ct, object_id=other.pk).update(object_id=keep.pk)
         keep_tags = set(TaggedItem.objects.filter(content_type=ct, object_id=keep.pk).values_list("tag_id", flat=True))

@@ -15,6 +15,8 @@ from django.test import Client
 from django.utils import timezone
 
 from kehu.core.models import Attachment, DictItem, Notification, TaggedItem
+from kehu.core.registry import registry
+from kehu.core.relations import delete_record, restore_record
 from kehu.core.services import add_attachment
 from kehu.core.testing.factories import auth, make_user
 from kehu.customers import services
@@ -559,9 +561,11 @@ def test_contact_deleted_before_the_customer_stays_deleted_on_restore(org):
     early.soft_delete(org.supervisor)
     Contact.all_objects.filter(pk=early.pk).update(deleted_at=timezone.now() - timezone.timedelta(days=1))
     c.refresh_from_db()
-    c.soft_delete(org.supervisor)
+    rt = registry.get("customer")
+    delete_record(rt, c, org.supervisor)
+    assert Contact.all_objects.get(pk=later.pk).deleted_at is not None
     c.refresh_from_db()
-    c.restore(org.supervisor)
+    restore_record(rt, c, org.supervisor)
     assert list(Contact.objects.filter(customer=c).values_list("pk", flat=True)) == [later.pk]
 
 
