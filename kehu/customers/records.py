@@ -45,6 +45,10 @@ class CustomerType(RecordType):
     ]
 
     def save_form(self, form, user):
+        from .services import check_duplicates
+
+        # the one duplicate rule of the UI, the API and imports (kehu/customers/services.py)
+        check_duplicates(form.instance, user, allow_duplicate=form.cleaned_data.get("allow_duplicate", False))
         return form.save()
 
     def before_assign(self, obj, old_owner_id, by):

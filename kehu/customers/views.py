@@ -35,8 +35,10 @@ class CustomerListView(RecordListView):
         return "pool" not in self.request.GET and (self.request.GET.get("tab") or "all") != "pool"
 
     def filtered_queryset(self):
-        qs = super().filtered_queryset()
         self.tab = self.request.GET.get("tab") or "all"
+        if self.tab == "pool":  # the public pool's list needs the pool right
+            services.require_pool(self.request.user)
+        qs = super().filtered_queryset()
         if "pool" not in self.request.GET:
             if self.tab == "pool":
                 qs = qs.filter(owner__isnull=True)
@@ -49,8 +51,10 @@ class CustomerListView(RecordListView):
     def extra_context(self):
         return {
             "tab": self.tab,
-            "tabs": [("all", _("Customers")), ("mine", _("My customers")), ("pool", _("Public pool"))],
+            "tabs": [("all", _("Customers")), ("mine", _("My customers"))]
+            + ([("pool", _("Public pool"))] if services.can_use_pool(self.request.user) else []),
             "users": pickable_users(),
+            "can_pool": services.can_use_pool(self.request.user),
             "claims_left": max(0, services.settings.KEHU_POOL_CLAIM_LIMIT - services.claims_today(self.request.user))
             if self.tab == "pool" else None,
         }
@@ -85,6 +89,13 @@ class CustomerBulkView(BulkActionView):
 class CustomerEditView(RecordEditView):
     template_name = "customers/customer_form.html"
 
+    def save(self, form):
+        try:
+            return super().save(form)
+        except services.DuplicateCustomer as exc:  # listed above the form, with the "Save anyway" box
+            form.duplicates = exc.duplicates
+            raise
+
     def render(self, form, instance, **extra):
         extra.setdefault("duplicates", getattr(form, "duplicates", []))
         return super().render(form, instance, **extra)
@@ -105,6 +116,7 @@ class CustomerDetailView(RecordDetailView):
                       for key in ("followup", "task", "opportunity")},
             "users": pickable_users() if user.has_right("customer", "assign")
             else [],
+            "can_pool": services.can_use_pool(user),
         }
 
 

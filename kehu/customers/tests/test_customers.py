@@ -198,7 +198,7 @@ def test_duplicates_block_ui_form_until_confirmed(org, existing, fields):
     assert [d.customer.pk for d in dups] == [existing.pk]
     assert existing.number in response.content.decode()
     assert Customer.objects.count() == 1
-    response = client.post("/customers/add/", form_data(org, confirm_duplicates="on", **fields))
+    response = client.post("/customers/add/", form_data(org, allow_duplicate="on", **fields))
     assert response.status_code == 302
     assert Customer.objects.count() == 2
 
