@@ -1,5 +1,3 @@
-import datetime
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -7,7 +5,6 @@ from django.db import connection
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -125,12 +122,11 @@ def timeline_view(request, pk):
     if not request.user.has_right("customer", "view"):
         raise PermissionDenied
     customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=pk)
-    before = parse_datetime(request.GET.get("before", "")) if request.GET.get("before") else None
-    events = timeline.events_for(customer, request.user, before=before, limit=20)
-    more = len(events) == 20
-    next_before = (events[-1].when - datetime.timedelta(microseconds=1)).isoformat() if more else None
-    return render(request, "customers/partials/timeline.html",
-                  {"object": customer, "events": events, "next_before": next_before})
+    # stable pages: (time, source, id) of the last event shown (kehu/core/timeline.py)
+    result = timeline.page(customer, request.user, timeline.Cursor.decode(request.GET.get("cursor")), limit=20)
+    return render(request, "customers/partials/timeline.html", {
+        "object": customer, "events": result.events,
+        "next_cursor": result.next_cursor.encode() if result.next_cursor else None})
 
 
 @login_required

@@ -43,7 +43,7 @@ def test_timeline_of_10000_followups_is_paged_with_few_queries(org):
     assert {"task", "created"} <= {e.kind for e in events} and followups[0].title.endswith("跟进 9999")
     assert [e.when for e in events] == sorted((e.when for e in events), reverse=True)
     # the next page continues where this one stopped
-    page2 = client.get(url, {"before": response.context["next_before"]}).context["events"]
+    page2 = client.get(url, {"cursor": response.context["next_cursor"]}).context["events"]
     assert len(page2) == 20 and page2[0].title.endswith(f"跟进 {9999 - len(followups)}")
 
 
