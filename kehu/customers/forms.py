@@ -34,7 +34,6 @@ class CustomerForm(KehuModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.duplicates = []  # set by the edit view when the save found possible duplicates
         if not self.instance.pk and not self.initial.get("type"):
             potential = DictItem.objects.filter(kind="customer_type", code="potential").first()
             if potential:

@@ -8,24 +8,13 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.models import DictItem, KehuModel, next_sequence
+from kehu.core import phones
+from kehu.core.fields import dict_fk
+from kehu.core.models import KehuModel, next_sequence
 
 from . import normalize
 
 ALIVE = Q(deleted_at__isnull=True)
-
-
-def dict_fk(kind: str, verbose_name, **kwargs):
-    return models.ForeignKey(
-        DictItem,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        limit_choices_to={"kind": kind, "active": True},
-        verbose_name=verbose_name,
-        **kwargs,
-    )
 
 
 class Customer(KehuModel):
@@ -116,7 +105,7 @@ class Customer(KehuModel):
         if not self.name:
             errors["name"] = _("Enter the customer's name.")
         try:
-            self.phone = normalize.normalize_phone(self.phone)
+            self.phone = phones.normalize_phone(self.phone)
         except ValidationError as exc:
             errors["phone"] = exc.messages
         if self.email:
@@ -165,7 +154,7 @@ class Customer(KehuModel):
 
     @property
     def phone_display(self):
-        return normalize.display_phone(self.phone)
+        return phones.display_phone(self.phone)
 
 
 class Contact(KehuModel):
@@ -218,7 +207,7 @@ class Contact(KehuModel):
             errors["name"] = _("Enter the contact's name.")
         for field in ("mobile", "phone"):
             try:
-                setattr(self, field, normalize.normalize_phone(getattr(self, field)))
+                setattr(self, field, phones.normalize_phone(getattr(self, field)))
             except ValidationError as exc:
                 errors[field] = exc.messages
         if self.email:
@@ -246,8 +235,8 @@ class Contact(KehuModel):
 
     @property
     def mobile_display(self):
-        return normalize.display_phone(self.mobile)
+        return phones.display_phone(self.mobile)
 
     @property
     def phone_display(self):
-        return normalize.display_phone(self.phone)
+        return phones.display_phone(self.phone)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rapidfuzz import fuzz
 
+from kehu.core import phones
 from kehu.core.assignment import owner_changed
 from kehu.core.audit import log_changes
 from kehu.core.models import Attachment, TaggedItem
@@ -64,7 +65,7 @@ def find_duplicates(*, name="", phone="", email="", exclude_pk=None, user=None, 
     if exclude_pk:
         base = base.exclude(pk=exclude_pk)
     try:
-        phone = normalize.normalize_phone(phone) if phone else ""
+        phone = phones.normalize_phone(phone) if phone else ""
     except ValidationError:
         phone = ""
     if phone:

@@ -85,16 +85,17 @@ class CustomerBulkView(BulkActionView):
 
 class CustomerEditView(RecordEditView):
     template_name = "customers/customer_form.html"
+    duplicates: list = []
 
     def save(self, form):
         try:
             return super().save(form)
         except services.DuplicateCustomer as exc:  # listed above the form, with the "Save anyway" box
-            form.duplicates = exc.duplicates
+            self.duplicates = exc.duplicates
             raise
 
     def render(self, form, instance, **extra):
-        extra.setdefault("duplicates", getattr(form, "duplicates", []))
+        extra.setdefault("duplicates", self.duplicates)
         return super().render(form, instance, **extra)
 
 
