@@ -43,11 +43,12 @@ def test_an_open_opportunity_protects_the_customer_in_the_ui(org):
     make_opportunity(org.manager, customer=c)
     client = ui(org.supervisor)
     dialog = client.get(f"/customers/{c.pk}/delete/").content.decode()
-    assert 'data-testid="delete-refused"' in dialog and "1 open opportunities" in dialog
+    # said in the user's language: the customer and how many (" 1 " in both languages)
+    assert 'data-testid="delete-refused"' in dialog and "有商机有限公司" in dialog and " 1 " in dialog
     assert 'data-testid="confirm-delete"' not in dialog
     response = client.post(f"/customers/{c.pk}/delete/", follow=True)
     shown = " ".join(str(m) for m in response.context["messages"])
-    assert "有商机有限公司" in shown and "1 open opportunities" in shown
+    assert "有商机有限公司" in shown and " 1 " in shown
     assert Customer.objects.filter(pk=c.pk).exists()
     assert not Deletion.objects.exists()
 
@@ -60,7 +61,8 @@ def test_an_open_opportunity_protects_the_customer_in_the_api(org):
     assert response.status_code == 409, response.content
     body = response.json()
     assert list(body["errors"]) == ["opportunities"]
-    assert "2 open opportunities" in body["detail"] and "2 open opportunities" in body["errors"]["opportunities"][0]
+    assert body["errors"]["opportunities"] == [body["detail"]]
+    assert "接口有商机有限公司" in body["detail"] and " 2 " in body["detail"]
     assert Customer.objects.filter(pk=c.pk).exists()
 
 
@@ -80,7 +82,7 @@ def test_bulk_delete_goes_through_the_same_rules(org):
     response = ui(org.supervisor).post("/customers/bulk/", {"action": "delete", "pk": [free.pk, busy.pk]},
                                        follow=True)
     shown = " ".join(str(m) for m in response.context["messages"])
-    assert "不可删有限公司" in shown and "open opportunities" in shown
+    assert "不可删有限公司" in shown and "可删有限公司”" not in shown.replace("不可删有限公司”", "")
     assert Customer.objects.filter(pk__in=[free.pk, busy.pk]).count() == 2  # nothing half done
 
 
