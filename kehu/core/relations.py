@@ -191,9 +191,8 @@ def move_related(rt, keep, other, user) -> int:
     reverse = [rel for rel in model._meta.related_objects
                if rel.one_to_many and rel.related_model is not model]
     declared = [r.name for r in (getattr(rt, "relations", None) or [])]
-    reverse.sort(key=lambda rel: (rel.get_accessor_name() not in declared,
-                                  declared.index(rel.get_accessor_name()) if rel.get_accessor_name() in declared
-                                  else 0))
+    order = {name: i for i, name in enumerate(declared)}
+    reverse.sort(key=lambda rel: order.get(rel.get_accessor_name(), len(order)))
     moved = 0
     with acting_as(user), transaction.atomic():
         for rel in reverse:
