@@ -21,7 +21,8 @@ its record type:
   is not installed is skipped.
 
 Every delete goes through `delete_record` (the UI's delete and bulk delete, the API's DELETE);
-every restore through `restore_record`. `move_related` moves the related records of a merge one by
+every restore through `restore_record` (a record deleted with another one comes back with it,
+not on its own). `move_related` moves the related records of a merge one by
 one (a change-log entry and a version bump each), the declared relations first.
 """
 
@@ -159,9 +160,17 @@ def delete_record(rt, obj, user) -> None:
 
 def restore_record(rt, obj, user) -> list:
     """Restore `obj` from the recycle bin with the records its last delete took; returns those."""
-    from .models import Deletion
+    from .models import DeletedItem, Deletion
 
     with transaction.atomic():
+        taken_by = (DeletedItem.objects.filter(content_type=ContentType.objects.get_for_model(type(obj)),
+                                               object_id=obj.pk).select_related("deletion").order_by("-id").first())
+        if taken_by is not None:  # deleted with another record that is still in the recycle bin
+            root_model = ContentType.objects.get_for_id(taken_by.deletion.content_type_id).model_class()
+            root = root_model.all_objects.filter(pk=taken_by.deletion.object_id, deleted_at__isnull=False).first()
+            if root is not None:
+                raise ValidationError(_("“%(obj)s” was deleted with “%(root)s”: restore that instead.")
+                                      % {"obj": obj, "root": root})
         obj.restore(user)
         deletion = (Deletion.objects.filter(content_type=ContentType.objects.get_for_model(type(obj)),
                                             object_id=obj.pk).order_by("-id").first())

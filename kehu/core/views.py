@@ -324,7 +324,11 @@ class RestoreView(RecordViewMixin, View):
         from .relations import restore_record
 
         obj = get_object_or_404(self.rt.model.all_objects.deleted().visible_to(request.user), pk=kwargs["pk"])
-        restore_record(self.rt, obj, request.user)
+        try:
+            restore_record(self.rt, obj, request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return HttpResponseRedirect(reverse(self.rt.url_name("recycle_bin")))
         messages.success(request, _("Restored “%(obj)s”.") % {"obj": obj})
         return HttpResponseRedirect(self.rt.get_absolute_url(obj))
 

@@ -160,3 +160,16 @@ def test_merge_moves_related_records_with_a_change_log_entry_and_a_new_version(o
     # the contacts follow the kept customer's owner
     assert Contact.all_objects.get(pk=contact.pk).owner == org.manager
     assert Customer.all_objects.get(pk=other.pk).merged_into_id == keep.pk
+
+
+def test_a_contact_deleted_with_its_customer_comes_back_only_with_it(org):
+    c = make_customer(org.manager, "一起删除有限公司")
+    contact = make_contact(c, "张三")
+    client = ui(org.supervisor)
+    client.post(f"/customers/{c.pk}/delete/")
+    response = client.post(f"/contacts/{contact.pk}/restore/", follow=True)
+    shown = " ".join(str(m) for m in response.context["messages"])
+    assert "一起删除有限公司" in shown and "张三" in shown
+    assert Contact.all_objects.get(pk=contact.pk).deleted_at is not None
+    client.post(f"/customers/{c.pk}/restore/")
+    assert Contact.objects.filter(pk=contact.pk).exists()
