@@ -10,8 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core.fields import dict_fk
 from kehu.core.models import KehuModel
-from kehu.customers.models import dict_fk
 
 ALIVE = Q(deleted_at__isnull=True)
 

@@ -14,10 +14,9 @@ from .models import FollowUp, Task
 
 
 @timeline.register("followups", right="followup.view")
-def followup_events(customer, user, before, limit):
-    if not user.has_right("followup", "view"):
-        return []
-    rows = (FollowUp.objects.visible_to(user).filter(customer=customer, occurred_at__lt=before)
+def followup_events(customer, user, cursor, limit):
+    visible = FollowUp.objects.visible_to(user) if user is not None else FollowUp.objects
+    rows = (visible.filter(cursor.older("occurred_at", "followups"), customer=customer)
             .select_related("owner", "method", "contact").order_by("-occurred_at", "-id")[:limit])
     events = []
     for f in rows:
@@ -30,15 +29,14 @@ def followup_events(customer, user, before, limit):
             parts.append(_("Next action: %(action)s %(when)s") % {"action": f.next_action, "when": when})
         events.append(timeline.Event(f.occurred_at, "followup", title, body=" · ".join(parts),
                                      url=reverse("activities:followup_detail", args=[f.pk]), actor=f.owner,
-                                     icon="ti-message-dots"))
+                                     icon="ti-message-dots", id=f.pk))
     return events
 
 
 @timeline.register("tasks", right="task.view")
-def task_events(customer, user, before, limit):
-    if not user.has_right("task", "view"):
-        return []
-    rows = (Task.objects.visible_to(user).filter(customer=customer, created_at__lt=before)
+def task_events(customer, user, cursor, limit):
+    visible = Task.objects.visible_to(user) if user is not None else Task.objects
+    rows = (visible.filter(cursor.older("created_at", "tasks"), customer=customer)
             .select_related("owner").order_by("-created_at", "-id")[:limit])
     return [
         timeline.Event(t.created_at, "task", _("Task: %(title)s") % {"title": t.title},
@@ -46,6 +44,6 @@ def task_events(customer, user, before, limit):
                                                          _("due %(when)s") % {"when": timezone.localtime(t.due_at).strftime("%Y-%m-%d %H:%M")}
                                                          if t.due_at else "") if p),
                        url=reverse("activities:task_detail", args=[t.pk]), actor=t.owner,
-                       icon="ti-checkbox" if t.status == Task.Status.DONE else "ti-square")
+                       icon="ti-checkbox" if t.status == Task.Status.DONE else "ti-square", id=t.pk)
         for t in rows
     ]

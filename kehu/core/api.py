@@ -33,6 +33,7 @@ from .filters import list_queryset, walk_sort
 from .models import StaleVersionError, tag_names_subquery, tags_by_id
 from .pagination import InvalidCursor, paginate
 from .registry import RecordType, registry
+from .relations import DeleteProtected
 from .workflow import TransitionRefused
 
 API_TOKEN_TOUCH_SECONDS = 60
@@ -128,6 +129,14 @@ def _errors_json(errors: dict) -> dict:
 def on_validation_error(request, exc: ValidationError):
     errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
     return api.create_response(request, {"detail": "Invalid input.", "errors": _errors_json(errors)}, status=422)
+
+
+@api.exception_handler(DeleteProtected)
+def on_delete_protected(request, exc: DeleteProtected):
+    # a Protect declaration refuses the delete (kehu/core/relations.py): 409, naming the relation
+    return api.create_response(request, {"detail": " ".join(exc.relations.values()),
+                                         "errors": {name: [message] for name, message in exc.relations.items()}},
+                               status=409)
 
 
 @api.exception_handler(NinjaValidationError)

@@ -44,7 +44,8 @@ ERROR_DESCRIPTIONS = {
     "401": "Authentication required",
     "403": "No right to do this",
     "404": "Not found or outside your data scope",
-    "409": "Stale version: the record was changed by someone else",
+    "409": "Stale version: the record was changed by someone else; or a delete refused because related "
+           "records need the record (`errors` names the relation)",
     "412": "If-Match does not name the current version",
     "413": "Request body too large",
     "422": "Invalid input; `errors` names each field",

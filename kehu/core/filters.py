@@ -222,10 +222,6 @@ class KehuFilterSet(django_filters.FilterSet):
         return queryset
 
     @property
-    def active_filters(self) -> dict:
-        return {k: v for k, v in self.data.items() if k in self.filters and v not in ("", None)}
-
-    @property
     def form(self):
         form = django_filters.FilterSet.form.fget(self)
         if not getattr(form, "_kehu_styled", False):
@@ -266,7 +262,6 @@ class PlainFilterSet(django_filters.FilterSet):
 
     search = KehuFilterSet.search
     primary: list[str] = []
-    active_filters = KehuFilterSet.active_filters
     form = KehuFilterSet.form
 
 

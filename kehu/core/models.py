@@ -382,6 +382,7 @@ class OutboxMessage(models.Model):
         return self.subject
 
 
+from .deletion_models import DeletedItem, Deletion  # noqa: E402, F401  (recycle bin batches: kehu/core/relations.py)
 from .exports_models import ExportJob  # noqa: E402, F401  (background exports: kehu/core/exports_jobs.py)
 
 

@@ -71,7 +71,8 @@ class RecordType:
     search_placeholder: str = ""
     bulk_actions: list[str] = ["delete", "export"]
     creatable = True
-    has_recycle_bin = True
+    # delete, restore and merge: Protect / Cascade declarations (kehu/core/relations.py)
+    relations: list = []
 
     def __init__(self):
         meta = self.model._meta

@@ -284,12 +284,15 @@ class RecordDeleteView(RecordViewMixin, View):
     action = "delete"
 
     def get(self, request, *args, **kwargs):
+        from .relations import delete_refusals
+
         obj = self.get_object()
-        return TemplateResponse(request, "core/record_confirm_delete.html", self.base_context(object=obj))
+        # a delete a Protect declaration refuses is said in the dialog, before the user confirms
+        refusals = list(delete_refusals(self.rt, obj).values())
+        return TemplateResponse(request, "core/record_confirm_delete.html",
+                                self.base_context(object=obj, refusals=refusals))
 
     def post(self, request, *args, **kwargs):
-        from django.core.exceptions import ValidationError
-
         obj = self.get_object()
         try:
             delete_record(self.rt, obj, request.user)
@@ -301,19 +304,11 @@ class RecordDeleteView(RecordViewMixin, View):
 
 
 def delete_record(rt: RecordType, obj, user):
-    """Soft delete for business records (recycle bin); hard delete for plain models."""
-    rt.check_delete(obj)
-    if rt.is_kehu_model:
-        obj.soft_delete(user)
-    else:
-        from django.db.models import ProtectedError
+    """Soft delete for business records (recycle bin) with the declared cascades, refused by the
+    declared protections; hard delete for plain models (kehu/core/relations.py)."""
+    from .relations import delete_record as delete
 
-        try:
-            obj.delete()
-        except ProtectedError:
-            from django.core.exceptions import ValidationError
-
-            raise ValidationError(_("“%(obj)s” is still in use and cannot be deleted.") % {"obj": obj})
+    delete(rt, obj, user)
 
 
 class RecycleBinView(RecordViewMixin, View):
@@ -331,8 +326,14 @@ class RestoreView(RecordViewMixin, View):
     action = "delete"
 
     def post(self, request, *args, **kwargs):
+        from .relations import restore_record
+
         obj = get_object_or_404(self.rt.model.all_objects.deleted().visible_to(request.user), pk=kwargs["pk"])
-        obj.restore(request.user)
+        try:
+            restore_record(self.rt, obj, request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return HttpResponseRedirect(reverse(self.rt.url_name("recycle_bin")))
         messages.success(request, _("Restored “%(obj)s”.") % {"obj": obj})
         return HttpResponseRedirect(self.rt.get_absolute_url(obj))
 

@@ -106,15 +106,17 @@ class Workflow:
 
             timeline.register(f"transitions:{rt.key}", right=f"{rt.module}.view")(self.timeline_events)
 
-    def timeline_events(self, customer, user, before, limit):
+    def timeline_events(self, customer, user, cursor, limit):
         """The transitions of this type's records of `customer`, for the customer's timeline."""
         from django.contrib.contenttypes.models import ContentType
 
         from . import timeline
         from .models import TransitionLog
 
+        source = f"transitions:{self.rt.key}"
         rows = list(TransitionLog.objects.filter(
-            customer_id=customer.pk, content_type=ContentType.objects.get_for_model(self.model), at__lt=before)
+            cursor.older("at", source), customer_id=customer.pk,
+            content_type=ContentType.objects.get_for_model(self.model))
             .select_related("by").order_by("-at", "-id")[:limit])
         if not rows:
             return []
@@ -131,7 +133,7 @@ class Workflow:
                 "from": self.state_label(row.from_state, obj), "to": self.state_label(row.to_state, obj)}
             events.append(timeline.Event(row.at, "transition", title, body=row.comment,
                                          url=self.rt.get_absolute_url(obj), actor=row.by,
-                                         icon=t.icon if t else "ti-arrow-right"))
+                                         icon=t.icon if t else "ti-arrow-right", id=row.pk, source=source))
         return events
 
     # --- states -----------------------------------------------------------------

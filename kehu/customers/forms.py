@@ -2,7 +2,6 @@ import json
 
 import django_filters
 from django import forms
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.urls import reverse_lazy
@@ -18,7 +17,7 @@ from .models import Contact, Customer
 
 
 class CustomerForm(KehuModelForm):
-    confirm_duplicates = forms.BooleanField(
+    allow_duplicate = forms.BooleanField(
         label=_("Save anyway: this is not a duplicate"), required=False,
         help_text=_("Send true to save although the customer may already exist; a 422 answer lists the "
                     "possible duplicates under this field."),
@@ -35,59 +34,12 @@ class CustomerForm(KehuModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.duplicates = []
         if not self.instance.pk and not self.initial.get("type"):
             potential = DictItem.objects.filter(kind="customer_type", code="potential").first()
             if potential:
                 self.initial["type"] = potential.pk
         self.fields["phone"].widget.attrs.setdefault("placeholder", "138 0000 0000")
-        self.fields["confirm_duplicates"].widget.attrs["class"] = "form-check-input"
-
-    def clean(self):
-        data = super().clean()
-        if not self.errors and not data.get("confirm_duplicates") and self.identity_changed(data):
-            from .services import find_duplicates
-
-            self.duplicates = find_duplicates(
-                name=data.get("name", ""), phone=data.get("phone", ""), email=data.get("email", ""),
-                exclude_pk=self.instance.pk, user=self.user,
-            )
-            if self.duplicates:
-                # one message per duplicate under the field that confirms them (what the API's 422 shows)
-                self.add_error("confirm_duplicates", [describe_duplicate(d) for d in self.duplicates])
-                raise forms.ValidationError(
-                    _("This customer may already exist. Check the records below, or tick “Save anyway”."),
-                    code="duplicate",
-                )
-        return data
-
-    def identity_changed(self, data) -> bool:
-        """A new customer, or a name, phone or e-mail that differs from the stored one once
-        normalised: an edit of anything else (notes, level...) never runs the duplicate check."""
-        instance = self.instance
-        if not instance.pk:
-            return True
-        if normalize.clean_name(data.get("name") or "") != instance.name:
-            return True
-        try:
-            if normalize.normalize_phone(data.get("phone") or "") != (instance.phone or ""):
-                return True
-        except ValidationError:
-            return True
-        return (data.get("email") or "").strip().lower() != (instance.email or "").lower()
-
-
-def describe_duplicate(dup) -> str:
-    """A possible duplicate in words: number, name and id for a customer in the caller's scope; for
-    one outside it only its owner (Duplicate.as_json)."""
-    owner = dup.owner_name or _("nobody (public pool)")
-    reasons = ", ".join(str(r) for r in dup.reasons)
-    if dup.visible:
-        return _("%(number)s %(name)s (id %(id)s, owner %(owner)s): %(reasons)s") % {
-            "number": dup.customer.number, "name": dup.customer.name, "id": dup.customer.pk, "owner": owner,
-            "reasons": reasons}
-    return _("A customer outside your data scope, owner %(owner)s: %(reasons)s") % {
-        "owner": owner, "reasons": reasons}
+        self.fields["allow_duplicate"].widget.attrs["class"] = "form-check-input"
 
 
 class ContactForm(KehuModelForm):
@@ -139,6 +91,13 @@ class CustomerFilterSet(KehuFilterSet):
     class Meta:
         model = Customer
         fields = []
+
+    def filter_queryset(self, queryset):
+        if self.form.cleaned_data.get("pool") is True and self.user is not None:
+            from .services import require_pool
+
+            require_pool(self.user)  # the public pool's list needs the pool right (UI and API)
+        return super().filter_queryset(queryset)
 
     def search(self, queryset, name, value):
         """Number, name, phone, e-mail, contact names, and pinyin (full and initials), all in one

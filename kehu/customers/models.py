@@ -8,24 +8,13 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.models import DictItem, KehuModel, next_sequence
+from kehu.core import phones
+from kehu.core.fields import dict_fk
+from kehu.core.models import KehuModel, next_sequence
 
 from . import normalize
 
 ALIVE = Q(deleted_at__isnull=True)
-
-
-def dict_fk(kind: str, verbose_name, **kwargs):
-    return models.ForeignKey(
-        DictItem,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        limit_choices_to={"kind": kind, "active": True},
-        verbose_name=verbose_name,
-        **kwargs,
-    )
 
 
 class Customer(KehuModel):
@@ -116,7 +105,7 @@ class Customer(KehuModel):
         if not self.name:
             errors["name"] = _("Enter the customer's name.")
         try:
-            self.phone = normalize.normalize_phone(self.phone)
+            self.phone = phones.normalize_phone(self.phone)
         except ValidationError as exc:
             errors["phone"] = exc.messages
         if self.email:
@@ -159,22 +148,13 @@ class Customer(KehuModel):
         Customer.all_objects.filter(pk=self.pk).update(search_text=text)
         self.search_text = text
 
-    def soft_delete(self, user=None):
-        super().soft_delete(user)
-        Contact.objects.filter(customer=self).update(deleted_at=self.deleted_at, deleted_by=user)
-
-    def restore(self, user=None):
-        when = self.deleted_at
-        super().restore(user)
-        Contact.all_objects.filter(customer=self, deleted_at=when).update(deleted_at=None, deleted_by=None)
-
     @property
     def in_pool(self):
         return self.owner_id is None
 
     @property
     def phone_display(self):
-        return normalize.display_phone(self.phone)
+        return phones.display_phone(self.phone)
 
 
 class Contact(KehuModel):
@@ -227,7 +207,7 @@ class Contact(KehuModel):
             errors["name"] = _("Enter the contact's name.")
         for field in ("mobile", "phone"):
             try:
-                setattr(self, field, normalize.normalize_phone(getattr(self, field)))
+                setattr(self, field, phones.normalize_phone(getattr(self, field)))
             except ValidationError as exc:
                 errors[field] = exc.messages
         if self.email:
@@ -255,8 +235,8 @@ class Contact(KehuModel):
 
     @property
     def mobile_display(self):
-        return normalize.display_phone(self.mobile)
+        return phones.display_phone(self.mobile)
 
     @property
     def phone_display(self):
-        return normalize.display_phone(self.phone)
+        return phones.display_phone(self.phone)

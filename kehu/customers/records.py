@@ -1,6 +1,8 @@
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.registry import RecordType, registry
+from kehu.core.relations import Cascade, Protect
 
 from .forms import ContactFilterSet, ContactForm, CustomerFilterSet, CustomerForm
 from .models import Contact, Customer
@@ -33,8 +35,20 @@ class CustomerType(RecordType):
     api_exclude = ["search_text"]
     nav_icon = "ti-building-store"
     search_placeholder = _("Number, name, pinyin, phone, e-mail, contact")
+    relations = [
+        # "open" is `Opportunity.objects.open()` once sales defines it
+        Protect("opportunities", when=Q(closed_at__isnull=True),
+                message=_("“%(record)s” has %(n)s open opportunities: close or move them before deleting "
+                          "the customer.")),
+        Cascade("contacts"),
+        Cascade("followups"),
+    ]
 
     def save_form(self, form, user):
+        from .services import check_duplicates
+
+        # the one duplicate rule of the UI, the API and imports (kehu/customers/services.py)
+        check_duplicates(form.instance, user, allow_duplicate=form.cleaned_data.get("allow_duplicate", False))
         return form.save()
 
     def before_assign(self, obj, old_owner_id, by):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Lower
@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rapidfuzz import fuzz
 
+from kehu.core import phones
+from kehu.core.assignment import owner_changed
 from kehu.core.audit import log_changes
 from kehu.core.models import Attachment, TaggedItem
 from kehu.core.services import notify
@@ -63,7 +65,7 @@ def find_duplicates(*, name="", phone="", email="", exclude_pk=None, user=None, 
     if exclude_pk:
         base = base.exclude(pk=exclude_pk)
     try:
-        phone = normalize.normalize_phone(phone) if phone else ""
+        phone = phones.normalize_phone(phone) if phone else ""
     except ValidationError:
         phone = ""
     if phone:
@@ -105,18 +107,80 @@ def find_duplicates(*, name="", phone="", email="", exclude_pk=None, user=None, 
     return list(found.values())[:limit]
 
 
+class DuplicateCustomer(ValidationError):
+    """A new customer, or a changed name, phone or e-mail, matches existing customers: the
+    possible duplicates are named under `allow_duplicate` (what confirms them)."""
+
+    def __init__(self, duplicates: list[Duplicate]):
+        self.duplicates = duplicates
+        super().__init__({
+            "allow_duplicate": [describe_duplicate(d) for d in duplicates],
+            NON_FIELD_ERRORS: [ValidationError(
+                _("This customer may already exist. Check the records below, or tick “Save anyway”."),
+                code="duplicate")],
+        })
+
+
+def describe_duplicate(dup: Duplicate) -> str:
+    """A possible duplicate in words: number, name and id for a customer in the caller's scope; for
+    one outside it only its owner (Duplicate.as_json)."""
+    owner = dup.owner_name or _("nobody (public pool)")
+    reasons = ", ".join(str(r) for r in dup.reasons)
+    if dup.visible:
+        return _("%(number)s %(name)s (id %(id)s, owner %(owner)s): %(reasons)s") % {
+            "number": dup.customer.number, "name": dup.customer.name, "id": dup.customer.pk, "owner": owner,
+            "reasons": reasons}
+    return _("A customer outside your data scope, owner %(owner)s: %(reasons)s") % {
+        "owner": owner, "reasons": reasons}
+
+
+def identity_changed(customer: Customer) -> bool:
+    """A new customer, or a name, phone or e-mail that differs from the stored one (all normalised
+    by `Customer.clean`): an edit of anything else (notes, level...) never runs the duplicate check."""
+    if customer.pk is None:
+        return True
+    stored = Customer.all_objects.filter(pk=customer.pk).values_list("name", "phone", "email").first()
+    if stored is None:
+        return True
+    name, phone, email = stored
+    return (customer.name != name or (customer.phone or "") != (phone or "")
+            or (customer.email or "").lower() != (email or "").lower())
+
+
+def check_duplicates(customer: Customer, user, *, allow_duplicate: bool = False) -> None:
+    """Raise DuplicateCustomer when `customer` (validated, about to be saved) may already exist,
+    unless `allow_duplicate`. The UI (the "Save anyway" box), the API (`allow_duplicate: true`) and
+    imports all save customers through this rule."""
+    if allow_duplicate or not identity_changed(customer):
+        return
+    duplicates = find_duplicates(name=customer.name, phone=customer.phone, email=customer.email,
+                                 exclude_pk=customer.pk, user=user)
+    if duplicates:
+        raise DuplicateCustomer(duplicates)
+
+
+def save_customer(customer: Customer, user, *, allow_duplicate: bool = False) -> Customer:
+    """Save a validated customer (`full_clean()` done) unless it may be a duplicate."""
+    check_duplicates(customer, user, allow_duplicate=allow_duplicate)
+    if user is not None and customer.pk is None and customer.created_by_id is None:
+        customer.created_by = user
+    customer.save()
+    return customer
+
+
 def merge_customers(keep: Customer, other: Customer, user) -> Customer:
-    """Move contacts, history, attachments, tags and every related record onto `keep`."""
+    """Move contacts, history, attachments, tags and every related record onto `keep`. Related
+    records move through the customer's relation declarations (kehu/core/relations.py): each gets a
+    change-log entry naming `user` and a new version."""
+    from kehu.core.registry import registry
+    from kehu.core.relations import move_related
+
     if keep.pk == other.pk:
         raise ValidationError(_("Choose two different customers to merge."))
     with transaction.atomic():
-        # every model that points at Customer (contacts today; follow-ups, orders... later)
-        for rel in Customer._meta.related_objects:
-            # reverse relations are never `concrete`; skip many-to-many and merged_into
-            if rel.many_to_many or rel.related_model is Customer:
-                continue
-            manager = rel.related_model._base_manager
-            manager.filter(**{rel.field.name: other}).update(**{rel.field.name: keep})
+        # every model that points at Customer (contacts, opportunities, follow-ups, tasks; orders later)
+        move_related(registry.get("customer"), keep, other, user)
+        contacts_follow(keep)
         ct = ContentType.objects.get_for_model(Customer)
         Attachment.objects.filter(content_type=ct, object_id=other.pk).update(object_id=keep.pk)
         keep_tags = set(TaggedItem.objects.filter(content_type=ct, object_id=keep.pk).values_list("tag_id", flat=True))
@@ -170,9 +234,22 @@ def transfer_customers(customers, new_owner, user, *, notify_owner=True) -> int:
 
 
 def contacts_follow(customer) -> None:
-    """A customer's contacts belong to whoever owns the customer (also in the recycle bin)."""
+    """A customer's contacts belong to whoever owns the customer (also in the recycle bin). Called
+    for every owner change through `CustomerType.after_assign` (kehu.core.assignment.owner_changed:
+    assign, record forms, the public pool's claim, release and sweep) and by merge; a contact saved
+    on its own takes its customer's owner in `Contact.save`."""
     Contact.all_objects.filter(customer_id=customer.pk).exclude(owner_id=customer.owner_id).update(
         owner_id=customer.owner_id)
+
+
+def can_use_pool(user) -> bool:
+    """The `pool` right: see the public pool's list, claim from it, return customers to it."""
+    return user is not None and user.has_right("pool", "view")
+
+
+def require_pool(user) -> None:
+    if not can_use_pool(user):
+        raise PermissionDenied(_("You do not have the right to use the public pool."))
 
 
 def claims_today(user) -> int:
@@ -182,6 +259,7 @@ def claims_today(user) -> int:
 
 def claim(customer: Customer, user) -> Customer:
     """An account manager takes a customer from the public pool (limit per day)."""
+    require_pool(user)
     if not user.has_right("customer", "edit"):
         raise PermissionDenied
     limit = settings.KEHU_POOL_CLAIM_LIMIT
@@ -198,17 +276,18 @@ def claim(customer: Customer, user) -> Customer:
         if not taken:
             raise ValidationError(_("Someone else has already claimed this customer."))
         customer.refresh_from_db()
-        contacts_follow(customer)
+        owner_changed(customer, None, user, notify=False)  # what follows the owner (contacts) moves
         log_changes(customer, {"owner": (None, user)}, actor=user)
     return customer
 
 
 def release(customer: Customer, user, reason: str = "") -> Customer:
     """Put a customer back into the public pool."""
-    if customer.owner_id is None:
-        raise ValidationError(_("The customer is already in the public pool."))
+    require_pool(user)
     if not user.has_right("customer", "edit"):
         raise PermissionDenied
+    if customer.owner_id is None:
+        raise ValidationError(_("The customer is already in the public pool."))
     old_owner = customer.owner
     with transaction.atomic():
         now = timezone.now()
@@ -216,20 +295,13 @@ def release(customer: Customer, user, reason: str = "") -> Customer:
         customer.pool_entered_at = now
         customer.updated_by = user
         customer.save()
-        contacts_follow(customer)
+        owner_changed(customer, old_owner.pk, user, notify=False)
         if reason:
             log_changes(customer, {"pool_reason": ("", reason)}, actor=user)
     if old_owner and old_owner != user:
         notify(old_owner, _("Customer %(name)s was returned to the public pool") % {"name": customer.name},
                reason, url=reverse("customers:customer_detail", args=[customer.pk]))
     return customer
-
-
-def assign_from_pool(customers, owner, user) -> int:
-    """A supervisor gives pool customers to an account manager."""
-    if not user.has_right("customer", "assign"):
-        raise PermissionDenied
-    return transfer_customers([c for c in customers if c.owner_id is None], owner, user)
 
 
 # --- public-pool rules 公海规则 -------------------------------------------------------
@@ -282,7 +354,7 @@ def pool_sweep(now=None) -> dict:
             Customer.objects.filter(pk=customer.pk).update(
                 owner=None, pool_entered_at=now, pool_warned_at=None, version=F("version") + 1, updated_at=now)
             customer.owner_id = None
-            contacts_follow(customer)
+            owner_changed(customer, owner.pk, None, notify=False)
             log_changes(customer, {"owner": (owner, None),
                                    "pool_reason": ("", _("No follow-up for %(days)d days") % {"days": idle_days})})
         notify(owner, _("Customer %(name)s went back to the public pool") % {"name": customer.name},

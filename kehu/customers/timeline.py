@@ -1,5 +1,7 @@
 """Timeline events of the customers app: creation, field and ownership changes, contacts."""
 
+import functools
+
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext as _
@@ -10,18 +12,19 @@ from .models import Contact, Customer
 
 
 @timeline.register("changes", right=None)
-def change_events(customer, user, before, limit):
+def change_events(customer, user, cursor, limit):
     ct = ContentType.objects.get_for_model(Customer)
     entries = (
-        LogEntry.objects.filter(content_type=ct, object_id=customer.pk, timestamp__lt=before)
+        LogEntry.objects.filter(cursor.older("timestamp", "changes"), content_type=ct, object_id=customer.pk)
         .select_related("actor")
-        .order_by("-timestamp")[:limit]
+        .order_by("-timestamp", "-id")[:limit]
     )
     events = []
     for entry in entries:
+        event = functools.partial(timeline.Event, id=entry.pk)  # one entry's events share its key
         changes = entry.changes_dict or {}
         if entry.action == LogEntry.Action.CREATE:
-            events.append(timeline.Event(entry.timestamp, "created", _("Customer created"), actor=entry.actor,
+            events.append(event(entry.timestamp, "created", _("Customer created"), actor=entry.actor,
                                          icon="ti-sparkles"))
             continue
         if "owner" in changes:
@@ -32,9 +35,9 @@ def change_events(customer, user, before, limit):
                 title = _("Taken from the public pool by %(owner)s") % {"owner": after_owner}
             else:
                 title = _("Owner changed from %(a)s to %(b)s") % {"a": before_owner, "b": after_owner}
-            events.append(timeline.Event(entry.timestamp, "owner", title, actor=entry.actor, icon="ti-user-share"))
+            events.append(event(entry.timestamp, "owner", title, actor=entry.actor, icon="ti-user-share"))
         if "merged" in changes:
-            events.append(timeline.Event(entry.timestamp, "merged", _("Merged with %(other)s") % {
+            events.append(event(entry.timestamp, "merged", _("Merged with %(other)s") % {
                 "other": changes["merged"][0]}, actor=entry.actor, icon="ti-arrows-join"))
         other = {k: v for k, v in changes.items() if k not in ("owner", "merged", "updated_by", "search_text")}
         if other:
@@ -45,17 +48,17 @@ def change_events(customer, user, before, limit):
                 except Exception:
                     label = name
                 details.append((label, pair[0], pair[1]))
-            events.append(timeline.Event(entry.timestamp, "changed", _("Details changed"), actor=entry.actor,
+            events.append(event(entry.timestamp, "changed", _("Details changed"), actor=entry.actor,
                                          icon="ti-edit", details=details))
     return events
 
 
 @timeline.register("contacts", right="contact.view")
-def contact_events(customer, user, before, limit):
+def contact_events(customer, user, cursor, limit):
     contacts = (Contact.objects.visible_to(user) if user is not None else Contact.objects).filter(
-        customer=customer, created_at__lt=before).select_related("created_by")
+        cursor.older("created_at", "contacts"), customer=customer).select_related("created_by")
     return [
         timeline.Event(c.created_at, "contact", _("Contact added: %(name)s") % {"name": c.name},
-                       body=c.title, url=f"/contacts/{c.pk}/", actor=c.created_by, icon="ti-user-plus")
-        for c in contacts.order_by("-created_at")[:limit]
+                       body=c.title, url=f"/contacts/{c.pk}/", actor=c.created_by, icon="ti-user-plus", id=c.pk)
+        for c in contacts.order_by("-created_at", "-id")[:limit]
     ]

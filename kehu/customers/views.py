@@ -1,5 +1,3 @@
-import datetime
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -7,7 +5,6 @@ from django.db import connection
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -35,8 +32,10 @@ class CustomerListView(RecordListView):
         return "pool" not in self.request.GET and (self.request.GET.get("tab") or "all") != "pool"
 
     def filtered_queryset(self):
-        qs = super().filtered_queryset()
         self.tab = self.request.GET.get("tab") or "all"
+        if self.tab == "pool":  # the public pool's list needs the pool right
+            services.require_pool(self.request.user)
+        qs = super().filtered_queryset()
         if "pool" not in self.request.GET:
             if self.tab == "pool":
                 qs = qs.filter(owner__isnull=True)
@@ -49,8 +48,10 @@ class CustomerListView(RecordListView):
     def extra_context(self):
         return {
             "tab": self.tab,
-            "tabs": [("all", _("Customers")), ("mine", _("My customers")), ("pool", _("Public pool"))],
+            "tabs": [("all", _("Customers")), ("mine", _("My customers"))]
+            + ([("pool", _("Public pool"))] if services.can_use_pool(self.request.user) else []),
             "users": pickable_users(),
+            "can_pool": services.can_use_pool(self.request.user),
             "claims_left": max(0, services.settings.KEHU_POOL_CLAIM_LIMIT - services.claims_today(self.request.user))
             if self.tab == "pool" else None,
         }
@@ -84,9 +85,17 @@ class CustomerBulkView(BulkActionView):
 
 class CustomerEditView(RecordEditView):
     template_name = "customers/customer_form.html"
+    duplicates: list = []
+
+    def save(self, form):
+        try:
+            return super().save(form)
+        except services.DuplicateCustomer as exc:  # listed above the form, with the "Save anyway" box
+            self.duplicates = exc.duplicates
+            raise
 
     def render(self, form, instance, **extra):
-        extra.setdefault("duplicates", getattr(form, "duplicates", []))
+        extra.setdefault("duplicates", self.duplicates)
         return super().render(form, instance, **extra)
 
 
@@ -105,6 +114,7 @@ class CustomerDetailView(RecordDetailView):
                       for key in ("followup", "task", "opportunity")},
             "users": pickable_users() if user.has_right("customer", "assign")
             else [],
+            "can_pool": services.can_use_pool(user),
         }
 
 
@@ -113,12 +123,11 @@ def timeline_view(request, pk):
     if not request.user.has_right("customer", "view"):
         raise PermissionDenied
     customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=pk)
-    before = parse_datetime(request.GET.get("before", "")) if request.GET.get("before") else None
-    events = timeline.events_for(customer, request.user, before=before, limit=20)
-    more = len(events) == 20
-    next_before = (events[-1].when - datetime.timedelta(microseconds=1)).isoformat() if more else None
-    return render(request, "customers/partials/timeline.html",
-                  {"object": customer, "events": events, "next_before": next_before})
+    # stable pages: (time, source, id) of the last event shown (kehu/core/timeline.py)
+    result = timeline.page(customer, request.user, timeline.Cursor.decode(request.GET.get("cursor")), limit=20)
+    return render(request, "customers/partials/timeline.html", {
+        "object": customer, "events": result.events,
+        "next_cursor": result.next_cursor.encode() if result.next_cursor else None})
 
 
 @login_required

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core.fields import dict_fk
 from kehu.core.models import KehuModel, next_sequence
-from kehu.customers.models import dict_fk
 
 ALIVE = Q(deleted_at__isnull=True)
 PERCENT = [MinValueValidator(0), MaxValueValidator(100)]

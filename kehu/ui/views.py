@@ -130,7 +130,7 @@ def _panel_customers(request, ctx):
         return None
     mine = Customer.objects.visible_to(user).filter(owner=user)
     ctx["recent_customers"] = list(mine.select_related("type").order_by("-updated_at", "-id")[:6])
-    ctx["pool_count_link"] = True
+    ctx["pool_count_link"] = user.has_right("pool", "view")  # the pool list needs the pool right
     return "ui/home_customers.html"
 
 

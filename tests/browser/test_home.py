@@ -7,7 +7,7 @@ import datetime
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from kehu.activities.tests.test_records import make_task
+from kehu.activities.testing import make_task
 from kehu.core.testing.factories import PASSWORD
 
 

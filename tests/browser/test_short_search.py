@@ -4,7 +4,7 @@ last-activity column."""
 
 from playwright.sync_api import expect
 
-from kehu.activities.tests.test_records import make_followup
+from kehu.activities.testing import make_followup
 from kehu.core import search
 from kehu.core.testing.factories import PASSWORD
 from kehu.customers.testing import make_customer

@@ -5,12 +5,11 @@ import datetime
 
 from django.utils import timezone
 
+from kehu.activities.testing import make_followup, make_task
 from kehu.customers import services
 from kehu.customers.models import Customer
 from kehu.customers.testing import make_customer
 from kehu.sales.models import Opportunity, Stage
-
-from .test_records import make_followup, make_task
 
 
 def test_merge_moves_followups_tasks_and_opportunities(org):

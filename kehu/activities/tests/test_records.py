@@ -2,28 +2,12 @@ import datetime
 
 from django.utils import timezone
 
-from kehu.activities.models import FollowUp, Task
+from kehu.activities.models import FollowUp
+from kehu.activities.testing import make_followup, make_task
 from kehu.core.models import DictItem
 from kehu.core.testing.records import BusinessRecordTests
 from kehu.customers.models import Contact
 from kehu.customers.testing import make_customer
-
-
-def make_followup(customer, owner=None, **extra):
-    f = FollowUp(customer=customer, owner=owner or customer.owner, created_by=owner or customer.owner,
-                 topic=extra.pop("topic", "电话沟通需求"), occurred_at=extra.pop("occurred_at", timezone.now()),
-                 **extra)
-    f.full_clean()
-    f.save()
-    return f
-
-
-def make_task(owner, **extra):
-    t = Task(title=extra.pop("title", "准备报价单"), owner=owner, created_by=owner,
-             due_at=extra.pop("due_at", timezone.now() + datetime.timedelta(days=1)), **extra)
-    t.full_clean()
-    t.save()
-    return t
 
 
 class TestFollowUp(BusinessRecordTests):

@@ -9,14 +9,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kehu.activities.models import FollowUp, Task
-from kehu.activities.tests.test_records import make_followup
+from kehu.activities.testing import make_followup
 from kehu.core import search
 from kehu.core.filters import list_queryset
 from kehu.core.registry import registry
 from kehu.core.testing.factories import make_org
 from kehu.customers.testing import make_customer
 from kehu.sales.models import Opportunity, PlanStep
-from kehu.sales.tests.test_records import make_opportunity
+from kehu.sales.testing import make_opportunity
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ row into the statement time limit (kehu/core/search.py)."""
 import pytest
 
 from kehu.activities.models import FollowUp
-from kehu.activities.tests.test_records import make_followup
+from kehu.activities.testing import make_followup
 from kehu.core import search
 from kehu.core.testing.factories import auth
 from kehu.customers.testing import make_customer

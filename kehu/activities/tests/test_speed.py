@@ -12,11 +12,10 @@ from icalendar import Calendar
 
 from kehu.activities import calendar as ical
 from kehu.activities.models import Task
+from kehu.activities.testing import make_followup, make_task
 from kehu.core.registry import registry
+from kehu.core.testing.plans import assert_indexed, plan
 from kehu.customers.testing import make_customer
-from kehu.sales.tests.test_speed import assert_indexed, plan
-
-from .test_records import make_followup, make_task
 
 
 def client_for(user):
@@ -157,7 +156,7 @@ def test_home_answers_at_once_and_loads_each_panel_after(org, monkeypatch):
 @pytest.mark.django_db
 def test_pool_panel_reads_few_queries(org, settings):
     from kehu.customers.models import Customer
-    from kehu.sales.tests.test_records import make_opportunity
+    from kehu.sales.testing import make_opportunity
 
     old = timezone.now() - datetime.timedelta(days=settings.KEHU_POOL_IDLE_DAYS - 1)
     for i in range(5):

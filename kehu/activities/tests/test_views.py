@@ -8,10 +8,9 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from kehu.activities.models import FollowUp
+from kehu.activities.testing import make_followup, make_task
 from kehu.core.models import Notification
 from kehu.customers.testing import make_customer
-
-from .test_records import make_followup, make_task
 
 
 def client_for(user):
@@ -44,7 +43,7 @@ def test_timeline_of_10000_followups_is_paged_with_few_queries(org):
     assert {"task", "created"} <= {e.kind for e in events} and followups[0].title.endswith("跟进 9999")
     assert [e.when for e in events] == sorted((e.when for e in events), reverse=True)
     # the next page continues where this one stopped
-    page2 = client.get(url, {"before": response.context["next_before"]}).context["events"]
+    page2 = client.get(url, {"cursor": response.context["next_cursor"]}).context["events"]
     assert len(page2) == 20 and page2[0].title.endswith(f"跟进 {9999 - len(followups)}")
 
 
@@ -162,7 +161,7 @@ def test_calendar_feed(org):
 @pytest.mark.django_db
 def test_my_day_newly_assigned_opportunities(org):
     from kehu.sales.models import Opportunity
-    from kehu.sales.tests.test_records import make_opportunity
+    from kehu.sales.testing import make_opportunity
 
     new = make_opportunity(org.manager, title="新指派的机会")
     old = make_opportunity(org.manager, title="上个月的机会")
@@ -179,7 +178,7 @@ def test_my_day_newly_assigned_opportunities(org):
 @pytest.mark.django_db
 def test_followup_form_searches_contacts_and_opportunities_of_the_chosen_customer(org):
     from kehu.customers.models import Contact
-    from kehu.sales.tests.test_records import make_opportunity
+    from kehu.sales.testing import make_opportunity
 
     mine, other = make_customer(org.manager), make_customer(org.manager)
     Contact.objects.create(customer=mine, name="王芳", owner=org.manager)

@@ -10,12 +10,11 @@ from django.utils import timezone
 
 from kehu.activities.models import Reminder
 from kehu.activities.services import run_reminders
+from kehu.activities.testing import make_followup, make_task
 from kehu.core.models import Notification
 from kehu.core.testing.factories import make_user
 from kehu.core.testing.smtp import Collector, free_port
 from kehu.customers.testing import make_customer
-
-from .test_records import make_followup, make_task
 
 
 class Server(Collector):
@@ -177,7 +176,7 @@ def test_overdue_plan_step_reminds_its_responsible_person_once(org):
     from django.core import mail
 
     from kehu.sales.models import PlanStep
-    from kehu.sales.tests.test_records import make_opportunity
+    from kehu.sales.testing import make_opportunity
 
     opp = make_opportunity(org.manager)
     PlanStep.objects.create(opportunity=opp, planned_on=timezone.localdate() - datetime.timedelta(days=1),

@@ -94,7 +94,7 @@ def test_smtp_failure_is_one_log_line_without_traceback(dead_smtp, caplog):
 def test_reminder_whose_mail_fails_is_logged_once_and_retried(dead_smtp, caplog):
     from kehu.activities.models import Reminder
     from kehu.activities.services import run_reminders
-    from kehu.activities.tests.test_records import make_task
+    from kehu.activities.testing import make_task
     from kehu.core.testing.factories import make_user
 
     user = make_user("duetask", email="due.task@example.com")

@@ -4,7 +4,7 @@
 import pytest
 
 from kehu.accounts import authcache
-from kehu.activities.tests.test_records import make_followup
+from kehu.activities.testing import make_followup
 from kehu.core.testing.factories import auth
 from kehu.customers.testing import make_customer
 

@@ -15,6 +15,8 @@ from django.test import Client
 from django.utils import timezone
 
 from kehu.core.models import Attachment, DictItem, Notification, TaggedItem
+from kehu.core.registry import registry
+from kehu.core.relations import delete_record, restore_record
 from kehu.core.services import add_attachment
 from kehu.core.testing.factories import auth, make_user
 from kehu.customers import services
@@ -196,7 +198,7 @@ def test_duplicates_block_ui_form_until_confirmed(org, existing, fields):
     assert [d.customer.pk for d in dups] == [existing.pk]
     assert existing.number in response.content.decode()
     assert Customer.objects.count() == 1
-    response = client.post("/customers/add/", form_data(org, confirm_duplicates="on", **fields))
+    response = client.post("/customers/add/", form_data(org, allow_duplicate="on", **fields))
     assert response.status_code == 302
     assert Customer.objects.count() == 2
 
@@ -559,9 +561,11 @@ def test_contact_deleted_before_the_customer_stays_deleted_on_restore(org):
     early.soft_delete(org.supervisor)
     Contact.all_objects.filter(pk=early.pk).update(deleted_at=timezone.now() - timezone.timedelta(days=1))
     c.refresh_from_db()
-    c.soft_delete(org.supervisor)
+    rt = registry.get("customer")
+    delete_record(rt, c, org.supervisor)
+    assert Contact.all_objects.get(pk=later.pk).deleted_at is not None
     c.refresh_from_db()
-    c.restore(org.supervisor)
+    restore_record(rt, c, org.supervisor)
     assert list(Contact.objects.filter(customer=c).values_list("pk", flat=True)) == [later.pk]
 
 

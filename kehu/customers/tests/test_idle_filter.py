@@ -10,9 +10,9 @@ from django.utils import timezone
 from kehu.core.filters import walk_sort
 from kehu.core.registry import registry
 from kehu.core.testing.factories import token_for
+from kehu.core.testing.plans import plan
 from kehu.customers.models import Customer
 from kehu.customers.testing import make_customer
-from kehu.sales.tests.test_speed import plan
 
 
 @pytest.mark.django_db

@@ -12,8 +12,7 @@ from django.utils import timezone
 from kehu.core.models import Notification
 from kehu.customers import services
 from kehu.customers.models import Customer
-
-from .test_records import make_customer
+from kehu.customers.testing import make_customer
 
 
 def idle(customer, days, now):

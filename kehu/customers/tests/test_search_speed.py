@@ -225,10 +225,10 @@ def test_api_names_the_duplicates_and_can_confirm_them(org, data):
     body = {"name": "杭州新公司有限公司", "phone": "138 1234 5678", "status": "active"}
     response = client.post(API, body, content_type="application/json")
     assert response.status_code == 422, response.content
-    messages = response.json()["errors"]["confirm_duplicates"]
+    messages = response.json()["errors"]["allow_duplicate"]
     assert len(messages) == 1
     assert data["yuan"].number in messages[0] and f"id {data['yuan'].pk}" in messages[0]
-    response = client.post(API, {**body, "confirm_duplicates": True}, content_type="application/json")
+    response = client.post(API, {**body, "allow_duplicate": True}, content_type="application/json")
     assert response.status_code == 201, response.content
     assert Customer.objects.filter(name="杭州新公司有限公司").count() == 1
 
@@ -237,15 +237,15 @@ def test_api_duplicate_outside_the_scope_shows_only_the_owner(org, data):
     response = api(org.manager2).post(API, {"name": "另一家有限公司", "phone": "13812345678", "status": "active"},
                                       content_type="application/json")
     assert response.status_code == 422
-    [message] = response.json()["errors"]["confirm_duplicates"]
+    [message] = response.json()["errors"]["allow_duplicate"]
     assert data["yuan"].number not in message and str(data["yuan"].pk) not in message
     assert (org.manager.full_name or org.manager.username) in message
 
 
-def test_confirm_duplicates_is_documented_in_the_api_schema(org):
+def test_allow_duplicate_is_documented_in_the_api_schema(org):
     schema = Client().get("/api/v1/openapi.json").json()
     text = str(schema)
-    assert "confirm_duplicates" in text
+    assert "allow_duplicate" in text
 
 
 def test_duplicate_check_uses_indexes(org, data):

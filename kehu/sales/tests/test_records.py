@@ -3,24 +3,10 @@ import itertools
 
 from kehu.core.testing.records import BusinessRecordTests, RecordTypeTests
 from kehu.customers.testing import make_customer
-from kehu.sales.models import Opportunity, PlanStep, Stage
+from kehu.sales.models import PlanStep, Stage
+from kehu.sales.testing import first_stage, make_opportunity
 
 _seq = itertools.count(1)
-
-
-def first_stage():
-    return Stage.objects.filter(is_won=False, is_lost=False).order_by("order").first()
-
-
-def make_opportunity(owner, **extra):
-    n = next(_seq)
-    if "customer" not in extra and "prospect_name" not in extra:
-        extra["customer"] = make_customer(owner)
-    opp = Opportunity(title=extra.pop("title", f"机会{n}"), owner=owner, created_by=owner,
-                      stage=extra.pop("stage", None) or first_stage(), **extra)
-    opp.full_clean()
-    opp.save()
-    return opp
 
 
 class TestOpportunity(BusinessRecordTests):

@@ -17,8 +17,7 @@ from kehu.customers.models import Customer
 from kehu.customers.testing import make_customer
 from kehu.sales import services
 from kehu.sales.models import Opportunity, PlanStep, Stage, StageChange
-
-from .test_records import make_opportunity
+from kehu.sales.testing import make_opportunity
 
 TODAY = datetime.date(2026, 1, 1)
 

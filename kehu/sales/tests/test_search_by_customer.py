@@ -6,7 +6,7 @@ import pytest
 from kehu.core.registry import registry
 from kehu.core.testing.factories import auth
 from kehu.customers.testing import make_customer
-from kehu.sales.tests.test_records import make_opportunity
+from kehu.sales.testing import make_opportunity
 
 
 @pytest.mark.django_db

@@ -15,43 +15,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kehu.core.registry import registry
+from kehu.core.testing.plans import assert_indexed
 from kehu.sales.models import Opportunity, Stage
+from kehu.sales.testing import make_opportunity
 from kehu.sales.views import forecast_rows
-
-from .test_records import make_opportunity
 
 
 def client_for(user):
     client = Client()
     client.force_login(user)
     return client
-
-
-def plan(qs) -> str:
-    """The query plan of a queryset, as text."""
-    sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-            return "\n".join(str(row[-1]) for row in cursor.fetchall())
-        # on tables of a few rows every plan costs the same: forbid what the index must spare
-        # (a whole-table scan, a sort) so the planner shows whether an index can serve the query
-        cursor.execute("SET enable_seqscan = off")
-        cursor.execute("SET enable_sort = off")
-        try:
-            cursor.execute("EXPLAIN " + sql, params)
-            return "\n".join(row[0] for row in cursor.fetchall())
-        finally:
-            cursor.execute("RESET enable_seqscan")
-            cursor.execute("RESET enable_sort")
-
-
-def assert_indexed(qs, index, *, sorted_by_index=True):
-    text = plan(qs)
-    assert any(name in text for name in ((index,) if isinstance(index, str) else index)), text
-    assert "Seq Scan" not in text and "SCAN sales_opportunity\n" not in text + "\n", text
-    if sorted_by_index:
-        assert "TEMP B-TREE" not in text and "Sort" not in text.replace("Sort Key", ""), text
 
 
 def _stages():

@@ -17,9 +17,8 @@ from kehu.core.models import DictItem
 from kehu.core.registry import registry
 from kehu.sales import services, totals
 from kehu.sales.models import Opportunity, PipelineTotal, Stage
+from kehu.sales.testing import make_opportunity
 from kehu.sales.views import forecast_rows
-
-from .test_records import make_opportunity
 
 CENT = Decimal("0.01")
 

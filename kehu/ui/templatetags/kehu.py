@@ -25,7 +25,7 @@ def cell(value):
     if isinstance(value, Decimal):
         return formats.number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
     if isinstance(value, str) and value.startswith("+") and value[1:].isdigit():
-        from kehu.customers.normalize import display_phone
+        from kehu.core.phones import display_phone
 
         return display_phone(value)
     if isinstance(value, list):

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('core', '0004_exportjob'),
+        ('core', '0005_deletion'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

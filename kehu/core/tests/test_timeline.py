@@ -1,0 +1,127 @@
+"""The customer timeline's mechanics (kehu/core/timeline.py): a stable (time, source, id) order and
+cursor, one rights check by the declared right, one provider per name."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import Client
+from django.utils import timezone
+
+from kehu.accounts.testing import make_user_with
+from kehu.activities.models import FollowUp, Task
+from kehu.activities.testing import make_followup
+from kehu.core import timeline
+from kehu.customers.models import Contact
+from kehu.customers.testing import make_contact, make_customer
+
+
+@pytest.fixture
+def provider():
+    """Registers test providers and removes them afterwards."""
+    names = []
+
+    def add(name, fn, right=None):
+        timeline.register(name, right=right)(fn)
+        names.append(name)
+        return fn
+
+    yield add
+    for name in names:
+        timeline.unregister(name)
+
+
+def _all_pages(customer, user, limit):
+    seen, cursor, pages = [], None, 0
+    while True:
+        result = timeline.page(customer, user, cursor, limit=limit)
+        seen += result.events
+        pages += 1
+        if result.next_cursor is None:
+            return seen, pages
+        cursor = result.next_cursor
+        assert pages < 100
+
+
+def test_events_at_the_same_second_are_neither_dropped_nor_repeated_across_pages(org):
+    customer = make_customer(org.manager)
+    second = timezone.now().replace(microsecond=0) - datetime.timedelta(hours=1)
+    # follow-ups are kept to the minute: 7 at the same time, with contacts and tasks at that second too
+    FollowUp.objects.bulk_create([FollowUp(customer=customer, owner=org.manager, topic=f"同一刻 {i}",
+                                           occurred_at=second.replace(second=0)) for i in range(7)])
+    Contact.objects.bulk_create([Contact(customer=customer, owner=org.manager, name=f"联系人{i}",
+                                         created_at=second.replace(second=0)) for i in range(4)])
+    Task.objects.bulk_create([Task(customer=customer, owner=org.manager, title=f"任务{i}",
+                                   created_at=second.replace(second=0)) for i in range(3)])
+    expected = 7 + 4 + 3 + 1  # and the customer's creation
+    for limit in (1, 2, 3, 5, 6, 20):
+        seen, pages = _all_pages(customer, org.manager, limit)
+        keys = [(e.source, e.id) for e in seen]
+        assert len(keys) == expected == len(set(keys)), (limit, keys)
+        assert [e.key for e in seen] == sorted((e.key for e in seen), reverse=True)
+        assert pages in (-(-expected // limit), -(-expected // limit) + 1)  # the last page may be empty
+
+
+def test_the_view_pages_with_the_cursor(org):
+    customer = make_customer(org.manager)
+    when = timezone.now().replace(second=0, microsecond=0) - datetime.timedelta(hours=1)
+    FollowUp.objects.bulk_create([FollowUp(customer=customer, owner=org.manager, topic=f"跟进 {i}",
+                                           occurred_at=when) for i in range(25)])
+    client = Client()
+    client.force_login(org.manager)
+    url = f"/customers/{customer.pk}/timeline/"
+    first = client.get(url)
+    assert len(first.context["events"]) == 20 and first.context["next_cursor"]
+    assert f"?cursor={first.context['next_cursor'].replace(':', '%3A').replace('+', '%2B')}" in \
+        first.content.decode()
+    second = client.get(url, {"cursor": first.context["next_cursor"]})
+    titles = [e.title for e in first.context["events"] + second.context["events"]]
+    assert sorted(t for t in titles if t.startswith("跟进")) == sorted(f"跟进 {i}" for i in range(25))
+    assert second.context["next_cursor"] is None
+    assert client.get(url, {"cursor": "not-a-cursor"}).status_code == 200  # the first page
+
+
+def test_a_changes_entry_with_several_events_stays_on_one_page(org, provider):
+    customer = make_customer(org.manager)
+    when = timezone.now() - datetime.timedelta(days=1)
+
+    def two_per_row(customer, user, cursor, limit):
+        rows = [r for r in range(5, 0, -1) if cursor.older("t", "pairs").check({"t": when, "pk": r})][:limit]
+        return [timeline.Event(when, kind, f"{kind}{r}", id=r) for r in rows for kind in ("a", "b")]
+
+    provider("pairs", two_per_row)
+    seen, _pages = _all_pages(customer, org.manager, 3)
+    pairs = [e.title for e in seen if e.source == "pairs"]
+    assert pairs == ["a5", "b5", "a4", "b4", "a3", "b3", "a2", "b2", "a1", "b1"]
+
+
+def test_a_provider_is_asked_only_with_its_declared_right(org, provider):
+    customer = make_customer(org.manager)
+    asked = []
+    provider("secret", lambda customer, user, cursor, limit: asked.append(user) or [
+        timeline.Event(timezone.now() - datetime.timedelta(days=1), "secret", "机密")], right="order.view")
+    reader = make_user_with("reader", "customer.view")
+    assert "机密" not in [e.title for e in timeline.events_for(customer, reader)]
+    assert asked == []
+    boss = make_user_with("boss", "customer.view", "order.view")
+    assert "机密" in [e.title for e in timeline.events_for(customer, boss)]
+    assert asked == [boss]
+
+
+def test_the_builtin_providers_leave_the_rights_to_core(org):
+    customer = make_customer(org.manager)
+    make_followup(customer, topic="只给有权的人看")
+    make_contact(customer, "只给有权的联系人")
+    no_followups = make_user_with("nofollow", "customer.view", "contact.view")
+    titles = [e.title for e in timeline.events_for(customer, no_followups)]
+    assert not any("只给有权的人看" in t for t in titles) and any("只给有权的联系人" in t for t in titles)
+    for name, (right, _fn) in timeline._providers.items():
+        assert right is None or right.count(".") == 1, name
+
+
+def test_a_second_provider_with_the_same_name_is_an_error(provider):
+    provider("once", lambda *args: [])
+    with pytest.raises(ImproperlyConfigured):
+        timeline.register("once", right=None)(lambda *args: [])
+    with pytest.raises(ImproperlyConfigured):
+        timeline.register("followups", right="followup.view")(lambda *args: [])
