@@ -17,6 +17,26 @@ from . import normalize
 ALIVE = Q(deleted_at__isnull=True)
 
 
+CUSTOMER_DEAL_FIELDS = {"amount": "deal_amount", "products": "deal_products", "signed_on": "signed_on"}
+
+
+def won_deal_errors(won: bool, amount, products, signed_on, names: dict) -> dict:
+    """The won-deal rule, for a won customer and a won opportunity alike (SPEC §1, seed 003 §二): a
+    won deal needs its amount, what was sold and the signing date, which is not in the future.
+    `names` maps amount / products / signed_on to the caller's field names."""
+    errors = {}
+    if won:
+        if amount is None:
+            errors[names["amount"]] = _("A won deal needs its amount.")
+        if not (products or "").strip():
+            errors[names["products"]] = _("A won deal needs the products or services sold.")
+        if not signed_on:
+            errors[names["signed_on"]] = _("A won deal needs the signing date.")
+    if signed_on and signed_on > timezone.localdate():
+        errors[names["signed_on"]] = _("The signing date cannot be in the future.")
+    return errors
+
+
 class Customer(KehuModel):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -113,16 +133,8 @@ class Customer(KehuModel):
                 self.email = normalize.normalize_email(self.email)
             except ValidationError:
                 errors["email"] = _("Enter a valid e-mail address.")
-        if self.type_id and self.type and self.type.code == "won":
-            # SPEC §1 / seed 003 §二: a won customer needs the deal's amount, products and date.
-            if self.deal_amount is None:
-                errors["deal_amount"] = _("A won customer needs the deal amount.")
-            if not (self.deal_products or "").strip():
-                errors["deal_products"] = _("A won customer needs the products or services bought.")
-            if not self.signed_on:
-                errors["signed_on"] = _("A won customer needs the signing date.")
-        if self.signed_on and self.signed_on > timezone.localdate():
-            errors["signed_on"] = _("The signing date cannot be in the future.")
+        errors.update(won_deal_errors(self.type_id and self.type and self.type.code == "won", self.deal_amount,
+                                      self.deal_products, self.signed_on, CUSTOMER_DEAL_FIELDS))
         if errors:
             raise ValidationError(errors)
 

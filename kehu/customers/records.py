@@ -37,7 +37,7 @@ class CustomerType(RecordType):
     search_placeholder = _("Number, name, pinyin, phone, e-mail, contact")
     relations = [
         # "open" is `Opportunity.objects.open()` once sales defines it
-        Protect("opportunities", when=Q(closed_at__isnull=True),
+        Protect("opportunities", when=Q(closed_at__isnull=True),  # kehu.sales Opportunity.open_q()
                 message=_("“%(record)s” has %(n)s open opportunities: close or move them before deleting "
                           "the customer.")),
         Cascade("contacts"),

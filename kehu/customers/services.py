@@ -322,7 +322,7 @@ def _with_open_opportunity():
         Opportunity = apps.get_model("sales", "Opportunity")
     except LookupError:
         return None
-    open_q = Q(closed_at__isnull=True) if any(f.name == "closed_at" for f in Opportunity._meta.fields) else Q()
+    open_q = Opportunity.open_q() if hasattr(Opportunity, "open_q") else Q()
     # the manager adds deleted_at IS NULL: with closed_at IS NULL, the index's predicate
     return Exists(Opportunity.objects.filter(open_q, customer_id=OuterRef("pk")))
 

@@ -135,6 +135,13 @@ class Opportunity(KehuModel):
         """The customer, or the prospect's name."""
         return self.customer if self.customer_id else self.prospect_name
 
+    @classmethod
+    def open_q(cls) -> Q:
+        """The one definition of an open opportunity: not closed. `closed_at` is set exactly while
+        the stage is won or lost (the workflow's transitions keep it so: kehu/sales/workflows.py),
+        and the partial indexes on open opportunities repeat this predicate."""
+        return Q(closed_at__isnull=True)
+
     @property
     def is_open(self):
         return self.closed_at is None
@@ -170,21 +177,19 @@ class Opportunity(KehuModel):
         super().save(*args, **kwargs)
 
 
+OPPORTUNITY_DEAL_FIELDS = {"amount": "amount", "products": "deal_products", "signed_on": "signed_on"}
+
+
 def close_errors(opp) -> dict:
-    """What a won or lost stage requires (SPEC §3): the one place this rule is written."""
-    errors = {}
+    """What a won or lost stage requires (SPEC §3): the one place this rule is written; a won
+    deal's part is the customers' `won_deal_errors`, the rule a won customer follows too."""
+    from kehu.customers.models import won_deal_errors
+
     stage = opp.stage if opp.stage_id else None
-    if stage is not None and stage.is_won:
-        if opp.amount is None:
-            errors["amount"] = _("A won opportunity needs the deal amount.")
-        if not (opp.deal_products or "").strip():
-            errors["deal_products"] = _("A won opportunity needs the products or services sold.")
-        if not opp.signed_on:
-            errors["signed_on"] = _("A won opportunity needs the signing date.")
+    errors = won_deal_errors(stage is not None and stage.is_won, opp.amount, opp.deal_products, opp.signed_on,
+                             OPPORTUNITY_DEAL_FIELDS)
     if stage is not None and stage.is_lost and not opp.lost_reason_id:
         errors["lost_reason"] = _("A lost opportunity needs the reason.")
-    if opp.signed_on and opp.signed_on > timezone.localdate():
-        errors["signed_on"] = _("The signing date cannot be in the future.")
     return errors
 
 

@@ -12,14 +12,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.core.models import DictItem
+from kehu.customers.models import CUSTOMER_DEAL_FIELDS
 
-from .models import Opportunity, PlanStep, Stage, StageChange, close_errors
+from .models import OPPORTUNITY_DEAL_FIELDS, Opportunity, PlanStep, Stage, StageChange, close_errors
 
 CLOSE_FIELDS = ("amount", "deal_products", "signed_on", "lost_reason", "won_competitor")
 WON_DEAL_FIELDS = ("amount", "deal_products", "signed_on")
-# Customer field -> the opportunity field the user fills in
-CUSTOMER_FIELD_MAP = {"deal_amount": "amount", "deal_products": "deal_products", "signed_on": "signed_on",
-                      "name": "prospect_name"}
+# A customer's field -> the opportunity's field the user fills in (the deal fields follow one rule,
+# kehu.customers.models.won_deal_errors, already checked on the opportunity; the name can still fail)
+CUSTOMER_FIELD_MAP = {"name": "prospect_name",
+                      **{c: OPPORTUNITY_DEAL_FIELDS[k] for k, c in CUSTOMER_DEAL_FIELDS.items()}}
 
 
 # --- assignment ------------------------------------------------------------------
@@ -250,7 +252,7 @@ def overdue_plan_steps(now: datetime.datetime | None = None):
     today = timezone.localdate(now or timezone.now())
     return (
         PlanStep.objects.filter(done_at__isnull=True, planned_on__lt=today)
-        .filter(Q(opportunity__deleted_at__isnull=True), opportunity__closed_at__isnull=True)
+        .filter(Q(opportunity__deleted_at__isnull=True), opportunity__closed_at__isnull=True)  # Opportunity.open_q
         .select_related("opportunity", "responsible")
         .order_by("planned_on", "id")
     )
