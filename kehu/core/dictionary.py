@@ -44,3 +44,24 @@ def attach(objs, fields) -> None:
             value = getattr(obj, f.attname)
             if f.name not in cache:
                 cache[f.name] = items.get(value) if value is not None else None
+
+
+def seed_dictionary(using="default", **kwargs) -> int:
+    """Create the declared seed values (kehu.core.registries.dictionary_kind) that are missing, after
+    every `migrate` (post_migrate, connected in apps.py). A value is found by (kind, code) and never
+    changed: an administrator's edits and deactivations stay. Built-in values cannot be deleted
+    (DictItemType.check_delete): deactivate them; a deleted non-built-in seed value comes back with the
+    next migrate, so deactivating is how a value is retired. Returns how many were created."""
+    from . import registries
+
+    created = 0
+    existing = set(DictItem.objects.using(using).values_list("kind", "code"))
+    for kind in registries.dictionary_kinds.values():
+        for order, (code, label, label_en) in enumerate(kind.seeds, start=1):
+            if (kind.kind, code) in existing:
+                continue
+            builtin = kind.builtin is True or (isinstance(kind.builtin, set) and code in kind.builtin)
+            DictItem.objects.using(using).create(kind=kind.kind, code=code, label=label, label_en=label_en,
+                                                 order=order * 10, builtin=builtin)
+            created += 1
+    return created

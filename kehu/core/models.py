@@ -381,3 +381,4 @@ class OutboxMessage(models.Model):
 
 
 from .exports_models import ExportJob  # noqa: E402, F401  (background exports: kehu/core/exports_jobs.py)
+from .scheduler import JobRun  # noqa: E402, F401  (periodic jobs' last runs: kehu/core/scheduler.py)

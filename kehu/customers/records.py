@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.registry import RecordType, registry
+from kehu.core.registry import BulkAction, RecordType, registry
 
 from .forms import ContactFilterSet, ContactForm, CustomerFilterSet, CustomerForm
 from .models import Contact, Customer
@@ -32,6 +32,13 @@ class CustomerType(RecordType):
     ]
     api_exclude = ["search_text"]
     nav_icon = "ti-building-store"
+    nav_section, nav_order = "customers", 10
+    bulk_actions = [  # handlers: kehu.customers.views.CustomerBulkView
+        "tag", "delete",
+        BulkAction("transfer", _("Transfer to…"), "assign", "bulk_transfer", value="user"),
+        BulkAction("release", _("Return to public pool"), "edit", "bulk_release", not_tabs=("pool",)),
+        BulkAction("claim", _("Claim"), "edit", "bulk_claim", tabs=("pool",)),
+    ]
     search_placeholder = _("Number, name, pinyin, phone, e-mail, contact")
 
     def save_form(self, form, user):
@@ -68,3 +75,4 @@ class ContactType(RecordType):
     list_select_related = ["customer"]
     api_exclude = ["search_text"]
     nav_icon = "ti-address-book"
+    nav_section, nav_order = "customers", 20

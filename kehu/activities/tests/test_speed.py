@@ -148,7 +148,11 @@ def test_home_answers_at_once_and_loads_each_panel_after(org, monkeypatch):
     def broken(request, ctx):
         raise RuntimeError("slow panel")
 
-    monkeypatch.setitem(views.HOME_PANELS, "pool", broken)
+    from dataclasses import replace
+
+    from kehu.core import registries
+
+    monkeypatch.setitem(registries.home_panels, "pool", replace(registries.home_panels["pool"], build=broken))
     assert client.get("/").status_code == 200
     assert client.get("/?panel=tasks").status_code == 200
     assert client.get("/?panel=nothing").status_code == 404
