@@ -129,7 +129,6 @@ def test_calendar_feed_query_count_is_constant(org):
 
 @pytest.mark.django_db
 def test_home_answers_at_once_and_loads_each_panel_after(org, monkeypatch):
-    from kehu.ui import views
 
     client = client_for(org.manager)
     client.get("/")  # warm the per-process caches

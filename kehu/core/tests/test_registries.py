@@ -324,3 +324,13 @@ def test_the_apps_declare_their_jobs():
     assert {"send_reminders", "cleanup_exports", "pool_sweep"} <= set(registries.jobs)
     assert registries.jobs["send_reminders"].hour() is None
     assert registries.jobs["pool_sweep"].hour() is not None
+
+
+def test_the_system_check_names_a_wrong_declaration(monkeypatch):
+    from kehu.core.checks import check_declarations
+    from kehu.core.registry import BulkAction
+
+    assert check_declarations() == []
+    monkeypatch.setattr(registry.get("task"), "nav_section", "nowhere")
+    monkeypatch.setattr(registry.get("contact"), "bulk_actions", ["delete", BulkAction("x", "X", "edit", "bulk_x")])
+    assert sorted(e.id for e in check_declarations()) == ["kehu.E010", "kehu.E011"]
