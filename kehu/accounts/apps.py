@@ -11,3 +11,9 @@ class AccountsConfig(AppConfig):
         from . import authcache, records, signals  # noqa: F401
 
         authcache.connect()
+
+        from django.db.models.signals import post_migrate
+
+        from .defaults import apply_default_rights
+
+        post_migrate.connect(apply_default_rights, sender=self, dispatch_uid="kehu_default_rights")

@@ -74,6 +74,9 @@ class Role(models.Model):
     data_scope = models.CharField(_("data scope"), max_length=20, choices=DataScope.choices, default=DataScope.OWN)
     rights = models.JSONField(_("rights"), default=list, blank=True)
     builtin = models.BooleanField(_("built-in"), default=False, editable=False)
+    # the apps' default rights (kehu.core.registries.default_rights) given to this role once: a
+    # right listed here is never given again, so one an administrator took away stays away
+    defaults_applied = models.JSONField(_("default rights applied"), default=list, blank=True, editable=False)
 
     objects = KehuQuerySet.as_manager()
 

@@ -23,6 +23,7 @@ class UserType(RecordType):
     detail_template = "accounts/user_detail.html"
     api_exclude = ["password", "user_permissions", "groups", "is_staff", "first_name", "last_name"]
     nav_icon = "ti-users"
+    nav_section, nav_order = "admin", 10
 
     def check_delete(self, obj):
         raise ValidationError(_("Users are not deleted: deactivate the account and transfer its records."))
@@ -38,6 +39,8 @@ class RoleType(RecordType):
     sort_fields = ["id"]
     default_sort = "id"
     nav_icon = "ti-shield-lock"
+    nav_section, nav_order = "admin", 30
+    api_exclude = ["defaults_applied"]
 
     def check_delete(self, obj):
         if obj.builtin:
@@ -57,6 +60,7 @@ class DepartmentType(RecordType):
     sort_fields = ["id"]
     default_sort = "id"
     nav_icon = "ti-building"
+    nav_section, nav_order = "admin", 20
 
     def check_delete(self, obj):
         if obj.children.exists() or obj.members.exists():

@@ -1,4 +1,5 @@
-"""Rights are module × action. Modules are the registered record types plus a few extras."""
+"""Rights are module × action. Modules are the registered record types plus the modules the apps
+declare (kehu.core.registries.rights_module: the audit log, the public pool, the outbox)."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -11,21 +12,15 @@ ACTIONS = {
     "assign": _("Assign"),
 }
 
-# Modules that are not record types but still need a right.
-EXTRA_MODULES = {
-    "audit": _("Audit log"),
-    "pool": _("Public pool"),
-    "outbox": _("Mail outbox"),
-}
-
 ALL = "*"
 
 
 def all_modules() -> dict:
+    from kehu.core.registries import right_modules
     from kehu.core.registry import registry
 
     modules = {rt.module: rt.model._meta.verbose_name_plural for rt in registry.all()}
-    modules.update(EXTRA_MODULES)
+    modules.update(right_modules)
     return modules
 
 

@@ -215,13 +215,3 @@ class Reminder(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.content_type_id}:{self.object_id} @ {self.due_at:%Y-%m-%d %H:%M}"
-
-
-class JobRun(models.Model):
-    """When a periodic job last ran, so a daily job runs once a day across restarts."""
-
-    name = models.CharField(max_length=60, unique=True)
-    last_run_at = models.DateTimeField()
-
-    def __str__(self):
-        return f"{self.name} @ {self.last_run_at}"

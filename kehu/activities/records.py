@@ -23,6 +23,7 @@ class FollowUpType(RecordType):
                      "customer_feedback", "result", "next_action", "next_action_at", "next_action_by", "owner",
                      "created_at", "created_by", "updated_at", "updated_by"]
     nav_icon = "ti-message-dots"
+    nav_section, nav_order = "activities", 10
     search_placeholder = _("Topic, content, participants")
 
 
@@ -41,6 +42,7 @@ class TaskType(RecordType):
     detail_fields = ["title", "customer", "owner", "due_at", "priority", "status", "description",
                      "completion_note", "completed_at", "created_at", "created_by", "updated_at", "updated_by"]
     nav_icon = "ti-checkbox"
+    nav_section, nav_order = "activities", 20
     search_placeholder = _("Title, description")
     workflow = TaskWorkflow()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -20,6 +19,8 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from kehu.core import registries
+from kehu.core.registries import Due
 from kehu.core.services import notify, send_email
 
 from .models import FollowUp, Reminder, Task
@@ -31,17 +32,6 @@ MAX_ATTEMPTS = getattr(settings, "KEHU_REMINDER_MAX_ATTEMPTS", 20)
 OVERDUE_AFTER = datetime.timedelta(hours=getattr(settings, "KEHU_TASK_OVERDUE_HOURS", 24))
 # reminders older than this are not sent any more (a worker that was down for a month)
 LOOKBACK = datetime.timedelta(days=getattr(settings, "KEHU_REMINDER_LOOKBACK_DAYS", 7))
-
-
-@dataclass
-class Due:
-    kind: str
-    obj: object
-    due_at: datetime.datetime
-    user: object
-    title: str
-    body: str = ""
-    url: str = ""
 
 
 def _when(value) -> str:
@@ -57,7 +47,7 @@ def _finished(kind, model, user_field, due_field):
     ))
 
 
-def task_reminders(now) -> list[Due]:
+def task_reminders(now, ledger=None) -> list[Due]:
     out = []
     open_tasks = Task.objects.filter(Task.open_q(), owner__isnull=False, owner__is_active=True)
     due = (open_tasks.filter(due_at__lte=now, due_at__gt=now - OVERDUE_AFTER)
@@ -79,7 +69,7 @@ def task_reminders(now) -> list[Due]:
     return out
 
 
-def followup_reminders(now) -> list[Due]:
+def followup_reminders(now, ledger=None) -> list[Due]:
     qs = (FollowUp.objects.filter(next_action_at__lte=now, next_action_at__gt=now - LOOKBACK,
                                   next_action_by__isnull=False, next_action_by__is_active=True)
           .exclude(_finished(Reminder.Kind.FOLLOWUP_NEXT, FollowUp, "next_action_by", "next_action_at"))
@@ -94,57 +84,33 @@ def followup_reminders(now) -> list[Due]:
     ]
 
 
-def _first_attr(obj, names):
-    for name in names:
-        value = getattr(obj, name, None)
-        if value is not None:
-            return value
-    return None
-
-
-def plan_step_reminders(now) -> list[Due]:
-    """Overdue development-plan steps, from the sales app when it is there."""
-    try:
-        from kehu.sales.services import overdue_plan_steps
-    except ImportError:
-        return []
-    out = []
-    steps = list(overdue_plan_steps(now))
-    if not steps:
-        return out
-    ct = ContentType.objects.get_for_model(type(steps[0]))
-    finished = set(Reminder.objects.filter(
-        Q(sent_at__isnull=False) | Q(attempts__gte=MAX_ATTEMPTS), kind=Reminder.Kind.PLAN_STEP_OVERDUE,
-        content_type=ct, object_id__in=[s.pk for s in steps]).values_list("object_id", "due_at", "user_id"))
-    for step in steps:
-        user = _first_attr(step, ("responsible", "owner", "assignee", "user"))
-        due = _first_attr(step, ("due_at", "planned_at", "date", "planned_on", "due_on", "planned_date"))
-        if user is None or due is None or not getattr(user, "is_active", True):
-            continue
-        if not isinstance(due, datetime.datetime):
-            due = timezone.make_aware(datetime.datetime.combine(due, datetime.time.min))
-        if (step.pk, due, user.pk) in finished:
-            continue
-        opportunity = getattr(step, "opportunity", None)
-        action = _first_attr(step, ("action", "title", "name")) or str(step)
-        try:
-            url = step.get_absolute_url() if hasattr(step, "get_absolute_url") else \
-                reverse("sales:opportunity_detail", args=[opportunity.pk]) if opportunity else ""
-        except Exception:  # the sales URLs are not there (yet)
-            url = ""
-        out.append(Due(Reminder.Kind.PLAN_STEP_OVERDUE, step, due, user,
-                       _("Plan step overdue: %(action)s") % {"action": action},
-                       (_("Opportunity: %(name)s. ") % {"name": opportunity} if opportunity else "")
-                       + _("Planned for %(when)s.") % {"when": _when(due)}, url))
-    return out
-
-
 def _customer_line(customer):
     return ("\n" + _("Customer: %(name)s") % {"name": customer}) if customer else ""
 
 
+class Ledger:
+    """What a reminder kind's producer asks about reminders already sent (or given up on), so it
+    leaves them out in its query: `exclude_sent(kind, model, user_field, due_field)` is an
+    Exists() for `.exclude()`, `sent_keys(kind, model, ids)` the (object id, due, user id) set."""
+
+    @staticmethod
+    def exclude_sent(kind, model, user_field, due_field):
+        return _finished(kind, model, user_field, due_field)
+
+    @staticmethod
+    def sent_keys(kind, model, ids) -> set:
+        return set(Reminder.objects.filter(
+            Q(sent_at__isnull=False) | Q(attempts__gte=MAX_ATTEMPTS), kind=kind,
+            content_type=ContentType.objects.get_for_model(model), object_id__in=ids,
+        ).values_list("object_id", "due_at", "user_id"))
+
+
 def due_reminders(now) -> list[Due]:
-    return task_reminders(now) + followup_reminders(now) + plan_step_reminders(now)
+    """The reminders due now of every declared reminder kind (kehu.core.registries.reminder_kind)."""
+    out = []
+    for kind in sorted(registries.reminder_kinds.values(), key=lambda k: k.order):
+        out += kind.produce(now, Ledger)
+    return out
 
 
 def send(due: Due, now=None) -> str:

@@ -1,4 +1,4 @@
-"""Background jobs (django-tasks): the worker's scheduler enqueues them; they can also be
+"""Background jobs (django-tasks), declared in registrations.py: core's scheduler enqueues them; they can also be
 enqueued by hand (`send_reminders.enqueue()`) or run in-process (`send_reminders.call()`)."""
 
 from django.utils import timezone
@@ -16,14 +16,3 @@ def send_reminders(now: str | None = None) -> dict:
     from .services import run_reminders
 
     return run_reminders(_now(now))
-
-
-@task
-def pool_sweep(now: str | None = None) -> dict:
-    """Once a day: the public-pool rules (kehu.customers.services.pool_sweep, when it exists)."""
-    try:
-        from kehu.customers.services import pool_sweep as sweep
-    except ImportError:
-        return {"skipped": "no pool_sweep"}
-    result = sweep(_now(now))
-    return result if isinstance(result, dict) else {"result": str(result)}

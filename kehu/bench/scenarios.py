@@ -210,9 +210,9 @@ def page_scenarios(role, user, meta, terms) -> list[dict]:
                     "group": group, **extra})
 
     page("home (page shell)", "/", BUDGET_LANDING, group="landing")
-    from kehu.ui.views import HOME_PANELS
+    from kehu.core.registries import home_panels
 
-    for panel in HOME_PANELS:
+    for panel in home_panels:
         # a panel the role has no right to answers 404: the harness reports it as not shown
         page(f"home panel {panel}", f"/?panel={panel}", BUDGET_LANDING, group="landing", optional=True)
     if user.has_right("opportunity", "view"):

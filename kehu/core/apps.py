@@ -8,4 +8,12 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
-        from . import checks, records, signals  # noqa: F401
+        from django.db.models.signals import post_migrate
+
+        from . import checks, records, registries, signals  # noqa: F401
+        from .dictionary import seed_dictionary
+
+        # every installed app's registrations.py: navigation, dictionary kinds, default rights, search,
+        # My day panels, reminder kinds, jobs (kehu/core/registries.py)
+        registries.autodiscover()
+        post_migrate.connect(seed_dictionary, sender=self, dispatch_uid="kehu_seed_dictionary")

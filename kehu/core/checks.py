@@ -61,3 +61,29 @@ def check_production_settings(app_configs=None, **kwargs):
             id="kehu.W003",
         ))
     return issues
+
+
+@register()
+def check_declarations(app_configs=None, **kwargs):
+    """What the apps declare refers to what exists: a record type's navigation section, a bulk
+    action's handler on the record type's bulk view (kehu/core/registries.py)."""
+    from django.urls import NoReverseMatch, resolve, reverse
+
+    from . import registries
+    from .registry import registry
+
+    errors = []
+    for rt in registry.all():
+        if rt.nav_section and rt.nav_section not in registries.nav_sections:
+            errors.append(Error(f"Record type {rt.key!r} is in the navigation section {rt.nav_section!r}, which no "
+                                "app declares.", hint="Declare it: registries.nav_section(key, label, order=…).",
+                                id="kehu.E010"))
+        try:
+            view = resolve(reverse(rt.url_name("bulk"))).func.view_class
+        except (NoReverseMatch, AttributeError):
+            continue
+        for action in rt.get_bulk_actions():
+            if not callable(getattr(view, action.handler, None)):
+                errors.append(Error(f"Bulk action {action.name!r} of {rt.key!r}: {view.__name__} has no method "
+                                    f"{action.handler!r}.", id="kehu.E011"))
+    return errors

@@ -44,3 +44,27 @@ def attach(objs, fields) -> None:
             value = getattr(obj, f.attname)
             if f.name not in cache:
                 cache[f.name] = items.get(value) if value is not None else None
+
+
+def seed_dictionary(using="default", **kwargs) -> int:
+    """Create the declared seed values (kehu.core.registries.dictionary_kind) never created before,
+    after every `migrate` (post_migrate, connected in apps.py). Each is created once, recorded in
+    `DictionarySeed`: an administrator's edits, deactivations and deletions stay, and a value that
+    exists already (same kind and code) is left as it is. Returns how many were created."""
+    from . import registries
+    from .models import DictionarySeed
+
+    created = 0
+    seeded = set(DictionarySeed.objects.using(using).values_list("kind", "code"))
+    existing = set(DictItem.objects.using(using).values_list("kind", "code"))
+    for kind in registries.dictionary_kinds.values():
+        for order, (code, label, label_en) in enumerate(kind.seeds, start=1):
+            if (kind.kind, code) in seeded:
+                continue
+            if (kind.kind, code) not in existing:
+                builtin = kind.builtin is True or (isinstance(kind.builtin, set) and code in kind.builtin)
+                DictItem.objects.using(using).create(kind=kind.kind, code=code, label=label, label_en=label_en,
+                                                     order=order * 10, builtin=builtin)
+                created += 1
+            DictionarySeed.objects.using(using).create(kind=kind.kind, code=code)
+    return created

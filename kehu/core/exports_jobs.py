@@ -305,5 +305,5 @@ def cleanup(now=None) -> dict:
 
 @task
 def cleanup_exports(now: str | None = None) -> dict:
-    """Periodic (kehu/activities/scheduler.py): see `cleanup`."""
+    """Every minute (declared in kehu/core/registrations.py): see `cleanup`."""
     return cleanup(parse_datetime(now) if now else None)

@@ -265,6 +265,21 @@ class DictItem(models.Model):
         return self.label
 
 
+class DictionarySeed(models.Model):
+    """A declared seed value of the data dictionary (kehu.core.registries.dictionary_kind) that was
+    created once: it is never created again, so a value an administrator deleted stays deleted."""
+
+    kind = models.CharField(max_length=40)
+    code = models.CharField(max_length=40)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "code"], name="core_dictseed_kind_code")]
+
+    def __str__(self):
+        return f"{self.kind}.{self.code}"
+
+
 class CustomField(models.Model):
     """A field the administrator adds to a record type; values live in `custom_fields` JSON."""
 
@@ -414,3 +429,6 @@ class TransitionLog(models.Model):
 
     def __str__(self):
         return f"{self.content_type_id}:{self.object_id} {self.from_state} → {self.to_state}"
+
+
+from .scheduler import JobRun  # noqa: E402, F401  (periodic jobs' last runs: kehu/core/scheduler.py)

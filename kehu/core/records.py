@@ -4,26 +4,16 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from . import registries
 from .filters import PlainFilterSet
 from .forms import PlainModelForm
 from .models import CustomField, DictItem
 from .registry import RecordType, registry
 
-DICT_KINDS = {
-    "industry": _("Industry"),
-    "customer_type": _("Customer type"),
-    "customer_level": _("Customer level"),
-    "customer_source": _("Customer source"),
-    "region": _("Sales region"),
-    "contact_method": _("Communication method"),
-    "lost_reason": _("Lost reason"),
-    "service_type": _("Service type"),
-    "payment_method": _("Payment method"),
-}
-
 
 class DictItemForm(PlainModelForm):
-    kind = forms.ChoiceField(label=_("List"), choices=list(DICT_KINDS.items()))
+    # the lists the apps declare (kehu.core.registries.dictionary_kind)
+    kind = forms.ChoiceField(label=_("List"), choices=registries.dictionary_kind_choices)
 
     class Meta:
         model = DictItem
@@ -56,6 +46,7 @@ class DictItemType(RecordType):
     sort_fields = ["id"]
     default_sort = "id"
     nav_icon = "ti-list-details"
+    nav_section, nav_order = "admin", 50
 
     def check_delete(self, obj):
         if obj.builtin:
@@ -117,3 +108,4 @@ class CustomFieldType(RecordType):
     sort_fields = ["id"]
     default_sort = "id"
     nav_icon = "ti-forms"
+    nav_section, nav_order = "admin", 60

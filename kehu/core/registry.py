@@ -43,6 +43,27 @@ class Column:
         return value
 
 
+@dataclass(frozen=True)
+class BulkAction:
+    """A bulk action of a record type's list. `handler` names a method of the record type's bulk
+    view (kehu.core.views.BulkActionView) called with (objs, POST data)."""
+
+    name: str
+    label: Any
+    right: str  # the action on the record type's module the user needs: "edit", "assign", ...
+    handler: str
+    value: str = ""  # what the bar's value field holds: "" nothing, "text" (a tag), "user" (an owner)
+    tabs: tuple[str, ...] = ()  # offered only on these list tabs (empty: on every tab)
+    not_tabs: tuple[str, ...] = ()  # never offered on these
+    also: tuple[str, ...] = ()  # further rights it needs, as "module.action" ("pool.view")
+
+    def allowed(self, user) -> bool:
+        return all(user.has_right(*right.split(".", 1)) for right in self.also)
+
+    def offered_on(self, tab) -> bool:
+        return (not self.tabs or tab in self.tabs) and tab not in self.not_tabs
+
+
 class RecordType:
     model: type[models.Model]
     key: str = ""  # "customer": URL names, API path, rights module
@@ -69,7 +90,12 @@ class RecordType:
     export_fields: list[str] | None = None
     nav_icon: str = "ti-database"
     search_placeholder: str = ""
-    bulk_actions: list[str] = ["delete", "export"]
+    # --- declarations read by core's registries (kehu/core/registries.py) ---
+    nav_section: str = ""  # "customers", "admin" (the Administration menu); "" = not in the navigation
+    nav_order: int = 100  # within its section
+    # offered by the list's bulk bar and accepted by the bulk view: names of the built-in actions
+    # ("tag", "delete") or BulkAction declarations; None = ["tag", "delete"] (["delete"] without tags)
+    bulk_actions: list[str | BulkAction] | None = None
     creatable = True
     # delete, restore and merge: Protect / Cascade declarations (kehu/core/relations.py)
     relations: list = []
@@ -149,6 +175,17 @@ class RecordType:
 
             names += [cf.key for cf in fields_for(self.record_type_name) if cf.show_in_list]
         return names
+
+    def get_bulk_actions(self) -> list[BulkAction]:
+        """The declared bulk actions, the built-in ones ("tag", "delete") resolved by name."""
+        from django.utils.translation import gettext_lazy as _
+
+        builtin = {"tag": BulkAction("tag", _("Add tag"), "edit", "bulk_tag", value="text"),
+                   "delete": BulkAction("delete", _("Delete"), "delete", "bulk_delete")}
+        declared = self.bulk_actions
+        if declared is None:
+            declared = ["tag", "delete"] if self.is_kehu_model else ["delete"]
+        return [builtin[a] if isinstance(a, str) else a for a in declared]
 
     def get_detail_fields(self) -> list[str]:
         if self.detail_fields is not None:

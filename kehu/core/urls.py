@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import admin_views, exports_views, views
+from . import admin_views, exports_views, header_search, views
 from .registry import registry
 
 app_name = "core"
 
 urlpatterns = [
+    path("search/", header_search.search, name="search"),  # the header search (providers: kehu/core/registries.py)
     path("admin/audit/", admin_views.audit_log, name="audit_log"),
     path("admin/outbox/", admin_views.outbox, name="outbox"),
     path("admin/outbox/<int:pk>/", admin_views.outbox_message, name="outbox_message"),

@@ -165,9 +165,17 @@ class RecordListView(RecordViewMixin, View):
             query_without_sort=urlencode([(k, v) for k, v in params.lists() for v in v if k != "sort"]),
             **self.extra_context(),
         )
+        ctx["bulk_actions"] = self.offered_bulk_actions(ctx)
+        values = {a.value for a in ctx["bulk_actions"]}
+        ctx["bulk_value"] = "user" if "user" in values else "text" if "text" in values else ""
         if request.htmx and request.htmx.target == "record-table":
             return TemplateResponse(request, self.table_template, ctx)
         return TemplateResponse(request, self.template_name, ctx)
+
+    def offered_bulk_actions(self, ctx) -> list:
+        """The record type's declared bulk actions the user holds the right for, on this tab."""
+        return [a for a in self.rt.get_bulk_actions()
+                if ctx["can"].get(a.right) and a.allowed(self.request.user) and a.offered_on(ctx.get("tab"))]
 
     def export_columns(self, available):
         from .registry import Column
@@ -535,21 +543,22 @@ def prepare_history(entries: list) -> list:
 
 
 class BulkActionView(RecordViewMixin, View):
-    """POST pk=.. pk=.. action=delete|tag|owner (+ value). Apps add actions by overriding `actions`."""
+    """POST pk=.. pk=.. action=<name> (+ value). Accepts exactly the record type's declared
+    `bulk_actions` (anything else: 404); each names its right and a handler method of this view
+    (record types with their own actions subclass it and add the methods)."""
 
     def actions(self):
-        actions = {"delete": ("delete", self.bulk_delete)}
-        if self.rt.is_kehu_model:  # only business records carry tags
-            actions["tag"] = ("edit", self.bulk_tag)
-        return actions
+        return {a.name: (a, getattr(self, a.handler)) for a in self.rt.get_bulk_actions()}
 
     def post(self, request, *args, **kwargs):
         name = request.POST.get("action")
         actions = self.actions()
         if name not in actions:
             raise Http404
-        right, handler = actions[name]
-        require(request.user, self.rt, right)
+        action, handler = actions[name]
+        require(request.user, self.rt, action.right)
+        if not action.allowed(request.user):
+            raise PermissionDenied
         pks = [int(p) for p in request.POST.getlist("pk") if p.isdigit()]
         objs = list(self.rt.visible(request.user).filter(pk__in=pks))
         if not objs:

@@ -1,7 +1,7 @@
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.registry import RecordType, registry
+from kehu.core.registry import BulkAction, RecordType, registry
 from kehu.core.relations import Cascade, Protect
 
 from .forms import ContactFilterSet, ContactForm, CustomerFilterSet, CustomerForm
@@ -34,6 +34,14 @@ class CustomerType(RecordType):
     ]
     api_exclude = ["search_text"]
     nav_icon = "ti-building-store"
+    nav_section, nav_order = "customers", 10
+    bulk_actions = [  # handlers: kehu.customers.views.CustomerBulkView
+        "tag", "delete",
+        BulkAction("transfer", _("Transfer to…"), "assign", "bulk_transfer", value="user"),
+        BulkAction("release", _("Return to public pool"), "edit", "bulk_release", not_tabs=("pool",),
+                   also=("pool.view",)),
+        BulkAction("claim", _("Claim"), "edit", "bulk_claim", tabs=("pool",), also=("pool.view",)),
+    ]
     search_placeholder = _("Number, name, pinyin, phone, e-mail, contact")
     relations = [
         # "open" is `Opportunity.objects.open()` once sales defines it
@@ -82,3 +90,4 @@ class ContactType(RecordType):
     list_select_related = ["customer"]
     api_exclude = ["search_text"]
     nav_icon = "ti-address-book"
+    nav_section, nav_order = "customers", 20

@@ -15,7 +15,6 @@ urlpatterns = [
     path("customers/<int:pk>/release/", views.release_view, name="customer_release"),
     path("customers/<int:pk>/transfer/", views.transfer_view, name="customer_transfer"),
     path("customers/<int:pk>/merge/", views.merge_view, name="customer_merge"),
-    path("search/", views.search_view, name="search"),
 ]
 urlpatterns += record_urls(registry.get("customer"), {
     "list": views.CustomerListView, "detail": views.CustomerDetailView, "bulk": views.CustomerBulkView,

@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -10,7 +9,6 @@ from django.views.decorators.http import require_POST
 
 from kehu.accounts.authcache import pickable_users
 from kehu.accounts.models import User
-from kehu.accounts.scope import scope_key
 from kehu.core import timeline
 from kehu.core.registry import registry
 from kehu.core.views import BulkActionView, RecordDetailView, RecordEditView, RecordListView
@@ -58,14 +56,7 @@ class CustomerListView(RecordListView):
 
 
 class CustomerBulkView(BulkActionView):
-    def actions(self):
-        actions = super().actions()
-        actions.update({
-            "transfer": ("assign", self.bulk_transfer),
-            "release": ("edit", self.bulk_release),
-            "claim": ("edit", self.bulk_claim),
-        })
-        return actions
+    """The handlers of CustomerType.bulk_actions."""
 
     def bulk_transfer(self, objs, data):
         owner = User.objects.filter(pk=data.get("value") or 0, is_active=True).first()
@@ -220,47 +211,6 @@ def merge_view(request, pk):
     return render(request, "customers/merge.html", {
         "object": keep, "other": other, "candidates": [d for d in candidates if d.visible],
         "rt": customer_type()})
-
-
-@login_required
-def search_view(request):
-    """The header search: customers (number, name, pinyin, phone, e-mail, contact) and contacts."""
-    q = (request.GET.get("q") or "").strip()
-    customers, contacts = [], []
-    if q:
-        if request.user.has_right("customer", "view"):
-            rt = customer_type()
-            fs = rt.filterset({"q": q}, queryset=rt.visible(request.user), user=request.user)
-            customers = rt.prepare(list(fs.qs.order_by("-id")[:25]))
-        if request.user.has_right("contact", "view"):
-            crt = registry.get("contact")
-            visible = crt.filterset({"q": q}, queryset=crt.visible(request.user), user=request.user).qs
-            if scope_key(request.user) == ("all",) or connection.vendor == "postgresql":
-                # the newest 25 visible matches, read in id order with the scope checked per row
-                # (PostgreSQL plans it so: a 4-digit phone fragment at 1M, 7-19 ms for a supervisor
-                # or a rep), not a window of 200 unscoped matches (~47,000 contacts walked, 35 ms);
-                # with the "all" scope every match is visible
-                contacts = list(visible.order_by("-id")[:25])
-            else:
-                matching = crt.filterset({"q": q}, queryset=crt.model.objects.all(), user=request.user).qs
-                contacts = newest_visible(visible, matching, 25)
-    return render(request, "customers/search.html", {"q": q, "customers": customers, "contacts": contacts})
-
-
-SEARCH_WINDOW = 200
-
-
-def newest_visible(visible, matching, size):
-    """SQLite: the newest `size` rows of `visible` (the search within the user's scope), found through the
-    newest SEARCH_WINDOW ids of `matching` (the same search without the scope). SQLite planned the
-    scoped contact search scope-first (the customers join, then every contact of the scope sorted:
-    0.5-1.7 s at 200k-1M customers); the unscoped search is read in id order and stops after the
-    window. Only when the scope keeps fewer than `size` of a full window is the rest read the slow way."""
-    ids = list(matching.order_by("-id").values_list("pk", flat=True)[:SEARCH_WINDOW])
-    rows = list(visible.filter(pk__in=ids).order_by("-id")[:size]) if ids else []
-    if len(rows) < size and len(ids) == SEARCH_WINDOW:
-        rows += list(visible.filter(pk__lt=ids[-1]).order_by("-id")[:size - len(rows)])
-    return rows
 
 
 __all__ = ["CustomerForm"]

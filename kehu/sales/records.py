@@ -25,6 +25,7 @@ class StageType(RecordType):
     sort_fields = ["id", "order"]
     default_sort = "order"
     nav_icon = "ti-columns"
+    nav_section, nav_order = "admin", 40
 
 
 @registry.register
@@ -52,6 +53,7 @@ class OpportunityType(RecordType):
         "lost_reason", "won_competitor", "closed_at", "created_at", "updated_at",
     ]
     nav_icon = "ti-target-arrow"
+    nav_section, nav_order = "sales", 10
     search_placeholder = _("Number, title, customer, prospect")
     workflow = OpportunityWorkflow()
 

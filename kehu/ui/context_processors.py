@@ -1,44 +1,44 @@
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 
+from kehu.core import registries
 from kehu.core.models import Notification
 from kehu.core.registry import registry
 
-NAV = [
-    # (section label, [record type keys]); keys not registered (yet) are left out
-    (_("Customers"), ["customer", "contact"]),
-    (_("Sales"), ["opportunity"]),
-    (_("Activities"), ["followup", "task"]),
-]
-ADMIN_NAV = ["user", "department", "role", "stage", "dictitem", "customfield"]
+
+def navigation(user) -> tuple[list[dict], list[dict]]:
+    """(main sections with their entries, the Administration menu's entries) the user may open:
+    record types that declare a `nav_section` (shown with their module's view right) and the
+    declared nav entries (kehu/core/registries.py), each section and entry in its declared order."""
+    entries: dict[str, list] = {}
+    for rt in registry.all():
+        if rt.nav_section and user.has_right(rt.module, "view"):
+            entries.setdefault(rt.nav_section, []).append(
+                (rt.nav_order, {"label": rt.label_plural, "url": reverse(rt.url_name("list")), "icon": rt.nav_icon,
+                                "key": rt.key}))
+    for e in registries.nav_entries.values():
+        if registries._holds(user, e.right):
+            entries.setdefault(e.section, []).append(
+                (e.order, {"label": e.label, "url": reverse(e.url_name), "icon": e.icon, "key": e.key}))
+
+    def items(section):
+        return [item for _order, item in sorted(entries.get(section, []), key=lambda pair: pair[0])]
+
+    sections = sorted((s for s in registries.nav_sections.values() if s.key != registries.ADMIN),
+                      key=lambda s: s.order)
+    nav = [{"label": s.label, "key": s.key, "items": items(s.key)} for s in sections]
+    return [n for n in nav if n["items"]], items(registries.ADMIN)
 
 
 def kehu(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-
-    def items(keys):
-        out = []
-        for key in keys:
-            if key not in registry.keys():
-                continue
-            rt = registry.get(key)
-            if user.has_right(rt.module, "view"):
-                out.append({"label": rt.label_plural, "url": reverse(rt.url_name("list")), "icon": rt.nav_icon,
-                            "key": key})
-        return out
-
-    nav = [{"label": label, "items": items(keys)} for label, keys in NAV]
-    admin_items = items(ADMIN_NAV)
-    if user.has_right("audit", "view"):
-        admin_items.append({"label": _("Audit log"), "url": reverse("core:audit_log"), "icon": "ti-history",
-                            "key": "audit"})
-    if user.has_right("outbox", "view"):  # e-mail kept instead of sent (kehu/core/mail.py)
-        admin_items.append({"label": _("Outbox"), "url": reverse("core:outbox"), "icon": "ti-mail",
-                            "key": "outbox"})
+    nav, admin_nav = navigation(user)
+    providers = registries.search_providers_for(user)
     return {
-        "nav": [n for n in nav if n["items"]],
-        "admin_nav": admin_items,
+        "nav": nav,
+        "admin_nav": admin_nav,
+        "header_search": bool(providers),
+        "header_search_placeholder": next((p.placeholder for p in providers if p.placeholder), ""),
         "unread_count": lambda: Notification.objects.filter(user=user, read_at__isnull=True).count(),
     }

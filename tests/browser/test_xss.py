@@ -1,4 +1,4 @@
-"""Stored XSS in real Chromium (issue 9): every payload of kehu/core/testing/xss.py stored in every
+"""Stored XSS in real Chromium (issue 9): every payload of kehu/ui/testing/xss.py stored in every
 user-controlled label and text, the list, detail and edit pages of every record type, the timeline
 and the home page opened, and not one payload may run.
 
@@ -11,8 +11,8 @@ import time
 from playwright.sync_api import expect
 
 from kehu.core.registry import registry
-from kehu.core.testing import xss
 from kehu.core.testing.factories import PASSWORD
+from kehu.ui.testing import xss
 
 HOOK = "window.__xss = function (n) { window.__xssReport(String(n)); };"
 

@@ -128,7 +128,6 @@ def test_calendar_feed_query_count_is_constant(org):
 
 @pytest.mark.django_db
 def test_home_answers_at_once_and_loads_each_panel_after(org, monkeypatch):
-    from kehu.ui import views
 
     client = client_for(org.manager)
     client.get("/")  # warm the per-process caches
@@ -147,7 +146,11 @@ def test_home_answers_at_once_and_loads_each_panel_after(org, monkeypatch):
     def broken(request, ctx):
         raise RuntimeError("slow panel")
 
-    monkeypatch.setitem(views.HOME_PANELS, "pool", broken)
+    from dataclasses import replace
+
+    from kehu.core import registries
+
+    monkeypatch.setitem(registries.home_panels, "pool", replace(registries.home_panels["pool"], build=broken))
     assert client.get("/").status_code == 200
     assert client.get("/?panel=tasks").status_code == 200
     assert client.get("/?panel=nothing").status_code == 404

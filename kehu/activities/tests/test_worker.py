@@ -143,13 +143,13 @@ def test_overdue_task_is_reminded_once_and_done_tasks_never(settings):
 
 
 @pytest.mark.django_db
-def test_worker_once_runs_the_daily_pool_job_once_a_day(monkeypatch):
-    from kehu.activities import scheduler
+def test_worker_once_runs_the_daily_pool_job_once_a_day(monkeypatch, settings):
+    from kehu.core import scheduler
 
     calls = []
     monkeypatch.setattr("kehu.customers.services.pool_sweep", lambda now=None: calls.append(now) or {"ok": 1},
                         raising=False)
-    monkeypatch.setattr(scheduler, "POOL_SWEEP_HOUR", 0)
+    settings.KEHU_POOL_SWEEP_HOUR = 0
     now = timezone.now()
     out = scheduler.run_due_jobs(now, execute=True)
     assert out["pool_sweep"] == {"ok": 1} and "send_reminders" in out

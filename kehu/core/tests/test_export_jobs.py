@@ -172,7 +172,7 @@ def test_old_exports_are_removed(org, data, small_threshold, django_capture_on_c
 
 
 def test_scheduler_runs_the_cleanup(org):
-    from kehu.activities import scheduler
+    from kehu.core import scheduler
 
     out = scheduler.run_due_jobs(timezone.now(), execute=True)
     assert out["cleanup_exports"] == {"dead": 0, "expired": 0, "orphans": 0}

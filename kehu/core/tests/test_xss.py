@@ -37,7 +37,7 @@ import time  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from kehu.core.registry import registry  # noqa: E402
-from kehu.core.testing import xss  # noqa: E402
+from kehu.ui.testing import xss  # noqa: E402
 
 TAB_LINK = re.compile(r'href="\?tab=([\w-]+)"')
 
@@ -91,7 +91,7 @@ def test_payloads_stay_text_on_every_page(org):
                    ("tasks", "next_actions", "opportunities", "notifications", "pool", "customers"))
     assert "__xss(" in home and "&lt;" in home
     for url in [reverse("core:notifications"), reverse("core:audit_log"), reverse("sales:opportunity_board"),
-                reverse("sales:opportunity_forecast"), reverse("customers:search") + "?q=xss",
+                reverse("sales:opportunity_forecast"), reverse("core:search") + "?q=xss",
                 reverse("customers:customer_lookup") + "?q=xss", reverse("sales:opportunity_lookup") + "?q=xss",
                 reverse("activities:contact_lookup") + "?q=xss", reverse("accounts:profile")]:
         _get(client, url, pages)

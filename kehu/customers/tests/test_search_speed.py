@@ -271,7 +271,7 @@ def test_duplicates_by_email_ignore_case(org, data):
 
 @pytest.mark.parametrize("window", [500, 1])
 def test_header_search_contacts_are_the_newest_visible(org, data, window, monkeypatch):
-    from kehu.customers import views
+    from kehu.customers import search as views
 
     monkeypatch.setattr(views, "SEARCH_WINDOW", window)
     client = Client()

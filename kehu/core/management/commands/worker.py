@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 class Command(BaseCommand):
     help = ("Run the background worker: django-tasks' database worker plus the periodic scheduler "
-            "(reminders every minute, the public-pool rules once a day).")
+            "(the jobs the apps declare: kehu/core/registries.py).")
 
     def add_arguments(self, parser):
         parser.add_argument("--batch", action="store_true", help="Exit when the queue is empty (no scheduler).")
@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--tick", type=float, default=60.0, help="Scheduler interval in seconds (default 60).")
 
     def handle(self, *args, batch=False, once=False, no_scheduler=False, tick=60.0, **options):
-        from kehu.activities.scheduler import Scheduler, run_due_jobs
+        from kehu.core.scheduler import Scheduler, run_due_jobs
 
         if once:
             results = run_due_jobs(execute=True)

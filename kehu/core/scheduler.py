@@ -1,8 +1,8 @@
 """The periodic scheduler that runs inside `kehu worker`, beside django-tasks' database worker.
 
-Each tick (every minute) it enqueues the reminder job; once a day (from KEHU_POOL_SWEEP_HOUR,
-local time) the public-pool job. When a daily job last ran is stored (`JobRun`), so a restart
-does not run it twice; reminders themselves are idempotent (see services.py).
+Apps declare their jobs (`kehu.core.registries.job(task)` every minute, `job(task, daily_at=1)`
+once a day from that hour, local time); each tick (every minute) enqueues the jobs that are due.
+When a daily job last ran is stored (`JobRun`), so a restart does not run it twice.
 """
 
 from __future__ import annotations
@@ -10,15 +10,25 @@ from __future__ import annotations
 import logging
 import threading
 
-from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, models, transaction
 from django.utils import timezone
 
-from .models import JobRun
+from . import registries
 
 log = logging.getLogger(__name__)
 
-POOL_SWEEP_HOUR = getattr(settings, "KEHU_POOL_SWEEP_HOUR", 1)
+
+class JobRun(models.Model):
+    """When a periodic job last ran, so a daily job runs once a day across restarts."""
+
+    name = models.CharField(max_length=60, unique=True)
+    last_run_at = models.DateTimeField()
+
+    class Meta:
+        app_label = "core"
+
+    def __str__(self):
+        return f"{self.name} @ {self.last_run_at}"
 
 
 def _claim_daily(name: str, now, hour: int) -> bool:
@@ -37,34 +47,38 @@ def _claim_daily(name: str, now, hour: int) -> bool:
         return True
 
 
-def _pending(job) -> bool:
-    """A run of `job` is still waiting in the database queue (do not pile up copies)."""
+def _pending(task) -> bool:
+    """A run of `task` is still waiting in the database queue (do not pile up copies)."""
     try:
         from django_tasks_db.models import DBTaskResult
 
-        return DBTaskResult.objects.ready().filter(task_path=job.module_path).exists()
+        return DBTaskResult.objects.ready().filter(task_path=task.module_path).exists()
     except Exception:
         return False
 
 
+def due_jobs(now) -> list[registries.Job]:
+    """The declared jobs due now: every-minute jobs always, a daily job once a day from its hour."""
+    due = []
+    for job in registries.jobs.values():
+        hour = job.hour()
+        if hour is None or _claim_daily(job.name, now, hour):
+            due.append(job)
+    return due
+
+
 def run_due_jobs(now=None, *, execute: bool = False) -> dict:
     """Run (execute=True) or enqueue the jobs that are due now. Returns {job: result or "enqueued"}."""
-    from . import tasks
-
     now = now or timezone.now()
-    from kehu.core.exports_jobs import cleanup_exports
-
-    due = [tasks.send_reminders, cleanup_exports]  # every minute: dead export jobs, expired export files
-    if _claim_daily("pool_sweep", now, POOL_SWEEP_HOUR):
-        due.append(tasks.pool_sweep)
     out = {}
-    for job in due:
+    for job in due_jobs(now):
+        task = job.task
         if execute:
-            out[job.name] = job.call(now.isoformat())
-        elif _pending(job):
+            out[job.name] = task.call(now.isoformat())
+        elif _pending(task):
             out[job.name] = "already queued"
         else:
-            result = job.enqueue()
+            result = task.enqueue()
             out[job.name] = getattr(result, "return_value", None) if result.is_finished else "enqueued"
     return out
 

@@ -1,0 +1,13 @@
+"""What core itself adds to the registries (kehu/core/registries.py)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from . import registries as r
+from .exports_jobs import cleanup_exports
+
+r.rights_module("audit", _("Audit log"))
+r.rights_module("outbox", _("Mail outbox"))
+r.nav_entry("audit", _("Audit log"), "core:audit_log", right="audit.view", icon="ti-history", order=70)
+# e-mail kept instead of sent (kehu/core/mail.py)
+r.nav_entry("outbox", _("Outbox"), "core:outbox", right="outbox.view", icon="ti-mail", order=80)
+r.job(cleanup_exports)  # every minute: dead export jobs, expired export files
