@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
-export DJANGO_SETTINGS_MODULE=kehu.settings
+export DJANGO_SETTINGS_MODULE=tests.settings
 export KEHU_VAR_DIR="$(mktemp -d /tmp/kehu-var.XXXXXX)"
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)

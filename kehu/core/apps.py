@@ -16,4 +16,12 @@ class CoreConfig(AppConfig):
         # every installed app's registrations.py: navigation, dictionary kinds, default rights, search,
         # My day panels, reminder kinds, jobs (kehu/core/registries.py)
         registries.autodiscover()
+        # every installed app's records.py (its record types), then their change log: a new app
+        # declares a record type and needs no audit registration of its own
+        from django.utils.module_loading import autodiscover_modules
+
+        from .audit import register_record_types
+
+        autodiscover_modules("records")
+        register_record_types()
         post_migrate.connect(seed_dictionary, sender=self, dispatch_uid="kehu_seed_dictionary")

@@ -25,6 +25,18 @@ ALWAYS_EXCLUDED = {"id", "version", "updated_at", "updated_by", "created_at", "c
                    "search_text", "password", "last_login", "preferences", "calendar_token", "path"}
 
 
+def register_record_types() -> None:
+    """Every registered record type's model is in the change log (an app's own `register()` with
+    exclusions, made earlier, is kept)."""
+    from auditlog.registry import auditlog
+
+    from .registry import registry
+
+    for rt in registry.all():
+        if not auditlog.contains(rt.model):
+            register(rt.model)
+
+
 def register(model, exclude=()):
     """Register a model with django-auditlog, logging only its own editable data: no reverse
     relations or generic relations, no bookkeeping columns."""

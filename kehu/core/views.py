@@ -20,7 +20,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import include, path, reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -665,6 +665,25 @@ def _attachment_parent(user, att):
     if rt is None or not user.has_right(rt.module, "view"):
         return None
     return rt.visible(user).filter(pk=att.object_id).first()
+
+
+def generated_urls(urlpatterns) -> list:
+    """URL includes for the record types of installed apps that have no urls.py (and no namespace
+    among `urlpatterns`): each app's generic pages under its label's namespace."""
+    from django.apps import apps
+    from django.urls import URLResolver
+    from django.utils.module_loading import module_has_submodule
+
+    taken = {p.namespace for p in urlpatterns if isinstance(p, URLResolver)}
+    out = []
+    for config in apps.get_app_configs():
+        if config.label in taken or module_has_submodule(config.module, "urls"):
+            continue
+        types = [rt for rt in registry.all() if rt.model._meta.app_label == config.label]
+        if types:
+            patterns = [p for rt in types for p in record_urls(rt)]
+            out.append(path("", include((patterns, config.label))))
+    return out
 
 
 def record_urls(rt: RecordType, views: dict | None = None) -> list:

@@ -60,7 +60,10 @@ def test_timeline_hides_followups_without_the_right(org):
 @pytest.mark.django_db
 def test_my_day_shows_my_items_only(org):
     now = timezone.now()
-    today_task = make_task(org.manager, title="今天的任务", due_at=now + datetime.timedelta(minutes=5))
+    end_of_today = timezone.localtime(now).replace(hour=23, minute=59, second=0, microsecond=0)
+    # due later today, whatever the time of day the test runs at (just before midnight too)
+    today_task = make_task(org.manager, title="今天的任务", due_at=min(now + datetime.timedelta(minutes=5),
+                                                                       end_of_today))
     late_task = make_task(org.manager, title="逾期任务", due_at=now - datetime.timedelta(days=1))
     make_task(org.manager, title="下周的任务", due_at=now + datetime.timedelta(days=7))
     make_task(org.manager, title="已完成任务", due_at=now - datetime.timedelta(hours=1), status="done")
