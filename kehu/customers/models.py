@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.models import DictItem, KehuModel, next_sequence
+from kehu.core.money import MoneyField
 
 from . import normalize
 
@@ -56,17 +57,12 @@ class Customer(KehuModel):
     email = models.EmailField(_("e-mail"), blank=True)
     website = models.URLField(_("website"), blank=True)
     employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
-    annual_revenue = models.DecimalField(
-        _("annual revenue"), max_digits=18, decimal_places=2, null=True, blank=True,
-        validators=[MinValueValidator(Decimal("0"))],
-    )
+    annual_revenue = MoneyField(_("annual revenue"), null=True, blank=True,
+                                validators=[MinValueValidator(Decimal("0"))])
     needs = models.TextField(_("needs and pain points"), blank=True)
     first_contact_date = models.DateField(_("first contact date"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
-    deal_amount = models.DecimalField(
-        _("deal amount"), max_digits=18, decimal_places=2, null=True, blank=True,
-        validators=[MinValueValidator(Decimal("0"))],
-    )
+    deal_amount = MoneyField(_("deal amount"), null=True, blank=True, validators=[MinValueValidator(Decimal("0"))])
     deal_products = models.CharField(_("products or services bought"), max_length=500, blank=True)
     signed_on = models.DateField(_("signing date"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("claimed from pool at"), null=True, blank=True, editable=False)

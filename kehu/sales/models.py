@@ -13,6 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.models import KehuModel, next_sequence
+from kehu.core.money import MoneyField
 from kehu.customers.models import dict_fk
 
 ALIVE = Q(deleted_at__isnull=True)
@@ -68,8 +69,7 @@ class Opportunity(KehuModel):
     title = models.CharField(_("title"), max_length=200)
     source = dict_fk("customer_source", _("source"))
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities", verbose_name=_("stage"))
-    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2, null=True, blank=True,
-                                 validators=[MinValueValidator(Decimal("0"))])
+    amount = MoneyField(_("amount"), null=True, blank=True, validators=[MinValueValidator(Decimal("0"))])
     discount = models.DecimalField(_("discount (%)"), max_digits=5, decimal_places=2, null=True, blank=True,
                                    validators=PERCENT)
     probability = models.PositiveSmallIntegerField(
