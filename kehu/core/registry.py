@@ -68,6 +68,9 @@ class RecordType:
     bulk_actions: list[str] = ["delete", "export"]
     creatable = True
     has_recycle_bin = True
+    # pre-aggregated sources of reports (kehu.core.reports.Rollup): the first that covers a report
+    # answers it instead of the records (the pipeline's running totals, kehu/sales/reports.py)
+    rollups: list = []
 
     def __init__(self):
         meta = self.model._meta

@@ -8,8 +8,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.models import DictItem, KehuModel, next_sequence
+from kehu.core.models import DictItem, KehuModel
 from kehu.core.money import MoneyField
+from kehu.core.numbering import Numbering
 
 from . import normalize
 
@@ -79,6 +80,7 @@ class Customer(KehuModel):
     search_text = models.TextField(editable=False, default="")
 
     scope_includes_unowned = True  # the public pool is visible to everyone who may view customers
+    numbering = Numbering("KH")  # KH202611220001 (kehu/core/numbering.py)
 
     class Meta:
         verbose_name = _("customer")
@@ -134,10 +136,7 @@ class Customer(KehuModel):
             raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
-        if not self.number:
-            today = timezone.localdate()
-            seq = next_sequence(f"customer:{today:%Y%m%d}")
-            self.number = f"KH{today:%Y%m%d}{seq:04d}"
+        self.fill_number()  # first: the search text holds the number
         self.search_text = self.build_search_text()
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = set(kwargs["update_fields"]) | {"search_text"}

@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.models import KehuModel, next_sequence
+from kehu.core.models import KehuModel
 from kehu.core.money import MoneyField
+from kehu.core.numbering import Numbering
 from kehu.customers.models import dict_fk
 
 ALIVE = Q(deleted_at__isnull=True)
@@ -90,6 +91,8 @@ class Opportunity(KehuModel):
     deal_products = models.CharField(_("products or services sold"), max_length=500, blank=True)
     signed_on = models.DateField(_("signing date"), null=True, blank=True)
 
+    numbering = Numbering("SJ")  # SJ202611220001 (kehu/core/numbering.py)
+
     class Meta:
         verbose_name = _("opportunity")
         verbose_name_plural = _("opportunities")
@@ -163,10 +166,6 @@ class Opportunity(KehuModel):
             raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
-        if not self.number:
-            today = timezone.localdate()
-            seq = next_sequence(f"opportunity:{today:%Y%m%d}")
-            self.number = f"SJ{today:%Y%m%d}{seq:04d}"
         if self.probability is None and self.stage_id:
             self.probability = self.stage.probability
         super().save(*args, **kwargs)

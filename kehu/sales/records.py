@@ -11,6 +11,7 @@ from .forms import (
     StageForm,
 )
 from .models import Opportunity, PlanStep, Stage
+from .reports import PipelineRollup
 
 
 @registry.register
@@ -52,6 +53,7 @@ class OpportunityType(RecordType):
     ]
     nav_icon = "ti-target-arrow"
     search_placeholder = _("Number, title, customer, prospect")
+    rollups = [PipelineRollup()]  # reports by stage, owner, close month: from the running totals
 
     def save_form(self, form, user):
         from .services import save_form

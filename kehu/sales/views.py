@@ -20,12 +20,15 @@ from django.views.decorators.http import require_POST
 from kehu.accounts.authcache import pickable_users
 from kehu.accounts.models import User
 from kehu.core.models import StaleVersionError
+from kehu.core.money import round_money
 from kehu.core.registry import registry
+from kehu.core.reports import Bucket
 from kehu.core.views import RecordDetailView, RecordEditView, RecordListView
 
-from . import services, totals
+from . import services
 from .forms import BoardFilterForm, PlanStepInlineForm, StageChangeForm
 from .models import Opportunity, PlanStep, Stage, StageChange
+from .reports import pipeline_report, weighted_amount
 
 CARDS_PER_COLUMN = 50
 # what a card shows: the title, the customer or prospect, the amount and the owner
@@ -222,12 +225,14 @@ def board_context(request, moved=None):
     visible = opportunity_type().visible(user).select_related(None)
     qs = filters.apply(visible)
     stages = list(Stage.objects.filter(active=True).order_by("order", "id"))
-    # the columns' counts and sums from the running totals (kehu.sales.totals), not from the rows
-    sums = totals.pipeline_totals(user, filters.apply(visible, dates=False), **filters.totals_filters())
+    # the columns' counts and sums through the report layer, which reads the running totals
+    # (kehu/sales/reports.py), not the rows
+    sums = {row["stage"]: row for row in pipeline_report(user, ["stage"], **filters.totals_filters())}
     columns = []
     owner_ids = set()
     for stage in stages:
-        n, total, weighted = sums.get((stage.pk, None), (0, 0, 0))
+        row = sums.get(stage.pk) or {}
+        n, total, weighted = row.get("n", 0), row.get("total"), row.get("weighted")
         # the stage's newest cards from opp_board_idx / opp_owner_board_idx; the owners are read
         # afterwards by id (a join with the users makes SQLite plan the users first)
         cards = list(qs.filter(stage=stage).select_related("customer").only(*CARD_FIELDS)
@@ -235,7 +240,7 @@ def board_context(request, moved=None):
         owner_ids.update(c.owner_id for c in cards if c.owner_id)
         columns.append({
             "stage": stage, "cards": cards, "count": n, "more": max(0, n - len(cards)),
-            "total": totals.money(total), "weighted": totals.weighted_money(weighted),
+            "total": round_money(total or 0), "weighted": weighted_amount(weighted),
         })
     owners = User.objects.in_bulk(owner_ids)
     for column in columns:
@@ -332,22 +337,24 @@ def forecast_rows(user, opportunities=None, **filters):
     `BoardFilterForm.totals_filters` gives them); `opportunities` is the visible queryset with the
     owner and department filters applied, read only for the days at the edges of a date range.
 
-    From the running totals (kehu.sales.totals: per stage, owner, month, open), of the open stages
-    only: no pass over the ~750k open opportunities at 1M customers, no per-row date truncation
-    (on SQLite TruncMonth is a Python function called for each row)."""
-    if opportunities is None:
-        opportunities = opportunity_type().visible(user).select_related(None)
-    open_stages = list(Stage.objects.filter(is_won=False, is_lost=False).values_list("pk", flat=True))
-    sums = totals.pipeline_totals(user, opportunities, by_month=True, open_stages=open_stages, **filters)
+    Through the report layer, which answers from the running totals (kehu/sales/reports.py: per
+    stage, owner, month, open), of the open stages only: no pass over the ~750k open opportunities
+    at 1M customers, no per-row date truncation. `opportunities` is no longer read (the layer
+    applies the same scope and filters itself); kept for the callers."""
+    open_stages = set(Stage.objects.filter(is_won=False, is_lost=False).values_list("pk", flat=True))
+    rows = pipeline_report(user, ["stage", Bucket("expected_close", "month", name="month")], open_only=True,
+                           **filters)
     months = {}
-    for (_stage, month), (n, total, weighted) in sums.items():
-        line = months.setdefault(month, [0, 0, 0])
-        line[0] += n
-        line[1] += total
-        line[2] += weighted
+    for row in rows:
+        if row["stage"] not in open_stages:
+            continue
+        line = months.setdefault(row["month"], [0, Decimal(0), Decimal(0)])
+        line[0] += row["n"]
+        line[1] += row["total"] or 0
+        line[2] += row["weighted"] or 0
     order = sorted((m for m in months if months[m][0]), key=lambda m: (m is None, m or 0))
-    return [{"month": m, "count": months[m][0], "total": totals.money(months[m][1]),
-             "weighted": totals.weighted_money(months[m][2])} for m in order]
+    return [{"month": m, "count": months[m][0], "total": round_money(months[m][1]),
+             "weighted": weighted_amount(months[m][2])} for m in order]
 
 
 @login_required
