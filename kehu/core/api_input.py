@@ -227,13 +227,20 @@ def _no_constant(name):
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _int(text: str):
+    """An integer as orjson reads it: beyond 64 bits a float (which then fails validation as
+    before, instead of reaching the database as an integer it cannot hold)."""
+    value = int(text)
+    return value if -(2**63) <= value < 2**64 else float(value)
+
+
 def loads(body: bytes):
     """JSON as Python values, with every number that has a fraction or an exponent as a Decimal,
     never a float: an amount sent as 12345678901234567.89 keeps its digits (kehu/core/money.py).
     orjson parses (and validates) first; only a body that holds such a number is parsed again."""
     data = orjson.loads(body)
     if _has_float(data):
-        data = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
+        data = json.loads(body, parse_float=Decimal, parse_int=_int, parse_constant=_no_constant)
     return data
 
 

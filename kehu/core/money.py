@@ -69,8 +69,10 @@ def to_money(value) -> Decimal | None:
 
 
 def round_money(value) -> Decimal:
-    """`value` rounded half up (away from zero at .5) to the cent: 0.005 → 0.01, -0.005 → -0.01."""
-    return to_money(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    """`value` rounded half up (away from zero at .5) to the cent: 0.005 → 0.01, -0.005 → -0.01;
+    -0.004 → 0.00 (never -0.00)."""
+    result = to_money(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return result if result else abs(result)
 
 
 class LineTotal(NamedTuple):

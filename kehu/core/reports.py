@@ -16,7 +16,8 @@ and by date buckets, with the same filters as its list.
   bucketed in the current time zone (the user's: a row at 23:30 UTC is the next day in Shanghai).
   A date field is grouped by its own values in SQL and bucketed in Python: no function per row.
 - Sums are exact Decimals: PostgreSQL sums numeric; on SQLite, which stores decimals as floats,
-  a Sum of a decimal expression is summed as whole cents (integers) and divided back.
+  a Sum of a decimal expression is summed as whole cents (integers) and divided back. A sum or
+  count of nothing is 0 (0.00), never None.
 - A record type may declare pre-aggregated sources (`RecordType.rollups`, a list of `Rollup`): the
   first one that covers the grouping, the measures and the filters given answers instead of the
   rows (the pipeline's `PipelineTotal`, kept by triggers, kehu/sales/reports.py).
@@ -34,6 +35,8 @@ from django.db.models import Aggregate, F, Sum, Value
 from django.db.models.functions import Cast, Round, Trunc
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from .money import CENT
 
 UNITS = ("day", "week", "month", "quarter", "year")
 
@@ -143,19 +146,21 @@ def _field(model, name: str):
     return field
 
 
+def _is_decimal(measure, model) -> bool:
+    try:
+        output = measure.copy().resolve_expression(model._default_manager.all().query).output_field
+    except Exception:
+        return False
+    return isinstance(output, models.DecimalField)
+
+
 def exact_sum(measure, model):
     """On SQLite, a Sum of a decimal expression as whole cents (an integer sum, exact) and the
     divisor to apply afterwards; elsewhere the measure itself. SQLite keeps decimals as floats:
     summing a million of them drifts."""
-    if connection.vendor != "sqlite" or not isinstance(measure, Sum):
+    if connection.vendor != "sqlite" or not isinstance(measure, Sum) or not _is_decimal(measure, model):
         return measure, None
     expression = measure.get_source_expressions()[0]
-    try:
-        output = measure.copy().resolve_expression(model._default_manager.all().query).output_field
-    except Exception:
-        return measure, None
-    if not isinstance(output, models.DecimalField):
-        return measure, None
     cents = Cast(Round(expression * Value(100)), models.BigIntegerField())
     return Sum(cents, filter=measure.filter), Decimal(100)
 
@@ -193,20 +198,21 @@ def aggregate(qs, groups: list, measures: dict) -> list[dict]:
     if annotations:
         base = base.annotate(**annotations)
     rows = list(base.values(*values).annotate(**aggregates)) if values else [base.aggregate(**aggregates)]
+    zeros = {name: Decimal("0.00") if _is_decimal(m, model) else 0 for name, m in measures.items()
+             if isinstance(m, (Sum, models.Count))}
     for row in rows:
         for name, divisor in divisors.items():
             if divisor is not None and row[name] is not None:
-                row[name] = Decimal(row[name]) / divisor
+                row[name] = (Decimal(row[name]) / divisor).quantize(CENT)
+        for name, zero in zeros.items():  # a count or sum of nothing is 0, as the running totals say
+            if row[name] is None:
+                row[name] = zero
         for group in groups:
             if isinstance(group, Bucket) and group.key in row and isinstance(row[group.key], datetime.datetime):
                 moment = row[group.key]
                 row[group.key] = (timezone.localtime(moment, tz) if timezone.is_aware(moment) else moment).date()
     if python_buckets:
         rows = merge_rows([_bucketed(row, python_buckets) for row in rows], [_key(g) for g in groups], measures)
-    for row in rows:
-        for name, measure in measures.items():
-            if row.get(name) is None and isinstance(measure, models.Count):
-                row[name] = 0
     return rows
 
 

@@ -13,7 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.models import KehuModel
-from kehu.core.money import MoneyField
+from kehu.core.money import MoneyField, round_money
 from kehu.core.numbering import Numbering
 from kehu.customers.models import dict_fk
 
@@ -152,7 +152,7 @@ class Opportunity(KehuModel):
     def weighted_amount(self):
         if self.amount is None:
             return None
-        return (self.amount * self.effective_probability / Decimal(100)).quantize(Decimal("0.01"))
+        return round_money(self.amount * self.effective_probability / Decimal(100))
 
     def clean(self):
         self.prospect_name = (self.prospect_name or "").strip()

@@ -1,4 +1,5 @@
-"""The pipeline's running totals (`PipelineTotal`): kept by triggers, read by the board and the forecast.
+"""The pipeline's running totals (`PipelineTotal`): kept by triggers, read by the board and the forecast
+through the report layer (kehu/sales/reports.py: `PipelineRollup`).
 
 Aggregating the visible opportunities on each request read ~750k index entries at 1M customers
 (admin and supervisors: 100-300 ms on PostgreSQL, seconds on SQLite). The totals per (stage, owner,
