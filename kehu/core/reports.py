@@ -138,12 +138,11 @@ def _sort_key(value):
 
 
 def _field(model, name: str):
-    field = None
-    for part in name.split("__"):
-        field = model._meta.get_field(part)
-        if field.is_relation and field.related_model is not None and part != name.split("__")[-1]:
-            model = field.related_model
-    return field
+    """The model field at the end of a lookup path ("stage", "customer__industry")."""
+    *path, last = name.split("__")
+    for part in path:
+        model = model._meta.get_field(part).related_model
+    return model._meta.get_field(last)
 
 
 def _is_decimal(measure, model) -> bool:

@@ -334,8 +334,7 @@ def _board_get(request):
 def forecast_rows(user, opportunities=None, **filters):
     """The open opportunities `user` may see per expected close month: [{month, count, total,
     weighted}], optionally of one owner, department or close-date range (`filters`, as
-    `BoardFilterForm.totals_filters` gives them); `opportunities` is the visible queryset with the
-    owner and department filters applied, read only for the days at the edges of a date range.
+    `BoardFilterForm.totals_filters` gives them).
 
     Through the report layer, which answers from the running totals (kehu/sales/reports.py: per
     stage, owner, month, open), of the open stages only: no pass over the ~750k open opportunities

@@ -157,3 +157,24 @@ def test_the_pipeline_rollup_answers_like_the_rows(org):
         report(rt, org.admin, {"q": "机会"}, group_by=["stage"], measures=PIPELINE_MEASURES)
     assert any('FROM "sales_opportunity"' in q["sql"] for q in ctx.captured_queries)
     assert Opportunity.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_labels_of_choices_dictionary_values_and_relations(org):
+    from django.utils import translation
+
+    from kehu.core.models import DictItem
+
+    it = DictItem.objects.filter(kind="industry").order_by("order", "id").first()
+    make_customer(org.manager, industry=it, annual_revenue=D("10.05"))
+    make_customer(org.manager, status=Customer.Status.DORMANT, annual_revenue=D("0.05"))
+    make_opportunity(org.manager, customer=make_customer(org.manager, industry=it), amount=D("3"))
+    with translation.override("zh-hans"):
+        rows = report(registry.get("customer"), org.manager, {}, group_by=["status", "industry"],
+                      measures={"n": Count("id"), "revenue": Sum("annual_revenue")})
+        by = {(r["status_label"], r["industry_label"]): (r["n"], r["revenue"]) for r in rows}
+        assert by[(str(Customer.Status.ACTIVE.label), str(it))] == (2, D("10.05"))
+        dormant = [key for key in by if key[0] == str(Customer.Status.DORMANT.label)]
+        assert [key[1] for key in dormant] in (["None"], ["无"]) and by[dormant[0]] == (1, D("0.05"))
+        through = report(opportunities(), org.manager, {}, group_by=["customer__industry"], measures=MEASURES)
+        assert [(r["customer__industry_label"], r["n"], r["total"]) for r in through] == [(str(it), 1, D("3.00"))]

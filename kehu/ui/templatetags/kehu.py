@@ -41,7 +41,10 @@ def money(value, currency=None):
 
     if value is None or value == "":
         return mark_safe('<span class="text-secondary">—</span>')  # noqa: S308 - constant
-    return format_money(value, currency)
+    try:
+        return format_money(value, currency)
+    except (TypeError, ValueError):  # not an amount (a float is refused): shown as any value
+        return cell(value)
 
 
 @register.simple_tag
