@@ -101,6 +101,7 @@ api = KehuAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
     renderer=JSONRenderer(),
+    parser=api_input.DecimalParser(),  # amounts are parsed as Decimals, never floats
 )
 api.add_decorator(api_input.reject_nul)  # NUL in a query parameter or a payload: 422, not a database error
 
@@ -386,10 +387,24 @@ def _json_field_types(rt: RecordType, exclude) -> list[tuple]:
     return out
 
 
+def _money_field_types(rt: RecordType, exclude) -> list[tuple]:
+    """MoneyFields as `serialize` returns them: strings with the cents ("1234.50"), not numbers."""
+    from ninja.orm.fields import get_schema_field
+
+    from .money import MoneyOut, is_money
+
+    out = []
+    for f in rt.model._meta.concrete_fields:
+        if is_money(f) and f.name not in exclude:
+            _tp, info = get_schema_field(f)
+            out.append((f.name, MoneyOut | None if f.null else MoneyOut, info))
+    return out
+
+
 def out_schema_for(rt: RecordType):
     exclude = API_EXCLUDED + rt.api_exclude
     exclude = [f for f in exclude if _has_field(rt.model, f)]
-    custom = _json_field_types(rt, exclude)
+    custom = _json_field_types(rt, exclude) + _money_field_types(rt, exclude)
     if rt.is_kehu_model:
         return create_schema(rt.model, name=f"{rt.model.__name__}Out", exclude=exclude,
                              custom_fields=[*custom, ("tags", list[str], [])], base_class=KehuOutBase)

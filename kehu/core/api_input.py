@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Schema
+from ninja.parser import Parser
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic import ValidationError as PydanticValidationError
 
@@ -132,12 +134,14 @@ def _api_type(field: forms.Field) -> Any:
         return list[str]
     if isinstance(field, forms.BooleanField):
         return bool
-    if isinstance(field, forms.IntegerField):
-        return int
+    # DecimalField and FloatField are IntegerFields in Django's forms: asked first, or an amount's
+    # schema said integer and "1234.50" was refused
     if isinstance(field, forms.DecimalField):
         return Decimal
     if isinstance(field, forms.FloatField):
         return float
+    if isinstance(field, forms.IntegerField):
+        return int
     if isinstance(field, forms.DateTimeField):
         return datetime.datetime
     if isinstance(field, forms.DateField):
@@ -171,6 +175,16 @@ def _choices(form_class, name: str, field: forms.Field) -> tuple[Any, list | Non
     return str, [str(c) for c in choices]
 
 
+def _is_money(form_class, name: str) -> bool:
+    from .money import is_money
+
+    model = getattr(getattr(form_class, "_meta", None), "model", None)
+    try:
+        return model is not None and is_money(model._meta.get_field(name))
+    except Exception:
+        return False
+
+
 def in_schema(name: str, form_class, *, kehu_model: bool) -> type[BaseModel]:
     """The body a create or partial update takes: the form's fields under their API names (foreign
     keys by id, `tags` instead of `tags_text`), all optional, nothing else."""
@@ -183,6 +197,10 @@ def in_schema(name: str, form_class, *, kehu_model: bool) -> type[BaseModel]:
             kwargs["description"] = str(field.help_text)
         max_length = getattr(field, "max_length", None)
         tp, enum = _choices(form_class, field_name, field)
+        if tp is Decimal and _is_money(form_class, field_name):
+            from .money import MoneyIn
+
+            tp = MoneyIn
         if enum:
             kwargs["json_schema_extra"] = {"enum": [*enum, None]}
         if tp is str and max_length:
@@ -196,11 +214,51 @@ def in_schema(name: str, form_class, *, kehu_model: bool) -> type[BaseModel]:
     return create_model(name, __config__=ConfigDict(extra="forbid"), **definitions)
 
 
+def _has_float(value) -> bool:
+    if value.__class__ is float:
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    return False
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _int(text: str):
+    """An integer as orjson reads it: beyond 64 bits a float (which then fails validation as
+    before, instead of reaching the database as an integer it cannot hold)."""
+    value = int(text)
+    return value if -(2**63) <= value < 2**64 else float(value)
+
+
+def loads(body: bytes):
+    """JSON as Python values, with every number that has a fraction or an exponent as a Decimal,
+    never a float: an amount sent as 12345678901234567.89 keeps its digits (kehu/core/money.py).
+    orjson parses (and validates) first; only a body that holds such a number is parsed again."""
+    data = orjson.loads(body)
+    if _has_float(data):
+        data = json.loads(body, parse_float=Decimal, parse_int=_int, parse_constant=_no_constant)
+    return data
+
+
+class DecimalParser(Parser):
+    """The API's body parser for ninja's own schemas (stage change, transfer...): numbers with a
+    fraction are Decimals, as in `read_body`."""
+
+    def parse_body(self, request):
+        return loads(request.body)
+
+
 def read_body(request) -> dict:
-    """The request's JSON object, without validation; 422 (not 500) when it is not one."""
+    """The request's JSON object, without validation; 422 (not 500) when it is not one. Numbers
+    with a fraction are Decimals (`loads`)."""
     try:
-        data = orjson.loads(request.body or b"{}")
-    except orjson.JSONDecodeError:
+        data = loads(request.body or b"{}")
+    except (orjson.JSONDecodeError, ValueError):
         raise ValidationError({"non_field_errors": [_("The body is not valid JSON.")]})
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": [_("The body must be a JSON object.")]})

@@ -10,9 +10,11 @@ Small exports stream from the list view (`csv_response`, `xlsx_response`); above
 KEHU_EXPORT_SYNC_ROWS they run as a background job (kehu/core/exports_jobs.py) that calls
 `write_csv` / `write_xlsx` into a file.
 
-Money: a Decimal is written into the sheet's XML with `{:.16G}`, as xlsxwriter's `write_number`
-does, so no float rounding happens in Kehu (Excel itself keeps 15 significant digits when it reads
-the file). CSV writes `str(Decimal)`, exact. XLSX data rows are written as sheet XML directly (the
+Money (a MoneyField column, kind MONEY): XLSX writes the Decimal's own digits into the cell
+(`<v>1234.50</v>`, never through a binary float) with the number format `#,##0.00`; an amount of
+more than 15 significant digits, which Excel would round when it reads the file, is written as
+text with its exact digits instead (docs/decisions.md). CSV writes the Decimal's string, "1234.50".
+Other decimals are written with `{:.16G}`, as xlsxwriter's `write_number` does. XLSX data rows are written as sheet XML directly (the
 same bytes xlsxwriter writes for those cells, ~2.5x faster); xlsxwriter writes the rest.
 """
 
@@ -82,6 +84,9 @@ def exports_dir() -> Path:
 # --- reading rows ------------------------------------------------------------------------------
 
 TEXT, NUMBER, BOOL, DATE, DATETIME, OTHER = "text", "number", "bool", "date", "datetime", "other"
+MONEY = "money"  # a MoneyField: exact digits, `#,##0.00` in XLSX
+MONEY_FORMAT = "#,##0.00"
+EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number
 
 
 class Plan:
@@ -224,8 +229,12 @@ class Plan:
 
 
 def _kind(field) -> str:
+    from .money import MoneyField
+
     if isinstance(field, models.BooleanField):
         return BOOL
+    if isinstance(field, MoneyField):
+        return MONEY
     if isinstance(field, (models.IntegerField, models.DecimalField, models.FloatField, models.AutoField)):
         return NUMBER
     if isinstance(field, models.DateTimeField):
@@ -251,6 +260,9 @@ def _csv_formatters(kinds):
     def number(v):
         return "" if v is None else str(v)
 
+    def money(v):
+        return "" if v is None else f"{v:f}"  # the Decimal's digits: "1234.50"
+
     def boolean(v):
         return "" if v is None else ("1" if v else "0")
 
@@ -262,7 +274,8 @@ def _csv_formatters(kinds):
             return ""
         return (v.astimezone(tz) if v.tzinfo else v).strftime("%Y-%m-%d %H:%M")
 
-    by_kind = {TEXT: safe_text, NUMBER: number, BOOL: boolean, DATE: date, DATETIME: dt, OTHER: safe_cell}
+    by_kind = {TEXT: safe_text, NUMBER: number, MONEY: money, BOOL: boolean, DATE: date, DATETIME: dt,
+               OTHER: safe_cell}
     return [by_kind[k] for k in kinds]
 
 
@@ -347,7 +360,15 @@ def _excel_serial(d: datetime.datetime) -> str:
     return f"{delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400 + 1:.16G}"
 
 
-def _cell_writers(kinds, date_fmt, dt_fmt, objects_needed: bool):
+def money_digits(value: Decimal) -> str | None:
+    """The digits an XLSX number cell holds for an amount (`1234.50`, never an exponent), or None
+    when Excel could not hold them: more than 15 significant digits."""
+    text = f"{value:f}"
+    significant = text.lstrip("-").replace(".", "").lstrip("0")
+    return text if len(significant) <= EXCEL_DIGITS else None
+
+
+def _cell_writers(kinds, date_fmt, dt_fmt, objects_needed: bool, money_fmt=None):
     """Per column, a function (row number as text, value) -> the cell's XML ("" for no cell).
 
     The XML is byte for byte what xlsxwriter's `write_string` / `write_number` / `write_boolean` /
@@ -391,6 +412,14 @@ def _cell_writers(kinds, date_fmt, dt_fmt, objects_needed: bool):
                 raise TypeError("NAN/INF not supported in write_number() without 'nan_inf_to_errors' Workbook() option")
             return f'<c r="{ref}{rn}"><v>{v:.16G}</v></c>'  # a Decimal is formatted exactly, not through float
 
+        def money(rn, v):
+            if v is None:
+                return ""
+            digits = money_digits(v)
+            if digits is None:  # Excel would round it: the exact digits as text
+                return string(rn, f"{v:f}")
+            return f'<c r="{ref}{rn}" s="{xf(money_fmt)}"><v>{digits}</v></c>'
+
         def boolean(rn, v):
             if v is None:
                 return ""
@@ -425,7 +454,8 @@ def _cell_writers(kinds, date_fmt, dt_fmt, objects_needed: bool):
                 return date(rn, v)
             return string(rn, safe_cell(v))
 
-        return {TEXT: text, NUMBER: number, BOOL: boolean, DATE: date, DATETIME: dt, OTHER: other}[kind]
+        return {TEXT: text, NUMBER: number, MONEY: money, BOOL: boolean, DATE: date, DATETIME: dt,
+                OTHER: other}[kind]
 
     return [make(OTHER if objects_needed else kind, xl_col_to_name(c)) for c, kind in enumerate(kinds)]
 
@@ -447,12 +477,13 @@ def write_xlsx(path, queryset, columns, sheet_name: str = "Export", progress=Non
         bold = workbook.add_format({"bold": True})
         date_fmt = workbook.add_format({"num_format": "yyyy-mm-dd"})
         dt_fmt = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        money_fmt = workbook.add_format({"num_format": MONEY_FORMAT})
         for c, col in enumerate(plan.columns):
             sheet.write_string(0, c, str(col.label), bold)
             sheet.set_column(c, c, 18)
         # the rows' XML goes straight after the header's, into xlsxwriter's row-data file
         sheet._write_single_row(1)
-        cells = _cell_writers(plan.kinds, date_fmt, dt_fmt, plan.objects_needed)
+        cells = _cell_writers(plan.kinds, date_fmt, dt_fmt, plan.objects_needed, money_fmt)
         r = last = 0
         for batch in plan.batches(queryset):
             if r + len(batch) >= XLSX_MAX_ROWS:

@@ -153,13 +153,15 @@ class KehuFilterSet(django_filters.FilterSet):
     search_fields: list[str] = []
     search_indexed = False  # search_fields have a search index (kehu/core/search.py)
     primary: list[str] = ["owner", "tag"]  # shown at once; the others under "More filters"
+    custom_field_filters = True  # a cf_<name> filter per custom field (a report's filter set may do without)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        from .customfields import add_filters
+        if self.custom_field_filters:
+            from .customfields import add_filters
 
-        add_filters(self, self._meta.model._meta.label_lower)
+            add_filters(self, self._meta.model._meta.label_lower)
         strict_booleans(self)
 
     def owned_only(self) -> bool:
@@ -301,13 +303,14 @@ class InvalidFilters(ValidationError):
     HTML list says so instead of listing every record."""
 
 
-def list_queryset(rt, user, data, *, owned: bool = False):
+def list_queryset(rt, user, data, *, owned: bool = False, filterset=None):
     """(filter set, queryset) of a list: the user's visible records of `rt` with the filters in
-    `data` applied: the one code path of the HTML list, the API list, exports and the plan test
-    (kehu/core/tests/test_list_plans.py). `owned`: the caller keeps only owned records (a tab);
-    with that or with filters that do, the scope is asked without its public-pool branch.
-    Invalid filter values raise InvalidFilters, never a broader query."""
-    fs = rt.filterset(data or None, queryset=rt.visible(user), user=user)
+    `data` applied: the one code path of the HTML list, the API list, exports, reports
+    (kehu/core/reports.py) and the plan test (kehu/core/tests/test_list_plans.py). `owned`: the
+    caller keeps only owned records (a tab); with that or with filters that do, the scope is asked
+    without its public-pool branch. `filterset`: another filter set than the record type's (a
+    report's, with more filters). Invalid filter values raise InvalidFilters, never a broader query."""
+    fs = (filterset or rt.filterset)(data or None, queryset=rt.visible(user), user=user)
     if not fs.is_bound:
         if owned:
             fs.queryset = rt.visible(user, owned=True)

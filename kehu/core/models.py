@@ -147,14 +147,23 @@ class KehuModel(models.Model):
     # more than one path (kehu.accounts.scope.scope_paths): ("handler", "customer__owner")
     scope_paths: tuple[str, ...] = ()
 
+    # Human-readable numbers: `numbering = Numbering("KH")` fills `number` on creation (kehu/core/numbering.py)
+    numbering = None
+
     class Meta:
         abstract = True
         base_manager_name = "all_objects"
         default_manager_name = "objects"
 
+    def fill_number(self) -> None:
+        """Give a new record its number (prefix + local date + the day's sequence), once."""
+        if self.numbering is not None:
+            self.numbering.fill(self)
+
     # --- optimistic locking -------------------------------------------------
     def save(self, *args, **kwargs):
         if self._state.adding or self.pk is None or kwargs.get("force_insert"):
+            self.fill_number()
             return super().save(*args, **kwargs)
         expected = self.version
         using = kwargs.get("using") or "default"

@@ -28,6 +28,7 @@ class Column:
     sort: str | None = None  # the indexed field to sort on, if sortable
     accessor: Callable[[Any], Any] | None = None
     link: bool = False
+    money: bool = False  # a MoneyField: shown with the currency symbol (kehu.core.money.format_money)
 
     def value(self, obj):
         if self.accessor is not None:
@@ -99,6 +100,9 @@ class RecordType:
     creatable = True
     # delete, restore and merge: Protect / Cascade declarations (kehu/core/relations.py)
     relations: list = []
+    # pre-aggregated sources of reports (kehu.core.reports.Rollup): the first that covers a report
+    # answers it instead of the records (the pipeline's running totals, kehu/sales/reports.py)
+    rollups: list = []
 
     def __init__(self):
         meta = self.model._meta
@@ -150,6 +154,15 @@ class RecordType:
         except Exception:
             return name
 
+    def is_money(self, name: str) -> bool:
+        """True when the field `name` (a column, a detail row) is a MoneyField."""
+        from .money import MoneyField
+
+        try:
+            return isinstance(self.model._meta.get_field(name), MoneyField)
+        except Exception:
+            return False
+
     def available_columns(self) -> dict[str, Column]:
         cols: dict[str, Column] = {}
         for name in list(self.list_columns) + [c for c in self.extra_columns if c not in self.list_columns]:
@@ -157,7 +170,8 @@ class RecordType:
             accessor = None
             if name == "tags":
                 accessor = lambda obj: ", ".join(t.name for t in obj.tags)  # noqa: E731
-            cols[name] = Column(name, self.field_label(name), sort=sort, accessor=accessor)
+            cols[name] = Column(name, self.field_label(name), sort=sort, accessor=accessor,
+                                money=self.is_money(name))
         if self.is_kehu_model:
             from .customfields import fields_for
 

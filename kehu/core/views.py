@@ -44,11 +44,15 @@ def require(user, rt: RecordType, action: str):
 
 def field_rows(rt: RecordType, obj) -> list[tuple[str, object]]:
     """(label, display value) of a record's fields, custom fields included."""
+    from .money import format_money
     from .registry import Column
 
     rows = []
     for name in rt.get_detail_fields():
-        rows.append((rt.field_label(name), Column(name, "").value(obj)))
+        value = Column(name, "").value(obj)
+        if value is not None and rt.is_money(name):
+            value = format_money(value)  # ¥1,234.50
+        rows.append((rt.field_label(name), value))
     if rt.is_kehu_model:
         for cf in fields_for(rt.record_type_name):
             rows.append((cf.display_label, cf_display(cf, obj.custom_fields.get(cf.name))))

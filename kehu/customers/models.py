@@ -10,7 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.core import phones
 from kehu.core.fields import dict_fk
-from kehu.core.models import KehuModel, next_sequence
+from kehu.core.models import KehuModel
+from kehu.core.money import MoneyField
+from kehu.core.numbering import Numbering
 
 from . import normalize
 
@@ -65,17 +67,12 @@ class Customer(KehuModel):
     email = models.EmailField(_("e-mail"), blank=True)
     website = models.URLField(_("website"), blank=True)
     employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
-    annual_revenue = models.DecimalField(
-        _("annual revenue"), max_digits=18, decimal_places=2, null=True, blank=True,
-        validators=[MinValueValidator(Decimal("0"))],
-    )
+    annual_revenue = MoneyField(_("annual revenue"), null=True, blank=True,
+                                validators=[MinValueValidator(Decimal("0"))])
     needs = models.TextField(_("needs and pain points"), blank=True)
     first_contact_date = models.DateField(_("first contact date"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
-    deal_amount = models.DecimalField(
-        _("deal amount"), max_digits=18, decimal_places=2, null=True, blank=True,
-        validators=[MinValueValidator(Decimal("0"))],
-    )
+    deal_amount = MoneyField(_("deal amount"), null=True, blank=True, validators=[MinValueValidator(Decimal("0"))])
     deal_products = models.CharField(_("products or services bought"), max_length=500, blank=True)
     signed_on = models.DateField(_("signing date"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("claimed from pool at"), null=True, blank=True, editable=False)
@@ -92,6 +89,7 @@ class Customer(KehuModel):
     search_text = models.TextField(editable=False, default="")
 
     scope_includes_unowned = True  # the public pool is visible to everyone who may view customers
+    numbering = Numbering("KH")  # KH202611220001 (kehu/core/numbering.py)
 
     class Meta:
         verbose_name = _("customer")
@@ -139,10 +137,7 @@ class Customer(KehuModel):
             raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
-        if not self.number:
-            today = timezone.localdate()
-            seq = next_sequence(f"customer:{today:%Y%m%d}")
-            self.number = f"KH{today:%Y%m%d}{seq:04d}"
+        self.fill_number()  # first: the search text holds the number
         self.search_text = self.build_search_text()
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = set(kwargs["update_fields"]) | {"search_text"}

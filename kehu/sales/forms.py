@@ -154,6 +154,6 @@ class BoardFilterForm(BootstrapMixin, forms.Form):
         return qs
 
     def totals_filters(self) -> dict:
-        """The chosen filters as `kehu.sales.totals.pipeline_totals` takes them."""
+        """The chosen filters as `kehu.sales.reports.pipeline_report` takes them."""
         data = self.cleaned_data if self.is_valid() else {}
         return {name: data.get(name) for name in ("owner", "department", "close_from", "close_to")}

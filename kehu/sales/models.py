@@ -13,7 +13,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.fields import dict_fk
-from kehu.core.models import KehuModel, next_sequence
+from kehu.core.models import KehuModel
+from kehu.core.money import MoneyField, round_money
+from kehu.core.numbering import Numbering
 
 ALIVE = Q(deleted_at__isnull=True)
 PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
@@ -68,8 +70,7 @@ class Opportunity(KehuModel):
     title = models.CharField(_("title"), max_length=200)
     source = dict_fk("customer_source", _("source"))
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities", verbose_name=_("stage"))
-    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2, null=True, blank=True,
-                                 validators=[MinValueValidator(Decimal("0"))])
+    amount = MoneyField(_("amount"), null=True, blank=True, validators=[MinValueValidator(Decimal("0"))])
     discount = models.DecimalField(_("discount (%)"), max_digits=5, decimal_places=2, null=True, blank=True,
                                    validators=PERCENT)
     probability = models.PositiveSmallIntegerField(
@@ -89,6 +90,8 @@ class Opportunity(KehuModel):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
     deal_products = models.CharField(_("products or services sold"), max_length=500, blank=True)
     signed_on = models.DateField(_("signing date"), null=True, blank=True)
+
+    numbering = Numbering("SJ")  # SJ202611220001 (kehu/core/numbering.py)
 
     class Meta:
         verbose_name = _("opportunity")
@@ -156,7 +159,7 @@ class Opportunity(KehuModel):
     def weighted_amount(self):
         if self.amount is None:
             return None
-        return (self.amount * self.effective_probability / Decimal(100)).quantize(Decimal("0.01"))
+        return round_money(self.amount * self.effective_probability / Decimal(100))
 
     def clean(self):
         self.prospect_name = (self.prospect_name or "").strip()
@@ -168,10 +171,6 @@ class Opportunity(KehuModel):
             raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
-        if not self.number:
-            today = timezone.localdate()
-            seq = next_sequence(f"opportunity:{today:%Y%m%d}")
-            self.number = f"SJ{today:%Y%m%d}{seq:04d}"
         if self.probability is None and self.stage_id:  # the one place of the default probability
             self.probability = self.stage.probability
         super().save(*args, **kwargs)

@@ -11,6 +11,7 @@ from .forms import (
     StageForm,
 )
 from .models import Opportunity, PlanStep, Stage
+from .reports import PipelineRollup
 from .workflows import OpportunityWorkflow
 
 
@@ -55,6 +56,7 @@ class OpportunityType(RecordType):
     nav_icon = "ti-target-arrow"
     nav_section, nav_order = "sales", 10
     search_placeholder = _("Number, title, customer, prospect")
+    rollups = [PipelineRollup()]  # reports by stage, owner, close month: from the running totals
     workflow = OpportunityWorkflow()
 
     def save_form(self, form, user):

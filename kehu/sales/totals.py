@@ -1,4 +1,5 @@
-"""The pipeline's running totals (`PipelineTotal`): kept by triggers, read by the board and the forecast.
+"""The pipeline's running totals (`PipelineTotal`): kept by triggers, read by the board and the forecast
+through the report layer (kehu/sales/reports.py: `PipelineRollup`).
 
 Aggregating the visible opportunities on each request read ~750k index entries at 1M customers
 (admin and supervisors: 100-300 ms on PostgreSQL, seconds on SQLite). The totals per (stage, owner,
@@ -21,7 +22,6 @@ aggregate: the tests compare them after every kind of write)."""
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 
 from django.db import connection, transaction
 
@@ -161,23 +161,13 @@ def verify(conn=None) -> list[tuple]:
             if stored.get(key, zero) != actual.get(key, zero)]
 
 
-# --- reading ----------------------------------------------------------------------------------
-
-def money(cents) -> Decimal:
-    """Cents (an integer) as the amount the board shows."""
-    return (Decimal(cents or 0) / 100).quantize(Decimal("0.01"))
-
-
-def weighted_money(cents_percent) -> Decimal:
-    """Sum of amount in cents × probability (%) as the weighted amount: amount × probability / 100."""
-    return (Decimal(cents_percent or 0) / 10000).quantize(Decimal("0.01"))
-
+# --- reading: the report layer's source (kehu/sales/reports.py: PipelineRollup) ------------------
 
 def month_key(day: datetime.date) -> int:
     return day.year * 100 + day.month
 
 
-def _month_start(key: int) -> datetime.date:
+def month_start(key: int) -> datetime.date:
     return datetime.date(key // 100, key % 100, 1)
 
 
@@ -201,62 +191,3 @@ def split_range(close_from, close_to):
         edges.append((last + datetime.timedelta(days=1), close_to))
     months = (month_key(first) if first else 1, month_key(last) if last else 999912)
     return months, edges
-
-
-def pipeline_totals(user, opportunities, *, owner=None, department=None, close_from=None, close_to=None,
-                    by_month=False, open_stages=None) -> dict:
-    """{(stage_id, month or None): [count, total cents, weighted cents (amount cents × %)]} of the
-    live opportunities `user` may see, optionally of one owner, a department (and below) and an
-    expected-close range; `by_month=False` gives month None for every row; `open_stages` keeps only
-    open opportunities (closed_at IS NULL) of those stages (the forecast).
-
-    Whole months come from the totals; the days at the edges of a range that does not start or end
-    on a month boundary from `opportunities` (the visible opportunities with the owner and department
-    filters applied), a few weeks at most, through the close-date indexes."""
-    from django.db.models import Count, DecimalField, F, Sum
-
-    from kehu.accounts.models import User
-    from kehu.accounts.scope import scope_key
-
-    from .models import Opportunity, PipelineTotal
-
-    out: dict = {}
-
-    def add(key, n, total, weighted):
-        line = out.setdefault(key, [0, 0, 0])
-        line[0] += n
-        line[1] += int(total or 0)
-        line[2] += int(weighted or 0)
-
-    scope = scope_key(user)
-    if scope[0] == "none" or opportunities.model is not Opportunity:
-        return out
-    rows = PipelineTotal.objects.all()
-    if scope[0] != "all":
-        rows = rows.filter(owner_key__in=scope[1])
-    if owner is not None:
-        rows = rows.filter(owner_key=owner.pk)
-    if department is not None:
-        rows = rows.filter(owner_key__in=User.objects.filter(department__path__startswith=department.path)
-                           .values("pk"))
-    if open_stages is not None:
-        rows = rows.filter(is_open=True, stage_id__in=open_stages)
-    edges = []
-    if close_from is not None or close_to is not None:
-        months, edges = split_range(close_from, close_to)
-        rows = rows.filter(close_month__gte=months[0], close_month__lte=months[1]) if months else rows.none()
-    group = ("stage_id", "close_month") if by_month else ("stage_id",)
-    for row in rows.order_by().values(*group).annotate(n_=Sum("n"), t_=Sum("total_cents"), w_=Sum("weighted_cents")):
-        month = row.get("close_month") or None
-        add((row["stage_id"], _month_start(month) if month else None), row["n_"], row["t_"], row["w_"])
-    for low, high in edges:
-        qs = opportunities.filter(expected_close__gte=low, expected_close__lte=high)
-        if open_stages is not None:
-            qs = qs.filter(closed_at__isnull=True, stage_id__in=open_stages)
-        weighted = Sum(F("amount") * F("probability"), output_field=DecimalField(max_digits=24, decimal_places=2))
-        grouped = ("stage_id", "expected_close") if by_month else ("stage_id",)
-        for row in qs.order_by().values(*grouped).annotate(n_=Count("id"), t_=Sum("amount"), w_=weighted):
-            day = row.get("expected_close")
-            add((row["stage_id"], day.replace(day=1) if day else None), row["n_"],
-                (row["t_"] or 0) * 100, (row["w_"] or 0) * 100)
-    return out

@@ -20,12 +20,15 @@ from django.views.decorators.http import require_POST
 from kehu.accounts.authcache import pickable_users
 from kehu.accounts.models import User
 from kehu.core.models import StaleVersionError
+from kehu.core.money import round_money
 from kehu.core.registry import registry
+from kehu.core.reports import Bucket
 from kehu.core.views import RecordDetailView, RecordEditView, RecordListView
 
-from . import services, totals
+from . import services
 from .forms import BoardFilterForm, PlanStepInlineForm
 from .models import Opportunity, PlanStep, Stage, StageChange
+from .reports import pipeline_report, weighted_amount
 
 CARDS_PER_COLUMN = 50
 # what a card shows: the title, the customer or prospect, the amount and the owner
@@ -187,14 +190,15 @@ NONE = '<span class="text-secondary">—</span>'
 
 
 def _amount_formatter():
-    """The `cell` filter's rendering of an amount (grouped, two decimals, in the active language),
-    as an f-string when the language writes numbers as 1,234.50 (checked once per request):
-    number_format costs ~25 µs a card."""
-    from kehu.ui.templatetags.kehu import cell
+    """An amount as `kehu.core.money.format_money` writes it (¥1,234.50 in the active language), as
+    an f-string when the language groups money as 1,234.50 (checked once per request)."""
+    from kehu.core.money import currency_symbol, format_money
 
-    if cell(Decimal("1234567.5")) == "1,234,567.50":
-        return lambda value: NONE if value is None else f"{value:,.2f}"
-    return lambda value: conditional_escape(cell(value))
+    symbol = currency_symbol()
+    if format_money(Decimal("-1234567.5")) == f"-{symbol}1,234,567.50":
+        symbol = conditional_escape(symbol)
+        return lambda v: NONE if v is None else f"{symbol}{v:,.2f}" if v >= 0 else f"-{symbol}{-v:,.2f}"
+    return lambda value: NONE if value is None else conditional_escape(format_money(value))
 
 
 def render_cards(cards, owners, moved=None) -> str:
@@ -220,12 +224,14 @@ def board_context(request, moved=None):
     visible = opportunity_type().visible(user).select_related(None)
     qs = filters.apply(visible)
     stages = list(Stage.objects.filter(active=True).order_by("order", "id"))
-    # the columns' counts and sums from the running totals (kehu.sales.totals), not from the rows
-    sums = totals.pipeline_totals(user, filters.apply(visible, dates=False), **filters.totals_filters())
+    # the columns' counts and sums through the report layer, which reads the running totals
+    # (kehu/sales/reports.py), not the rows
+    sums = {row["stage"]: row for row in pipeline_report(user, ["stage"], **filters.totals_filters())}
     columns = []
     owner_ids = set()
     for stage in stages:
-        n, total, weighted = sums.get((stage.pk, None), (0, 0, 0))
+        row = sums.get(stage.pk) or {}
+        n, total, weighted = row.get("n", 0), row.get("total"), row.get("weighted")
         # the stage's newest cards from opp_board_idx / opp_owner_board_idx; the owners are read
         # afterwards by id (a join with the users makes SQLite plan the users first)
         cards = list(qs.filter(stage=stage).select_related("customer").only(*CARD_FIELDS)
@@ -233,7 +239,7 @@ def board_context(request, moved=None):
         owner_ids.update(c.owner_id for c in cards if c.owner_id)
         columns.append({
             "stage": stage, "cards": cards, "count": n, "more": max(0, n - len(cards)),
-            "total": totals.money(total), "weighted": totals.weighted_money(weighted),
+            "total": round_money(total or 0), "weighted": weighted_amount(weighted),
         })
     owners = User.objects.in_bulk(owner_ids)
     for column in columns:
@@ -345,25 +351,26 @@ def _board_get(request):
 def forecast_rows(user, opportunities=None, **filters):
     """The open opportunities `user` may see per expected close month: [{month, count, total,
     weighted}], optionally of one owner, department or close-date range (`filters`, as
-    `BoardFilterForm.totals_filters` gives them); `opportunities` is the visible queryset with the
-    owner and department filters applied, read only for the days at the edges of a date range.
+    `BoardFilterForm.totals_filters` gives them).
 
-    From the running totals (kehu.sales.totals: per stage, owner, month, open), of the open stages
-    only: no pass over the ~750k open opportunities at 1M customers, no per-row date truncation
-    (on SQLite TruncMonth is a Python function called for each row)."""
-    if opportunities is None:
-        opportunities = opportunity_type().visible(user).select_related(None)
-    open_stages = list(Stage.objects.filter(is_won=False, is_lost=False).values_list("pk", flat=True))
-    sums = totals.pipeline_totals(user, opportunities, by_month=True, open_stages=open_stages, **filters)
+    Through the report layer, which answers from the running totals (kehu/sales/reports.py: per
+    stage, owner, month, open), of the open stages only: no pass over the ~750k open opportunities
+    at 1M customers, no per-row date truncation. `opportunities` is no longer read (the layer
+    applies the same scope and filters itself); kept for the callers."""
+    open_stages = set(Stage.objects.filter(is_won=False, is_lost=False).values_list("pk", flat=True))
+    rows = pipeline_report(user, ["stage", Bucket("expected_close", "month", name="month")], open_only=True,
+                           **filters)
     months = {}
-    for (_stage, month), (n, total, weighted) in sums.items():
-        line = months.setdefault(month, [0, 0, 0])
-        line[0] += n
-        line[1] += total
-        line[2] += weighted
+    for row in rows:
+        if row["stage"] not in open_stages:
+            continue
+        line = months.setdefault(row["month"], [0, Decimal(0), Decimal(0)])
+        line[0] += row["n"]
+        line[1] += row["total"] or 0
+        line[2] += row["weighted"] or 0
     order = sorted((m for m in months if months[m][0]), key=lambda m: (m is None, m or 0))
-    return [{"month": m, "count": months[m][0], "total": totals.money(months[m][1]),
-             "weighted": totals.weighted_money(months[m][2])} for m in order]
+    return [{"month": m, "count": months[m][0], "total": round_money(months[m][1]),
+             "weighted": weighted_amount(months[m][2])} for m in order]
 
 
 @login_required

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 
 from kehu.core.models import KehuModel
+from kehu.core.money import MoneyField
+from kehu.core.numbering import Numbering
 
 ALIVE = Q(deleted_at__isnull=True)
 
@@ -19,12 +21,13 @@ class Gadget(KehuModel):
 
     number = models.CharField("编号", max_length=20, unique=True, editable=False)
     name = models.CharField("名称", max_length=100)
-    price = models.DecimalField("价格", max_digits=18, decimal_places=2, null=True, blank=True)
+    price = MoneyField("价格", null=True, blank=True)
     handler = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="+", verbose_name="处理人")
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
     note = models.TextField("说明", blank=True)
 
+    numbering = Numbering("WJ")  # WJ + local date + the day's sequence
     scope_paths = ("owner", "handler")  # visible to its owner's scope and to its handler's
 
     class Meta:

@@ -37,6 +37,7 @@ def reference_xlsx(path, queryset, columns):
     bold = workbook.add_format({"bold": True})
     date_fmt = workbook.add_format({"num_format": "yyyy-mm-dd"})
     dt_fmt = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    money_fmt = workbook.add_format({"num_format": "#,##0.00"})
     for c, col in enumerate(plan.columns):
         sheet.write_string(0, c, str(col.label), bold)
         sheet.set_column(c, c, 18)
@@ -45,7 +46,9 @@ def reference_xlsx(path, queryset, columns):
     def write(r, c, kind, v):
         if v is None or v == "":
             return
-        if kind == export.BOOL or (kind == export.OTHER and isinstance(v, bool)):
+        if kind == export.MONEY:  # xlsxwriter writes a Decimal's digits with {:.16G}: the same for cents
+            sheet.write_number(r, c, v, money_fmt)
+        elif kind == export.BOOL or (kind == export.OTHER and isinstance(v, bool)):
             sheet.write_boolean(r, c, v)
         elif kind == export.NUMBER or (kind == export.OTHER and isinstance(v, (int, float, Decimal))):
             sheet.write_number(r, c, v)

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kehu.core.models import DictItem
+from kehu.core.money import round_money
 from kehu.core.registry import registry
 from kehu.sales import services, totals
 from kehu.sales.models import Opportunity, PipelineTotal, Stage
@@ -24,7 +25,7 @@ CENT = Decimal("0.01")
 
 
 def money(value):
-    return Decimal(value or 0).quantize(CENT)
+    return round_money(Decimal(value or 0))  # half up, the one rule (kehu/core/money.py)
 
 
 def weighted():

@@ -33,6 +33,20 @@ def cell(value):
     return str(value)
 
 
+@register.filter
+def money(value, currency=None):
+    """{{ value|money }}: an amount with the company currency's symbol, grouped by thousands in the
+    user's language (¥1,234,567.50); {{ value|money:"USD" }} in another currency; — for none."""
+    from kehu.core.money import format_money
+
+    if value is None or value == "":
+        return mark_safe('<span class="text-secondary">—</span>')  # noqa: S308 - constant
+    try:
+        return format_money(value, currency)
+    except (TypeError, ValueError):  # not an amount (a float is refused): shown as any value
+        return cell(value)
+
+
 @register.simple_tag
 def sort_link(column, current_sort, query_without_sort):
     if not column.sort:
@@ -50,7 +64,7 @@ def sort_link(column, current_sort, query_without_sort):
 
 @register.simple_tag
 def column_value(column, obj):
-    return cell(column.value(obj))
+    return money(column.value(obj)) if column.money else cell(column.value(obj))
 
 
 @register.filter
@@ -128,7 +142,7 @@ def record_rows(rt, columns, items):
         parts.append(f'<tr>\n<td><input class="form-check-input m-0 align-middle" type="checkbox" name="pk" '
                      f'value="{pk}" aria-label="{select}"></td>')
         for col, link in zip(columns, links, strict=True):
-            value = conditional_escape(cell(col.value(obj)))
+            value = conditional_escape(money(col.value(obj)) if col.money else cell(col.value(obj)))
             if link:
                 parts.append(f'<td><a href="{escape(before)}{pk}{escape(after)}">{value}</a></td>')
             else:

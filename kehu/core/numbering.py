@@ -1,0 +1,48 @@
+"""Human-readable record numbers: prefix + local date + the day's sequence (KH202611220001).
+
+One declaration on the model; `KehuModel.save()` fills the field when a record is created:
+
+    class Order(KehuModel):
+        number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+        numbering = Numbering("DD")          # DD + 20261122 + 0001, a new sequence each day
+
+The date is the site's (or the request's user's) local day, `timezone.localdate()`: an order
+created at 23:30 UTC on 21 November is a 22 November order in Asia/Shanghai. The sequence is a
+`Sequence` row per (key, day), incremented under its row lock (`next_sequence`), so concurrent
+creations never get the same number; a day past 10**digits - 1 numbers simply gets one digit more.
+A number is never reused: a creation that is rolled back leaves a gap, as paper forms would.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class Numbering:
+    prefix: str  # "KH", "SJ"
+    key: str = ""  # the Sequence namespace; default the model's name ("customer": customer:20261122)
+    date_format: str = "%Y%m%d"
+    digits: int = 4
+    field: str = "number"
+
+    def sequence_key(self, model, day: datetime.date) -> str:
+        return f"{self.key or model._meta.model_name}:{day.strftime(self.date_format)}"
+
+    def format(self, day: datetime.date, seq: int) -> str:
+        return f"{self.prefix}{day.strftime(self.date_format)}{seq:0{self.digits}d}"
+
+    def next(self, model, day: datetime.date | None = None) -> str:
+        """The next number of `model` for `day` (today, local), drawn from its sequence."""
+        from .models import next_sequence
+
+        day = day or timezone.localdate()
+        return self.format(day, next_sequence(self.sequence_key(model, day)))
+
+    def fill(self, obj) -> None:
+        """Give `obj` its number unless it has one."""
+        if not getattr(obj, self.field):
+            setattr(obj, self.field, self.next(type(obj)))
