@@ -283,6 +283,21 @@ class RecordEditView(RecordViewMixin, View):
         return save_record(self.rt, form, self.request.user)
 
 
+def add_new_errors(form, exc) -> None:
+    """`add_errors` for a form that was validated again: the messages it found itself (the same
+    validation that raised `exc`) are not repeated."""
+    from django.forms.forms import NON_FIELD_ERRORS
+
+    form.is_valid()
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
+    for field, messages_ in errors.items():
+        target = field if field in form.fields else None
+        shown = form.errors.get(target or NON_FIELD_ERRORS, [])
+        fresh = [m for m in messages_ if m not in shown]
+        if fresh:
+            form.add_error(target, fresh)
+
+
 def add_errors(form, exc) -> None:
     """Put a service's ValidationError on the form: on its field if the form has it."""
     if hasattr(exc, "error_dict"):
@@ -425,8 +440,7 @@ class ActionView(RecordViewMixin, View):
             messages.error(request, _("Someone else changed this record; try again."))
         except ValidationError as exc:
             form = actions.form(self.rt, action, obj, request.POST)
-            form.is_valid()
-            add_errors(form, exc)
+            add_new_errors(form, exc)
             return self.render_dialog(obj, action, form, status=200 if request.htmx else 422)
         else:
             messages.success(request, _("%(action)s: done for “%(obj)s”.") % {"action": action.label, "obj": obj})
@@ -482,8 +496,7 @@ class TransitionView(RecordViewMixin, View):
             messages.error(request, _("Someone else changed this record; try again."))
         except ValidationError as exc:
             form = self.rt.workflow.form(t, obj, request.POST)
-            form.is_valid()
-            add_errors(form, exc)
+            add_new_errors(form, exc)
             return self.render_dialog(obj, t, form, status=200 if request.htmx else 422)
         else:
             messages.success(request, _("%(transition)s: “%(obj)s” is now %(state)s.") % {

@@ -269,7 +269,7 @@ def stage_view(request, pk):
     """The board's drop and the detail page's stage menu: the workflow's transition that leads to
     `stage` (kehu/sales/workflows.py). GET: the dialog for what it needs. POST: take it, then the
     board again (or the record), or the dialog with its errors."""
-    from kehu.core.views import add_errors
+    from kehu.core.views import add_new_errors
     from kehu.core.workflow import TransitionRefused
 
     _require(request.user, "opportunity", "view")
@@ -310,8 +310,7 @@ def stage_view(request, pk):
             error = _("Someone else changed this opportunity; try again.")
         except ValidationError as exc:
             form = wf.form(t, opp, request.POST)
-            form.is_valid()
-            add_errors(form, exc)
+            add_new_errors(form, exc)
             response = dialog(form)
             response["HX-Retarget"] = "#board-dialog"
             response["HX-Reswap"] = "innerHTML"
