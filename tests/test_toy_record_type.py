@@ -56,8 +56,9 @@ class TestGadget(BusinessRecordTests):
 
 
 def test_nothing_in_kehu_names_the_test_app():
+    """No code of the product names it (kehu's own tests may: the plan test's known gaps)."""
     hits = [str(p.relative_to(ROOT)) for p in (ROOT / "kehu").rglob("*")
-            if p.suffix in (".py", ".html", ".js", ".toml", ".txt") and p.is_file()
+            if p.suffix in (".py", ".html", ".js", ".toml", ".txt") and p.is_file() and "tests" not in p.parts
             and ("toyapp" in p.read_text(errors="ignore") or "gadget" in p.read_text(errors="ignore").lower())]
     assert hits == []
     assert "gadget" in registry.keys()

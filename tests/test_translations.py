@@ -2,8 +2,8 @@
 translation, none of them a guess (`fuzzy`). The catalogue is extracted afresh from a copy of the
 source with Django's makemessages (GNU gettext), exactly as `make messages` does, and compared."""
 
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys

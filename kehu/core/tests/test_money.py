@@ -91,7 +91,7 @@ def test_money_filter():
 
 @pytest.mark.django_db
 def test_money_columns_in_the_list_and_detail(org):
-    from kehu.sales.tests.test_records import make_opportunity
+    from kehu.sales.testing import make_opportunity
 
     opp = make_opportunity(org.manager, amount=D("1234567.80"), discount=D("5.50"))
     rt = registry.get("opportunity")
@@ -115,7 +115,7 @@ def test_money_columns_in_the_list_and_detail(org):
 def test_board_and_forecast_show_the_currency(org):
     import datetime
 
-    from kehu.sales.tests.test_records import make_opportunity
+    from kehu.sales.testing import make_opportunity
 
     make_opportunity(org.manager, amount=D("4321.50"), expected_close=datetime.date(2031, 5, 1))
     client = Client()

@@ -29,7 +29,7 @@ def test_the_existing_formats_are_declared():
 
 @pytest.mark.django_db
 def test_records_get_consecutive_numbers_of_the_local_day(org):
-    from kehu.sales.tests.test_records import make_opportunity
+    from kehu.sales.testing import make_opportunity
 
     today = timezone.localdate()
     made = [make_customer(org.manager) for _ in range(25)]

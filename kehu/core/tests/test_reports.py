@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kehu.core.filters import InvalidFilters
 from kehu.core.registry import registry
@@ -17,7 +18,7 @@ from kehu.customers.models import Customer
 from kehu.customers.testing import make_customer
 from kehu.sales.models import Opportunity, Stage
 from kehu.sales.reports import PIPELINE_MEASURES, PipelineFilterSet
-from kehu.sales.tests.test_records import make_opportunity
+from kehu.sales.testing import make_opportunity
 
 D = Decimal
 UTC = datetime.UTC
@@ -123,7 +124,7 @@ def test_date_buckets_without_a_function_per_row(org):
     assert "date_trunc" not in sql and "strftime" not in sql
     quarters = report(opportunities(), org.admin, {}, group_by=[Bucket("expected_close", "quarter")],
                       measures=MEASURES, rollups=False)
-    assert [(r["expected_close_quarter_label"], r["n"]) for r in quarters] == [("2026-Q4", 4), ("No date", 1)]
+    assert [(r["expected_close_quarter_label"], r["n"]) for r in quarters] == [("2026-Q4", 4), (gettext("No date"), 1)]
 
 
 @pytest.mark.django_db

@@ -14,8 +14,7 @@ from kehu.core.workflow import TransitionRefused
 from kehu.customers.models import Customer
 from kehu.sales import services
 from kehu.sales.models import Opportunity, Stage, StageChange
-
-from .test_records import make_opportunity
+from kehu.sales.testing import make_opportunity
 
 TODAY = timezone.localdate
 
