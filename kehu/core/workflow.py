@@ -235,6 +235,17 @@ class Workflow:
             initial[name] = getattr(obj, f.attname)
         return self.form_class(t, obj)(data=data, initial=initial)
 
+    def with_current_values(self, t: Transition, obj, data):
+        """`data` with the record's current value for each field of `t` that it does not name (the
+        API and services send what changes; the dialog sends every field, an emptied one as "")."""
+        from .api import to_form_value
+
+        merged = data.copy() if hasattr(data, "copy") else dict(data)
+        for name in t.fields:
+            if name not in merged:
+                merged[name] = to_form_value(getattr(obj, self.model._meta.get_field(name).attname))
+        return merged
+
     # --- taking it ----------------------------------------------------------------------
     def take(self, obj, name: str, user, data=None):
         """Take transition `name` on `obj` for `user` with `data` (the dialog's or the API's
@@ -257,7 +268,7 @@ class Workflow:
             if reason:
                 raise TransitionRefused(reason, self.state(locked), self.state_label(self.state(locked), locked),
                                         [x.name for x in self.available(locked, user)])
-            form = self.form(t, locked, data)
+            form = self.form(t, locked, self.with_current_values(t, locked, data))
             if not form.is_valid():
                 raise ValidationError(form.errors.as_data())
             targets = self.targets(t, locked)

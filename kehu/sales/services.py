@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.core.models import DictItem
-from kehu.customers.models import CUSTOMER_DEAL_FIELDS
+from kehu.customers.models import CUSTOMER_DEAL_FIELDS, won_deal_errors
 
 from .models import OPPORTUNITY_DEAL_FIELDS, Opportunity, PlanStep, Stage, StageChange, close_errors
 
@@ -98,7 +98,13 @@ def win_customer(opp: Opportunity, by) -> dict:
     customer.signed_on = opp.signed_on
     customer.updated_by = by
     try:
-        customer.full_clean()
+        if customer.pk is None:  # the prospect becomes a customer: every rule of a new customer
+            customer.full_clean()
+        else:  # the won-deal rule only: an old, imperfect phone number must not block the win
+            errors = won_deal_errors(True, customer.deal_amount, customer.deal_products, customer.signed_on,
+                                     CUSTOMER_DEAL_FIELDS)
+            if errors:
+                raise ValidationError(errors)
     except ValidationError as exc:
         errors: dict = {}
         for field, messages in exc.message_dict.items():

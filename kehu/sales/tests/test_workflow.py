@@ -142,3 +142,22 @@ def test_a_user_with_view_only_sees_no_transition_and_cannot_take_one(org):
                                            content_type="application/json")
     assert response.status_code == 403
     assert Opportunity.objects.get(pk=opp.pk).stage_id == opp.stage_id
+
+
+def test_an_old_invalid_phone_of_the_customer_does_not_block_the_win(org):
+    """Imported customers may carry numbers the form would refuse today; winning checks the deal."""
+    opp = make_opportunity(org.manager)
+    Customer.objects.filter(pk=opp.customer_id).update(phone="+8615484548879")
+    win(opp, org.manager, "800")
+    customer = Customer.objects.get(pk=opp.customer_id)
+    assert customer.type.code == "won" and customer.deal_amount == Decimal("800")
+    assert customer.phone == "+8615484548879"  # left as it was
+
+
+def test_services_take_the_records_current_values_for_fields_not_given(org):
+    """A transition asked by a service (or the API) keeps what it does not name: the amount
+    already on the opportunity satisfies the win."""
+    opp = make_opportunity(org.manager, amount=Decimal("4200"))
+    services.change_stage(opp, won(), org.manager, deal_products="软件", signed_on=TODAY())
+    assert Opportunity.objects.get(pk=opp.pk).amount == Decimal("4200")
+    assert Customer.objects.get(pk=opp.customer_id).deal_amount == Decimal("4200")

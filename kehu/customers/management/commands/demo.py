@@ -99,7 +99,7 @@ class Command(BaseCommand):
                 level=rng.choice(d["customer_level"]), source=rng.choice(d["customer_source"]),
                 region=regions[region], province=province, city=city,
                 address=f"{city}{rng.choice(['高新区', '开发区', '中心区'])}{rng.randint(1, 999)}号",
-                phone=f"+861{rng.choice([3, 5, 8])}{rng.randint(100000000, 999999999)}",
+                phone=f"+861{rng.choice([38, 39, 50, 58, 86, 88])}{rng.randint(10000000, 99999999)}",  # valid mobile prefixes
                 email=f"info{n}@example{n % 50}.cn",
                 employees=rng.choice([20, 50, 120, 300, 800, 2000]),
                 annual_revenue=Decimal(rng.randint(100, 50000)) * 10000,
@@ -129,7 +129,12 @@ class Command(BaseCommand):
         from kehu.sales.models import Opportunity, PlanStep, Stage, StageChange
 
         now = timezone.now()
+        from kehu.sales import services as sales_services
+
         open_stages = list(Stage.objects.filter(is_won=False, is_lost=False).order_by("order"))
+        won_stage = Stage.objects.filter(is_won=True, active=True).first()
+        lost_stage = Stage.objects.filter(is_lost=True, active=True).first()
+        lost_reason = DictItem.objects.filter(kind="lost_reason").first()
         methods = list(DictItem.objects.filter(kind="contact_method"))
         owned = list(Customer.objects.filter(owner__isnull=False).select_related("owner").order_by("id")[:150])
         products = ["CRM 标准版年费", "CRM 专业版 50 用户", "实施服务", "数据迁移服务", "移动端模块"]
@@ -157,6 +162,12 @@ class Command(BaseCommand):
                 )
                 opp.save()
                 StageChange.objects.create(opportunity=opp, from_stage=None, to_stage=stage, changed_by=owner)
+                if n % 10 == 0 and won_stage is not None:  # some deals closed through the workflow
+                    sales_services.change_stage(opp, won_stage, owner, deal_products=rng.choice(products),
+                                                signed_on=timezone.localdate() - datetime.timedelta(days=n % 9))
+                elif n % 14 == 0 and lost_stage is not None and lost_reason is not None:
+                    sales_services.change_stage(opp, lost_stage, owner, lost_reason=lost_reason,
+                                                won_competitor="某友商")
                 for order in range(rng.randint(1, 3)):
                     PlanStep(opportunity=opp, order=order, owner=owner, responsible=owner,
                              planned_on=timezone.localdate() + datetime.timedelta(days=order * 7 - 3),
