@@ -19,8 +19,8 @@ from kehu.accounts.models import Role
 from kehu.accounts.scope import scope_key
 from kehu.core.registry import registry
 from kehu.core.testing.factories import auth
-from kehu.core.testing.records import BusinessRecordTests
-from tests.toyapp.models import Gadget
+from kehu.core.testing.records import BusinessRecordTests, ReadOnlyRecordTests
+from tests.toyapp.models import Gadget, GadgetCount
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -30,7 +30,7 @@ def gadget_rights(db):
     """The roles' rights on gadgets: what an administrator would give (roles are data, not code)."""
     for code in ("account_manager", "supervisor"):
         role = Role.objects.get(code=code)
-        role.rights = [*role.rights, "gadget.*"]
+        role.rights = [*role.rights, "gadget.*", "gadgetcount.*"]
         role.save()
     authcache.clear()
 
@@ -53,6 +53,31 @@ class TestGadget(BusinessRecordTests):
 
     def form_data(self, org):
         return {"name": "新部件", "price": "99.90", "owner": org.manager.pk, "note": "说明"}
+
+
+class TestGadgetCount(ReadOnlyRecordTests):
+    """A read-only record type: no create, edit or delete anywhere; its one action, recount."""
+
+    key = "gadgetcount"
+
+    def make(self, org, owner):
+        count = GadgetCount(gadget=make_gadget(owner), quantity=3, owner=owner, created_by=owner)
+        count.save()
+        return count
+
+    def action_data(self, org, action):
+        return {"quantity": 7}
+
+    def check_action(self, org, action, after, before):
+        assert after.quantity == 7 and after.counted_at is not None and after.version == before.version + 1
+
+
+def test_an_action_refuses_what_its_service_refuses(org):
+    count = TestGadgetCount().make(org, org.manager)
+    response = Client(**auth(org.manager)).post(f"/api/v1/gadgetcounts/{count.pk}/actions/recount",
+                                                json.dumps({"quantity": -1}), content_type="application/json")
+    assert response.status_code == 422 and "quantity" in response.json()["errors"]
+    assert GadgetCount.objects.get(pk=count.pk).quantity == 3
 
 
 def test_nothing_in_kehu_names_the_test_app():

@@ -42,3 +42,23 @@ class Gadget(KehuModel):
 
     def __str__(self):
         return self.name
+
+
+class GadgetCount(KehuModel):
+    """A read-only record type with an action (a stock count: only "recount" changes it)."""
+
+    gadget = models.ForeignKey(Gadget, on_delete=models.CASCADE, related_name="counts", verbose_name="小部件")
+    quantity = models.IntegerField("数量", default=0)
+    counted_at = models.DateTimeField("盘点时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "盘点"
+        verbose_name_plural = "盘点"
+        indexes = [
+            models.Index(fields=["id"], name="gadgetcount_alive_idx", condition=ALIVE),
+            models.Index(fields=["owner", "id"], name="gadgetcount_owner_idx", condition=ALIVE),
+            models.Index(fields=["created_at", "id"], name="gadgetcount_created_idx", condition=ALIVE),
+        ]
+
+    def __str__(self):
+        return f"{self.gadget_id}: {self.quantity}"

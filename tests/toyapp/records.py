@@ -1,11 +1,15 @@
 """The gadget's record type, form, filters and workflow: all a new record type declares."""
 
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from kehu.core.actions import Action
 from kehu.core.filters import KehuFilterSet
 from kehu.core.forms import KehuModelForm
 from kehu.core.registry import RecordType, registry
 from kehu.core.workflow import NONE, REQUIRED, Transition, Workflow
 
-from .models import Gadget
+from .models import Gadget, GadgetCount
 
 
 class GadgetForm(KehuModelForm):
@@ -41,3 +45,31 @@ class GadgetType(RecordType):
     list_select_related = ["owner", "handler"]
     nav_section = "sales"
     workflow = GadgetWorkflow()
+
+
+class GadgetCountFilterSet(KehuFilterSet):
+    class Meta:
+        model = GadgetCount
+        fields = []
+
+
+def recount(count, user, data):
+    if data["quantity"] < 0:
+        raise ValidationError({"quantity": "数量不能为负数。"})
+    count.quantity = data["quantity"]
+    count.counted_at = timezone.now()
+    count.updated_by = user
+    count.save()
+    return count
+
+
+@registry.register
+class GadgetCountType(RecordType):
+    model = GadgetCount
+    key = "gadgetcount"
+    filterset = GadgetCountFilterSet
+    list_columns = ["gadget", "quantity", "counted_at", "owner"]
+    list_select_related = ["gadget", "owner"]
+    sort_fields = ["id", "created_at"]
+    read_only = True
+    actions = (Action("recount", "重新盘点", run=recount, fields=("quantity",), required=("quantity",)),)

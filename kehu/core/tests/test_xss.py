@@ -66,15 +66,22 @@ def test_payloads_stay_text_on_every_page(org):
         assert seeded.records.get(rt.key), f"record type {rt.key} has no XSS payload records: add it to seed()"
         _get(client, reverse(rt.url_name("list")) + "?per_page=200", pages, shows_payloads=True)
         _get(client, reverse(rt.url_name("list")) + "?q=" + xss.PAYLOADS[4], pages)  # reflected
-        _get(client, reverse(rt.url_name("add")), pages, shows_payloads=rt.is_kehu_model)
+        if rt.creatable:
+            _get(client, reverse(rt.url_name("add")), pages, shows_payloads=rt.is_kehu_model)
         for pk in seeded.records[rt.key][:per_type]:
             detail = _get(client, reverse(rt.url_name("detail"), args=[pk]), pages, shows_payloads=True)
             for tab in sorted(set(TAB_LINK.findall(detail))):
                 _get(client, reverse(rt.url_name("detail"), args=[pk]) + f"?tab={tab}", pages)
-            _get(client, reverse(rt.url_name("edit"), args=[pk]), pages, shows_payloads=True)
+            if rt.editable:
+                _get(client, reverse(rt.url_name("edit"), args=[pk]), pages, shows_payloads=True)
+            for action in rt.actions:  # its dialog
+                _get(client, reverse(rt.url_name("action"), args=[pk, action.name]), pages)
+            for t in rt.workflow.transitions if rt.workflow else ():  # the transition dialogs
+                _get(client, reverse(rt.url_name("transition"), args=[pk, t.name]), pages)
             _get(client, reverse(rt.url_name("history"), args=[pk]), pages, shows_payloads=True)
-        if rt.is_kehu_model:
+        if rt.is_kehu_model and rt.deletable:
             _get(client, reverse(rt.url_name("recycle_bin")), pages)
+        if rt.is_kehu_model and rt.creatable:
             # a form sent back with errors, whole and one field (HTMX validation), echoes what was typed
             bad = {"cf_pchoice": xss.PAYLOADS[4], "cf_pmulti": xss.PAYLOADS[1], "cf_p0": xss.PAYLOADS[9]}
             for extra in ({}, {"_validate": "cf_pchoice"}, {"_validate": "cf_p0"}):

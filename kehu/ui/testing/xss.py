@@ -232,10 +232,16 @@ def seed(admin, per_type: int = 10) -> Seeded:
     for rt in registry.all():
         if rt.key in seeded.records or not rt.is_kehu_model:
             continue
+        required = {}  # its required foreign keys: a record of a type seeded already
+        for f in rt.model._meta.concrete_fields:
+            if f.is_relation and not f.null and f.name not in ("owner", "created_by"):
+                related = registry.for_model(f.related_model)
+                if related is not None and seeded.records.get(related.key):
+                    required[f.attname] = seeded.records[related.key][0]
         for _j in range(per_type):
             try:
                 with transaction.atomic():
-                    business(rt.key, rt.model(owner=admin, created_by=admin))
+                    business(rt.key, rt.model(owner=admin, created_by=admin, **required))
             except Exception:  # a required field this generic seed cannot fill
                 seeded.records.pop(rt.key, None)
                 break
