@@ -58,6 +58,8 @@ class GadgetCount(KehuModel):
             models.Index(fields=["id"], name="gadgetcount_alive_idx", condition=ALIVE),
             models.Index(fields=["owner", "id"], name="gadgetcount_owner_idx", condition=ALIVE),
             models.Index(fields=["created_at", "id"], name="gadgetcount_created_idx", condition=ALIVE),
+            models.Index(fields=["owner", "created_at", "id"], name="gadgetcount_owner_created_idx",
+                         condition=ALIVE),
         ]
 
     def __str__(self):
