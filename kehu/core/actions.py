@@ -25,9 +25,8 @@ from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from .workflow import NONE, OPTIONAL, REQUIRED, TransitionRefused
+from .workflow import NONE, OPTIONAL, REQUIRED, TransitionRefused, current_values, input_form_class
 
 __all__ = ["Action", "take_action", "NONE", "OPTIONAL", "REQUIRED"]
 
@@ -61,22 +60,11 @@ def available(rt, obj, user) -> list[Action]:
 
 
 def form_class(rt, action: Action) -> type[forms.Form]:
-    from .forms import BootstrapMixin
-
-    attrs: dict[str, Any] = {}
-    for name in action.fields:
-        formfield = rt.model._meta.get_field(name).formfield()
-        formfield.required = name in action.required
-        attrs[name] = formfield
-    if action.comment != NONE:
-        attrs["comment"] = forms.CharField(label=gettext_lazy("Comment"), required=action.comment == REQUIRED,
-                                           max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
-    return type("ActionForm", (BootstrapMixin, forms.Form), attrs)
+    return input_form_class(rt.model, action, name="ActionForm")
 
 
 def form(rt, action: Action, obj, data=None) -> forms.Form:
-    initial = {name: getattr(obj, rt.model._meta.get_field(name).attname) for name in action.fields}
-    return form_class(rt, action)(data=data, initial=initial)
+    return form_class(rt, action)(data=data, initial=current_values(rt.model, action, obj))
 
 
 def take_action(rt, obj, name: str, user, data=None):

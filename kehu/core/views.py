@@ -400,50 +400,67 @@ def action_buttons(rt: RecordType, obj, user) -> list[dict]:
              "url": reverse(rt.url_name("action"), args=[obj.pk, a.name])} for a in actions.available(rt, obj, user)]
 
 
-class ActionView(RecordViewMixin, View):
-    """GET: the dialog for what action `name` needs. POST: run it, then back to the record."""
+class RecordDialogView(RecordViewMixin, View):
+    """A record's operation that may ask for input: GET the dialog (an HTMX fragment, or a page),
+    POST to run it; then back to the record, or the dialog again with the errors on its fields.
+    Subclasses say what `name` is (a workflow transition, a record action) and how it runs."""
 
-    def action_and_object(self):
-        from . import actions
+    url_action = ""  # the URL name's action: "transition", "action"
 
-        action = actions.get(self.rt, self.kwargs["name"])
-        if action is None:
+    def spec(self):
+        raise NotImplementedError
+
+    def may(self, spec) -> bool:
+        raise NotImplementedError
+
+    def form(self, spec, obj, data=None):
+        raise NotImplementedError
+
+    def run(self, spec, obj, data):
+        raise NotImplementedError
+
+    def done_message(self, spec, obj) -> str:
+        raise NotImplementedError
+
+    def spec_and_object(self):
+        spec = self.spec()
+        if spec is None:
             raise Http404
         obj = self.get_object()
-        if not actions.may(self.rt, self.request.user, action):
+        if not self.may(spec):
             raise PermissionDenied
-        return action, obj
+        return spec, obj
 
-    def render_dialog(self, obj, action, form, status=200):
-        ctx = self.base_context(object=obj, t=action, form=form,
-                                action_url=reverse(self.rt.url_name("action"), args=[obj.pk, action.name]),
+    def render_dialog(self, obj, spec, form, status=200):
+        ctx = self.base_context(object=obj, t=spec, form=form,
+                                action_url=reverse(self.rt.url_name(self.url_action), args=[obj.pk, spec.name]),
                                 hx_target="#transition-dialog", cancel_url=self.rt.get_absolute_url(obj))
         template = "core/partials/transition_dialog.html" if self.request.htmx else "core/transition_page.html"
         return TemplateResponse(self.request, template, ctx, status=status)
 
     def get(self, request, *args, **kwargs):
-        from . import actions
-
-        action, obj = self.action_and_object()
-        return self.render_dialog(obj, action, actions.form(self.rt, action, obj))
+        spec, obj = self.spec_and_object()
+        form = self.form(spec, obj)
+        if request.GET.get("to") and "to" in form.fields:  # a menu item chose the target state
+            form.initial["to"] = request.GET["to"]
+        return self.render_dialog(obj, spec, form)
 
     def post(self, request, *args, **kwargs):
-        from . import actions
         from .workflow import TransitionRefused
 
-        action, obj = self.action_and_object()
+        spec, obj = self.spec_and_object()
         try:
-            obj = actions.take_action(self.rt, obj, action.name, request.user, request.POST)
+            obj = self.run(spec, obj, request.POST)
         except TransitionRefused as exc:
             messages.error(request, exc.message)
         except StaleVersionError:
             messages.error(request, _("Someone else changed this record; try again."))
         except ValidationError as exc:
-            form = actions.form(self.rt, action, obj, request.POST)
+            form = self.form(spec, obj, request.POST)
             add_new_errors(form, exc)
-            return self.render_dialog(obj, action, form, status=200 if request.htmx else 422)
+            return self.render_dialog(obj, spec, form, status=200 if request.htmx else 422)
         else:
-            messages.success(request, _("%(action)s: done for “%(obj)s”.") % {"action": action.label, "obj": obj})
+            messages.success(request, self.done_message(spec, obj))
         url = self.rt.get_absolute_url(obj)
         if request.htmx:
             response = HttpResponse(status=204)
@@ -452,62 +469,61 @@ class ActionView(RecordViewMixin, View):
         return HttpResponseRedirect(url)
 
 
-class TransitionView(RecordViewMixin, View):
-    """GET: the dialog asking what transition `name` needs (HTMX fragment, or a page).
-    POST: take it; then back to the record, or the dialog again with the errors on its fields."""
+class ActionView(RecordDialogView):
+    """A record action (kehu/core/actions.py)."""
+
+    url_action = "action"
+
+    def spec(self):
+        from . import actions
+
+        return actions.get(self.rt, self.kwargs["name"])
+
+    def may(self, spec):
+        from . import actions
+
+        return actions.may(self.rt, self.request.user, spec)
+
+    def form(self, spec, obj, data=None):
+        from . import actions
+
+        return actions.form(self.rt, spec, obj, data)
+
+    def run(self, spec, obj, data):
+        from . import actions
+
+        return actions.take_action(self.rt, obj, spec.name, self.request.user, data)
+
+    def done_message(self, spec, obj):
+        return _("%(action)s: done for “%(obj)s”.") % {"action": spec.label, "obj": obj}
+
+
+class TransitionView(RecordDialogView):
+    """A workflow transition (kehu/core/workflow.py)."""
+
+    url_action = "transition"
 
     def dispatch(self, request, *args, **kwargs):
         if self.rt.workflow is None:
             raise Http404
         return super().dispatch(request, *args, **kwargs)
 
-    def transition(self):
-        t = self.rt.workflow.get(self.kwargs["name"])
-        if t is None:
-            raise Http404
-        return t
+    def spec(self):
+        return self.rt.workflow.get(self.kwargs["name"])
 
-    def render_dialog(self, obj, t, form, status=200, error=None):
-        ctx = self.base_context(object=obj, t=t, form=form, error=error,
-                                action_url=reverse(self.rt.url_name("transition"), args=[obj.pk, t.name]),
-                                hx_target="#transition-dialog", cancel_url=self.rt.get_absolute_url(obj))
-        template = "core/partials/transition_dialog.html" if self.request.htmx else "core/transition_page.html"
-        return TemplateResponse(self.request, template, ctx, status=status)
+    def may(self, spec):
+        return self.rt.workflow.may(self.request.user, spec)
 
-    def get(self, request, *args, **kwargs):
-        obj, t = self.get_object(), self.transition()
-        if not self.rt.workflow.may(request.user, t):
-            raise PermissionDenied
-        initial_to = request.GET.get("to")
-        form = self.rt.workflow.form(t, obj)
-        if initial_to and "to" in form.fields:
-            form.initial["to"] = initial_to
-        return self.render_dialog(obj, t, form)
+    def form(self, spec, obj, data=None):
+        return self.rt.workflow.form(spec, obj, data)
 
-    def post(self, request, *args, **kwargs):
-        from .workflow import TransitionRefused
+    def run(self, spec, obj, data):
+        return self.rt.workflow.take(obj, spec.name, self.request.user, data)
 
-        obj, t = self.get_object(), self.transition()
-        try:
-            obj = self.rt.workflow.take(obj, t.name, request.user, request.POST)
-        except TransitionRefused as exc:
-            messages.error(request, exc.message)
-        except StaleVersionError:
-            messages.error(request, _("Someone else changed this record; try again."))
-        except ValidationError as exc:
-            form = self.rt.workflow.form(t, obj, request.POST)
-            add_new_errors(form, exc)
-            return self.render_dialog(obj, t, form, status=200 if request.htmx else 422)
-        else:
-            messages.success(request, _("%(transition)s: “%(obj)s” is now %(state)s.") % {
-                "transition": t.label, "obj": obj,
-                "state": self.rt.workflow.state_label(self.rt.workflow.state(obj), obj)})
-        url = self.rt.get_absolute_url(obj)
-        if request.htmx:
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = url
-            return response
-        return HttpResponseRedirect(url)
+    def done_message(self, spec, obj):
+        wf = self.rt.workflow
+        return _("%(transition)s: “%(obj)s” is now %(state)s.") % {
+            "transition": spec.label, "obj": obj, "state": wf.state_label(wf.state(obj), obj)}
 
 
 def history_for(obj):

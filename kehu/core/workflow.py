@@ -86,6 +86,28 @@ class Context:
     log: dict = field(default_factory=dict)  # extra facts to keep in the transition log
 
 
+def input_form_class(model, spec, extra: dict | None = None, name: str = "TransitionForm") -> type[forms.Form]:
+    """The form of what a transition or a record action (`spec`: its fields, required, comment)
+    asks for: the model's own form fields, then the comment; `extra` fields first."""
+    from .forms import BootstrapMixin
+
+    attrs: dict[str, Any] = dict(extra or {})
+    for field_name in spec.fields:
+        formfield = model._meta.get_field(field_name).formfield()
+        formfield.required = field_name in spec.required
+        attrs[field_name] = formfield
+    if spec.comment != NONE:
+        attrs["comment"] = forms.CharField(
+            label=gettext_lazy("Comment"), required=spec.comment == REQUIRED, max_length=2000,
+            widget=forms.Textarea(attrs={"rows": 3}))
+    return type(name, (BootstrapMixin, forms.Form), attrs)
+
+
+def current_values(model, spec, obj) -> dict:
+    """The record's values of the fields `spec` asks for (the dialog's initial values)."""
+    return {name: getattr(obj, model._meta.get_field(name).attname) for name in spec.fields}
+
+
 class Workflow:
     field: str = "status"  # the model field that holds the state
     transitions: tuple[Transition, ...] = ()
@@ -208,8 +230,6 @@ class Workflow:
 
     # --- what a transition asks for -------------------------------------------------
     def form_class(self, t: Transition, obj) -> type[forms.Form]:
-        from .forms import BootstrapMixin
-
         attrs: dict[str, Any] = {}
         if obj is None:  # the API's input schema: any state, checked when taken
             attrs["to"] = forms.CharField(label=gettext_lazy("To"), required=False, help_text=gettext_lazy(
@@ -218,22 +238,10 @@ class Workflow:
             targets = self.targets(t, obj)
             if len(targets) > 1:
                 attrs["to"] = forms.ChoiceField(label=gettext_lazy("To"), choices=[("", "---------"), *targets])
-        for name in t.fields:
-            formfield = self.model._meta.get_field(name).formfield()
-            formfield.required = name in t.required
-            attrs[name] = formfield
-        if t.comment != NONE:
-            attrs["comment"] = forms.CharField(
-                label=gettext_lazy("Comment"), required=t.comment == REQUIRED, max_length=2000,
-                widget=forms.Textarea(attrs={"rows": 3}))
-        return type("TransitionForm", (BootstrapMixin, forms.Form), attrs)
+        return input_form_class(self.model, t, attrs)
 
     def form(self, t: Transition, obj, data=None) -> forms.Form:
-        initial = {}
-        for name in t.fields:
-            f = self.model._meta.get_field(name)
-            initial[name] = getattr(obj, f.attname)
-        return self.form_class(t, obj)(data=data, initial=initial)
+        return self.form_class(t, obj)(data=data, initial=current_values(self.model, t, obj))
 
     def with_current_values(self, t: Transition, obj, data):
         """`data` with the record's current value for each field of `t` that it does not name (the
