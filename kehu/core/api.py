@@ -199,6 +199,12 @@ def require(request, rt: RecordType, action: str):
         raise PermissionDenied(f"No right {rt.module}.{action}.")
 
 
+def lock_row(rt: RecordType, pk: int) -> None:
+    """Lock one record's row until the transaction ends (PostgreSQL: FOR UPDATE; SQLite: the
+    IMMEDIATE transaction already holds the database's write lock). Call inside transaction.atomic()."""
+    list(rt.model._base_manager.select_for_update().filter(pk=pk).values_list("pk", flat=True))
+
+
 def get_visible(request, rt: RecordType, pk: int):
     obj = rt.visible(request.auth).filter(pk=pk).first()
     if obj is None:
@@ -534,18 +540,22 @@ def crud_write_routes(router, rt: RecordType, Out, In) -> None:
 
     def update_record(request, pk: int):
         require(request, rt, "edit")
-        obj = get_visible(request, rt, pk)
-        data = read_payload(request, rt, In)  # the right first, then the body
-        if rt.is_kehu_model:
-            check_version(request, obj, data)
-        else:
-            data.pop("version", None)
-        if rt.workflow is not None and rt.workflow.field in data:  # a state changes only by a transition
-            raise ValidationError({rt.workflow.field: [
-                f"Change it with a transition: POST /api/v1/{rt.api_prefix}/{pk}/transitions/<name> "
-                f"(GET /api/v1/{rt.api_prefix}/{pk}/transitions lists them)."]})
-        form = rt.form(form_data(rt, data, obj), instance=obj, user=request.auth)
+        # One transaction from the read to the write, the row locked first: a PATCH that names no
+        # version (nor If-Match) is "last write wins" and must never meet another writer's update
+        # between its read and its save (that would answer 409 to a client that asked for no check)
         with transaction.atomic():
+            lock_row(rt, pk)
+            obj = get_visible(request, rt, pk)
+            data = read_payload(request, rt, In)  # the right first, then the body
+            if rt.is_kehu_model:
+                check_version(request, obj, data)
+            else:
+                data.pop("version", None)
+            if rt.workflow is not None and rt.workflow.field in data:  # a state changes only by a transition
+                raise ValidationError({rt.workflow.field: [
+                    f"Change it with a transition: POST /api/v1/{rt.api_prefix}/{pk}/transitions/<name> "
+                    f"(GET /api/v1/{rt.api_prefix}/{pk}/transitions lists them)."]})
+            form = rt.form(form_data(rt, data, obj), instance=obj, user=request.auth)
             if not form.is_valid():
                 raise ValidationError(form.errors)
             obj = save_form(rt, form, request.auth)

@@ -1,0 +1,60 @@
+"""Two API clients editing the same record at once (the mixed load of issue 17 met it): a PATCH that
+names no version is "last write wins" and must never answer 409; one that names a stale version
+must."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+from django.test import Client
+
+from kehu.core.testing.factories import token_for
+from kehu.customers.models import Customer
+from kehu.customers.testing import make_customer
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers: PostgreSQL (SQLite has one writer)")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_patches_without_a_version_all_land(org):
+    customer = make_customer(org.manager, "并发编辑有限公司")
+    threads, per_thread = 6, 8
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(threads)
+    token = token_for(org.manager)
+
+    def work(i):
+        try:
+            client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+            start.wait()
+            got = [client.patch(f"/api/v1/customers/{customer.pk}", {"notes": f"client {i} edit {n}"},
+                                content_type="application/json").status_code for n in range(per_thread)]
+            with lock:
+                statuses.extend(got)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert not errors, errors
+    assert statuses == [200] * (threads * per_thread)
+    customer = Customer.all_objects.get(pk=customer.pk)
+    assert customer.version == 1 + threads * per_thread  # every edit landed, none lost
+    assert customer.notes.startswith("client ")
+
+
+@pytest.mark.django_db
+def test_a_stale_version_is_still_refused(org):
+    customer = make_customer(org.manager, "旧版本有限公司")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(org.manager)}")
+    url = f"/api/v1/customers/{customer.pk}"
+    assert client.patch(url, {"notes": "one", "version": 1}, content_type="application/json").status_code == 200
+    r = client.patch(url, {"notes": "two", "version": 1}, content_type="application/json")
+    assert r.status_code == 409 and r.json()["current_version"] == 2
+    assert Customer.all_objects.get(pk=customer.pk).notes == "one"
