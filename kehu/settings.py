@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "kehu.customers",
     "kehu.sales",
     "kehu.activities",
+    "kehu.catalog",
     "kehu.ui",
 ]
 

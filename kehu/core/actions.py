@@ -38,6 +38,9 @@ class Action:
     run: Callable  # (obj, user, data) -> obj
     right: str = "edit"  # an action of the record type's module, or "module.action"
     fields: tuple = ()  # model fields it asks for
+    # or a form of its own, for input that is not the record's fields (a quantity and a warehouse
+    # to receive stock into); the comment, if any, is added to it
+    form: type[forms.Form] | None = None
     required: tuple = ()
     comment: str = NONE
     guard: Callable | None = None  # (obj, user) -> None, or why it cannot be taken now (409)
@@ -60,7 +63,14 @@ def available(rt, obj, user) -> list[Action]:
 
 
 def form_class(rt, action: Action) -> type[forms.Form]:
+    if action.form is not None:
+        return input_form_class(rt.model, action, extra=dict(action.form.base_fields), name="ActionForm")
     return input_form_class(rt.model, action, name="ActionForm")
+
+
+def asks_input(action: Action) -> bool:
+    """Whether running `action` needs a dialog (fields to fill in, a comment to write)."""
+    return bool(action.fields) or action.form is not None or action.comment == REQUIRED
 
 
 def form(rt, action: Action, obj, data=None) -> forms.Form:

@@ -396,7 +396,7 @@ def action_buttons(rt: RecordType, obj, user) -> list[dict]:
         return []
     from . import actions
 
-    return [{"t": a, "targets": [], "dialog": bool(a.fields) or a.comment == "required",
+    return [{"t": a, "targets": [], "dialog": actions.asks_input(a),
              "url": reverse(rt.url_name("action"), args=[obj.pk, a.name])} for a in actions.available(rt, obj, user)]
 
 
