@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "kehu.sales",
     "kehu.activities",
     "kehu.catalog",
+    "kehu.orders",
     "kehu.ui",
 ]
 

@@ -97,6 +97,11 @@ class KehuModelForm(KehuFormMixin, CustomFieldsFormMixin, forms.ModelForm):
             return
         if self.instance.pk:
             del self.fields[workflow.field]
+            self.locked_fields = workflow.locked_fields(self.instance, list(self.fields))
+            for name in self.locked_fields:
+                self.fields[name].disabled = True
+                self.fields[name].help_text = _("Not editable while the record is “%(state)s”.") % {
+                    "state": workflow.state_label(workflow.state(self.instance), self.instance)}
         else:
             workflow.limit_initial(self.fields[workflow.field])
 
@@ -121,8 +126,20 @@ class KehuModelForm(KehuFormMixin, CustomFieldsFormMixin, forms.ModelForm):
                 self.instance.owner = self.user
                 self.initial["owner"] = self.user.pk
 
+    locked_fields: set[str] = set()
+
     def clean(self):
         data = super().clean()
+        for name in self.locked_fields:  # a frozen state (Workflow.frozen): a changed value is refused
+            field = self.fields[name]
+            field.disabled = False
+            try:
+                changed = field.has_changed(self.get_initial_for_field(field, name),
+                                            field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name)))
+            finally:
+                field.disabled = True
+            if changed and self.add_prefix(name) in self.data:
+                self.add_error(name, self.fields[name].help_text)
         if "owner" in self.fields and self.fields["owner"].disabled:
             submitted = self.data.get(self.add_prefix("owner"))
             current = self.instance.owner_id

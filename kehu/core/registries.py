@@ -253,6 +253,55 @@ def job(task, *, daily_at: int | Callable[[], int] | None = None) -> None:
     jobs[j.name] = j
 
 
+# --- what one app adds to another's record type ------------------------------------------------
+
+
+extra_relations: dict[str, list] = {}
+
+
+def relation(record_type: str, rel) -> None:
+    """A delete/merge rule (kehu/core/relations.py: Protect, Cascade) of another app's record type:
+    `r.relation("customer", Protect("orders", message=…))` — a customer with orders is not deleted."""
+    extra_relations.setdefault(record_type, []).append(rel)
+
+
+@dataclass
+class DetailTab:
+    """A tab on a record's detail page listing the related records of another record type (a
+    customer's orders): loaded on its own, through that record type's data scope."""
+
+    key: str
+    label: Any
+    record_type: str  # whose detail page: "customer"
+    related: str  # the record type listed: "order"
+    field: str  # its foreign key to the record: "customer"
+    order: int = 100
+    limit: int = 50
+
+    @property
+    def right(self) -> str:
+        return f"{self.related}.view"
+
+
+detail_tabs: dict[str, list[DetailTab]] = {}
+
+
+def detail_tab(record_type: str, key: str, label, *, related: str, field: str, order: int = 100) -> None:
+    """`r.detail_tab("customer", "orders", _("Orders"), related="order", field="customer")`."""
+    tabs = detail_tabs.setdefault(record_type, [])
+    if any(t.key == key for t in tabs):
+        raise ValueError(f"detail tab {record_type}/{key} is declared twice")
+    tabs.append(DetailTab(key, label, record_type, related, field, order))
+    tabs.sort(key=lambda t: t.order)
+
+
+def detail_tabs_for(record_type: str, user) -> list[DetailTab]:
+    from .registry import registry
+
+    return [t for t in detail_tabs.get(record_type, ())
+            if t.related in registry.keys() and user.has_right(registry.get(t.related).module, "view")]
+
+
 # ---------------------------------------------------------------------------------------------
 
 

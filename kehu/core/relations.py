@@ -93,7 +93,13 @@ def _record_type(model):
 
 
 def _declared(rt, kind):
-    return [r for r in (getattr(rt, "relations", None) or []) if isinstance(r, kind)] if rt is not None else []
+    """The record type's own relations, then those other apps declared for it (`registries.relation`)."""
+    if rt is None:
+        return []
+    from .registries import extra_relations
+
+    return [r for r in [*(getattr(rt, "relations", None) or []), *extra_relations.get(rt.key, [])]
+            if isinstance(r, kind)]
 
 
 def cascaded(rt, obj):

@@ -206,12 +206,45 @@ def page_size(value) -> int:
 
 class RecordDetailView(RecordViewMixin, View):
     def get(self, request, *args, **kwargs):
+        from .registries import detail_tabs_for
+
         obj = self.get_object()
         ctx = self.base_context(object=obj, fields=field_rows(self.rt, obj), tab=request.GET.get("tab", "details"),
                                 transitions=transition_buttons(self.rt, obj, request.user),
                                 record_actions=action_buttons(self.rt, obj, request.user),
+                                related_tabs=detail_tabs_for(self.rt.key, request.user),
                                 **self.extra_context(obj))
+        ctx["related_tab"] = next((t for t in ctx["related_tabs"] if t.key == ctx["tab"]), None)
         return TemplateResponse(request, self.rt.detail_template, ctx)
+
+
+class RelatedTabView(RecordViewMixin, View):
+    """A detail page's tab that another app declared (`registries.detail_tab`): the related records
+    of this one, newest first, read through the related record type's data scope and list columns."""
+
+    def get(self, request, *args, **kwargs):
+        from .registries import detail_tabs_for
+
+        tab = next((t for t in detail_tabs_for(self.rt.key, request.user) if t.key == kwargs["tab"]), None)
+        if tab is None:
+            raise Http404
+        obj = self.get_object()
+        related = registry.get(tab.related)
+        available = related.available_columns()
+        columns = [available[n] for n in related.list_columns if n in available and n != tab.field]
+        qs = related.visible(request.user).filter(**{tab.field: obj})
+        if related.list_select_related:
+            qs = qs.select_related(*[n for n in related.list_select_related if n != tab.field])
+        items = related.prepare(list(qs.order_by("-id")[:tab.limit + 1]))
+        more = len(items) > tab.limit
+        list_url = reverse(related.url_name("list"))
+        filters = related.filterset.base_filters if related.filterset is not None else {}
+        ctx = {"rt": related, "tab": tab, "object": obj, "columns": columns, "items": items[:tab.limit],
+               "more": more, "list_url": f"{list_url}?{tab.field}={obj.pk}" if tab.field in filters else list_url,
+               "can_create": related.offers("create") and request.user.has_right(related.module, "create"),
+               "add_url": (f"{reverse(related.url_name('add'))}?{tab.field}={obj.pk}"
+                           if related.offers("create") else "")}
+        return TemplateResponse(request, "core/partials/related_tab.html", ctx)
 
     def extra_context(self, obj):
         return {}
@@ -461,7 +494,8 @@ class RecordDialogView(RecordViewMixin, View):
             return self.render_dialog(obj, spec, form, status=200 if request.htmx else 422)
         else:
             messages.success(request, self.done_message(spec, obj))
-        url = self.rt.get_absolute_url(obj)
+        # an action may make another record (a quotation's "make order"): the user goes to it
+        url = (registry.for_model(type(obj)) or self.rt).get_absolute_url(obj)
         if request.htmx:
             response = HttpResponse(status=204)
             response["HX-Redirect"] = url
@@ -726,6 +760,7 @@ def record_urls(rt: RecordType, views: dict | None = None) -> list:
         "delete": RecordDeleteView, "history": HistoryView, "bulk": BulkActionView,
         "recycle_bin": RecycleBinView, "restore": RestoreView, "attachments": AttachmentListView,
         "upload": AttachmentUploadView, "transition": TransitionView, "action": ActionView,
+        "related": RelatedTabView,
     }
     v.update(views or {})
     k, p = rt.key, rt.url_prefix
@@ -738,6 +773,7 @@ def record_urls(rt: RecordType, views: dict | None = None) -> list:
         path(f"{p}/bulk/", view("bulk"), name=f"{k}_bulk"),
         path(f"{p}/<int:pk>/", view("detail"), name=f"{k}_detail"),
         path(f"{p}/<int:pk>/history/", view("history"), name=f"{k}_history"),
+        path(f"{p}/<int:pk>/related/<slug:tab>/", view("related"), name=f"{k}_related"),
     ]
     if rt.creatable:  # a read-only record type has no such pages (kehu/core/actions.py)
         patterns.append(path(f"{p}/add/", view("add"), name=f"{k}_add"))

@@ -112,6 +112,10 @@ class Workflow:
     field: str = "status"  # the model field that holds the state
     transitions: tuple[Transition, ...] = ()
     on_timeline: bool = True  # its log appears on the customer's timeline (when the record has one)
+    # states (or groups) in which the record is read-only but for the fields named: a delivered
+    # order keeps only its notes editable, {"delivered": ("notes",), "cancelled": ("notes",)};
+    # the edit form disables the others and refuses a changed value (UI: on the field; API: 422)
+    frozen: dict[str, tuple[str, ...]] = {}
 
     def __init__(self):
         self.rt = None
@@ -198,7 +202,17 @@ class Workflow:
         return [(v, label) for v, label in self.states(obj)
                 if (v == t.target or self.group(v, obj) == t.target) and v != current]
 
+    def locked_fields(self, obj, names) -> set[str]:
+        """Of the form fields `names`, those `obj`'s current state does not let anyone change."""
+        state = self.state(obj)
+        for key, keep in self.frozen.items():
+            if key == state or self.group(state, obj) == key:
+                return {n for n in names if n not in keep and n != "tags_text" and not n.startswith("cf_")}
+        return set()
+
     def may(self, user, t: Transition) -> bool:
+        if user is None:  # the system: a scheduled job (expiring quotations), a service's own step
+            return True
         module, _sep, action = t.right.rpartition(".")
         return user.has_right(module or self.rt.module, action)
 

@@ -34,6 +34,14 @@ def cell(value):
 
 
 @register.filter
+def qty(value):
+    """{{ value|qty }}: a quantity or a percentage without its trailing zeros: 2.500 → 2.5, 10.000 → 10."""
+    if value is None or value == "":
+        return ""
+    return f"{Decimal(value).normalize():f}"
+
+
+@register.filter
 def money(value, currency=None):
     """{{ value|money }}: an amount with the company currency's symbol, grouped by thousands in the
     user's language (¥1,234,567.50); {{ value|money:"USD" }} in another currency; — for none."""
@@ -126,21 +134,21 @@ ROW_PK = 987654321  # a pk no record has: the detail URL is reversed once and th
 
 
 @register.simple_tag
-def record_rows(rt, columns, items):
+def record_rows(rt, columns, items, select=True):
     """The body rows of a record list, written in Python: through the template every cell cost a
     tag call, a URL reverse and an escape, ~11 ms of a 50-row page (docs/benchmarks.md)."""
     from django.urls import reverse
     from django.utils.html import conditional_escape, escape
 
     before, after = reverse(rt.url_name("detail"), args=[ROW_PK]).split(str(ROW_PK), 1)
-    select = escape(_("Select"))
+    select_label = escape(_("Select"))
     # the record must open from its row: the first column links when none of the chosen ones does
     links = [col.link for col in columns] if any(col.link for col in columns) else [i == 0 for i in range(len(columns))]
     parts = []
     for obj in items:
         pk = escape(obj.pk)
         parts.append(f'<tr>\n<td><input class="form-check-input m-0 align-middle" type="checkbox" name="pk" '
-                     f'value="{pk}" aria-label="{select}"></td>')
+                     f'value="{pk}" aria-label="{select_label}"></td>' if select else "<tr>\n")
         for col, link in zip(columns, links, strict=True):
             value = conditional_escape(money(col.value(obj)) if col.money else cell(col.value(obj)))
             if link:
@@ -149,7 +157,7 @@ def record_rows(rt, columns, items):
                 parts.append(f"<td>{value}</td>")
         parts.append("</tr>\n")
     if not parts:
-        parts.append(f'<tr><td colspan="{len(columns) + 1}" class="text-center text-secondary py-5">'
+        parts.append(f'<tr><td colspan="{len(columns) + int(select)}" class="text-center text-secondary py-5">'
                      f'{escape(_("Nothing found."))}</td></tr>')
     return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
 

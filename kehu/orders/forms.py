@@ -1,0 +1,150 @@
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core.filters import DictFilter, KehuFilterSet
+from kehu.core.forms import KehuFormMixin, KehuModelForm
+from kehu.core.widgets import AutocompleteSelect
+from kehu.customers.models import Contact, Customer
+
+from .models import Order, OrderLine, Quotation
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class DocumentForm(KehuModelForm):
+    """The parties of a quotation or an order: the customer and opportunity the user may see, the
+    contact narrowed to the chosen customer."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from kehu.sales.models import Opportunity
+
+        if self.user is not None:
+            self.fields["customer"].queryset = Customer.objects.visible_to(self.user)
+            self.fields["contact"].queryset = Contact.objects.visible_to(self.user)
+            self.fields["opportunity"].queryset = Opportunity.objects.visible_to(self.user)
+        for name, url, narrow in (("customer", "customers:customer_lookup", ()),
+                                  ("contact", "activities:contact_lookup", ("customer",)),
+                                  ("opportunity", "sales:opportunity_lookup", ("customer",))):
+            field = self.fields.get(name)
+            if field is not None and not field.disabled:
+                field.widget = AutocompleteSelect(lookup_url=reverse_lazy(url), narrow_by=narrow)
+                field.widget.choices = field.choices
+
+    def clean(self):
+        data = super().clean()
+        customer, contact, opportunity = data.get("customer"), data.get("contact"), data.get("opportunity")
+        if customer is not None and contact is not None and contact.customer_id != customer.pk:
+            self.add_error("contact", _("This contact belongs to another customer."))
+        if customer is not None and opportunity is not None and opportunity.customer_id not in (None, customer.pk):
+            self.add_error("opportunity", _("This opportunity belongs to another customer."))
+        return data
+
+
+class QuotationForm(DocumentForm):
+    class Meta:
+        model = Quotation
+        fields = ["title", "customer", "contact", "opportunity", "quoted_on", "valid_until", "terms", "notes",
+                  "owner"]
+        widgets = {"quoted_on": DATE, "valid_until": DATE}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("valid_until") and data.get("quoted_on") and data["valid_until"] < data["quoted_on"]:
+            self.add_error("valid_until", _("The validity ends before the quotation date."))
+        return data
+
+
+class OrderForm(DocumentForm):
+    class Meta:
+        model = Order
+        fields = ["title", "customer", "contact", "opportunity", "order_date", "promised_date", "delivery_address",
+                  "payment_method", "notes", "owner"]
+        widgets = {"order_date": DATE, "promised_date": DATE}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("promised_date") and data.get("order_date") and data["promised_date"] < data["order_date"]:
+            self.add_error("promised_date", _("The promised delivery date is before the order date."))
+        return data
+
+
+class LineForm(KehuFormMixin, forms.ModelForm):
+    """A document line as the user types it; amounts are computed, never entered. `line_form(model)`
+    gives the form of a document's own line model."""
+
+    class Meta:
+        model = OrderLine
+        fields = ["product", "description", "quantity", "unit_price", "discount_pct", "tax_rate"]
+
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("user", None)
+        super().__init__(*args, **kwargs)
+        from kehu.catalog.models import Product
+
+        self.fields["product"].queryset = Product.objects.filter(active=True)
+        self.fields["product"].widget = AutocompleteSelect(lookup_url=reverse_lazy("orders:product_lookup"))
+        self.fields["product"].widget.choices = self.fields["product"].choices
+        for name in ("unit_price", "tax_rate", "discount_pct"):
+            self.fields[name].required = False
+        self.fields["quantity"].widget.attrs.update(step="any", min="0")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("product") and not (data.get("description") or "").strip():
+            self.add_error("description", _("Choose a product or describe the line."))
+        return data
+
+
+def _date(field, lookup, label):
+    return django_filters.DateFilter(field_name=field, lookup_expr=lookup, label=label,
+                                     widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class QuotationFilterSet(KehuFilterSet):
+    status = django_filters.ChoiceFilter(choices=Quotation.Status.choices, label=_("Status"))
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
+    opportunity = django_filters.NumberFilter(field_name="opportunity_id", label=_("Opportunity"))
+    search_fields = ["number", "title"]
+    primary = ["status", "owner"]
+
+    class Meta:
+        model = Quotation
+        fields = []
+
+
+class OrderFilterSet(KehuFilterSet):
+    status = django_filters.ChoiceFilter(choices=Order.Status.choices, label=_("Status"))
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
+    opportunity = django_filters.NumberFilter(field_name="opportunity_id", label=_("Opportunity"))
+    payment_method = DictFilter("payment_method", label=_("Payment method"))
+    ordered_after = _date("order_date", "gte", _("Ordered from"))
+    ordered_before = _date("order_date", "lte", _("Ordered to"))
+    late = django_filters.BooleanFilter(method="filter_late", label=_("Late"))
+    search_fields = ["number", "title"]
+    primary = ["status", "late", "ordered_after", "ordered_before", "owner"]
+
+    class Meta:
+        model = Order
+        fields = []
+
+    def filter_late(self, queryset, name, value):
+        if value is None:
+            return queryset
+        cond = Q(status__in=Order.OPEN, promised_date__lt=timezone.localdate())
+        return queryset.filter(cond) if value else queryset.exclude(cond)
+
+
+_line_forms: dict = {}
+
+
+def line_form(model) -> type[LineForm]:
+    """The LineForm of `model` (OrderLine, QuotationLine)."""
+    if model not in _line_forms:
+        meta = type("Meta", (LineForm.Meta,), {"model": model})
+        _line_forms[model] = type(f"{model.__name__}Form", (LineForm,), {"Meta": meta})
+    return _line_forms[model]

@@ -1,0 +1,58 @@
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core.actions import Action
+from kehu.core.registry import RecordType, registry
+from kehu.core.relations import Cascade, Protect
+
+from . import services
+from .forms import OrderFilterSet, OrderForm, QuotationFilterSet, QuotationForm
+from .models import Order, Quotation
+from .workflows import OrderWorkflow, QuotationWorkflow
+
+DOCUMENT_DETAIL = ["customer", "contact", "opportunity", "owner", "created_at", "created_by", "updated_at",
+                   "updated_by"]
+
+
+@registry.register
+class QuotationType(RecordType):
+    model = Quotation
+    form = QuotationForm
+    filterset = QuotationFilterSet
+    list_columns = ["number", "title", "customer", "quoted_on", "valid_until", "total", "status", "owner"]
+    extra_columns = ["contact", "opportunity", "revision", "net_total", "tax_total", "sent_at", "created_at", "tags"]
+    sort_fields = ["id", "created_at", "updated_at", "total"]
+    default_sort = "-id"
+    list_select_related = ["customer", "owner"]
+    detail_fields = ["number", "title", "status", "revision", "quoted_on", "valid_until", "terms", "notes",
+                     "sent_at", "decided_at", *DOCUMENT_DETAIL]
+    detail_template = "orders/document_detail.html"
+    nav_icon = "ti-file-dollar"
+    nav_section, nav_order = "orders", 10
+    search_placeholder = _("Number, title")
+    workflow = QuotationWorkflow()
+    actions = (Action("make_order", _("Make an order"), run=services.order_from_quotation, right="order.create",
+                      guard=services.make_order_refusal, icon="ti-shopping-cart", style="primary",
+                      help=_("Creates the order with this quotation's customer and lines.")),)
+    relations = [Protect("orders", message=_("“%(record)s” became %(n)s order(s): delete those first."))]
+
+
+@registry.register
+class OrderType(RecordType):
+    model = Order
+    form = OrderForm
+    filterset = OrderFilterSet
+    list_columns = ["number", "title", "customer", "order_date", "promised_date", "total", "status", "owner"]
+    extra_columns = ["contact", "opportunity", "quotation", "payment_method", "net_total", "tax_total",
+                     "cost_total", "delivery_address", "shipped_at", "delivered_at", "created_at", "tags"]
+    sort_fields = ["id", "order_date", "created_at", "updated_at", "total"]
+    default_sort = "-id"
+    list_select_related = ["customer", "owner"]
+    detail_fields = ["number", "title", "status", "order_date", "promised_date", "delivery_address",
+                     "payment_method", "quotation", "notes", "shipped_at", "delivered_at", "cancelled_at",
+                     *DOCUMENT_DETAIL]
+    detail_template = "orders/document_detail.html"
+    nav_icon = "ti-shopping-cart"
+    nav_section, nav_order = "orders", 20
+    search_placeholder = _("Number, title")
+    workflow = OrderWorkflow()
+    relations = [Cascade("lines")] if False else []

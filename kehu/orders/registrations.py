@@ -1,0 +1,26 @@
+"""What the orders app adds to the registries (kehu/core/registries.py)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core import registries as r
+from kehu.core.relations import Protect
+
+r.nav_section("orders", _("Orders"), order=30)
+r.default_rights({
+    "supervisor": ["quotation.*", "order.*"],
+    "account_manager": ["quotation.view", "quotation.create", "quotation.edit", "quotation.export",
+                        "order.view", "order.create", "order.edit", "order.export"],
+    "executive": ["quotation.view", "quotation.export", "order.view", "order.export"],
+})
+r.dictionary_kind("payment_method", _("Payment method"), builtin={"other"}, seeds=[
+    ("bank_transfer", "银行转账", "Bank transfer"), ("cash", "现金", "Cash"), ("wechat_pay", "微信支付", "WeChat Pay"),
+    ("alipay", "支付宝", "Alipay"), ("acceptance_bill", "承兑汇票", "Bank acceptance bill"),
+    ("other", "其他", "Other")])
+# a customer's and an opportunity's quotations and orders, as tabs of their pages
+r.detail_tab("customer", "orders", _("Orders"), related="order", field="customer", order=30)
+r.detail_tab("customer", "quotations", _("Quotations"), related="quotation", field="customer", order=31)
+r.detail_tab("opportunity", "quotations", _("Quotations"), related="quotation", field="opportunity", order=30)
+r.detail_tab("opportunity", "orders", _("Orders"), related="order", field="opportunity", order=31)
+# a customer who ordered or was quoted is not deleted from under the documents
+r.relation("customer", Protect("orders", message=_("“%(record)s” has %(n)s orders and cannot be deleted.")))
+r.relation("customer", Protect("quotations", message=_("“%(record)s” has %(n)s quotations and cannot be deleted.")))
