@@ -243,7 +243,10 @@ def amount_in_words_zh(amount: Decimal) -> str:
     digits before the decimal point (a MoneyField's range), else ValueError."""
     if amount is None or amount == "":
         raise TypeError("No amount to write in words.")
-    value = round_money(amount)
+    value = to_money(amount)
+    if not value.is_finite():
+        raise ValueError(f"Not an amount: {amount!r}")
+    value = round_money(value)
     cents = int(abs(value) * 100)
     yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
     if len(str(yuan)) > ZH_MAX_INTEGER_DIGITS:

@@ -18,6 +18,7 @@ on disk and media uploads are refused, the document renders without them.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -61,6 +62,7 @@ def _static_file(url: str) -> Path:
     return Path(found).resolve()
 
 
+@functools.cache
 def _fetcher_class():
     URLFetcher = _weasyprint().urls.URLFetcher  # noqa: N806
 

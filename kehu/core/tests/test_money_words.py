@@ -93,6 +93,9 @@ def test_int_and_string_are_amounts_a_float_is_not():
         amount_in_words_zh(True)
     with pytest.raises(ValueError):
         amount_in_words_zh("abc")
+    for not_finite in (D("NaN"), D("Infinity"), D("-Infinity"), "NaN"):
+        with pytest.raises(ValueError):
+            amount_in_words_zh(not_finite)
     with pytest.raises(ValueError):
         amount_in_words_zh(D("10000000000000000"))  # 17 digits: more than a MoneyField holds
 
