@@ -272,6 +272,8 @@ KEHU_POOL_WARN_DAYS = env_int("KEHU_POOL_WARN_DAYS", 3)  # the owner is warned t
 KEHU_PHONE_REGION = os.environ.get("KEHU_PHONE_REGION", "CN")
 # the company's base currency (ISO 4217): every amount is in it, shown with its symbol (kehu/core/money.py)
 KEHU_CURRENCY = os.environ.get("KEHU_CURRENCY", "CNY").strip().upper() or "CNY"
+# The company whose documents Kehu prints (the header of quotations, orders, contracts: kehu/core/pdf.py)
+KEHU_COMPANY_NAME = os.environ.get("KEHU_COMPANY_NAME", "").strip() or "Kehu"
 KEHU_PAGE_SIZE = env_int("KEHU_PAGE_SIZE", 50)
 # how long a server process remembers a token's user and a user's rights/scope (kehu/accounts/authcache.py)
 KEHU_AUTH_CACHE_SECONDS = env_int("KEHU_AUTH_CACHE_SECONDS", 5)

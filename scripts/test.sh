@@ -14,6 +14,8 @@ need=()
 [ -n "$CHROMIUM" ] || need+=(chromium)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)  # the load generator of the bench smoke test
 fc-list 2>/dev/null | grep -qi "noto sans cjk" || need+=(fonts-noto-cjk)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)  # pdftotext, pdffonts: the PDF tests read the text back
+ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0.so.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)  # WeasyPrint's text layout
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "== installing system packages: ${need[*]}"

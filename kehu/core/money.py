@@ -200,3 +200,63 @@ MoneyIn = _money_in()
 
 def is_money(field) -> bool:
     return isinstance(field, MoneyField)
+
+
+# 大写金额 (amount_in_words_zh): the capital numerals of the PBOC's 《正确填写票据和结算凭证的基本规定》.
+ZH_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+ZH_PLACES = ("", "拾", "佰", "仟")  # within a group of four digits
+ZH_MAX_INTEGER_DIGITS = MAX_DIGITS - DECIMAL_PLACES  # 16: 玖仟玖佰玖拾玖万…亿, all a MoneyField holds
+
+
+def _integer_in_words_zh(digits: str) -> str:
+    """The integer part (no leading zeros, not "0") in capital numerals, groups of four digits under
+    万 and 亿 (10^12 is 壹万亿). One 零 for a run of zeros between two non-zero digits (rules 1
+    and 2), except a run that ends at a group's last digit (万位, 亿位) before a non-zero 仟位:
+    rule 3 leaves that 零 out or in, and it is left out (壹拾万柒仟, as the amount is read)."""
+    out: list[str] = []
+    zeros = False  # a run of zeros after a written digit, not yet closed
+    for index, char in enumerate(digits):
+        place = len(digits) - 1 - index
+        if char == "0":
+            zeros = bool(out)
+        else:
+            if zeros and place % 4 != 3:
+                out.append("零")
+            zeros = False
+            out.append(ZH_DIGITS[int(char)] + ZH_PLACES[place % 4])
+        if place and place % 8 == 0:
+            out.append("亿")  # the leading digit is above it: 亿 is always written (壹万亿)
+        elif place % 8 == 4 and digits[max(0, index - 3):index + 1].strip("0"):
+            out.append("万")  # 万 only for a group that has a digit (壹亿零壹元, not 壹亿万零壹元)
+    return "".join(out)
+
+
+def amount_in_words_zh(amount: Decimal) -> str:
+    """An amount in Chinese capital numerals (大写金额), as invoices, quotations and contracts write
+    it: 壹仟零肆元零柒分, 壹拾万元整, 负伍元整. Rounded half up to the cent first (`round_money`).
+
+    The rules are those of the PBOC's 《正确填写票据和结算凭证的基本规定》 (docs/decisions.md):
+    元 (not 圆); 整 after 元, none after 角 (伍角) nor 分; 零 where rules 1, 2 and 4 require it
+    (壹仟零肆元, 壹亿零壹元, 叁佰贰拾伍元零肆分), none where rule 3 lets it be left out (壹拾万柒仟元,
+    壹仟陆佰捌拾元叁角贰分); 0 is 零元整; less than a yuan has no 元 (伍分); negative: 负 before it.
+    A Decimal, an int or a numeric string; a float is a TypeError (as `to_money`). At most 16
+    digits before the decimal point (a MoneyField's range), else ValueError."""
+    if amount is None or amount == "":
+        raise TypeError("No amount to write in words.")
+    value = to_money(amount)
+    if not value.is_finite():
+        raise ValueError(f"Not an amount: {amount!r}")
+    value = round_money(value)
+    cents = int(abs(value) * 100)
+    yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
+    if len(str(yuan)) > ZH_MAX_INTEGER_DIGITS:
+        raise ValueError(f"Too large to write in words: {value}")
+    words = _integer_in_words_zh(str(yuan)) + "元" if yuan else ""
+    if not jiao and not fen:
+        words = (words or "零元") + "整"
+    else:
+        if jiao:
+            words += ZH_DIGITS[jiao] + "角"
+        if fen:
+            words += ("零" if words and not jiao else "") + ZH_DIGITS[fen] + "分"
+    return ("负" if value < 0 else "") + words

@@ -55,6 +55,20 @@ def money(value, currency=None):
         return cell(value)
 
 
+@register.filter
+def money_zh_words(value):
+    """{{ value|money_zh_words }}: the amount in Chinese capital numerals (大写金额) for quotations,
+    orders and contracts: 壹仟零肆元零柒分; "" for none; a value that is not an amount (a float) is
+    shown as it is."""
+    from kehu.core.money import amount_in_words_zh
+
+    if value is None or value == "":
+        return ""
+    try:
+        return amount_in_words_zh(value)
+    except (TypeError, ValueError):
+        return cell(value)
+
 @register.simple_tag
 def sort_link(column, current_sort, query_without_sort):
     if not column.sort:
