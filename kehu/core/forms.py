@@ -93,16 +93,16 @@ class KehuModelForm(KehuFormMixin, CustomFieldsFormMixin, forms.ModelForm):
 
         rt = registry.for_model(self._meta.model)
         workflow = rt.workflow if rt is not None else None
-        if workflow is None or workflow.field not in self.fields:
+        if workflow is None:
             return
         if self.instance.pk:
-            del self.fields[workflow.field]
+            self.fields.pop(workflow.field, None)
             self.locked_fields = workflow.locked_fields(self.instance, list(self.fields))
             for name in self.locked_fields:
                 self.fields[name].disabled = True
                 self.fields[name].help_text = _("Not editable while the record is “%(state)s”.") % {
                     "state": workflow.state_label(workflow.state(self.instance), self.instance)}
-        else:
+        elif workflow.field in self.fields:
             workflow.limit_initial(self.fields[workflow.field])
 
     def setup_owner_field(self):

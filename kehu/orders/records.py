@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.core.actions import Action
 from kehu.core.registry import RecordType, registry
-from kehu.core.relations import Cascade, Protect
+from kehu.core.relations import Protect
 
 from . import services
 from .forms import OrderFilterSet, OrderForm, QuotationFilterSet, QuotationForm
@@ -35,6 +35,11 @@ class QuotationType(RecordType):
                       help=_("Creates the order with this quotation's customer and lines.")),)
     relations = [Protect("orders", message=_("“%(record)s” became %(n)s order(s): delete those first."))]
 
+    def extend_api(self, router, out_schema):
+        from .api import extend
+
+        extend(router, out_schema, self)
+
 
 @registry.register
 class OrderType(RecordType):
@@ -55,4 +60,10 @@ class OrderType(RecordType):
     nav_section, nav_order = "orders", 20
     search_placeholder = _("Number, title")
     workflow = OrderWorkflow()
-    relations = [Cascade("lines")] if False else []
+    relations = [Protect("shipments", message=_("Goods of “%(record)s” were shipped (%(n)s shipments): "
+                                                 "cancel it instead."))]
+
+    def extend_api(self, router, out_schema):
+        from .api import extend
+
+        extend(router, out_schema, self)

@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from kehu.core import registries as r
 from kehu.core.relations import Protect
 
+from . import tasks
+
 r.nav_section("orders", _("Orders"), order=30)
 r.default_rights({
     "supervisor": ["quotation.*", "order.*"],
@@ -24,3 +26,4 @@ r.detail_tab("opportunity", "orders", _("Orders"), related="order", field="oppor
 # a customer who ordered or was quoted is not deleted from under the documents
 r.relation("customer", Protect("orders", message=_("“%(record)s” has %(n)s orders and cannot be deleted.")))
 r.relation("customer", Protect("quotations", message=_("“%(record)s” has %(n)s quotations and cannot be deleted.")))
+r.job(tasks.expire_quotations, daily_at=2)  # once a day: sent quotations past their validity

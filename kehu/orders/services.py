@@ -44,29 +44,35 @@ def save_line(doc, user, data: dict, line=None):
             line = doc.lines.model(**{_doc_field(doc): doc})
             last = doc.lines.order_by("-position").values_list("position", flat=True).first()
             line.position = (last or 0) + 1
+            before = (None, None)
             new_product = data.get("product")
             product_changed = True
         else:
             line = doc.lines.select_for_update().get(pk=line.pk)
+            before = (line.unit_price, line.tax_rate)
             new_product = data.get("product", line.product)
             product_changed = (new_product.pk if new_product else None) != line.product_id
-        for name in LINE_FIELDS:
-            if name in data and data[name] is not None:
+        for name in ("quantity", "unit_price", "discount_pct", "tax_rate"):
+            if data.get(name) is not None:
                 setattr(line, name, data[name])
         if "description" in data:
             line.description = data["description"] or ""
         if product_changed:
-            # the product's price and tax unless the user typed their own in the same change
+            # a new product brings its price, tax rate, unit (and cost) unless the user typed their
+            # own price or rate in the same change (one that differs from what the line had)
             line.product = new_product
-            typed = {k for k in ("unit_price", "tax_rate") if data.get(k) not in (None, "")}
             if new_product is not None:
-                if "unit_price" not in typed:
+                if data.get("unit_price") in (None, before[0]):
                     line.unit_price = new_product.list_price or ZERO
-                if "tax_rate" not in typed:
+                if data.get("tax_rate") in (None, before[1]):
                     line.tax_rate = new_product.tax_rate if new_product.tax_rate is not None else ZERO
                 line.unit = str(new_product.unit) if new_product.unit_id else ""
                 if hasattr(line, "unit_cost"):
                     line.unit_cost = new_product.cost or ZERO
+            else:
+                line.unit = ""
+                if hasattr(line, "unit_cost"):
+                    line.unit_cost = ZERO
         if line.product_id is None and not line.description:
             raise ValidationError({"description": _("Choose a product or describe the line.")})
         line.full_clean(exclude=[_doc_field(doc)])
