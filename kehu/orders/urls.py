@@ -14,6 +14,7 @@ for key in ("quotation", "order"):
     urlpatterns += [
         path(f"{p}/<int:pk>/lines/", views.LinesView.as_view(rt=rt), name=f"{key}_lines"),
         path(f"{p}/<int:pk>/lines/<int:line_pk>/", views.LinesView.as_view(rt=rt), name=f"{key}_line"),
+        path(f"{p}/<int:pk>/pdf/", views.DocumentPdfView.as_view(rt=rt), name=f"{key}_pdf"),
         path(f"{p}/<int:pk>/lines/<int:line_pk>/delete/", views.LinesView.as_view(rt=rt), {"delete": True},
              name=f"{key}_line_delete"),
     ]

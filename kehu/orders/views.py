@@ -152,3 +152,17 @@ def product_lookup(request):
         qs = registry.get("product").filterset({"q": term}, queryset=qs, user=request.user).qs
     rows = qs.select_related("unit").order_by("code", "id")[:20]
     return render(request, "orders/partials/product_options.html", {"rows": rows})
+
+
+class DocumentPdfView(RecordViewMixin, View):
+    """The quotation (报价单) or order confirmation as the customer gets it: a PDF with the lines,
+    the totals in figures and in Chinese capital numerals (大写金额)."""
+
+    def get(self, request, pk):
+        from kehu.core.pdf import pdf_response, render_pdf
+
+        doc = self.get_object()
+        lines = list(doc.lines.select_related("product"))
+        pdf = render_pdf("orders/pdf/document.html", {"object": doc, "lines": lines, "is_order": self.rt.key == "order",
+                                                      "document_title": str(doc)}, request=request)
+        return pdf_response(f"{doc.number}.pdf", pdf, inline="inline" in request.GET)

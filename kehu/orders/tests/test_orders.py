@@ -315,3 +315,25 @@ def test_related_tab_lists_only_what_the_user_may_see(org):
     mine = make_order(org.supervisor, customer=customer, title="自己的订单")
     tab = ui(org.supervisor).get(f"/customers/{customer.pk}/related/orders/").content.decode()
     assert mine.number in tab and "别部门的订单" not in tab
+
+
+def test_the_quotation_pdf_has_the_chinese_lines_and_the_amount_in_words(org, tmp_path):
+    import shutil
+    import subprocess
+
+    product = make_product(org.supervisor, "智能网关 G300", list_price=Decimal("1250.00"), tax_rate=Decimal("13"))
+    quotation = make_quotation(org.manager, lines=[product_line(product, "2"), service_line("现场部署服务",
+                                                                                               unit_price="800")],
+                               terms="款到发货，质保一年")
+    r = ui(org.manager).get(f"/quotations/{quotation.pk}/pdf/")
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    assert quotation.number in r["Content-Disposition"]
+    assert ui(org.manager2).get(f"/quotations/{quotation.pk}/pdf/").status_code == 404  # outside the scope
+    if shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext (poppler-utils) is needed: make test installs it")
+    path = tmp_path / "q.pdf"
+    path.write_bytes(b"".join(r.streaming_content) if r.streaming else r.content)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    # 2 × 1250 × 1.13 + 800 × 1.06 = 2825 + 848 = 3673.00
+    assert "智能网关 G300" in text and "现场部署服务" in text and "款到发货" in text
+    assert "叁仟陆佰柒拾叁元整" in text and "3,673.00" in text
