@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("kehu.customers.urls")),
     path("", include("kehu.sales.urls")),
     path("", include("kehu.activities.urls")),
+    path("", include("kehu.catalog.urls")),
     path("", include("kehu.orders.urls")),
 ]
 # an installed app without a urls.py of its own (a plugin, a test app): the generic pages of its

@@ -63,6 +63,7 @@ class ProductCategory(models.Model):
         verbose_name = _("product category")
         verbose_name_plural = _("product categories")
         indexes = [models.Index(fields=["order", "id"], name="prodcat_order_idx"),
+                   models.Index(fields=["parent", "order", "id"], name="prodcat_parent_idx"),
                    models.Index(fields=["name", "id"], name="prodcat_name_idx")]
 
     def __str__(self):

@@ -14,6 +14,7 @@ from auditlog.context import auditlog_value
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models.fields.files import FieldFile
 from django.forms.models import model_to_dict
 from django.http import Http404
 from django.utils import timezone
@@ -232,7 +233,8 @@ def form_data(rt: RecordType, payload: dict, instance=None) -> dict:
     data: dict[str, Any] = {}
     if instance is not None:  # a new instance carries the model defaults (status, country...)
         current = model_to_dict(instance, fields=[f for f in form_fields if f != "tags_text"])
-        data.update({k: to_form_value(v) for k, v in current.items()})
+        # a file (a product's image) is kept by the form when no new one is uploaded, never sent as data
+        data.update({k: to_form_value(v) for k, v in current.items() if not isinstance(v, FieldFile)})
         for key, value in (getattr(instance, "custom_fields", None) or {}).items():
             data[f"cf_{key}"] = value if value is not None else ""
     for key, value in payload.items():

@@ -98,6 +98,9 @@ KNOWN_GAPS: dict[tuple[str, str, str, str], str] = {
     ("sqlite", "followup", "filter tag=*", "*/*"):
         "a tag filter (`id IN (tagged ids)`) with the order -occurred_at: SQLite looks the ids up "
         "and sorts them (few rows: a rare tag is small by nature); no index can serve it",
+    ("sqlite", "product", "filter tag=*", "*/*"):
+        "as followup: a tag filter (`id IN (tagged ids)`) in the catalogue's order by code: SQLite "
+        "looks the tagged ids up and sorts them; a tag's products are few, no index can serve it",
     ("sqlite", "task", "filter *", "manager/*"):
         "own scope with a due/created range or the overdue filter in the default order -id: planned "
         "on task_owner_due_idx / task_owner_created_idx / task_owner_status_idx, the rep's own rows "
