@@ -217,6 +217,9 @@ class RecordDetailView(RecordViewMixin, View):
         ctx["related_tab"] = next((t for t in ctx["related_tabs"] if t.key == ctx["tab"]), None)
         return TemplateResponse(request, self.rt.detail_template, ctx)
 
+    def extra_context(self, obj):
+        return {}
+
 
 class RelatedTabView(RecordViewMixin, View):
     """A detail page's tab that another app declared (`registries.detail_tab`): the related records
@@ -246,9 +249,6 @@ class RelatedTabView(RecordViewMixin, View):
                            if related.offers("create") else "")}
         return TemplateResponse(request, "core/partials/related_tab.html", ctx)
 
-    def extra_context(self, obj):
-        return {}
-
 
 class RecordEditView(RecordViewMixin, View):
     """Create (no pk) or edit (pk). `?_validate=<field>` returns just that field, validated (HTMX)."""
@@ -277,6 +277,8 @@ class RecordEditView(RecordViewMixin, View):
             for key, value in request.GET.items():
                 if key in form.fields:
                     form.initial[key] = value
+            if hasattr(form, "initial_from_query"):  # what the form derives (an opportunity's customer)
+                form.initial_from_query()
         return self.render(form, instance)
 
     def render(self, form, instance, **extra):

@@ -35,8 +35,28 @@ class DocumentForm(KehuModelForm):
                 field.widget = AutocompleteSelect(lookup_url=reverse_lazy(url), narrow_by=narrow)
                 field.widget.choices = field.choices
 
+        self.fields["customer"].required = False  # an opportunity's customer, when it has one
+        self.fields["customer"].widget.is_required = True
+
+    def initial_from_query(self):
+        """A new document from an opportunity's page (?opportunity=): its customer and its contact."""
+        from kehu.sales.models import Opportunity
+
+        opp_id = str(self.initial.get("opportunity") or "")
+        if opp_id.isdigit() and not self.initial.get("customer"):
+            opp = Opportunity.objects.visible_to(self.user).filter(pk=opp_id).first() if self.user else None
+            if opp is not None and opp.customer_id:
+                self.initial["customer"] = opp.customer_id
+                if not self.initial.get("title"):
+                    self.initial["title"] = opp.title
+
     def clean(self):
         data = super().clean()
+        if data.get("customer") is None and data.get("opportunity") is not None and data["opportunity"].customer_id:
+            data["customer"] = data["opportunity"].customer
+            self.instance.customer = data["customer"]
+        if data.get("customer") is None and "customer" not in self.errors:
+            self.add_error("customer", forms.Field.default_error_messages["required"])
         customer, contact, opportunity = data.get("customer"), data.get("contact"), data.get("opportunity")
         if customer is not None and contact is not None and contact.customer_id != customer.pk:
             self.add_error("contact", _("This contact belongs to another customer."))

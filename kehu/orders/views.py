@@ -1,6 +1,7 @@
 """The pages of quotations and orders besides the generic ones: the lines editor (HTMX: a line is
 saved as the user types and the totals follow), the shipment form and the quotation's PDF."""
 
+import json
 from decimal import Decimal
 
 from django.contrib import messages
@@ -51,6 +52,7 @@ class LinesView(RecordViewMixin, View):
             raise PermissionDenied
         doc = self.get_object()
         line = get_object_or_404(doc.lines, pk=line_pk) if line_pk else None
+        had_lines = doc.lines.exists()
         prefix = f"l{line.pk}" if line else "new"
         LineForm = line_form(doc.lines.model)
         form = None
@@ -79,11 +81,17 @@ class LinesView(RecordViewMixin, View):
             # inputs left alone so the cursor stays where the user types
             line.refresh_from_db()
             ctx = {"rt": self.rt, "object": doc, "line": line, "form": form, "is_order": self.rt.key == "order"}
-            return TemplateResponse(request, "orders/partials/line_update.html", ctx)
+            response = TemplateResponse(request, "orders/partials/line_update.html", ctx)
+            response["HX-Trigger"] = json.dumps({"kehu:version": {"value": doc.version}})
+            return response
         forms = {line.pk: form} if form is not None and line is not None and line.pk else {}
         new_form = form if form is not None and prefix == "new" else None
-        return TemplateResponse(request, "orders/partials/lines.html",
-                                {"rt": self.rt, "object": doc, **lines_context(self.rt, doc, request.user, forms, new_form)})
+        response = TemplateResponse(request, "orders/partials/lines.html", {
+            "rt": self.rt, "object": doc, **lines_context(self.rt, doc, request.user, forms, new_form)})
+        if had_lines != doc.lines.exists():  # the first line or the last one: what the header offers changes
+            response["HX-Refresh"] = "true"
+        response["HX-Trigger"] = json.dumps({"kehu:version": {"value": doc.version}})
+        return response
 
 
 class ShipmentView(RecordViewMixin, View):

@@ -18,3 +18,9 @@ document.addEventListener("click", function (e) {
   box.querySelector("input[type=search]").value = "";
   e.preventDefault();
 });
+
+// A fragment changed the record shown (a document's lines): the page's forms that carry its
+// version (the transition buttons, the edit form) take the new one, so they are not refused as stale
+document.body.addEventListener("kehu:version", function (e) {
+  document.querySelectorAll("input[name=version]").forEach(function (input) { input.value = e.detail.value; });
+});
