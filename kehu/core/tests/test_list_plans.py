@@ -80,6 +80,14 @@ KNOWN_GAPS: dict[tuple[str, str, str, str], str] = {
         "as opportunity/supervisor: with ANALYZE figures 2-3 ms unfiltered, 7-10 ms for a month of "
         "due/created dates or overdue; `+owner_id IN (…)`: 97-508 ms for those filters, 2.4 s for a "
         "department without rows",
+    ("sqlite", "order", "*", "supervisor/*"):
+        "as opportunity/supervisor: a department scope `owner_id IN (…)` without ANALYZE figures; "
+        "the orders have the same owner+order indexes (order_owner_*_idx). Fix: ANALYZE",
+    ("sqlite", "quotation", "*", "supervisor/*"):
+        "as order/supervisor (quote_owner_*_idx). Fix: ANALYZE",
+    ("sqlite", "order", "filter late=true", "*/*"):
+        "late orders (open, promised date past) are read from the partial order_open_promised_idx "
+        "and sorted: they are few by nature (an order is late for days, not years)",
     ("sqlite", "customer", "filter pool=false", "supervisor/*"):
         "as opportunity/supervisor (the filter drops the pool's branch, so the scope is the plain IN)",
     ("sqlite", "customer", "filter idle_days=*", "supervisor/*"):
