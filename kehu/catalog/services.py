@@ -93,10 +93,12 @@ def move_stock(product, quantity, kind, user, *, warehouse=None, reason="", docu
     if kind not in KINDS:
         raise ValidationError({"kind": _("Unknown kind of stock move “%(kind)s”.") % {"kind": kind}})
     qty = _quantity(quantity)
-    if kind in INBOUND and qty < 0 or kind in OUTBOUND and qty > 0:
-        raise ValidationError({"quantity": _("A %(kind)s moves stock %(direction)s.") % {
-            "kind": StockMove.Kind(kind).label,
-            "direction": _("in: enter a positive quantity") if kind in INBOUND else _("out: enter a negative quantity")}})
+    if kind in INBOUND and qty < 0:
+        raise ValidationError({"quantity": _("%(kind)s adds stock: enter a positive quantity.") % {
+            "kind": StockMove.Kind(kind).label}})
+    if kind in OUTBOUND and qty > 0:
+        raise ValidationError({"quantity": _("%(kind)s takes stock away: enter a negative quantity.") % {
+            "kind": StockMove.Kind(kind).label}})
     warehouse = warehouse or default_warehouse()
     doc_type, doc_id, doc_label = _document(document)
     with transaction.atomic():
