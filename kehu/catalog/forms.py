@@ -94,10 +94,14 @@ class WarehouseFilterSet(PlainFilterSet):
 
 
 class StockMoveFilterSet(KehuFilterSet):
-    product = django_filters.NumberFilter(field_name="product_id", label=_("Product"))
+    product = django_filters.ModelChoiceFilter(queryset=Product.all_objects.only("id", "code", "name").order_by("code"),
+                                               label=_("Product"))
     warehouse = django_filters.ModelChoiceFilter(queryset=Warehouse.objects.all(), label=_("Warehouse"))
     kind = django_filters.ChoiceFilter(choices=StockMove.Kind.choices, label=_("Kind"))
-    primary = ["warehouse", "kind", "created_after", "created_before"]
+    # the document (an order's number) and the reason, through the search index (migration 0004)
+    search_fields = ["document_label", "reason"]
+    search_indexed = True
+    primary = ["product", "warehouse", "kind", "created_after", "created_before"]
 
     class Meta:
         model = StockMove

@@ -148,5 +148,6 @@ class StockMoveType(QuantityColumns, RecordType):
     export_fields = ["created_at", "product", "warehouse", "kind", "quantity", "balance_after", "reason",
                      "document_type", "document_id", "document_label", "created_by"]
     bulk_actions = []
+    search_placeholder = _("Document, reason")
     nav_icon = "ti-list-numbers"
     nav_section, nav_order = "catalog", 30

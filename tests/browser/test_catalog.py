@@ -45,6 +45,7 @@ def test_create_receive_and_low_stock(page, live_server, browser_org, shot):
     page.click("[data-testid=transition-receive]")
     dialog = page.locator("[data-testid=transition-dialog]")
     expect(dialog).to_be_visible()
+    shot("product-receive-dialog")
     dialog.locator("[name=quantity]").fill("10")
     dialog.locator("[name=reason]").fill("采购入库 PO-20261203")
     page.click("[data-testid=transition-save]")
@@ -58,6 +59,9 @@ def test_create_receive_and_low_stock(page, live_server, browser_org, shot):
     expect(row).to_contain_text("采购入库 PO-20261203")
     expect(row).to_contain_text("+10")
     shot("product-ledger")
+    page.click("[data-testid=full-ledger]")
+    expect(page.locator("#record-table")).to_contain_text("采购入库 PO-20261203")
+    shot("stock-ledger")
     move = StockMove.objects.get(product=product)
     assert move.quantity == 10 and move.created_by == browser_org.supervisor and move.kind == "receipt"
 
