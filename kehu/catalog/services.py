@@ -34,6 +34,7 @@ KINDS = frozenset(StockMove.Kind.values)
 INBOUND = frozenset({"receipt", "return", "transfer_in"})  # a quantity of these kinds is positive
 OUTBOUND = frozenset({"shipment", "transfer_out"})  # negative
 # "adjustment": either sign
+MAX_QUANTITY = Decimal(10) ** 12  # QuantityField: 15 digits, 3 of them decimals
 
 
 def default_warehouse() -> Warehouse:
@@ -63,6 +64,8 @@ def _quantity(value) -> Decimal:
         raise ValidationError({"quantity": _("Enter a quantity.")}) from None
     if not q.is_finite():
         raise ValidationError({"quantity": _("Enter a quantity.")})
+    if abs(q) >= MAX_QUANTITY:
+        raise ValidationError({"quantity": _("Enter a quantity under one trillion.")})
     q = q.quantize(Decimal("0.001"))
     if q == 0:
         raise ValidationError({"quantity": _("The quantity cannot be zero.")})
