@@ -37,6 +37,7 @@ def test_create_receive_and_low_stock(page, live_server, browser_org, shot):
     page.fill("#id_list_price", "2399")
     page.fill("#id_cost", "1650")
     page.fill("#id_low_stock_threshold", "12")
+    shot("product-form")
     page.click("[data-testid=save]")
     expect(page.locator("h2.page-title")).to_contain_text("激光打印机 M2000")
     product = Product.objects.get(code="LP-2000")
