@@ -134,3 +134,10 @@ class AdjustForm(forms.Form):
                                   help_text=_("Positive adds to the stock, negative takes away (a count's difference)."))
     warehouse = warehouse_field()
     reason = forms.CharField(label=_("Reason"), max_length=255)
+
+
+class TransferForm(forms.Form):
+    quantity = forms.DecimalField(label=_("Quantity"), max_digits=15, decimal_places=3, min_value=Decimal("0.001"))
+    from_warehouse = forms.ModelChoiceField(queryset=Warehouse.objects.filter(active=True), label=_("From warehouse"))
+    to_warehouse = forms.ModelChoiceField(queryset=Warehouse.objects.filter(active=True), label=_("To warehouse"))
+    reason = forms.CharField(label=_("Reason"), max_length=255, required=False)

@@ -16,6 +16,7 @@ from .forms import (
     ProductForm,
     ReceiveForm,
     StockMoveFilterSet,
+    TransferForm,
     WarehouseFilterSet,
     WarehouseForm,
 )
@@ -83,6 +84,9 @@ class ProductType(QuantityColumns, RecordType):
         Action("adjust", _("Adjust stock"), run=services.adjust_action, right="stock.edit", form=AdjustForm,
                guard=not_stocked, icon="ti-adjustments",
                help=_("Correct the stock after a count, a loss or damage: the reason is kept in the ledger.")),
+        Action("transfer", _("Transfer stock"), run=services.transfer_action, right="stock.edit", form=TransferForm,
+               guard=not_stocked, icon="ti-arrows-exchange",
+               help=_("Move units from one warehouse to another: two moves in the ledger.")),
     )
 
     def check_delete(self, obj):

@@ -169,3 +169,9 @@ def adjust_action(product, user, data):
     move_stock(product, data["quantity"], StockMove.Kind.ADJUSTMENT, user, warehouse=data.get("warehouse"),
                reason=data.get("reason") or "")
     return product
+
+
+def transfer_action(product, user, data):
+    transfer(product, data["quantity"], data["from_warehouse"], data["to_warehouse"], user,
+             reason=data.get("reason") or "")
+    return product
