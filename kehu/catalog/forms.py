@@ -94,10 +94,14 @@ class WarehouseFilterSet(PlainFilterSet):
 
 
 class StockMoveFilterSet(KehuFilterSet):
-    product = django_filters.NumberFilter(field_name="product_id", label=_("Product"))
+    product = django_filters.ModelChoiceFilter(queryset=Product.all_objects.only("id", "code", "name").order_by("code"),
+                                               label=_("Product"))
     warehouse = django_filters.ModelChoiceFilter(queryset=Warehouse.objects.all(), label=_("Warehouse"))
     kind = django_filters.ChoiceFilter(choices=StockMove.Kind.choices, label=_("Kind"))
-    primary = ["warehouse", "kind", "created_after", "created_before"]
+    # the document (an order's number) and the reason, through the search index (migration 0004)
+    search_fields = ["document_label", "reason"]
+    search_indexed = True
+    primary = ["product", "warehouse", "kind", "created_after", "created_before"]
 
     class Meta:
         model = StockMove
@@ -130,3 +134,10 @@ class AdjustForm(forms.Form):
                                   help_text=_("Positive adds to the stock, negative takes away (a count's difference)."))
     warehouse = warehouse_field()
     reason = forms.CharField(label=_("Reason"), max_length=255)
+
+
+class TransferForm(forms.Form):
+    quantity = forms.DecimalField(label=_("Quantity"), max_digits=15, decimal_places=3, min_value=Decimal("0.001"))
+    from_warehouse = forms.ModelChoiceField(queryset=Warehouse.objects.filter(active=True), label=_("From warehouse"))
+    to_warehouse = forms.ModelChoiceField(queryset=Warehouse.objects.filter(active=True), label=_("To warehouse"))
+    reason = forms.CharField(label=_("Reason"), max_length=255, required=False)

@@ -16,6 +16,7 @@ from .forms import (
     ProductForm,
     ReceiveForm,
     StockMoveFilterSet,
+    TransferForm,
     WarehouseFilterSet,
     WarehouseForm,
 )
@@ -31,16 +32,26 @@ def not_stocked(product, user):
     return None
 
 
+def quantity(obj, name):
+    """A quantity as people write it (10, 2.5, not 10.000); a service has no stock on hand."""
+    value = getattr(obj, name)
+    if value is None or (name == "on_hand" and getattr(obj, "kind", "goods") != Product.Kind.GOODS):
+        return None
+    return services.fmt_qty(value)
+
+
 class QuantityColumns:
-    """Quantities shown as people write them: 10, 2.5 (not 10.000)."""
+    """Quantities in lists and on detail pages: 10, 2.5 (not 10.000); "—" for a service's stock."""
 
     def available_columns(self):
         cols = super().available_columns()
         for name in QUANTITIES:
             if name in cols:
-                cols[name].accessor = (lambda n: lambda obj: None if getattr(obj, n) is None
-                                       else services.fmt_qty(getattr(obj, n)))(name)
+                cols[name].accessor = (lambda n: lambda obj: quantity(obj, n))(name)
         return cols
+
+    def detail_value(self, name, obj):
+        return quantity(obj, name) if name in QUANTITIES else super().detail_value(name, obj)
 
 
 @registry.register
@@ -73,6 +84,9 @@ class ProductType(QuantityColumns, RecordType):
         Action("adjust", _("Adjust stock"), run=services.adjust_action, right="stock.edit", form=AdjustForm,
                guard=not_stocked, icon="ti-adjustments",
                help=_("Correct the stock after a count, a loss or damage: the reason is kept in the ledger.")),
+        Action("transfer", _("Transfer stock"), run=services.transfer_action, right="stock.edit", form=TransferForm,
+               guard=not_stocked, icon="ti-arrows-exchange",
+               help=_("Move units from one warehouse to another: two moves in the ledger.")),
     )
 
     def check_delete(self, obj):
@@ -94,7 +108,7 @@ class ProductCategoryType(RecordType):
     list_select_related = ["parent"]
     detail_fields = ["name", "parent", "order"]
     nav_icon = "ti-category"
-    nav_section, nav_order = "catalog", 40
+    nav_section, nav_order = "admin", 44  # the Administration menu: the navigation bar stays short
 
     def check_delete(self, obj):
         if obj.children.exists() or Product.all_objects.filter(category=obj).exists():
@@ -138,5 +152,6 @@ class StockMoveType(QuantityColumns, RecordType):
     export_fields = ["created_at", "product", "warehouse", "kind", "quantity", "balance_after", "reason",
                      "document_type", "document_id", "document_label", "created_by"]
     bulk_actions = []
+    search_placeholder = _("Document, reason")
     nav_icon = "ti-list-numbers"
     nav_section, nav_order = "catalog", 30

@@ -7,6 +7,8 @@ from kehu.core import registries as r
 from . import search
 
 r.nav_section("catalog", _("Products"), order=25)
+# the stock ledger's module, named for what its rights allow (view stock, receive = create, adjust = edit)
+r.rights_module("stock", _("Stock"))
 r.default_rights({
     # stock.view: stock and its ledger; stock.create: receive stock; stock.edit: adjust it
     "supervisor": ["product.*", "productcategory.*", "warehouse.view", "stock.view", "stock.create", "stock.edit",

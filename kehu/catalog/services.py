@@ -34,6 +34,7 @@ KINDS = frozenset(StockMove.Kind.values)
 INBOUND = frozenset({"receipt", "return", "transfer_in"})  # a quantity of these kinds is positive
 OUTBOUND = frozenset({"shipment", "transfer_out"})  # negative
 # "adjustment": either sign
+MAX_QUANTITY = Decimal(10) ** 12  # QuantityField: 15 digits, 3 of them decimals
 
 
 def default_warehouse() -> Warehouse:
@@ -63,6 +64,8 @@ def _quantity(value) -> Decimal:
         raise ValidationError({"quantity": _("Enter a quantity.")}) from None
     if not q.is_finite():
         raise ValidationError({"quantity": _("Enter a quantity.")})
+    if abs(q) >= MAX_QUANTITY:
+        raise ValidationError({"quantity": _("Enter a quantity under one trillion.")})
     q = q.quantize(Decimal("0.001"))
     if q == 0:
         raise ValidationError({"quantity": _("The quantity cannot be zero.")})
@@ -93,10 +96,12 @@ def move_stock(product, quantity, kind, user, *, warehouse=None, reason="", docu
     if kind not in KINDS:
         raise ValidationError({"kind": _("Unknown kind of stock move “%(kind)s”.") % {"kind": kind}})
     qty = _quantity(quantity)
-    if kind in INBOUND and qty < 0 or kind in OUTBOUND and qty > 0:
-        raise ValidationError({"quantity": _("A %(kind)s moves stock %(direction)s.") % {
-            "kind": StockMove.Kind(kind).label,
-            "direction": _("in: enter a positive quantity") if kind in INBOUND else _("out: enter a negative quantity")}})
+    if kind in INBOUND and qty < 0:
+        raise ValidationError({"quantity": _("%(kind)s adds stock: enter a positive quantity.") % {
+            "kind": StockMove.Kind(kind).label}})
+    if kind in OUTBOUND and qty > 0:
+        raise ValidationError({"quantity": _("%(kind)s takes stock away: enter a negative quantity.") % {
+            "kind": StockMove.Kind(kind).label}})
     warehouse = warehouse or default_warehouse()
     doc_type, doc_id, doc_label = _document(document)
     with transaction.atomic():
@@ -163,4 +168,10 @@ def receive_action(product, user, data):
 def adjust_action(product, user, data):
     move_stock(product, data["quantity"], StockMove.Kind.ADJUSTMENT, user, warehouse=data.get("warehouse"),
                reason=data.get("reason") or "")
+    return product
+
+
+def transfer_action(product, user, data):
+    transfer(product, data["quantity"], data["from_warehouse"], data["to_warehouse"], user,
+             reason=data.get("reason") or "")
     return product

@@ -201,6 +201,11 @@ class RecordType:
             declared = ["tag", "delete"] if self.is_kehu_model else ["delete"]
         return [builtin[a] if isinstance(a, str) else a for a in declared]
 
+    def detail_value(self, name: str, obj):
+        """What the detail page shows for field `name` of `obj` (a record type may format its own
+        values: quantities without trailing zeros)."""
+        return Column(name, "").value(obj)
+
     def get_detail_fields(self) -> list[str]:
         if self.detail_fields is not None:
             return self.detail_fields

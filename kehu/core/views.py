@@ -45,11 +45,10 @@ def require(user, rt: RecordType, action: str):
 def field_rows(rt: RecordType, obj) -> list[tuple[str, object]]:
     """(label, display value) of a record's fields, custom fields included."""
     from .money import format_money
-    from .registry import Column
 
     rows = []
     for name in rt.get_detail_fields():
-        value = Column(name, "").value(obj)
+        value = rt.detail_value(name, obj)
         if value is not None and rt.is_money(name):
             value = format_money(value)  # ¥1,234.50
         rows.append((rt.field_label(name), value))

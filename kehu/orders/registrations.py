@@ -14,10 +14,6 @@ r.default_rights({
                         "order.view", "order.create", "order.edit", "order.export"],
     "executive": ["quotation.view", "quotation.export", "order.view", "order.export"],
 })
-r.dictionary_kind("payment_method", _("Payment method"), builtin={"other"}, seeds=[
-    ("bank_transfer", "银行转账", "Bank transfer"), ("cash", "现金", "Cash"), ("wechat_pay", "微信支付", "WeChat Pay"),
-    ("alipay", "支付宝", "Alipay"), ("acceptance_bill", "承兑汇票", "Bank acceptance bill"),
-    ("other", "其他", "Other")])
 # a customer's and an opportunity's quotations and orders, as tabs of their pages
 r.detail_tab("customer", "orders", _("Orders"), related="order", field="customer", order=30)
 r.detail_tab("customer", "quotations", _("Quotations"), related="quotation", field="customer", order=31)

@@ -80,3 +80,21 @@ def test_receive_through_the_dialog(org):
     response = client.post(f"/products/{product.pk}/actions/adjust/", {"quantity": "-11", "reason": "盘亏"})
     assert response.status_code == 422 and "扫描仪" in response.content.decode()  # the dialog again, with the error
     assert on_hand(product) == 10
+
+
+def test_transfer_between_warehouses(org):
+    product = make_product(org.supervisor, name="交换机", stock=6)
+    main, branch = default_warehouse(), make_warehouse("成都仓")
+    response = post(org.supervisor, product, "transfer", {"quantity": "4", "from_warehouse": main.pk,
+                                                          "to_warehouse": branch.pk, "reason": "西南备货"})
+    assert response.status_code == 200, response.content
+    assert on_hand(product, main) == 2 and on_hand(product, branch) == 4 and on_hand(product) == 6
+    response = post(org.supervisor, product, "transfer", {"quantity": "3", "from_warehouse": main.pk,
+                                                          "to_warehouse": branch.pk})
+    assert response.status_code == 422 and "quantity" in response.json()["errors"]
+    response = post(org.supervisor, product, "transfer", {"quantity": "1", "from_warehouse": main.pk,
+                                                          "to_warehouse": main.pk})
+    assert response.status_code == 422 and "to_warehouse" in response.json()["errors"]
+    assert StockMove.objects.filter(product=product).count() == 3
+    assert post(org.manager, product, "transfer", {"quantity": "1", "from_warehouse": main.pk,
+                                                   "to_warehouse": branch.pk}).status_code == 403

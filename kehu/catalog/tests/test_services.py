@@ -98,7 +98,7 @@ def test_services_are_never_stocked(org):
     assert not StockBalance.objects.filter(product=service).exists()
 
 
-@pytest.mark.parametrize("bad", [0, "0.0000", "abc", None])
+@pytest.mark.parametrize("bad", [0, "0.0000", "abc", None, "NaN", "Infinity", "1000000000000"])
 def test_zero_or_no_quantity_is_refused(org, bad):
     product = make_product(org.supervisor, stock=1)
     with pytest.raises(ValidationError) as err:

@@ -227,6 +227,7 @@ def seed(admin, per_type: int = 10) -> Seeded:
         business("task", Task(owner=admin, created_by=admin, customer=customer,
                               due_at=now.replace(hour=23, minute=30, second=0, microsecond=0)))
         poison(Notification(user=admin, url=f"/customers/{customer.pk}/"))
+    seed_catalog(admin, per_type, add, poison, business)
     # a record type of another app (a plugin, the test app): its text fields poisoned the same way,
     # when its other fields may stay empty; otherwise the test asks for it to be added above
     for rt in registry.all():
@@ -246,6 +247,29 @@ def seed(admin, per_type: int = 10) -> Seeded:
                 seeded.records.pop(rt.key, None)
                 break
     return seeded
+
+
+def seed_catalog(admin, per_type, add, poison, business):
+    """Categories, warehouses, products and their stock ledger (kehu/catalog)."""
+    from django.apps import apps
+
+    if not apps.is_installed("kehu.catalog"):
+        return
+    from kehu.catalog.models import Product, ProductCategory, StockMove, Warehouse
+
+    for i, payload in enumerate(PAYLOADS):  # labels: one row per payload, as the administrative labels
+        add("productcategory", poison(ProductCategory(order=i), name=payload[:100]))
+        add("warehouse", poison(Warehouse(code=f"PLW{i}"), name=payload[:100], name_en=payload[:100]))
+        poison.mark("catalog.productcategory.name", payload[:100])
+        poison.mark("catalog.warehouse.name", payload[:100])
+    for j in range(per_type):
+        category = ProductCategory.objects.get(pk=poison.seeded.records["productcategory"][j])
+        warehouse = Warehouse.objects.get(pk=poison.seeded.records["warehouse"][j])
+        product = business("product", Product(code=f"PL{j}", category=category, created_by=admin,
+                                               low_stock_threshold=5))
+        business("stockmove", StockMove(product=product, warehouse=warehouse, kind="receipt", quantity=3,
+                                        balance_after=3, created_by=admin, document_id=j))
+        Product.all_objects.filter(pk=product.pk).update(on_hand=3)
 
 
 # --- the checker -----------------------------------------------------------------------------

@@ -45,6 +45,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, customers=300, **options):
         if User.objects.filter(username="admin").exists() and Customer.all_objects.exists():
+            self.catalog({u.username: u for u in User.objects.filter(username__in=["admin", "supervisor"])})
             self.stdout.write("Demo data already loaded.")
             return
         rng = random.Random(2026)
@@ -52,6 +53,7 @@ class Command(BaseCommand):
             users = self.users()
             self.customers(rng, users, customers)
             self.pipeline(rng, users)
+        self.catalog(users)
         self.stdout.write(self.style.SUCCESS(
             f"Demo loaded: {len(USERS)} users (password {DEMO_PASSWORD}), {customers} customers."))
 
@@ -118,6 +120,17 @@ class Command(BaseCommand):
                     mobile=f"+861{rng.choice([3, 5, 7, 8])}{rng.randint(100000000, 999999999)}",
                     email=f"c{n}_{i}@example{n % 50}.cn", is_primary=i == 0, owner=owner, created_by=owner,
                 ).save()
+
+    def catalog(self, users):
+        """Products, two warehouses and their stock, when the catalog app is installed (once)."""
+        from django.apps import apps
+
+        if apps.is_installed("kehu.catalog"):
+            from kehu.catalog.demo import load
+
+            made = load(users)
+            if made:
+                self.stdout.write(f"Demo catalogue: {made} products and services.")
 
     def pipeline(self, rng, users):
         """Opportunities with plans, follow-ups and tasks, when those apps are installed."""
