@@ -228,6 +228,7 @@ def seed(admin, per_type: int = 10) -> Seeded:
                               due_at=now.replace(hour=23, minute=30, second=0, microsecond=0)))
         poison(Notification(user=admin, url=f"/customers/{customer.pk}/"))
     seed_catalog(admin, per_type, add, poison, business)
+    seed_orders(admin, per_type, poison, business)
     # a record type of another app (a plugin, the test app): its text fields poisoned the same way,
     # when its other fields may stay empty; otherwise the test asks for it to be added above
     for rt in registry.all():
@@ -270,6 +271,30 @@ def seed_catalog(admin, per_type, add, poison, business):
         business("stockmove", StockMove(product=product, warehouse=warehouse, kind="receipt", quantity=3,
                                         balance_after=3, created_by=admin, document_id=j))
         Product.all_objects.filter(pk=product.pk).update(on_hand=3)
+
+
+def seed_orders(admin, per_type, poison, business):
+    """Quotations and orders with poisoned lines (their description, the product's name), a shipment."""
+    from django.apps import apps
+
+    if not apps.is_installed("kehu.orders"):
+        return
+    from kehu.customers.models import Customer
+    from kehu.orders.models import Order, OrderLine, Quotation, QuotationLine, Shipment, ShipmentLine
+
+    customers = list(Customer.objects.filter(pk__in=poison.seeded.records["customer"][:per_type]))
+    products = poison.seeded.records.get("product", [])
+    for j, customer in enumerate(customers):
+        quotation = business("quotation", Quotation(customer=customer, owner=admin, created_by=admin))
+        order = business("order", Order(customer=customer, owner=admin, created_by=admin, quotation=quotation))
+        product_id = products[j % len(products)] if products else None
+        poison(QuotationLine(quotation=quotation, product_id=product_id, quantity=2, unit_price=10))
+        line = poison(OrderLine(order=order, product_id=product_id, quantity=2, unit_price=10))
+        poison(OrderLine(order=order, quantity=1, unit_price=5))
+        if j % 2 and product_id:
+            shipment = poison(Shipment(order=order, warehouse_id=poison.seeded.records["warehouse"][0],
+                                       created_by=admin))
+            ShipmentLine.objects.create(shipment=shipment, order_line=line, quantity=1)
 
 
 # --- the checker -----------------------------------------------------------------------------
