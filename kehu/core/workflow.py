@@ -130,37 +130,18 @@ class Workflow:
         if self.on_timeline and any(f.name == "customer" for f in rt.model._meta.fields):
             from . import timeline
 
-            timeline.register(f"transitions:{rt.key}", right=f"{rt.module}.view")(self.timeline_events)
+            _ON_TIMELINE[rt.key] = self
+            timeline.register("transitions", right=None)(transition_events)
 
-    def timeline_events(self, customer, user, cursor, limit):
-        """The transitions of this type's records of `customer`, for the customer's timeline."""
-        from django.contrib.contenttypes.models import ContentType
-
+    def timeline_event(self, row, obj):
         from . import timeline
-        from .models import TransitionLog
 
-        source = f"transitions:{self.rt.key}"
-        rows = list(TransitionLog.objects.filter(
-            cursor.older("at", source), customer_id=customer.pk,
-            content_type=ContentType.objects.get_for_model(self.model))
-            .select_related("by").order_by("-at", "-id")[:limit])
-        if not rows:
-            return []
-        records = self.rt.visible(user) if user is not None else self.model._default_manager.all()
-        found = records.in_bulk({r.object_id for r in rows})
-        events = []
-        for row in rows:
-            obj = found.get(row.object_id)
-            if obj is None:
-                continue
-            t = self.get(row.transition)
-            title = _("%(type)s “%(record)s”: %(transition)s (%(from)s → %(to)s)") % {
-                "type": self.rt.label, "record": obj, "transition": t.label if t else row.transition,
-                "from": self.state_label(row.from_state, obj), "to": self.state_label(row.to_state, obj)}
-            events.append(timeline.Event(row.at, "transition", title, body=row.comment,
-                                         url=self.rt.get_absolute_url(obj), actor=row.by,
-                                         icon=t.icon if t else "ti-arrow-right", id=row.pk, source=source))
-        return events
+        t = self.get(row.transition)
+        title = _("%(type)s “%(record)s”: %(transition)s (%(from)s → %(to)s)") % {
+            "type": self.rt.label, "record": obj, "transition": t.label if t else row.transition,
+            "from": self.state_label(row.from_state, obj), "to": self.state_label(row.to_state, obj)}
+        return timeline.Event(row.at, "transition", title, body=row.comment, url=self.rt.get_absolute_url(obj),
+                              actor=row.by, icon=t.icon if t else "ti-arrow-right", id=row.pk, source="transitions")
 
     # --- states -----------------------------------------------------------------
     def states(self, obj=None) -> list[tuple[str, str]]:
@@ -340,3 +321,35 @@ class Workflow:
             row.from_label = self.state_label(row.from_state, obj) if row.from_state else ""
             row.to_label = self.state_label(row.to_state, obj)
         return rows
+
+
+# the workflows whose transitions go on the customer's timeline, by record type key
+_ON_TIMELINE: dict[str, Workflow] = {}
+
+
+def transition_events(customer, user, cursor, limit):
+    """The customer's timeline provider of every workflow's transitions (one query for all record
+    types, not one per workflow): the log rows of the types the user may view, then each type's
+    records read through its data scope (a row whose record is out of scope is left out)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from .models import TransitionLog
+
+    workflows = {ContentType.objects.get_for_model(wf.model).pk: wf for wf in _ON_TIMELINE.values()
+                 if user is None or user.has_right(wf.rt.module, "view")}
+    if not workflows:
+        return []
+    rows = list(TransitionLog.objects.filter(cursor.older("at", "transitions"), customer_id=customer.pk,
+                                             content_type_id__in=list(workflows))
+                .select_related("by").order_by("-at", "-id")[:limit])
+    found: dict[int, dict] = {}
+    for ct in {r.content_type_id for r in rows}:
+        wf = workflows[ct]
+        records = wf.rt.visible(user) if user is not None else wf.model._default_manager.all()
+        found[ct] = records.in_bulk({r.object_id for r in rows if r.content_type_id == ct})
+    events = []
+    for row in rows:
+        obj = found[row.content_type_id].get(row.object_id)
+        if obj is not None:
+            events.append(workflows[row.content_type_id].timeline_event(row, obj))
+    return events

@@ -93,7 +93,8 @@ class RecordTypeTests:
         with CaptureQueriesContext(connection) as many:
             response = client.get(self.url("list"))
         assert response.status_code == 200
-        assert len(many) == len(few), "list queries grow with the number of rows (N+1)"
+        extra = [q["sql"][:300] for q in many.captured_queries[len(few):]] if len(many) > len(few) else []
+        assert len(many) == len(few), f"list queries grow with the number of rows (N+1): {extra}"
         assert len(many) <= self.list_query_budget, [q["sql"] for q in many.captured_queries]
 
     def test_ui_detail_and_history(self, org):

@@ -121,7 +121,7 @@ def test_a_quotation_is_sent_accepted_and_becomes_an_order(org):
 def test_sending_an_empty_quotation_is_refused(org):
     quotation = make_quotation(org.manager, lines=[])
     r = post(api(org.manager), f"/api/v1/quotations/{quotation.pk}/transitions/send")
-    assert r.status_code == 409 and "line" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["detail"] == str(services.quotation_send_refusal(quotation, None))
     quotation.refresh_from_db()
     assert quotation.status == "draft"
 
