@@ -245,7 +245,7 @@ def record_shipment(order, user, quantities: dict, *, warehouse=None, carrier=""
             raise ValidationError({"order": _("Order %(number)s is “%(state)s”: nothing more can be shipped.") % {
                 "number": order.number, "state": order.get_status_display()}})
         warehouse = warehouse or stock.default_warehouse()
-        lines = {ln.pk: ln for ln in order.lines.select_for_update().select_related("product")}
+        lines = {ln.pk: ln for ln in order.lines.select_for_update(of=("self",)).select_related("product")}
         wanted = {}
         errors = {}
         for key, value in quantities.items():
