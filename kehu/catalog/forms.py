@@ -41,13 +41,6 @@ class ProductFilterSet(KehuFilterSet):
         model = Product
         fields = []
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # the catalogue is the company's: no owner to filter by
-        for name in ("owner", "mine"):
-            self.filters.pop(name, None)
-            self.form.fields.pop(name, None)
-
     def filter_category(self, queryset, name, value):
         """The category and every category under it."""
         return queryset.filter(category_id__in=value.subtree_ids()) if value else queryset
@@ -106,12 +99,6 @@ class StockMoveFilterSet(KehuFilterSet):
     class Meta:
         model = StockMove
         fields = []
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in ("owner", "mine"):
-            self.filters.pop(name, None)
-            self.form.fields.pop(name, None)
 
 
 # --- the input of the product's stock actions (Action.form) ------------------------------------

@@ -158,6 +158,10 @@ class KehuFilterSet(django_filters.FilterSet):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        if getattr(self._meta.model, "scope_owner_field", "owner") is None:
+            # a record type no owner limits (the catalogue, the stock ledger): no owner filters
+            for name in ("owner", "mine"):  # before the form is built from the filters
+                self.filters.pop(name, None)
         if self.custom_field_filters:
             from .customfields import add_filters
 

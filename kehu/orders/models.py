@@ -26,11 +26,6 @@ PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
 ZERO = Decimal("0.00")
 
 
-def quantity_field(verbose_name, **kwargs):
-    """A quantity: the catalogue's one definition (3 decimals: 2.5 hours, 0.125 t)."""
-    return QuantityField(verbose_name, **kwargs)
-
-
 def local_today():
     return timezone.localdate()
 
@@ -68,7 +63,7 @@ class Line(models.Model):
     product = models.ForeignKey("catalog.Product", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="+", verbose_name=_("product"))
     description = models.CharField(_("description"), max_length=300, blank=True)
-    quantity = quantity_field(_("quantity"), default=Decimal(1), validators=[MinValueValidator(Decimal("0.001"))])
+    quantity = QuantityField(_("quantity"), default=Decimal(1), validators=[MinValueValidator(Decimal("0.001"))])
     unit = models.CharField(_("unit"), max_length=20, blank=True)
     unit_price = MoneyField(_("unit price"), default=ZERO, validators=[MinValueValidator(ZERO)])
     discount_pct = models.DecimalField(_("discount (%)"), max_digits=5, decimal_places=2, default=ZERO,
@@ -236,7 +231,7 @@ class OrderLine(Line):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order"))
     unit_cost = MoneyField(_("unit cost"), default=ZERO, editable=False,
                            help_text=_("The product's cost when it was ordered."))
-    shipped_quantity = quantity_field(_("shipped"), default=Decimal(0), editable=False)
+    shipped_quantity = QuantityField(_("shipped"), default=Decimal(0), editable=False)
 
     class Meta(Line.Meta):
         verbose_name = _("order line")
@@ -290,7 +285,7 @@ class ShipmentLine(models.Model):
                                  verbose_name=_("shipment"))
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="shipment_lines",
                                    verbose_name=_("order line"))
-    quantity = quantity_field(_("quantity"), validators=[MinValueValidator(Decimal("0.001"))])
+    quantity = QuantityField(_("quantity"), validators=[MinValueValidator(Decimal("0.001"))])
 
     class Meta:
         verbose_name = _("shipment line")

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kehu.catalog.services import fmt_qty
 from kehu.core.assignment import acting_as
 
 ZERO = Decimal(0)
@@ -189,7 +190,7 @@ def order_ship_refusal(order, user):
     waiting = [ln for ln in order.lines.select_related("product") if ln.to_ship > 0]
     if waiting:
         return _("Record a shipment for the goods first: %(lines)s.") % {
-            "lines": ", ".join(f"{ln.label} × {_qty(ln.to_ship)}" for ln in waiting[:5])}
+            "lines": ", ".join(f"{ln.label} × {fmt_qty(ln.to_ship)}" for ln in waiting[:5])}
     return None
 
 
@@ -209,11 +210,6 @@ def order_cancel_refusal(order, user):
 
 def order_cancelled(order, user, ctx):
     order.cancelled_at = timezone.now()
-
-
-def _qty(value) -> str:
-    text = f"{Decimal(value).normalize():f}"
-    return text
 
 
 def parse_quantity(value, field="quantity") -> Decimal:
@@ -260,7 +256,7 @@ def record_shipment(order, user, quantities: dict, *, warehouse=None, carrier=""
                 errors[f"line_{key}"] = [_("“%(line)s” is not goods: it is never shipped.") % {"line": line.label}]
             elif qty > line.to_ship:
                 errors[f"line_{key}"] = [_("At most %(n)s of “%(line)s” remain to ship.") % {
-                    "n": _qty(line.to_ship), "line": line.label}]
+                    "n": fmt_qty(line.to_ship), "line": line.label}]
             else:
                 wanted[line.pk] = qty
         if errors:

@@ -38,7 +38,10 @@ def qty(value):
     """{{ value|qty }}: a quantity or a percentage without its trailing zeros: 2.500 → 2.5, 10.000 → 10."""
     if value is None or value == "":
         return ""
-    return f"{Decimal(value).normalize():f}"
+    try:
+        return f"{Decimal(value).normalize():f}"
+    except (ArithmeticError, ValueError, TypeError):  # what the user typed into a form, shown back as typed
+        return value
 
 
 @register.filter
