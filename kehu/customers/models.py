@@ -77,6 +77,15 @@ class Customer(KehuModel):
     signed_on = models.DateField(_("signing date"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("claimed from pool at"), null=True, blank=True, editable=False)
     pool_entered_at = models.DateTimeField(_("entered pool at"), null=True, blank=True, editable=False)
+    # what the customer bought and paid, kept by kehu.orders.figures in the transaction of the order or
+    # payment that changes them; `kehu recompute` rebuilds them from the orders and payments
+    first_order_on = models.DateField(_("first order"), null=True, blank=True, editable=False)
+    last_order_on = models.DateField(_("last order"), null=True, blank=True, editable=False)
+    order_count = models.PositiveIntegerField(_("orders"), default=0, editable=False)
+    revenue = MoneyField(_("lifetime revenue"), default=Decimal("0.00"), editable=False)
+    gross_profit = MoneyField(_("gross profit"), default=Decimal("0.00"), editable=False)
+    amount_received = MoneyField(_("amount received"), default=Decimal("0.00"), editable=False)
+    receivables = MoneyField(_("outstanding receivables"), default=Decimal("0.00"), editable=False)
     last_activity_at = models.DateTimeField(
         _("last activity"), default=timezone.now, editable=False,
         help_text=_("Last follow-up, claim or transfer: the public-pool rules count idle days from here."),

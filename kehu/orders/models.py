@@ -30,6 +30,22 @@ def local_today():
     return timezone.localdate()
 
 
+class PaymentState(models.TextChoices):
+    """A document's payment status 回款状态. Stored: unpaid, partly paid or paid (from the amounts);
+    "overdue" is derived on reading, from the next unpaid instalment's due date and today."""
+
+    UNPAID = "unpaid", _("Unpaid")
+    PARTLY_PAID = "partly_paid", _("Partly paid")
+    PAID = "paid", _("Paid")
+    OVERDUE = "overdue", _("Overdue")
+
+
+def payment_status(state: str, due_on) -> str:
+    if state != PaymentState.PAID and due_on is not None and due_on < timezone.localdate():
+        return PaymentState.OVERDUE
+    return state
+
+
 class Document(KehuModel):
     """What quotations and orders share: the parties, the totals kept from the lines."""
 
@@ -182,6 +198,16 @@ class Order(Document):
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True, editable=False)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True, editable=False)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True, editable=False)
+    contract = models.ForeignKey("orders.Contract", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="orders", verbose_name=_("contract"))
+    # kept by the payment and invoice services in the transaction that changes them (payments.py)
+    amount_received = MoneyField(_("received"), default=ZERO, editable=False)
+    amount_invoiced = MoneyField(_("invoiced"), default=ZERO, editable=False)
+    payment_state = models.CharField(_("payment"), max_length=12, choices=PaymentState.choices,
+                                     default=PaymentState.UNPAID, editable=False)
+    # the due date of the first instalment the payments do not cover yet (None: none due)
+    payment_due_on = models.DateField(_("next payment due"), null=True, blank=True, editable=False)
+    late_reminded_on = models.DateField(null=True, blank=True, editable=False)  # the late reminder, once
 
     numbering = Numbering("DD")
 
@@ -205,6 +231,11 @@ class Order(Document):
             # late orders: open ones by their promised date
             models.Index(fields=["promised_date", "owner"], name="order_open_promised_idx",
                          condition=Q(deleted_at__isnull=True, status__in=("created", "processing", "shipped"))),
+            models.Index(fields=["contract", "id"], name="order_contract_idx", condition=ALIVE),
+            models.Index(fields=["payment_state", "id"], name="order_paystate_idx", condition=ALIVE),
+            # overdue receivables: orders not paid by their next instalment's date
+            models.Index(fields=["payment_due_on", "owner"], name="order_pay_due_idx",
+                         condition=Q(deleted_at__isnull=True, payment_due_on__isnull=False)),
         ]
 
     def __str__(self):
@@ -218,6 +249,21 @@ class Order(Document):
     @property
     def gross_profit(self):
         return self.net_total - self.cost_total
+
+    @property
+    def outstanding(self):
+        """What the customer still owes on this order (nothing for a cancelled one)."""
+        if self.status == self.Status.CANCELLED:
+            return ZERO
+        return max(self.total - self.amount_received, ZERO)
+
+    @property
+    def payment_status(self) -> str:
+        """unpaid / partly paid / paid / overdue: derived from the kept figures and today's date."""
+        return payment_status(self.payment_state, self.payment_due_on)
+
+    def get_payment_status_display(self):
+        return PaymentState(self.payment_status).label
 
     def recompute_totals(self) -> bool:
         changed = super().recompute_totals()
@@ -291,3 +337,248 @@ class ShipmentLine(models.Model):
         verbose_name = _("shipment line")
         verbose_name_plural = _("shipment lines")
         indexes = [models.Index(fields=["order_line"], name="shipmentline_line_idx")]
+
+
+class AfterSalesRequest(models.Model):
+    """An after-sales request 售后 on an order line: return, exchange or repair, with quantity and
+    reason. A completed return puts the goods back in stock (a stock receipt) and, where money was
+    received, records the refund. The service issue turns requests into tickets."""
+
+    class Kind(models.TextChoices):
+        RETURN = "return", _("Return")
+        EXCHANGE = "exchange", _("Exchange")
+        REPAIR = "repair", _("Repair")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        COMPLETED = "completed", _("Completed")
+        REJECTED = "rejected", _("Rejected")
+
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="after_sales",
+                                   verbose_name=_("order line"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    quantity = QuantityField(_("quantity"), validators=[MinValueValidator(Decimal("0.001"))])
+    reason = models.CharField(_("reason"), max_length=300)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    refund = MoneyField(_("refund"), default=ZERO, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                   verbose_name=_("created by"))
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("after-sales request")
+        verbose_name_plural = _("after-sales requests")
+        indexes = [models.Index(fields=["order_line", "status"], name="aftersales_line_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} × {self.quantity}"
+
+
+class Contract(KehuModel):
+    """A signed contract 合同 (seed 000 FAQ 9): draft → in force → completed / terminated. Orders may
+    belong to it; its execution (ordered, received) is kept from them and from its payments."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("In force")
+        COMPLETED = "completed", _("Completed")
+        TERMINATED = "terminated", _("Terminated")
+
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="contracts",
+                                 verbose_name=_("customer"))
+    contact = models.ForeignKey("customers.Contact", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+", verbose_name=_("contact"))
+    opportunity = models.ForeignKey("sales.Opportunity", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="contracts", verbose_name=_("opportunity"))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
+    signed_on = models.DateField(_("signing date"), null=True, blank=True)
+    starts_on = models.DateField(_("start date"), null=True, blank=True)
+    ends_on = models.DateField(_("end date"), null=True, blank=True)
+    amount = MoneyField(_("amount"), default=ZERO, validators=[MinValueValidator(ZERO)])
+    terms = models.TextField(_("terms"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    previous = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL, editable=False,
+                                    related_name="renewal", verbose_name=_("renews"))
+    # kept by the order and payment services (execution progress 执行进度)
+    amount_ordered = MoneyField(_("ordered"), default=ZERO, editable=False)
+    amount_received = MoneyField(_("received"), default=ZERO, editable=False)
+    amount_invoiced = MoneyField(_("invoiced"), default=ZERO, editable=False)
+    payment_state = models.CharField(_("payment"), max_length=12, choices=PaymentState.choices,
+                                     default=PaymentState.UNPAID, editable=False)
+    payment_due_on = models.DateField(_("next payment due"), null=True, blank=True, editable=False)
+    activated_at = models.DateTimeField(_("in force since"), null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    expiry_reminded_on = models.DateField(null=True, blank=True, editable=False)  # the expiry reminder, once
+
+    numbering = Numbering("HT")
+
+    class Meta:
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
+        indexes = [
+            models.Index(fields=["id"], name="contract_alive_id_idx", condition=ALIVE),
+            models.Index(fields=["owner", "id"], name="contract_owner_idx", condition=ALIVE),
+            models.Index(fields=["customer", "id"], name="contract_customer_idx", condition=ALIVE),
+            models.Index(fields=["opportunity"], name="contract_opp_idx", condition=ALIVE),
+            models.Index(fields=["status", "id"], name="contract_status_idx", condition=ALIVE),
+            models.Index(fields=["signed_on", "id"], name="contract_signed_idx", condition=ALIVE),
+            models.Index(fields=["ends_on", "id"], name="contract_ends_idx", condition=ALIVE),
+            models.Index(fields=["created_at", "id"], name="contract_created_idx", condition=ALIVE),
+            models.Index(fields=["updated_at", "id"], name="contract_updated_idx", condition=ALIVE),
+            models.Index(fields=["amount", "id"], name="contract_amount_idx", condition=ALIVE),
+            models.Index(fields=["owner", "ends_on", "id"], name="contract_owner_ends_idx", condition=ALIVE),
+            models.Index(fields=["owner", "amount", "id"], name="contract_owner_amount_idx", condition=ALIVE),
+            # contracts in force by end date: the 30/60/90-day expiry list and the reminder
+            models.Index(fields=["ends_on", "owner"], name="contract_active_ends_idx",
+                         condition=Q(deleted_at__isnull=True, status="active")),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+    @property
+    def outstanding(self):
+        return max(self.amount - self.amount_received, ZERO)
+
+    @property
+    def payment_status(self) -> str:
+        return payment_status(self.payment_state, self.payment_due_on)
+
+
+class Instalment(models.Model):
+    """One instalment of a payment plan 回款计划 of an order or a contract: due date and amount. The
+    plan's instalments add up to the document's total (payments.py checks it)."""
+
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="instalments",
+                              verbose_name=_("order"))
+    contract = models.ForeignKey(Contract, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="instalments", verbose_name=_("contract"))
+    position = models.PositiveSmallIntegerField(_("instalment"), default=1)
+    due_on = models.DateField(_("due date"))
+    amount = MoneyField(_("amount"), validators=[MinValueValidator(Decimal("0.01"))])
+    notes = models.CharField(_("notes"), max_length=200, blank=True)
+    reminded_on = models.DateField(null=True, blank=True, editable=False)  # the overdue reminder, once
+
+    class Meta:
+        ordering = ["due_on", "position", "id"]
+        verbose_name = _("instalment")
+        verbose_name_plural = _("payment plan")
+        indexes = [
+            models.Index(fields=["order", "due_on"], name="instalment_order_idx"),
+            models.Index(fields=["contract", "due_on"], name="instalment_contract_idx"),
+            models.Index(fields=["due_on"], name="instalment_due_idx"),
+        ]
+        constraints = [models.CheckConstraint(
+            condition=Q(order__isnull=False, contract__isnull=True) | Q(order__isnull=True, contract__isnull=False),
+            name="instalment_one_document")]
+
+    def __str__(self):
+        return f"{self.due_on} {self.amount}"
+
+
+class Payment(KehuModel):
+    """A payment received 回款 (or, negative, a refund 退款): read-only once recorded (payments.py).
+    It belongs to an order or a contract and is visible with it."""
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", _("Payment")
+        REFUND = "refund", _("Refund")
+
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="payments",
+                                 verbose_name=_("customer"), db_index=False)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="payments",
+                              verbose_name=_("order"), db_index=False)
+    contract = models.ForeignKey(Contract, null=True, blank=True, on_delete=models.PROTECT, related_name="payments",
+                                 verbose_name=_("contract"), db_index=False)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PAYMENT)
+    received_on = models.DateField(_("date"), default=local_today)
+    amount = MoneyField(_("amount"))  # negative for a refund
+    method = dict_fk("payment_method", _("payment method"))
+    reference = models.CharField(_("reference"), max_length=100, blank=True,
+                                 help_text=_("Bank transfer number, cheque number…"))
+    notes = models.CharField(_("notes"), max_length=300, blank=True)
+    after_sales = models.ForeignKey(AfterSalesRequest, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="refunds", verbose_name=_("return"))
+
+    scope_paths = ("order__owner", "contract__owner")
+    numbering = Numbering("HK")
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        indexes = [
+            models.Index(fields=["id"], name="payment_alive_id_idx", condition=ALIVE),
+            models.Index(fields=["customer", "received_on", "id"], name="payment_customer_idx", condition=ALIVE),
+            models.Index(fields=["order", "id"], name="payment_order_idx", condition=ALIVE),
+            models.Index(fields=["contract", "id"], name="payment_contract_idx", condition=ALIVE),
+            models.Index(fields=["received_on", "id"], name="payment_date_idx", condition=ALIVE),
+            models.Index(fields=["created_at", "id"], name="payment_created_idx", condition=ALIVE),
+            models.Index(fields=["amount", "id"], name="payment_amount_idx", condition=ALIVE),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(order__isnull=False) | Q(contract__isnull=False),
+                                              name="payment_has_document")]
+
+    def __str__(self):
+        return f"{self.number} {self.amount}"
+
+
+class Invoice(KehuModel):
+    """An invoice issued to the customer 发票: requested → issued → cancelled."""
+
+    class Type(models.TextChoices):
+        ORDINARY = "ordinary", _("Ordinary VAT invoice (普通发票)")
+        SPECIAL = "special", _("Special VAT invoice (增值税专用发票)")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        ISSUED = "issued", _("Issued")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    invoice_number = models.CharField(_("invoice number"), max_length=40, blank=True,
+                                      help_text=_("The number printed on the tax invoice, once issued."))
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="invoices",
+                                 verbose_name=_("customer"), db_index=False)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices",
+                              verbose_name=_("order"), db_index=False)
+    contract = models.ForeignKey(Contract, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices",
+                                 verbose_name=_("contract"), db_index=False)
+    type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.ORDINARY)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    invoiced_on = models.DateField(_("invoice date"), default=local_today)
+    amount = MoneyField(_("amount"), validators=[MinValueValidator(Decimal("0.01"))],
+                        help_text=_("The invoice's total, tax included."))
+    tax = MoneyField(_("tax"), default=ZERO, validators=[MinValueValidator(ZERO)])
+    title = models.CharField(_("invoice title"), max_length=200, blank=True, help_text=_("抬头: the buyer's name"))
+    tax_id = models.CharField(_("taxpayer ID"), max_length=30, blank=True)
+    notes = models.CharField(_("notes"), max_length=300, blank=True)
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True, editable=False)
+
+    scope_paths = ("order__owner", "contract__owner")
+    numbering = Numbering("FP")
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        indexes = [
+            models.Index(fields=["id"], name="invoice_alive_id_idx", condition=ALIVE),
+            models.Index(fields=["customer", "id"], name="invoice_customer_idx", condition=ALIVE),
+            models.Index(fields=["order", "id"], name="invoice_order_idx", condition=ALIVE),
+            models.Index(fields=["contract", "id"], name="invoice_contract_idx", condition=ALIVE),
+            models.Index(fields=["status", "id"], name="invoice_status_idx", condition=ALIVE),
+            models.Index(fields=["invoiced_on", "id"], name="invoice_date_idx", condition=ALIVE),
+            models.Index(fields=["created_at", "id"], name="invoice_created_idx", condition=ALIVE),
+            models.Index(fields=["updated_at", "id"], name="invoice_updated_idx", condition=ALIVE),
+            models.Index(fields=["amount", "id"], name="invoice_amount_idx", condition=ALIVE),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(order__isnull=False) | Q(contract__isnull=False),
+                                              name="invoice_has_document")]
+
+    def __str__(self):
+        return f"{self.number} {self.amount}"
