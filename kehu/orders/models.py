@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -264,6 +264,30 @@ class Order(Document):
 
     def get_payment_status_display(self):
         return PaymentState(self.payment_status).label
+
+    # a save changing one of these changes the customer's kept figures (figures.py)
+    FIGURE_FIELDS = frozenset({"customer", "customer_id", "status", "order_date", "total", "net_total", "cost_total",
+                               "amount_received", "deleted_at"})
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        obj = super().from_db(db, field_names, values)
+        obj._saved_customer_id = obj.__dict__.get("customer_id")
+        return obj
+
+    def save(self, *args, **kwargs):
+        """Save, and in the same transaction set the customer's kept figures (and the previous
+        customer's, when the order moved) from their orders: every path that changes an order —
+        forms, API, lines, workflow, recycle bin — comes through here."""
+        from . import figures
+
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and not (set(update_fields) & self.FIGURE_FIELDS):
+            return super().save(*args, **kwargs)
+        with transaction.atomic(using=kwargs.get("using") or "default"):
+            super().save(*args, **kwargs)
+            figures.refresh_customers({self.customer_id, getattr(self, "_saved_customer_id", None)})
+        self._saved_customer_id = self.customer_id
 
     def recompute_totals(self) -> bool:
         changed = super().recompute_totals()
