@@ -207,7 +207,6 @@ class Order(Document):
                                      default=PaymentState.UNPAID, editable=False)
     # the due date of the first instalment the payments do not cover yet (None: none due)
     payment_due_on = models.DateField(_("next payment due"), null=True, blank=True, editable=False)
-    late_reminded_on = models.DateField(null=True, blank=True, editable=False)  # the late reminder, once
 
     numbering = Numbering("DD")
 

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from kehu.core import registries as r
 from kehu.core.relations import Protect
 
-from . import tasks
+from . import home, tasks
 
 r.nav_section("orders", _("Orders"), order=30)
 r.default_rights({
@@ -23,3 +23,7 @@ r.detail_tab("opportunity", "orders", _("Orders"), related="order", field="oppor
 r.relation("customer", Protect("orders", message=_("“%(record)s” has %(n)s orders and cannot be deleted.")))
 r.relation("customer", Protect("quotations", message=_("“%(record)s” has %(n)s quotations and cannot be deleted.")))
 r.job(tasks.expire_quotations, daily_at=2)  # once a day: sent quotations past their validity
+# My day: the user's orders past their promised date; each reminds its owner once
+r.home_panel("late_orders", _("Late orders"), right="order.view", build=home.late_orders_panel, icon="ti-truck-off",
+             order=25, placeholder=False)
+r.reminder_kind(home.LATE_KIND, _("Order late"), produce=home.late_order_reminders, order=40)

@@ -108,11 +108,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='order',
-            name='late_reminded_on',
-            field=models.DateField(blank=True, editable=False, null=True),
-        ),
-        migrations.AddField(
-            model_name='order',
             name='payment_due_on',
             field=models.DateField(blank=True, editable=False, null=True, verbose_name='next payment due'),
         ),

@@ -337,3 +337,34 @@ def test_the_quotation_pdf_has_the_chinese_lines_and_the_amount_in_words(org, tm
     # 2 × 1250 × 1.13 + 800 × 1.06 = 2825 + 848 = 3673.00
     assert "智能网关 G300" in text and "现场部署服务" in text and "款到发货" in text
     assert "叁仟陆佰柒拾叁元整" in text and "3,673.00" in text
+
+
+# --- late orders ------------------------------------------------------------------------------
+def test_a_late_order_reminds_its_owner_once_and_shows_on_my_day(org):
+    import datetime
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from kehu.activities.models import Reminder
+    from kehu.activities.services import run_reminders
+
+    today = timezone.localdate()
+    late = make_order(org.manager, promised_date=today - datetime.timedelta(days=2), title="迟到的订单")
+    make_order(org.manager, promised_date=today + datetime.timedelta(days=2), title="还来得及")
+    delivered = make_order(org.manager, promised_date=today - datetime.timedelta(days=3), title="已交付的")
+    Order.objects.filter(pk=delivered.pk).update(status="delivered")
+    make_order(org.manager2, promised_date=today - datetime.timedelta(days=1), title="别人的迟到订单")
+
+    assert run_reminders()["sent"] == 2  # manager's late order, manager2's
+    reminder = Reminder.objects.get(user=org.manager)
+    assert reminder.kind == "order_late" and reminder.object_id == late.pk
+    assert any("迟到的订单" in m.subject and m.to == [org.manager.email] for m in mail.outbox)
+    assert run_reminders()["sent"] == 0  # once
+
+    page = ui(org.manager).get("/?panel=late_orders")
+    html = page.content.decode()
+    assert page.status_code == 200 and "迟到的订单" in html and "2" in html
+    assert "还来得及" not in html and "已交付的" not in html and "别人的迟到订单" not in html
+    # nothing late: the panel is left out of My day
+    assert ui(org.executive).get("/?panel=late_orders").status_code == 404
