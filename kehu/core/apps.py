@@ -23,5 +23,6 @@ class CoreConfig(AppConfig):
         from .audit import register_record_types
 
         autodiscover_modules("records")
+        registries.apply_record_actions()  # actions one app adds to another's record type
         register_record_types()
         post_migrate.connect(seed_dictionary, sender=self, dispatch_uid="kehu_seed_dictionary")

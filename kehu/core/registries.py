@@ -265,6 +265,25 @@ def relation(record_type: str, rel) -> None:
     extra_relations.setdefault(record_type, []).append(rel)
 
 
+extra_actions: dict[str, list] = {}
+
+
+def record_action(record_type: str, action) -> None:
+    """An action (kehu/core/actions.py) on another app's record type: the orders app offers "Make an
+    order" on a won opportunity. Added to the record type once every app's records are registered
+    (`apply_record_actions`, from CoreConfig.ready), so the page and the API offer it like its own."""
+    extra_actions.setdefault(record_type, []).append(action)
+
+
+def apply_record_actions() -> None:
+    from .registry import registry
+
+    for key, added in extra_actions.items():
+        rt = registry.get(key)
+        names = {a.name for a in rt.actions}
+        rt.actions = (*rt.actions, *(a for a in added if a.name not in names))
+
+
 @dataclass
 class DetailTab:
     """A tab on a record's detail page listing the related records of another record type (a

@@ -3,9 +3,10 @@
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core import registries as r
+from kehu.core.actions import Action
 from kehu.core.relations import Protect
 
-from . import home, tasks
+from . import home, services, tasks
 
 r.nav_section("orders", _("Orders"), order=30)
 r.default_rights({
@@ -27,3 +28,8 @@ r.job(tasks.expire_quotations, daily_at=2)  # once a day: sent quotations past t
 r.home_panel("late_orders", _("Late orders"), right="order.view", build=home.late_orders_panel, icon="ti-truck-off",
              order=25, placeholder=False)
 r.reminder_kind(home.LATE_KIND, _("Order late"), produce=home.late_order_reminders, order=40)
+# a won opportunity becomes an order in one action (its accepted quotation's lines, or the deal as one line)
+r.record_action("opportunity", Action(
+    "make_order", _("Make an order"), run=services.order_from_opportunity, right="order.create",
+    guard=services.opportunity_order_refusal, icon="ti-shopping-cart", style="primary",
+    help=_("Creates the order for the won deal: the accepted quotation's lines, or the deal amount as one line.")))

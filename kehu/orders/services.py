@@ -176,6 +176,39 @@ def order_from_quotation(quotation, user, data=None):
         return order
 
 
+def opportunity_order_refusal(opportunity, user):
+    if not (opportunity.stage_id and opportunity.stage.is_won):
+        return _("Only a won opportunity becomes an order.")
+    if opportunity.customer_id is None:
+        return _("The opportunity has no customer yet.")
+    if opportunity.orders.filter(deleted_at__isnull=True).exclude(status="cancelled").exists():
+        return _("This opportunity has an order already.")
+    return None
+
+
+def order_from_opportunity(opportunity, user, data=None):
+    """A won opportunity becomes an order: from its accepted quotation when it has one (its lines,
+    like "Make an order" on the quotation), otherwise one line of what was sold (the deal's products
+    or services) at the deal amount, to be detailed while the order is "created"."""
+    from .models import Order, OrderLine
+
+    reason = opportunity_order_refusal(opportunity, user)
+    if reason:
+        raise ValidationError({"opportunity": reason})
+    for quotation in opportunity.quotations.filter(deleted_at__isnull=True, status="accepted").order_by("-id"):
+        if make_order_refusal(quotation, user) is None:
+            return order_from_quotation(quotation, user)
+    with acting_as(user), transaction.atomic():
+        order = Order(customer_id=opportunity.customer_id, opportunity=opportunity, title=opportunity.title,
+                      owner_id=opportunity.owner_id or getattr(user, "pk", None), created_by=user, updated_by=user)
+        order.save()
+        OrderLine(order=order, position=1, description=(opportunity.deal_products or opportunity.title)[:300],
+                  quantity=Decimal(1), unit_price=opportunity.amount or ZERO).save()
+        order.recompute_totals()
+        order.save()
+        return order
+
+
 # --- orders -----------------------------------------------------------------------------------
 def order_has_lines(order, user):
     if not order.lines.exists():

@@ -368,3 +368,51 @@ def test_a_late_order_reminds_its_owner_once_and_shows_on_my_day(org):
     assert "还来得及" not in html and "已交付的" not in html and "别人的迟到订单" not in html
     # nothing late: the panel is left out of My day
     assert ui(org.executive).get("/?panel=late_orders").status_code == 404
+
+
+# --- a won opportunity becomes an order ----------------------------------------------------------
+def test_a_won_opportunity_becomes_an_order_through_the_api(org):
+    from django.utils import timezone
+
+    from kehu.sales import services as sales
+    from kehu.sales.models import Stage
+    from kehu.sales.testing import make_opportunity
+
+    opp = make_opportunity(org.manager)
+    client = api(org.manager)
+    url = f"/api/v1/opportunities/{opp.pk}/actions/make_order"
+    refused = post(client, url)
+    assert refused.status_code == 409 and Order.objects.count() == 0  # not won yet
+    sales.change_stage(opp, Stage.objects.get(is_won=True), org.manager, amount=Decimal("88000.00"),
+                       deal_products="CRM 年度许可", signed_on=timezone.localdate())
+    made = post(client, url)
+    assert made.status_code == 200, made.content
+    order = Order.objects.get(opportunity=opp)
+    assert order.customer_id == opp.customer_id and order.owner == org.manager
+    assert [(ln.description, ln.unit_price) for ln in order.lines.all()] == [("CRM 年度许可", Decimal("88000.00"))]
+    assert order.total == Decimal("88000.00")
+    assert post(client, url).status_code == 409  # once
+    assert post(api(org.manager2), url).status_code == 404  # another manager's opportunity
+
+
+def test_a_won_opportunity_with_an_accepted_quotation_orders_its_lines(org):
+    from django.utils import timezone
+
+    from kehu.core.registry import registry
+    from kehu.sales import services as sales
+    from kehu.sales.models import Stage
+    from kehu.sales.testing import make_opportunity
+
+    opp = make_opportunity(org.manager)
+    quotation = make_quotation(org.manager, customer=opp.customer, opportunity=opp,
+                               lines=[service_line("实施服务", "2", "1500.00", "6"), service_line("培训", "1", "800.00")])
+    workflow = registry.get("quotation").workflow
+    workflow.take(quotation, "send", org.manager, {})
+    workflow.take(quotation, "accept", org.manager, {})
+    sales.change_stage(opp, Stage.objects.get(is_won=True), org.manager, amount=quotation.total,
+                       deal_products="实施服务", signed_on=timezone.localdate())
+    page = ui(org.manager).get(f"/opportunities/{opp.pk}/")
+    assert "make_order" in page.content.decode()  # the button on the opportunity's page
+    order = services.order_from_opportunity(opp, org.manager)
+    assert order.quotation_id == quotation.pk and order.total == quotation.total
+    assert [ln.description for ln in order.lines.all()] == ["实施服务", "培训"]
