@@ -122,7 +122,8 @@ class Command(BaseCommand):
                 ).save()
 
     def catalog(self, users):
-        """Products, two warehouses and their stock, when the catalog app is installed (once)."""
+        """Products, two warehouses and their stock, then quotations and orders, when those apps are
+        installed (each once)."""
         from django.apps import apps
 
         if apps.is_installed("kehu.catalog"):
@@ -131,6 +132,12 @@ class Command(BaseCommand):
             made = load(users)
             if made:
                 self.stdout.write(f"Demo catalogue: {made} products and services.")
+        if apps.is_installed("kehu.orders"):
+            from kehu.orders.demo import load as load_orders
+
+            made = load_orders(users)
+            if made:
+                self.stdout.write(f"Demo orders: {made} orders with their quotations, shipments and payments.")
 
     def pipeline(self, rng, users):
         """Opportunities with plans, follow-ups and tasks, when those apps are installed."""
