@@ -27,7 +27,7 @@ class QuotationType(RecordType):
                      "sent_at", "decided_at", *DOCUMENT_DETAIL]
     detail_template = "orders/document_detail.html"
     nav_icon = "ti-file-dollar"
-    nav_section, nav_order = "orders", 10
+    nav_section, nav_order = "orders", 20
     search_placeholder = _("Number, title")
     workflow = QuotationWorkflow()
     actions = (Action("make_order", _("Make an order"), run=services.order_from_quotation, right="order.create",
@@ -57,7 +57,7 @@ class OrderType(RecordType):
                      *DOCUMENT_DETAIL]
     detail_template = "orders/document_detail.html"
     nav_icon = "ti-shopping-cart"
-    nav_section, nav_order = "orders", 20
+    nav_section, nav_order = "orders", 10  # the section's main list
     search_placeholder = _("Number, title")
     workflow = OrderWorkflow()
     relations = [Protect("shipments", message=_("Goods of “%(record)s” were shipped (%(n)s shipments): "
