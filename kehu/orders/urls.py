@@ -22,4 +22,8 @@ for key in ("quotation", "order"):
 urlpatterns += [
     path("products/lookup/", views.product_lookup, name="product_lookup"),
     path("orders/<int:pk>/ship/", views.ShipmentView.as_view(rt=registry.get("order")), name="order_ship"),
+    path("orders/<int:pk>/after-sales/", views.AfterSalesView.as_view(rt=registry.get("order")),
+         name="order_after_sales"),
+    path("orders/<int:pk>/after-sales/<int:request_pk>/<str:action>/",
+         views.AfterSalesView.as_view(rt=registry.get("order")), name="order_after_sales_action"),
 ]

@@ -38,6 +38,14 @@ class DocumentDetailView(RecordDetailView):
                 "lines__order_line__product"))
             ctx["can_ship"] = (obj.status in ("created", "processing") and self.request.user.has_right("order", "edit")
                                and any(line.to_ship > 0 for line, _f in ctx["rows"]))
+            from .models import AfterSalesRequest
+
+            ctx["after_sales"] = list(AfterSalesRequest.objects.filter(order_line__order=obj)
+                                      .select_related("order_line__product", "created_by"))
+            ctx["returnable_lines"] = [line for line, _f in ctx["rows"] if line.stocked and line.shipped_quantity > 0]
+            ctx["after_sales_kinds"] = AfterSalesRequest.Kind.choices
+            ctx["can_after_sales"] = (bool(ctx["returnable_lines"]) and obj.status != "cancelled"
+                                      and self.request.user.has_right("order", "edit"))
         else:
             ctx["orders"] = list(obj.orders.filter(deleted_at__isnull=True))
             ctx["revisions"] = [r for r in (obj.previous, getattr(obj, "next_revision", None)) if r is not None]
@@ -174,3 +182,40 @@ class DocumentPdfView(RecordViewMixin, View):
         pdf = render_pdf("orders/pdf/document.html", {"object": doc, "lines": lines, "is_order": self.rt.key == "order",
                                                       "document_title": str(doc)}, request=request)
         return pdf_response(f"{doc.number}.pdf", pdf, inline="inline" in request.GET)
+
+
+class AfterSalesView(RecordViewMixin, View):
+    """POST a new after-sales request on one of the order's lines, or complete / reject one
+    (`action`); back to the order page with the outcome, or the errors on the order page's form."""
+
+    def post(self, request, pk, request_pk=None, action=None):
+        from . import aftersales
+        from .models import AfterSalesRequest
+
+        if not request.user.has_right("order", "edit"):
+            raise PermissionDenied
+        if action not in (None, "complete", "reject"):
+            raise Http404
+        order = self.get_object()
+        try:
+            if request_pk is None:
+                line = get_object_or_404(order.lines, pk=request.POST.get("order_line") or 0)
+                aftersales.request_after_sales(line, request.user, kind=request.POST.get("kind", ""),
+                                               quantity=request.POST.get("quantity", ""),
+                                               reason=request.POST.get("reason", ""))
+                messages.success(request, _("After-sales request recorded."))
+            else:
+                item = get_object_or_404(AfterSalesRequest, pk=request_pk, order_line__order=order)
+                if action == "complete":
+                    aftersales.complete(item, request.user, refund=request.POST.get("refund") or None)
+                    messages.success(request, _("After-sales request completed."))
+                else:
+                    aftersales.reject(item, request.user, reason=request.POST.get("reason", ""))
+                    messages.success(request, _("After-sales request rejected."))
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+            for problems in errors.values():
+                for problem in problems:
+                    messages.error(request, problem)
+            return HttpResponseRedirect(self.rt.get_absolute_url(order) + "#after-sales")
+        return HttpResponseRedirect(self.rt.get_absolute_url(order) + "#after-sales")
