@@ -104,3 +104,28 @@ def test_the_order_page_records_and_completes_a_return(org):
     # executive (view only): refused
     assert ui(org.executive).post(f"/orders/{order.pk}/after-sales/{request.pk}/reject/",
                                   {"reason": "x"}).status_code == 403
+
+
+def test_the_api_records_completes_and_refuses_after_sales(org):
+    import json
+
+    from kehu.core.testing.factories import auth
+
+    order, line, product = shipped_order(org.manager)
+    client = Client(**auth(org.manager))
+
+    def post(url, data):
+        return client.post(url, json.dumps(data), content_type="application/json")
+
+    base = f"/api/v1/orders/{order.pk}/after-sales"
+    too_many = post(base, {"line": line.pk, "kind": "return", "quantity": "5", "reason": "x"})
+    assert too_many.status_code == 422 and "quantity" in too_many.content.decode()
+    made = post(base, {"line": line.pk, "kind": "return", "quantity": "1", "reason": "外壳裂了"})
+    assert made.status_code == 201, made.content
+    rid = made.json()["id"]
+    assert post(f"{base}/{rid}/reject", {}).status_code == 422  # a reason is required
+    done = post(f"{base}/{rid}/complete", {})
+    assert done.status_code == 200 and done.json()["status"] == "completed" and on_hand(product) == 7
+    assert post(f"{base}/{rid}/complete", {}).status_code == 422  # once
+    assert [r["id"] for r in client.get(base).json()] == [rid]
+    assert Client(**auth(org.manager2)).get(base).status_code == 404
