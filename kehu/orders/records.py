@@ -67,3 +67,4 @@ class OrderType(RecordType):
         from .api import extend
 
         extend(router, out_schema, self)
+from .contract_records import ContractType  # noqa: E402,F401  (contracts: contract_records.py)

@@ -23,3 +23,6 @@ urlpatterns += [
     path("products/lookup/", views.product_lookup, name="product_lookup"),
     path("orders/<int:pk>/ship/", views.ShipmentView.as_view(rt=registry.get("order")), name="order_ship"),
 ]
+from .contract_views import contract_urls  # noqa: E402  (contracts: contract_views.py)
+
+urlpatterns += contract_urls()
