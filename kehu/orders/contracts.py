@@ -143,8 +143,8 @@ def refresh_contract_ordered(contract_id, *, without=None) -> None:
 def progress(contract) -> list[dict]:
     """The execution bars of the detail page: ordered and received against the amount."""
     rows = []
-    for key, label, value in (("ordered", _("Ordered"), contract.amount_ordered),
-                              ("received", _("Received"), contract.amount_received)):
+    for key, label, value in (("ordered", _("Amount ordered"), contract.amount_ordered),
+                              ("received", _("Amount received"), contract.amount_received)):
         pct = int(min(value / contract.amount * 100, 100)) if contract.amount > 0 else 0
         rows.append({"key": key, "label": label, "value": value, "pct": pct,
                      "over": contract.amount > 0 and value > contract.amount})

@@ -151,7 +151,7 @@ def test_renewal_creates_the_linked_successor_draft_once(org):
     assert r.status_code == 409 and successor.number in r.json()["detail"]
     assert Contract.objects.filter(previous=contract).count() == 1
     page = ui(org.manager).get(f"/contracts/{contract.pk}/").content.decode()
-    assert 'data-testid="contract-renewal"' in page and 'data-testid="action-renew"' not in page
+    assert 'data-testid="contract-renewal"' in page and 'data-testid="transition-renew"' not in page
 
 
 def test_renewal_refused_for_a_draft_or_terminated_contract(org):
