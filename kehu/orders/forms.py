@@ -150,6 +150,7 @@ class OrderFilterSet(KehuFilterSet):
     status = django_filters.ChoiceFilter(choices=Order.Status.choices, label=_("Status"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
     opportunity = django_filters.NumberFilter(field_name="opportunity_id", label=_("Opportunity"))
+    contract = django_filters.NumberFilter(field_name="contract_id", label=_("Contract"))  # order_contract_idx
     payment_method = DictFilter("payment_method", label=_("Payment method"))
     ordered_after = _date("order_date", "gte", _("Ordered from"))
     ordered_before = _date("order_date", "lte", _("Ordered to"))
