@@ -264,3 +264,17 @@ def order_form_saved(form, order):
         for contract_id in {before, order.contract_id} - {None}:
             refresh_contract_ordered(contract_id)
     return order
+
+
+def initial_from_contract(form) -> None:
+    """A new order from a contract's Orders tab (?contract=): the contract's customer and contact."""
+    from .models import Contract
+
+    contract_id = str(form.initial.get("contract") or "")
+    if contract_id.isdigit() and not form.initial.get("customer") and form.user is not None:
+        contract = Contract.objects.visible_to(form.user).filter(pk=contract_id).first()
+        if contract is not None:
+            form.initial["customer"] = contract.customer_id
+            form.initial.setdefault("contact", contract.contact_id)
+            if not form.initial.get("title"):
+                form.initial["title"] = contract.title

@@ -98,6 +98,10 @@ class OrderForm(DocumentForm):
         contracts.check_order_contract(self, data)
         return data
 
+    def initial_from_query(self):
+        super().initial_from_query()
+        contracts.initial_from_contract(self)  # a new order from a contract's page: its customer
+
     def save(self, commit=True):
         return contracts.order_form_saved(self, super().save(commit))  # the contracts' ordered amounts
 

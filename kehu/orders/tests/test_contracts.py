@@ -324,3 +324,35 @@ def test_services_keep_a_quotation_without_contract_working(org):
     q = make_quotation(org.manager)
     services.save_line(q, org.manager, service_line())
     assert q.lines.count() == 2
+
+
+def test_transitions_appear_on_the_customer_timeline(org):
+    contract = make_contract(org.manager)
+    client = api(org.manager)
+    assert post(client, f"/api/v1/contracts/{contract.pk}/transitions/activate").status_code == 200
+    page = ui(org.manager).get(f"/customers/{contract.customer_id}/timeline/").content.decode()
+    assert contract.number in page
+
+
+def test_renewal_through_the_api(org):
+    contract = make_contract(org.manager, status="completed", starts_on=datetime.date(2025, 7, 1),
+                             ends_on=datetime.date(2026, 6, 30), signed_on=datetime.date(2025, 6, 20))
+    r = post(api(org.manager), f"/api/v1/contracts/{contract.pk}/actions/renew")
+    assert r.status_code == 200, r.content
+    successor = Contract.objects.get(previous=contract)
+    assert (successor.starts_on, successor.ends_on, successor.status) == (
+        datetime.date(2026, 7, 1), datetime.date(2027, 6, 30), "draft")
+    assert post(api(org.executive), f"/api/v1/contracts/{successor.pk}/actions/renew").status_code == 403
+
+
+def test_a_new_order_from_the_contracts_tab_takes_its_customer(org):
+    contract = make_contract(org.manager)
+    page = ui(org.manager).get(f"/orders/add/?contract={contract.pk}")
+    form = page.context["form"]
+    assert form.initial["customer"] == contract.customer_id and form.initial["title"] == contract.title
+    tab = ui(org.manager).get(f"/contracts/{contract.pk}/related/orders/").content.decode()
+    assert f"/orders/?contract={contract.pk}" in tab and f"/orders/add/?contract={contract.pk}" in tab
+    order = make_order(org.manager, customer=contract.customer, contract=contract)
+    other = make_order(org.manager)
+    ids = {row["id"] for row in api(org.manager).get(f"/api/v1/orders/?contract={contract.pk}").json()["results"]}
+    assert ids == {order.pk} and other.pk not in ids
