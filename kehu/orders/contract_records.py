@@ -56,6 +56,9 @@ class ContractType(RecordType):
                      "ends_on", "amount", "amount_ordered", "amount_received", "amount_invoiced", "previous",
                      "terms", "notes", "owner", "activated_at", "closed_at", "created_at", "created_by",
                      "updated_at", "updated_by"]
+    export_fields = ["number", "title", "status", "customer", "contact", "opportunity", "signed_on", "starts_on",
+                     "ends_on", "amount", "amount_ordered", "amount_received", "amount_invoiced", "previous", "terms",
+                     "notes", "owner", "activated_at", "closed_at", "created_at", "updated_at"]
     detail_template = "orders/contract_detail.html"
     nav_icon = "ti-file-certificate"
     nav_section, nav_order = "orders", 30
