@@ -23,4 +23,4 @@ r.relation("customer", Protect("contracts", message=_("“%(record)s” has %(n)
 r.reminder_kind(contracts.CONTRACT_EXPIRY, _("Contract expiring"), produce=contracts.contract_expiry_reminders,
                 order=40)
 r.home_panel("contracts_expiring", _("Contracts expiring"), right="contract.view", build=contracts.expiring_panel,
-             icon="ti-file-certificate", order=40)
+             icon="ti-file-certificate", order=40, placeholder=False)  # mostly empty: no placeholder
