@@ -356,3 +356,13 @@ def test_a_new_order_from_the_contracts_tab_takes_its_customer(org):
     other = make_order(org.manager)
     ids = {row["id"] for row in api(org.manager).get(f"/api/v1/orders/?contract={contract.pk}").json()["results"]}
     assert ids == {order.pk} and other.pk not in ids
+
+
+def test_demo_contracts_in_every_state(db):
+    from django.core.management import call_command
+
+    call_command("demo", customers=30)
+    states = set(Contract.objects.values_list("status", flat=True))
+    assert states == {"draft", "active", "completed", "terminated"}
+    assert Contract.objects.filter(previous__isnull=False).exists()
+    assert Contract.objects.filter(contracts.expiring_q(90)).exists()

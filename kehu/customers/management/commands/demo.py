@@ -131,6 +131,10 @@ class Command(BaseCommand):
             made = load(users)
             if made:
                 self.stdout.write(f"Demo catalogue: {made} products and services.")
+        if apps.is_installed("kehu.orders"):  # contracts in every state (kehu/orders/contract_demo.py)
+            from kehu.orders.contract_demo import load as load_contracts
+
+            load_contracts(users)
 
     def pipeline(self, rng, users):
         """Opportunities with plans, follow-ups and tasks, when those apps are installed."""
