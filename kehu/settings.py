@@ -269,6 +269,7 @@ KEHU_ATTACHMENT_EXTENSIONS = env_list(
 KEHU_POOL_CLAIM_LIMIT = env_int("KEHU_POOL_CLAIM_LIMIT", 20)  # pool claims per user per day
 KEHU_POOL_IDLE_DAYS = env_int("KEHU_POOL_IDLE_DAYS", 30)  # no follow-up for this long -> back to the pool
 KEHU_POOL_WARN_DAYS = env_int("KEHU_POOL_WARN_DAYS", 3)  # the owner is warned this many days before
+KEHU_CONTRACT_EXPIRY_DAYS = env_int("KEHU_CONTRACT_EXPIRY_DAYS", 30)  # contract owners are reminded this many days before the end
 KEHU_PHONE_REGION = os.environ.get("KEHU_PHONE_REGION", "CN")
 # the company's base currency (ISO 4217): every amount is in it, shown with its symbol (kehu/core/money.py)
 KEHU_CURRENCY = os.environ.get("KEHU_CURRENCY", "CNY").strip().upper() or "CNY"

@@ -10,6 +10,7 @@ from kehu.core.forms import KehuFormMixin, KehuModelForm
 from kehu.core.widgets import AutocompleteSelect
 from kehu.customers.models import Contact, Customer
 
+from . import contracts
 from .models import Order, OrderLine, Quotation
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -82,15 +83,27 @@ class QuotationForm(DocumentForm):
 class OrderForm(DocumentForm):
     class Meta:
         model = Order
-        fields = ["title", "customer", "contact", "opportunity", "order_date", "promised_date", "delivery_address",
-                  "payment_method", "notes", "owner"]
+        fields = ["title", "customer", "contact", "opportunity", "contract", "order_date", "promised_date",
+                  "delivery_address", "payment_method", "notes", "owner"]
         widgets = {"order_date": DATE, "promised_date": DATE}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        contracts.setup_order_contract_field(self)  # the customer's visible contracts (contracts.py)
 
     def clean(self):
         data = super().clean()
         if data.get("promised_date") and data.get("order_date") and data["promised_date"] < data["order_date"]:
             self.add_error("promised_date", _("The promised delivery date is before the order date."))
+        contracts.check_order_contract(self, data)
         return data
+
+    def initial_from_query(self):
+        super().initial_from_query()
+        contracts.initial_from_contract(self)  # a new order from a contract's page: its customer
+
+    def save(self, commit=True):
+        return contracts.order_form_saved(self, super().save(commit))  # the contracts' ordered amounts
 
 
 class LineForm(KehuFormMixin, forms.ModelForm):
@@ -141,6 +154,7 @@ class OrderFilterSet(KehuFilterSet):
     status = django_filters.ChoiceFilter(choices=Order.Status.choices, label=_("Status"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
     opportunity = django_filters.NumberFilter(field_name="opportunity_id", label=_("Opportunity"))
+    contract = django_filters.NumberFilter(field_name="contract_id", label=_("Contract"))  # order_contract_idx
     payment_method = DictFilter("payment_method", label=_("Payment method"))
     ordered_after = _date("order_date", "gte", _("Ordered from"))
     ordered_before = _date("order_date", "lte", _("Ordered to"))

@@ -53,7 +53,7 @@ class OrderType(RecordType):
     default_sort = "-id"
     list_select_related = ["customer", "owner"]
     detail_fields = ["number", "title", "status", "order_date", "promised_date", "delivery_address",
-                     "payment_method", "quotation", "notes", "shipped_at", "delivered_at", "cancelled_at",
+                     "payment_method", "quotation", "contract", "notes", "shipped_at", "delivered_at", "cancelled_at",
                      *DOCUMENT_DETAIL]
     detail_template = "orders/document_detail.html"
     nav_icon = "ti-shopping-cart"
@@ -67,3 +67,4 @@ class OrderType(RecordType):
         from .api import extend
 
         extend(router, out_schema, self)
+from .contract_records import ContractType  # noqa: E402,F401  (contracts: contract_records.py)

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from kehu.catalog.services import fmt_qty
 from kehu.core.assignment import acting_as
 
+from .contracts import refresh_contract_ordered
+
 ZERO = Decimal(0)
 LINE_FIELDS = ("product", "description", "quantity", "unit_price", "discount_pct", "tax_rate")
 
@@ -101,6 +103,7 @@ def _touch(doc, user) -> None:
     if user is not None:
         doc.updated_by = user
     doc.save()
+    refresh_contract_ordered(getattr(doc, "contract_id", None))  # an order's total moves its contract's
 
 
 # --- quotations -------------------------------------------------------------------------------
@@ -243,6 +246,7 @@ def order_cancel_refusal(order, user):
 
 def order_cancelled(order, user, ctx):
     order.cancelled_at = timezone.now()
+    refresh_contract_ordered(order.contract_id, without=order.pk)  # saved after this: leave it out now
 
 
 def parse_quantity(value, field="quantity") -> Decimal:

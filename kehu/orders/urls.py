@@ -27,3 +27,6 @@ urlpatterns += [
     path("orders/<int:pk>/after-sales/<int:request_pk>/<str:action>/",
          views.AfterSalesView.as_view(rt=registry.get("order")), name="order_after_sales_action"),
 ]
+from .contract_views import contract_urls  # noqa: E402  (contracts: contract_views.py)
+
+urlpatterns += contract_urls()

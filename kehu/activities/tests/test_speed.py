@@ -135,7 +135,7 @@ def test_home_answers_at_once_and_loads_each_panel_after(org, monkeypatch):
         response = client.get("/")
     assert response.status_code == 200
     html = response.content.decode()
-    for name in ("tasks", "next_actions", "opportunities", "notifications", "pool", "customers"):
+    for name in ("tasks", "next_actions", "opportunities", "notifications", "pool", "customers", "contracts_expiring"):
         assert f'hx-get="/?panel={name}"' in html, name
     from kehu.core import registries
 

@@ -85,6 +85,11 @@ KNOWN_GAPS: dict[tuple[str, str, str, str], str] = {
         "the orders have the same owner+order indexes (order_owner_*_idx). Fix: ANALYZE",
     ("sqlite", "quotation", "*", "supervisor/*"):
         "as order/supervisor (quote_owner_*_idx). Fix: ANALYZE",
+    ("sqlite", "contract", "*", "supervisor/*"):
+        "as order/supervisor (contract_owner_*_idx). Fix: ANALYZE",
+    ("sqlite", "contract", "filter expires_within=*", "*/*"):
+        "contracts in force ending within 30/60/90 days are read from the partial "
+        "contract_active_ends_idx and sorted: a quarter's expiring contracts are few by nature",
     ("sqlite", "order", "filter late=true", "*/*"):
         "late orders (open, promised date past) are read from the partial order_open_promised_idx "
         "and sorted: they are few by nature (an order is late for days, not years)",

@@ -286,7 +286,9 @@ def seed_orders(admin, per_type, poison, business):
     products = poison.seeded.records.get("product", [])
     for j, customer in enumerate(customers):
         quotation = business("quotation", Quotation(customer=customer, owner=admin, created_by=admin))
-        order = business("order", Order(customer=customer, owner=admin, created_by=admin, quotation=quotation))
+        contract = seed_contract(admin, customer, j, business)
+        order = business("order", Order(customer=customer, owner=admin, created_by=admin, quotation=quotation,
+                                        contract=contract))
         product_id = products[j % len(products)] if products else None
         poison(QuotationLine(quotation=quotation, product_id=product_id, quantity=2, unit_price=10))
         line = poison(OrderLine(order=order, product_id=product_id, quantity=2, unit_price=10))
@@ -295,6 +297,25 @@ def seed_orders(admin, per_type, poison, business):
             shipment = poison(Shipment(order=order, warehouse_id=poison.seeded.records["warehouse"][0],
                                        created_by=admin))
             ShipmentLine.objects.create(shipment=shipment, order_line=line, quantity=1)
+
+
+def seed_contract(admin, customer, j, business):
+    """A contract in force ending soon (the expiry panel, the progress bars), every other one renewed
+    by a poisoned draft (the renewal links)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from kehu.orders.models import Contract
+
+    today = timezone.localdate()
+    contract = business("contract", Contract(customer=customer, owner=admin, created_by=admin, status="active",
+                                             signed_on=today, starts_on=today - datetime.timedelta(days=300),
+                                             ends_on=today + datetime.timedelta(days=10), amount=1000))
+    if j % 2:
+        business("contract", Contract(customer=customer, owner=admin, created_by=admin, previous=contract,
+                                      starts_on=today, ends_on=today + datetime.timedelta(days=365), amount=1000))
+    return contract
 
 
 # --- the checker -----------------------------------------------------------------------------

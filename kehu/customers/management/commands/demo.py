@@ -138,6 +138,10 @@ class Command(BaseCommand):
             made = load_orders(users)
             if made:
                 self.stdout.write(f"Demo orders: {made} orders with their quotations, shipments and payments.")
+        if apps.is_installed("kehu.orders"):  # contracts in every state (kehu/orders/contract_demo.py)
+            from kehu.orders.contract_demo import load as load_contracts
+
+            load_contracts(users)
 
     def pipeline(self, rng, users):
         """Opportunities with plans, follow-ups and tasks, when those apps are installed."""
