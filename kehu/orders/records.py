@@ -67,3 +67,6 @@ class OrderType(RecordType):
         from .api import extend
 
         extend(router, out_schema, self)
+
+
+from . import records_fin  # noqa: E402,F401  payments and invoices

@@ -23,3 +23,5 @@ r.detail_tab("opportunity", "orders", _("Orders"), related="order", field="oppor
 r.relation("customer", Protect("orders", message=_("“%(record)s” has %(n)s orders and cannot be deleted.")))
 r.relation("customer", Protect("quotations", message=_("“%(record)s” has %(n)s quotations and cannot be deleted.")))
 r.job(tasks.expire_quotations, daily_at=2)  # once a day: sent quotations past their validity
+
+from . import registrations_fin  # noqa: E402,F401  payments and invoices
