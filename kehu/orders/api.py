@@ -148,6 +148,9 @@ def extend(router, Out, rt):
 
     if not is_order:
         return
+    from .api_fin import extend_document  # the payment plan, payments and refunds
+
+    extend_document(router, rt)
 
     @router.get("/{int:pk}/shipments", response=list[ShipmentOut], operation_id="order_shipments")
     def list_shipments(request, pk: int):

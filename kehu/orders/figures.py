@@ -24,6 +24,12 @@ FIELDS = ("first_order_on", "last_order_on", "order_count", "revenue", "gross_pr
           "receivables")
 
 
+def _cents(value) -> Decimal:
+    """An aggregate as money: SQLite computes sums of differences in floating point
+    (0.00999999999999091), so the result is rounded to the cent it stands for."""
+    return ZERO if value is None else Decimal(value).quantize(ZERO)
+
+
 def _counted_orders():
     from .models import Order
 
@@ -45,12 +51,12 @@ def computed(customer_ids) -> dict[int, dict]:
                       owed=Sum(Greatest(F("total") - F("amount_received"), Value(ZERO), output_field=MONEY))))
     for row in rows:
         result[row["customer_id"]].update(first_order_on=row["first"], last_order_on=row["last"],
-                                          order_count=row["n"], revenue=row["revenue"] or ZERO,
-                                          gross_profit=row["profit"] or ZERO, receivables=row["owed"] or ZERO)
+                                          order_count=row["n"], revenue=_cents(row["revenue"]),
+                                          gross_profit=_cents(row["profit"]), receivables=_cents(row["owed"]))
     paid = (Payment.all_objects.filter(deleted_at__isnull=True, customer_id__in=ids).order_by()
             .values("customer_id").annotate(total=Sum("amount")))
     for row in paid:
-        result[row["customer_id"]]["amount_received"] = row["total"] or ZERO
+        result[row["customer_id"]]["amount_received"] = _cents(row["total"])
     return result
 
 

@@ -25,6 +25,19 @@ def _date(field, lookup, label):
                                      widget=forms.DateInput(attrs={"type": "date"}))
 
 
+# --- the order list's payment columns ------------------------------------------------------------
+def payment_columns(cols: dict) -> dict:
+    """What the customer still owes (money) and the derived payment status (overdue included)."""
+    from kehu.core.registry import Column
+
+    if "outstanding" in cols:
+        cols["outstanding"] = Column("outstanding", _("Outstanding"), money=True, accessor=lambda o: o.outstanding)
+    if "payment_status" in cols:
+        cols["payment_status"] = Column("payment_status", _("Payment status"),
+                                        accessor=lambda o: o.get_payment_status_display())
+    return cols
+
+
 # --- payments -----------------------------------------------------------------------------------
 class PaymentFilterSet(KehuFilterSet):
     kind = django_filters.ChoiceFilter(choices=Payment.Kind.choices, label=_("Kind"))
