@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.core import registries as r
 
-from . import home_fin
+from . import home_fin, timeline_fin  # noqa: F401  (timeline_fin registers its provider)
 
 r.default_rights({
     "supervisor": ["payment.*", "invoice.*"],

@@ -348,3 +348,18 @@ def test_order_list_payment_filter_and_columns(org):
     page = ui.get("/orders/?payment=paid").content.decode()
     assert paid.number in page and partly.number not in page
 
+
+
+def test_payments_on_the_customer_timeline_and_tab_within_scope(org):
+    order = order_of(org.manager)
+    payments.record_payment(order, D("400.00"), org.manager, reference="TX-TL")
+    payments.record_refund(order, D("100.00"), org.manager)
+    ui = Client()
+    ui.force_login(org.manager)
+    html = ui.get(f"/customers/{order.customer_id}/timeline/").content.decode()
+    assert "TX-TL" in html and order.number in html
+    tab = ui.get(f"/customers/{order.customer_id}/related/payments/").content.decode()
+    assert Payment.objects.filter(order=order, kind="refund").get().number in tab
+    other = Client()
+    other.force_login(org.manager2)
+    assert "TX-TL" not in other.get(f"/customers/{order.customer_id}/timeline/").content.decode()
