@@ -166,7 +166,8 @@ class OrderFilterSet(KehuFilterSet):
             return queryset
         today = timezone.localdate()
         if value == PaymentState.OVERDUE:
-            return queryset.filter(payment_due_on__lt=today).exclude(payment_state=PaymentState.PAID)
+            return (queryset.filter(payment_due_on__lt=today).exclude(payment_state=PaymentState.PAID)
+                    .exclude(status=Order.Status.CANCELLED))
         queryset = queryset.filter(payment_state=value)
         if value != PaymentState.PAID:
             queryset = queryset.exclude(payment_due_on__lt=today)

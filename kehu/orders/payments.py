@@ -148,6 +148,8 @@ def refresh_payment_figures(doc) -> None:
     received = received_total(doc)
     if is_order(doc):
         state, due_on = payment_figures(doc.total, received, _instalments(doc))
+        if doc.status == Order.Status.CANCELLED:
+            due_on = None  # nothing falls due on a cancelled order
         Order.all_objects.filter(pk=doc.pk).update(amount_received=received, payment_state=state,
                                                    payment_due_on=due_on)
         doc.amount_received, doc.payment_state, doc.payment_due_on = received, state, due_on

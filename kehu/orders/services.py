@@ -101,6 +101,10 @@ def _touch(doc, user) -> None:
     if user is not None:
         doc.updated_by = user
     doc.save()
+    if hasattr(doc, "payment_state"):  # an order's payment status follows its total (payments.py)
+        from .payments import refresh_payment_figures
+
+        refresh_payment_figures(doc)
 
 
 # --- quotations -------------------------------------------------------------------------------
@@ -210,6 +214,7 @@ def order_cancel_refusal(order, user):
 
 def order_cancelled(order, user, ctx):
     order.cancelled_at = timezone.now()
+    order.payment_due_on = None  # nothing falls due on a cancelled order (kehu/orders/payments.py)
 
 
 def parse_quantity(value, field="quantity") -> Decimal:

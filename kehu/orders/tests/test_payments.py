@@ -363,3 +363,20 @@ def test_payments_on_the_customer_timeline_and_tab_within_scope(org):
     other = Client()
     other.force_login(org.manager2)
     assert "TX-TL" not in other.get(f"/customers/{order.customer_id}/timeline/").content.decode()
+
+
+def test_the_status_follows_a_changed_total_and_a_cancelled_order_is_never_overdue(org):
+    from kehu.orders import services
+
+    order = order_of(org.manager)
+    payments.record_payment(order, D("1000.00"), org.manager)
+    assert fresh(order).payment_state == "paid"
+    services.save_line(fresh(order), org.manager, service_line(description="加项", unit_price="500.00", tax_rate="0"))
+    o = fresh(order)
+    assert (o.total, o.payment_state, o.outstanding) == (D("1500.00"), "partly_paid", D("500.00"))
+    other = order_of(org.manager)
+    payments.set_plan(other, [{"due_on": timezone.localdate() - datetime.timedelta(days=1), "amount": "1000"}],
+                      org.manager)
+    assert fresh(other).payment_status == "overdue"
+    registry.get("order").workflow.take(fresh(other), "cancel", org.manager, {"comment": "客户取消"})
+    assert fresh(other).payment_due_on is None and fresh(other).payment_status == "unpaid"
