@@ -80,7 +80,7 @@ def panel_context(rt, doc, user, **forms_):
                           .order_by("-received_on", "-id")) if user.has_right("payment", "view") else None),
         "invoices": (list(doc.invoices.filter(deleted_at__isnull=True).order_by("-invoiced_on", "-id"))
                      if user.has_right("invoice", "view") else None),
-        "can_pay": can_pay and is_open, "can_refund": can_pay and doc.amount_received > 0,
+        "can_pay": can_pay and is_open and summary["outstanding"] > 0, "can_refund": can_pay and doc.amount_received > 0,
         "can_plan": can_pay and is_open, "can_invoice": can_invoice and is_open and summary["to_invoice"] > 0,
         "panel_url": f"{rt.get_absolute_url(doc)}payments/",
         "open_form": forms_.pop("open_form", ""),

@@ -186,6 +186,11 @@ class InvoiceType(RecordType):
     search_placeholder = _("Number, invoice number, title")
     workflow = InvoiceWorkflow()
 
+    def check_delete(self, obj):
+        """An issued tax invoice is a document the customer has: it is cancelled, never deleted."""
+        if obj.status == Invoice.Status.ISSUED:
+            raise forms.ValidationError(_("An issued invoice cannot be deleted: cancel it instead."))
+
     def save_form(self, form, user):
         """Created or changed on the locked document, the amount checked again under the lock (two
         requests at once never invoice more than the total); the invoiced amount follows (signal)."""

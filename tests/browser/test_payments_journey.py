@@ -76,5 +76,12 @@ def test_payments_and_invoice_on_the_order_page(page, live_server, browser_org, 
     page.click("[data-testid=transition-save]")
     expect(page.locator("body")).to_contain_text("04400190011100012345")
     assert Invoice.objects.get(pk=invoice.pk).status == "issued"
+    shot("invoice-issued")
+    page.goto(f"{base}/payments/")
+    expect(page.locator("body")).to_contain_text("招行 8899")
+    shot("payment-list")
+    page.goto(f"{base}/orders/?payment=paid")
+    expect(page.locator("body")).to_contain_text(order.number)
+    shot("order-list-paid")
     response = page.goto(f"{base}/orders/{order.pk}/edit/")
     assert response.status == 403

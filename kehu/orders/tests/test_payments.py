@@ -380,3 +380,15 @@ def test_the_status_follows_a_changed_total_and_a_cancelled_order_is_never_overd
     assert fresh(other).payment_status == "overdue"
     registry.get("order").workflow.take(fresh(other), "cancel", org.manager, {"comment": "客户取消"})
     assert fresh(other).payment_due_on is None and fresh(other).payment_status == "unpaid"
+
+
+def test_an_issued_invoice_is_cancelled_not_deleted(org):
+    order = order_of(org.manager)
+    inv = payments.request_invoice(order, D("100.00"), D("0"), "ordinary", org.manager)
+    inv = registry.get("invoice").workflow.take(inv, "issue", org.finance, {"invoice_number": "N-1"})
+    api = Client(**auth(org.finance))
+    assert api.delete(f"/api/v1/invoices/{inv.pk}").status_code in (409, 422)
+    assert Invoice.objects.filter(pk=inv.pk).exists() and fresh(order).amount_invoiced == D("100.00")
+    other = payments.request_invoice(order, D("50.00"), D("0"), "ordinary", org.manager)
+    assert api.delete(f"/api/v1/invoices/{other.pk}").status_code == 204
+    assert fresh(order).amount_invoiced == D("100.00")  # the deleted request no longer counts
