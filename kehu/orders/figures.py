@@ -15,7 +15,7 @@ so a kept figure cannot drift from what `kehu recompute` (`recompute_all`) compu
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, DecimalField, F, Max, Min, OuterRef, Subquery, Sum, Value
+from django.db.models import Case, Count, DecimalField, F, Max, Min, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest
 
 ZERO = Decimal("0.00")
@@ -76,12 +76,17 @@ def recompute_all(batch: int = 2000, verbose=None) -> int:
     documents: `kehu recompute`. Returns the number of customers whose figures changed."""
     from kehu.customers.models import Customer
 
-    from .models import Order, Payment
+    from .models import Order, Payment, PaymentState
 
     # each order's received amount: the sum of its payments
     received = (Payment.all_objects.filter(deleted_at__isnull=True, order_id=OuterRef("pk")).order_by()
                 .values("order_id").annotate(s=Sum("amount")).values("s"))
     Order.all_objects.update(amount_received=Coalesce(Subquery(received, output_field=MONEY), Value(ZERO)))
+    # and its payment state from the amounts (payments.payment_figures: the same rule)
+    Order.all_objects.update(payment_state=Case(
+        When(amount_received__lte=ZERO, then=Value(PaymentState.UNPAID)),
+        When(amount_received__gte=F("total"), then=Value(PaymentState.PAID)),
+        default=Value(PaymentState.PARTLY_PAID)))
     changed = 0
     last = 0
     while True:

@@ -392,3 +392,49 @@ def test_an_issued_invoice_is_cancelled_not_deleted(org):
     other = payments.request_invoice(order, D("50.00"), D("0"), "ordinary", org.manager)
     assert api.delete(f"/api/v1/invoices/{other.pk}").status_code == 204
     assert fresh(order).amount_invoiced == D("100.00")  # the deleted request no longer counts
+
+
+def test_random_payments_refunds_and_invoices_keep_every_figure_exact(org):
+    """A seeded random sequence of payments, refunds, plans and invoices (refusals included): the
+    order's kept figures equal its rows, the customer's equal the recomputation, at every step."""
+    import random
+
+    from kehu.customers.testing import make_customer
+
+    rng = random.Random(11)
+    customer = make_customer(org.manager)
+    orders = [order_of(org.manager, amount=a, customer=customer) for a in ("0.30", "75.34", "1000.00")]
+    for _step in range(40):
+        order = fresh(rng.choice(orders))
+        amount = D(rng.choice(["0.01", "0.1", "0.3", "25.11", "33.33", "100", "999.99"]))
+        op = rng.choice(["pay", "pay", "refund", "invoice", "plan"])
+        try:
+            if op == "pay":
+                payments.record_payment(order, amount, org.finance)
+            elif op == "refund":
+                payments.record_refund(order, amount, org.finance)
+            elif op == "invoice":
+                payments.request_invoice(order, amount, D("0"), "ordinary", org.manager)
+            else:
+                half = (order.total / 2).quantize(D("0.01"))
+                payments.set_plan(order, [{"due_on": "2026-01-01", "amount": half},
+                                          {"due_on": "2027-01-01", "amount": order.total - half}], org.manager)
+        except ValidationError:
+            pass
+        o = fresh(order)
+        rows = sum((p.amount for p in Payment.objects.filter(order=o)), D("0"))
+        assert o.amount_received == rows and 0 <= rows <= o.total
+        assert o.amount_invoiced == payments.invoiced_total(o) <= o.total
+        expected = "unpaid" if rows == 0 else "paid" if rows == o.total else "partly_paid"
+        assert o.payment_state == expected
+        assert_customer_figures(customer.pk)
+    assert figures.recompute_all() == 0  # `kehu recompute` finds nothing to change
+
+
+def test_recompute_rebuilds_the_payment_state(org):
+    order = order_of(org.manager)
+    payments.record_payment(order, D("400"), org.manager)
+    Order.all_objects.filter(pk=order.pk).update(amount_received=D("0"), payment_state="paid")
+    figures.recompute_all()
+    o = fresh(order)
+    assert (o.amount_received, o.payment_state) == (D("400.00"), "partly_paid")
