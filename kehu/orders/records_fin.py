@@ -60,9 +60,8 @@ class PaymentType(RecordType):
     model = Payment
     filterset = PaymentFilterSet
     read_only = True  # written by kehu.orders.payments only (record_payment, record_refund)
-    list_columns = ["number", "received_on", "customer", "order", "contract", "kind", "amount", "method",
-                    "reference"]
-    extra_columns = ["notes", "created_at", "created_by"]
+    list_columns = ["number", "received_on", "amount", "customer", "order", "kind", "method", "reference"]
+    extra_columns = ["contract", "notes", "created_at", "created_by"]
     sort_fields = ["id", "received_on", "created_at", "amount"]
     default_sort = "-id"
     list_select_related = ["customer", "order", "contract", "created_by"]
@@ -172,7 +171,7 @@ class InvoiceType(RecordType):
     model = Invoice
     form = InvoiceForm
     filterset = InvoiceFilterSet
-    list_columns = ["number", "invoiced_on", "customer", "order", "type", "amount", "tax", "status",
+    list_columns = ["number", "invoiced_on", "amount", "status", "customer", "order", "type", "tax",
                     "invoice_number"]
     extra_columns = ["contract", "title", "tax_id", "notes", "issued_at", "cancelled_at", "created_at", "created_by"]
     sort_fields = ["id", "invoiced_on", "created_at", "updated_at", "amount"]
