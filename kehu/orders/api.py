@@ -151,6 +151,9 @@ def extend(router, Out, rt):
     from .api_aftersales import extend as extend_after_sales
 
     extend_after_sales(router, rt)
+    from .api_fin import extend_document  # the payment plan, payments and refunds
+
+    extend_document(router, rt)
 
     @router.get("/{int:pk}/shipments", response=list[ShipmentOut], operation_id="order_shipments")
     def list_shipments(request, pk: int):

@@ -15,13 +15,19 @@ so a kept figure cannot drift from what `kehu recompute` (`recompute_all`) compu
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, DecimalField, F, Max, Min, OuterRef, Subquery, Sum, Value
+from django.db.models import Case, Count, DecimalField, F, Max, Min, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest
 
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=18, decimal_places=2)
 FIELDS = ("first_order_on", "last_order_on", "order_count", "revenue", "gross_profit", "amount_received",
           "receivables")
+
+
+def _cents(value) -> Decimal:
+    """An aggregate as money: SQLite computes sums of differences in floating point
+    (0.00999999999999091), so the result is rounded to the cent it stands for."""
+    return ZERO if value is None else Decimal(value).quantize(ZERO)
 
 
 def _counted_orders():
@@ -45,12 +51,12 @@ def computed(customer_ids) -> dict[int, dict]:
                       owed=Sum(Greatest(F("total") - F("amount_received"), Value(ZERO), output_field=MONEY))))
     for row in rows:
         result[row["customer_id"]].update(first_order_on=row["first"], last_order_on=row["last"],
-                                          order_count=row["n"], revenue=row["revenue"] or ZERO,
-                                          gross_profit=row["profit"] or ZERO, receivables=row["owed"] or ZERO)
+                                          order_count=row["n"], revenue=_cents(row["revenue"]),
+                                          gross_profit=_cents(row["profit"]), receivables=_cents(row["owed"]))
     paid = (Payment.all_objects.filter(deleted_at__isnull=True, customer_id__in=ids).order_by()
             .values("customer_id").annotate(total=Sum("amount")))
     for row in paid:
-        result[row["customer_id"]]["amount_received"] = row["total"] or ZERO
+        result[row["customer_id"]]["amount_received"] = _cents(row["total"])
     return result
 
 
@@ -70,12 +76,17 @@ def recompute_all(batch: int = 2000, verbose=None) -> int:
     documents: `kehu recompute`. Returns the number of customers whose figures changed."""
     from kehu.customers.models import Customer
 
-    from .models import Order, Payment
+    from .models import Order, Payment, PaymentState
 
     # each order's received amount: the sum of its payments
     received = (Payment.all_objects.filter(deleted_at__isnull=True, order_id=OuterRef("pk")).order_by()
                 .values("order_id").annotate(s=Sum("amount")).values("s"))
     Order.all_objects.update(amount_received=Coalesce(Subquery(received, output_field=MONEY), Value(ZERO)))
+    # and its payment state from the amounts (payments.payment_figures: the same rule)
+    Order.all_objects.update(payment_state=Case(
+        When(amount_received__lte=ZERO, then=Value(PaymentState.UNPAID)),
+        When(amount_received__gte=F("total"), then=Value(PaymentState.PAID)),
+        default=Value(PaymentState.PARTLY_PAID)))
     changed = 0
     last = 0
     while True:

@@ -11,7 +11,7 @@ from kehu.core.widgets import AutocompleteSelect
 from kehu.customers.models import Contact, Customer
 
 from . import contracts
-from .models import Order, OrderLine, Quotation
+from .models import Order, OrderLine, PaymentState, Quotation
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -159,8 +159,9 @@ class OrderFilterSet(KehuFilterSet):
     ordered_after = _date("order_date", "gte", _("Ordered from"))
     ordered_before = _date("order_date", "lte", _("Ordered to"))
     late = django_filters.BooleanFilter(method="filter_late", label=_("Late"))
+    payment = django_filters.ChoiceFilter(choices=PaymentState.choices, method="filter_payment", label=_("Payment"))
     search_fields = ["number", "title"]
-    primary = ["status", "late", "ordered_after", "ordered_before", "owner"]
+    primary = ["status", "payment", "late", "ordered_after", "ordered_before", "owner"]
 
     class Meta:
         model = Order
@@ -171,6 +172,20 @@ class OrderFilterSet(KehuFilterSet):
             return queryset
         cond = Q(status__in=Order.OPEN, promised_date__lt=timezone.localdate())
         return queryset.filter(cond) if value else queryset.exclude(cond)
+
+    def filter_payment(self, queryset, name, value):
+        """The payment status as the list shows it: overdue (not paid by the next instalment's
+        date) is left out of unpaid and partly paid."""
+        if not value:
+            return queryset
+        today = timezone.localdate()
+        if value == PaymentState.OVERDUE:
+            return (queryset.filter(payment_due_on__lt=today).exclude(payment_state=PaymentState.PAID)
+                    .exclude(status=Order.Status.CANCELLED))
+        queryset = queryset.filter(payment_state=value)
+        if value != PaymentState.PAID:
+            queryset = queryset.exclude(payment_due_on__lt=today)
+        return queryset
 
 
 _line_forms: dict = {}

@@ -46,9 +46,11 @@ class OrderType(RecordType):
     model = Order
     form = OrderForm
     filterset = OrderFilterSet
-    list_columns = ["number", "title", "customer", "order_date", "promised_date", "total", "status", "owner"]
+    list_columns = ["number", "title", "customer", "order_date", "promised_date", "total", "status",
+                    "amount_received", "outstanding", "payment_status", "owner"]
     extra_columns = ["contact", "opportunity", "quotation", "payment_method", "net_total", "tax_total",
-                     "cost_total", "delivery_address", "shipped_at", "delivered_at", "created_at", "tags"]
+                     "cost_total", "amount_invoiced", "payment_due_on", "delivery_address", "shipped_at",
+                     "delivered_at", "created_at", "tags"]
     sort_fields = ["id", "order_date", "created_at", "updated_at", "total"]
     default_sort = "-id"
     list_select_related = ["customer", "owner"]
@@ -63,8 +65,16 @@ class OrderType(RecordType):
     relations = [Protect("shipments", message=_("Goods of “%(record)s” were shipped (%(n)s shipments): "
                                                  "cancel it instead."))]
 
+    def available_columns(self):
+        from .records_fin import payment_columns  # received, outstanding, payment status
+
+        return payment_columns(super().available_columns())
+
     def extend_api(self, router, out_schema):
         from .api import extend
 
         extend(router, out_schema, self)
+
+
 from .contract_records import ContractType  # noqa: E402,F401  (contracts: contract_records.py)
+from . import records_fin  # noqa: E402,F401  payments and invoices

@@ -34,3 +34,5 @@ r.record_action("opportunity", Action(
     guard=services.opportunity_order_refusal, icon="ti-shopping-cart", style="primary",
     help=_("Creates the order for the won deal: the accepted quotation's lines, or the deal amount as one line.")))
 from . import contract_registrations  # noqa: E402,F401  (contracts: contract_registrations.py)
+
+from . import registrations_fin  # noqa: E402,F401  payments and invoices

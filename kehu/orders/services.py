@@ -104,6 +104,10 @@ def _touch(doc, user) -> None:
         doc.updated_by = user
     doc.save()
     refresh_contract_ordered(getattr(doc, "contract_id", None))  # an order's total moves its contract's
+    if hasattr(doc, "payment_state"):  # an order's payment status follows its total (payments.py)
+        from .payments import refresh_payment_figures
+
+        refresh_payment_figures(doc)
 
 
 # --- quotations -------------------------------------------------------------------------------
@@ -247,6 +251,7 @@ def order_cancel_refusal(order, user):
 def order_cancelled(order, user, ctx):
     order.cancelled_at = timezone.now()
     refresh_contract_ordered(order.contract_id, without=order.pk)  # saved after this: leave it out now
+    order.payment_due_on = None  # nothing falls due on a cancelled order (kehu/orders/payments.py)
 
 
 def parse_quantity(value, field="quantity") -> Decimal:

@@ -3,7 +3,7 @@ from django.urls import path
 from kehu.core.registry import registry
 from kehu.core.views import record_urls
 
-from . import views
+from . import urls_fin, views
 
 app_name = "orders"
 
@@ -19,6 +19,7 @@ for key in ("quotation", "order"):
              name=f"{key}_line_delete"),
     ]
     urlpatterns += record_urls(rt, {"detail": views.DocumentDetailView})
+urlpatterns += urls_fin.urlpatterns  # payments and invoices (urls_fin.py)
 urlpatterns += [
     path("products/lookup/", views.product_lookup, name="product_lookup"),
     path("orders/<int:pk>/ship/", views.ShipmentView.as_view(rt=registry.get("order")), name="order_ship"),

@@ -135,15 +135,17 @@ def test_home_answers_at_once_and_loads_each_panel_after(org, monkeypatch):
         response = client.get("/")
     assert response.status_code == 200
     html = response.content.decode()
-    for name in ("tasks", "next_actions", "opportunities", "notifications", "pool", "customers", "contracts_expiring"):
+    names = ("tasks", "next_actions", "opportunities", "notifications", "pool", "customers", "contracts_expiring",
+             "overdue_receivables")
+    for name in names:
         assert f'hx-get="/?panel={name}"' in html, name
     from kehu.core import registries
 
     # one fragment per panel the user may see (the apps declare them; orders and contracts add theirs)
     panels = registries.home_panels_for(org.manager)
-    assert html.count('hx-trigger="load"') == len(panels) >= 6
+    assert html.count('hx-trigger="load"') == len(panels) >= len(names)
     tables = " ".join(q["sql"] for q in ctx.captured_queries)
-    for table in ("customers_customer", "activities_task", "activities_followup", "sales_opportunity"):
+    for table in ("customers_customer", "activities_task", "activities_followup", "sales_opportunity", "orders_order"):
         assert table not in tables, table  # no panel's data is read for the page itself
 
     # one slow (here: broken) panel never blocks the page nor the other panels

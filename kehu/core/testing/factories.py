@@ -30,6 +30,7 @@ def make_org() -> SimpleNamespace:
     o.manager2 = make_user("manager2", "account_manager", sales2)  # outside the supervisor's department
     o.executive = make_user("executive", "executive", hq)
     o.service = make_user("service", "service", hq)
+    o.finance = make_user("finance", "finance", hq)  # 财务: payments and invoices of every department
     o.nobody = make_user("nobody", None, hq)  # no role: no rights at all
     return o
 

@@ -95,12 +95,15 @@ def test_payloads_stay_text_on_every_page(org):
         _get(client, reverse("customers:customer_timeline", args=[pk]), pages, shows_payloads=True)
     _get(client, "/", pages)
     home = "".join(_get(client, f"/?panel={name}", pages) for name in  # My day's panels are fragments
-                   ("tasks", "next_actions", "opportunities", "notifications", "pool", "customers"))
+                   ("tasks", "next_actions", "opportunities", "notifications", "pool", "customers",
+                    "overdue_receivables"))
     assert "__xss(" in home and "&lt;" in home
     for url in [reverse("core:notifications"), reverse("core:audit_log"), reverse("sales:opportunity_board"),
                 reverse("sales:opportunity_forecast"), reverse("core:search") + "?q=xss",
                 reverse("customers:customer_lookup") + "?q=xss", reverse("sales:opportunity_lookup") + "?q=xss",
-                reverse("activities:contact_lookup") + "?q=xss", reverse("accounts:profile")]:
+                reverse("activities:contact_lookup") + "?q=xss", reverse("accounts:profile"),
+                reverse("orders:order_lookup") + "?q=xss",
+                *[reverse("orders:order_payments", args=[pk]) for pk in seeded.records.get("order", [])[:2]]]:
         _get(client, url, pages)
     print(f"\nXSS (server): {len(xss.PAYLOADS)} payloads, {seeded.count()} payload x field placements in "
           f"{len(seeded.fields())} fields, {len(pages)} pages rendered, 0 unescaped "

@@ -297,6 +297,17 @@ def seed_orders(admin, per_type, poison, business):
             shipment = poison(Shipment(order=order, warehouse_id=poison.seeded.records["warehouse"][0],
                                        created_by=admin))
             ShipmentLine.objects.create(shipment=shipment, order_line=line, quantity=1)
+        # payments (a refund too) and invoices with poisoned references, notes, titles, and a plan
+        from decimal import Decimal
+
+        from kehu.orders.models import Instalment, Invoice, Payment
+
+        business("payment", Payment(customer=customer, order=order, amount=Decimal("5.00"), created_by=admin))
+        if j % 2:
+            business("payment", Payment(customer=customer, order=order, amount=Decimal("-1.00"), kind="refund",
+                                        created_by=admin))
+        business("invoice", Invoice(customer=customer, order=order, amount=Decimal("5.00"), created_by=admin))
+        poison(Instalment(order=order, due_on=datetime.date.today(), amount=Decimal("5.00")))
 
 
 def seed_contract(admin, customer, j, business):
