@@ -1233,6 +1233,25 @@ def samples(rng, admin, supervisor, scope_ids, first_id, last_id):
     }
 
 
+def order_samples(admin, supervisor, mid, race_product) -> dict:
+    """What the orders-and-money scenarios (run.py) need: for each user a customer it sees with
+    at least 3 orders (its page and orders tab; the orders are created for it), goods products to
+    order, the product the concurrent shipments race for."""
+    from kehu.catalog.models import Product
+    from kehu.customers.models import Customer
+
+    out = {"race_product": race_product}
+    for label, user in (("admin", admin), ("supervisor", supervisor)):
+        visible = Customer.objects.visible_to(user).filter(owner__isnull=False)
+        pk = (visible.filter(pk__gte=mid, order_count__gte=3).order_by("pk").values_list("pk", flat=True).first()
+              or visible.filter(order_count__gte=1).order_by("-pk").values_list("pk", flat=True).first()
+              or visible.order_by("-pk").values_list("pk", flat=True).first())
+        out[f"{label}_orders_customer_pk"] = pk
+    out["products"] = list(Product.objects.filter(kind="goods", code__startswith="BP0").order_by("pk")
+                           .values_list("pk", flat=True)[:10])
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kehu.bench.generate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1276,6 +1295,8 @@ def main(argv=None):
                        "scope_owner_ids": scope_ids},
         "first_id": first_id, "last_id": last_id,
         "samples": samples(rng, admin, supervisor, scope_ids, first_id, last_id),
+        "order_samples": None if opts.no_orders else order_samples(admin, supervisor, (first_id + last_id) // 2,
+                                                                  race_product),
         "seconds": round(time.time() - t0, 1),
     }
     log(f"done in {meta['seconds']} s")
