@@ -903,8 +903,6 @@ def ship_race(base, meta, db, customers, conn) -> tuple[dict, dict]:
     starting together. Counted: shipments accepted (201), refused for want of stock (422),
     anything else (an error), negative balances afterwards, and whether the ledger, the balance
     and the product's on-hand agree."""
-    from kehu.bench.generate import RACE_STOCK
-
     samples = meta["order_samples"]
     product, customer = samples["race_product"], samples["admin_orders_customer_pk"]
     token = meta["admin"]["token"]
@@ -920,6 +918,9 @@ def ship_race(base, meta, db, customers, conn) -> tuple[dict, dict]:
             orders.append((oid, lines.json()[0]["id"]))
     finally:
         setup.close()
+    q = db.sql
+    stock_sql = q("SELECT COALESCE(SUM(on_hand), 0) FROM catalog_stockbalance WHERE product_id = %s")
+    before = float(conn.execute(stock_sql, [product]).fetchone()[0])  # RACE_STOCK, unless measured before
     barrier = threading.Barrier(RACE_CLIENTS)
     results: list[tuple[int, float, str]] = []
     lock = threading.Lock()
@@ -941,10 +942,8 @@ def ship_race(base, meta, db, customers, conn) -> tuple[dict, dict]:
     for th in threads:
         th.join()
     wall = time.perf_counter() - t0
-    q = db.sql
     negative = conn.execute(q("SELECT COUNT(*) FROM catalog_stockbalance WHERE on_hand < 0")).fetchone()[0]
-    balance = conn.execute(q("SELECT COALESCE(SUM(on_hand), 0) FROM catalog_stockbalance WHERE product_id = %s"),
-                           [product]).fetchone()[0]
+    balance = conn.execute(stock_sql, [product]).fetchone()[0]
     ledger = conn.execute(q("SELECT COALESCE(SUM(quantity), 0) FROM catalog_stockmove WHERE product_id = %s"),
                           [product]).fetchone()[0]
     on_hand = conn.execute(q("SELECT on_hand FROM catalog_product WHERE id = %s"), [product]).fetchone()[0]
@@ -953,12 +952,12 @@ def ship_race(base, meta, db, customers, conn) -> tuple[dict, dict]:
     errors = [f"HTTP {s}: {text}" for s, _ms, text in results if s not in (201, 422)]
     race = {"database": db.vendor, "clients": RACE_CLIENTS, "requests": len(results), "shipped": shipped,
             "refused_422": refused, "errors": len(errors), "error_samples": errors[:5],
-            "negative_balances": negative, "stock_before": RACE_STOCK, "stock_after": float(balance),
-            "expected_after": RACE_STOCK - shipped * RACE_QTY, "ledger_sum": float(ledger),
+            "negative_balances": negative, "stock_before": before, "stock_after": float(balance),
+            "expected_after": before - shipped * RACE_QTY, "ledger_sum": float(ledger),
             "product_on_hand": float(on_hand), "seconds": round(wall, 2)}
     race["consistent"] = (float(balance) == float(ledger) == float(on_hand) == race["expected_after"])
     race["verdict"] = "PASS" if (not errors and not negative and race["consistent"]
-                                 and shipped == min(len(results), RACE_STOCK // RACE_QTY)) else "FAIL"
+                                 and shipped == min(len(results), int(before // RACE_QTY))) else "FAIL"
     log(f"{db.vendor}: {RACE_CLIENTS} clients shipping at once: {shipped} shipped, {refused} refused, "
         f"{len(errors)} errors, {negative} negative balances, stock {balance} ({race['verdict']})")
     # the refusal (422) is the answer expected for the shipments the stock cannot cover: counted in
