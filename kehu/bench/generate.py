@@ -509,9 +509,12 @@ class Trade:
                 return due
         return None
 
-    def customer(self, cid, owner, c_min, contact, name, chinese, out) -> list:
+    def customer(self, cid, owner, c_min, contact, name, chinese, out, opportunities=()) -> list:
         """Generate the customer's contracts, orders and money into `out`; returns its kept figures
-        (first and last order date, order count, revenue, gross profit, received, receivables)."""
+        (first and last order date, order count, revenue, gross profit, received, receivables).
+        Some contracts and orders come from one of the customer's `opportunities` (ids): without
+        any, the planner's statistics say one value covers the whole column, and the list filtered
+        by an opportunity walks every order."""
         rng = self.rng
         random, randrange, choice = rng.random, rng.randrange, rng.choice
         stamps, today, end_day = self.stamps, self.today, self.end_day
@@ -560,6 +563,7 @@ class Trade:
             contracts.append({
                 **self.contract.base, "id": pk, "number": self.number("HT", sday), "customer_id": cid,
                 "contact_id": contact, "title": choice(words.opp_titles) + (" 合同" if chinese else " contract"),
+                "opportunity_id": choice(opportunities) if opportunities and random() < 0.3 else None,
                 "status": status, "signed_on": days[signed] if signed is not None else None,
                 "starts_on": days[starts], "ends_on": days[ends], "amount": amount, "amount_ordered": ZERO,
                 "amount_received": received, "amount_invoiced": ZERO, "payment_state": self.state(received, amount),
@@ -674,6 +678,7 @@ class Trade:
             self.emit(self.order, {
                 **self.order.base, "id": oid, "number": self.number("DD", day), "customer_id": cid,
                 "contact_id": contact, "title": choice(words.opp_titles), "status": status,
+                "opportunity_id": choice(opportunities) if opportunities and random() < 0.4 else None,
                 "order_date": days[day], "promised_date": days[promised] if promised is not None else None,
                 "payment_method_id": method, "net_total": net_total, "tax_total": tax_total, "total": total,
                 "cost_total": cost_total, "contract_id": contract, "amount_received": received,
@@ -916,7 +921,7 @@ class DataSet:
             else:  # a pool customer's documents: whoever worked on it
                 who = actor if self.activities else self.trade.rng.choice(self.owner_ids)
             figures = self.trade.customer(cid, who, int(created.timestamp()) // 60 + 1, first_contact, name, chinese,
-                                          out)
+                                          out, [oid for oid, _at in opps] if self.activities else ())
             self.build_s["orders and money"] += time.perf_counter() - t6
         t5 = time.perf_counter()
         row = [
