@@ -6,6 +6,8 @@ Always on its own SQLite file, whatever DATABASE_URL the suite runs with.
 
 import json
 
+import pytest
+
 from kehu.bench import SCALES, run
 
 CUSTOMERS = SCALES["small"]  # BENCH_SCALE=small: 10,000 customers and everything that hangs off them
@@ -73,6 +75,22 @@ def test_bench_smoke(tmp_path):
     assert "## Mixed load: worker models" in text
     with_raw = {r["scenario"] for r in rows if r["raw_sql_ms"] is not None}
     assert "admin: api follow-ups of a customer" in with_raw and "admin: api opportunity list" in with_raw
+    # orders and money (issue 11): the lists, the customer's orders tab, an order with 10 lines,
+    # 8 clients shipping at once; the payment and contract lists measured or skipped with a note
+    assert counts["orders"] > CUSTOMERS and counts["order_lines"] > 2 * counts["orders"]
+    assert counts["payments"] > 2 * CUSTOMERS and counts["contracts"] > CUSTOMERS // 3
+    for user in ("supervisor", "admin"):
+        for name in ("api order list first page", "api order list status=delivered", "html customer page + orders tab",
+                     "api create order with 10 lines"):
+            assert f"{user}: {name}" in scenarios, name
+    money = notes["orders"]
+    for kind in ("payment", "contract"):
+        assert (f"admin: api {kind} list first page" in scenarios
+                or any(f"/api/v1/{kind}s/ answers 404" in s for s in money["skipped"])), kind
+    race = money["race"]
+    assert race["verdict"] == "PASS" and race["negative_balances"] == 0 and race["errors"] == 0, race
+    assert race["shipped"] == 20 and race["refused_422"] == 12, race
+    assert "## Orders and money (issue 11)" in text
 
 
 def test_bench_keeps_the_hand_written_analysis(tmp_path):
@@ -87,3 +105,62 @@ def test_bench_keeps_the_hand_written_analysis(tmp_path):
     assert text.index("| admin: api detail |") < text.index(run.ANALYSIS_MARKER) < text.index("verdicts")
     run.write_outputs([row], {}, md, js, "test")
     assert md.read_text().count("verdicts") == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_bench_orders_generator():
+    """The orders-and-money generator, in process at a tiny scale (a second or two): rows at the
+    issue's ratios, line amounts as line_total computes them and order totals their sums, unique
+    numbers, the customer's owner on its documents, never more received than owed, and kept
+    customer figures equal to what kehu.orders.figures computes from the generated rows."""
+    import random
+
+    from django.db.models import Count
+
+    from kehu.bench import generate
+    from kehu.core.money import line_total, round_money
+    from kehu.customers.models import Customer
+    from kehu.orders import figures
+    from kehu.orders.models import Contract, Instalment, Invoice, Order, OrderLine, Payment
+
+    rng = random.Random(11)
+    users, admin, supervisor, *_rest = generate.create_people(rng)
+    catalog, race = generate.create_catalog(random.Random(12), admin)
+    first, last, counts = generate.load(150, rng, [u.pk for u in users], activities=False, catalog=catalog)
+    assert counts["orders_order"] > 150 and counts["orders_orderline"] > 2 * counts["orders_order"]
+    assert counts["orders_payment"] > 250 and counts["orders_contract"] > 40
+    assert counts["orders_instalment"] and counts["orders_invoice"]
+    for model in (Order, Contract, Payment, Invoice):
+        assert not model.all_objects.values("number").annotate(n=Count("id")).filter(n__gt=1).exists(), model
+    assert Order.objects.filter(number__regex=r"^DD\d{12,}$").count() == counts["orders_order"]
+    statuses = set(Order.objects.values_list("status", flat=True))
+    assert {"created", "processing", "shipped", "delivered", "cancelled"} <= statuses
+    lines: dict = {}
+    for ln in OrderLine.objects.all():
+        amounts = line_total(ln.quantity, ln.unit_price, ln.discount_pct, ln.tax_rate)
+        assert (ln.net, ln.tax, ln.gross) == tuple(amounts), ln.pk
+        lines.setdefault(ln.order_id, []).append(ln)
+    received: dict = {}
+    for p in Payment.objects.all():
+        key = ("order", p.order_id) if p.order_id else ("contract", p.contract_id)
+        received[key] = received.get(key, 0) + p.amount
+    for o in Order.objects.select_related("customer"):
+        mine = lines[o.pk]
+        assert o.net_total == sum(ln.net for ln in mine) and o.total == sum(ln.gross for ln in mine)
+        assert o.cost_total == sum(round_money(ln.quantity * ln.unit_cost) for ln in mine)
+        assert o.amount_received == received.get(("order", o.pk), 0) <= o.total
+        assert o.customer.owner_id in (None, o.owner_id)
+    for c in Contract.objects.select_related("customer"):
+        assert c.amount_received == received.get(("contract", c.pk), 0) <= c.amount
+        assert sum(i.amount for i in Instalment.objects.filter(contract=c)) == c.amount
+        assert c.amount_ordered == sum(o.total for o in c.orders.exclude(status="cancelled"))
+        assert c.customer.owner_id in (None, c.owner_id)
+    ids = list(Customer.all_objects.filter(pk__gte=first, pk__lte=last).values_list("pk", flat=True))
+    computed = figures.computed(ids)
+    for pk in ids:  # SQLite sums decimals as floats: compared to the cent
+        kept = figures.kept(pk)
+        assert {k: round_money(v) if k not in ("first_order_on", "last_order_on", "order_count") else v
+                for k, v in computed[pk].items()} == kept, pk
+    samples = generate.order_samples(admin, supervisor, (first + last) // 2, race)
+    assert samples["race_product"] == race and len(samples["products"]) == 10
+    assert Customer.objects.visible_to(supervisor).filter(pk=samples["supervisor_orders_customer_pk"]).exists()

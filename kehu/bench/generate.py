@@ -25,8 +25,11 @@ import os
 import random
 import sys
 import time
+from decimal import Decimal
 
 PASSWORD = "Kehu@Bench2026"
+ZERO = Decimal("0.00")
+ONE = Decimal(1)
 N_USERS = 200
 N_DEPARTMENTS = 20
 
@@ -76,6 +79,8 @@ CUSTOMER_COLS = [
     "claimed_at", "pool_entered_at", "search_text", "created_by_id", "deleted_by_id", "industry_id",
     "level_id", "merged_into_id", "owner_id", "region_id", "source_id", "type_id", "updated_by_id",
     "last_activity_at", "pool_warned_at",
+    # the kept figures (kehu/orders/figures.py), from the customer's generated orders and payments
+    "first_order_on", "last_order_on", "order_count", "revenue", "gross_profit", "amount_received", "receivables",
 ]
 CONTACT_COLS = [
     "id", "created_at", "updated_at", "version", "custom_fields", "deleted_at", "name", "gender", "title",
@@ -230,6 +235,8 @@ def sqlite_value(v):
         return v.isoformat()
     if isinstance(v, bool):
         return int(v)
+    if isinstance(v, Decimal):
+        return str(v)  # as Django's SQLite backend stores it
     return v
 
 
@@ -305,6 +312,392 @@ class Stamps:
         return self.days[(minute + self.offset) // 1440]
 
 
+# --- products and stock (few rows: the ORM) -----------------------------------------------------
+
+N_PRODUCTS = 300
+N_WAREHOUSES = 4  # the default one and three more
+PRODUCT_WORDS = [("激光打印机", "台", "goods"), ("显示器", "台", "goods"), ("无线 AP", "台", "goods"),
+                 ("交换机", "台", "goods"), ("硒鼓", "个", "goods"), ("复印纸", "箱", "goods"),
+                 ("键鼠套装", "套", "goods"), ("扩展坞", "个", "goods"), ("网线", "箱", "goods"),
+                 ("服务器", "台", "goods"), ("CRM 年费", "用户", "service"), ("实施服务", "人天", "service"),
+                 ("培训服务", "人天", "service"), ("维保服务", "年", "service")]
+RACE_STOCK = 40  # the concurrent shipment scenario's product: 40 units, wanted 64 times (run.py)
+
+
+def create_catalog(rng, admin):
+    """A few hundred products (goods and services) in a small category tree, N_WAREHOUSES
+    warehouses, and each goods product's opening stock in every warehouse: a receipt in the ledger
+    and its balance, so the on-hand figures are the ledger's sums. Also the product the concurrent
+    shipment scenario races for: RACE_STOCK units in the default warehouse only. Returns
+    ([(id, price, cost, tax rate, goods?, unit, name)], race product id)."""
+    from decimal import Decimal
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from kehu.catalog.models import Product, ProductCategory, StockBalance, StockMove, Warehouse
+    from kehu.catalog.services import default_warehouse
+
+    now = timezone.now()
+    with transaction.atomic():
+        roots = []
+        for name in ("办公设备", "网络设备", "软件与服务"):
+            c = ProductCategory(name=name)
+            c.save()
+            roots.append(c)
+        warehouses = [default_warehouse()]
+        for i in range(1, N_WAREHOUSES):
+            w = Warehouse(code=f"BW{i:02d}", name=f"{CITIES[i][1]}仓 Bench", name_en=f"Bench warehouse {i}")
+            w.save()
+            warehouses.append(w)
+        products = []
+        for i in range(N_PRODUCTS):
+            word, unit, kind = PRODUCT_WORDS[i % len(PRODUCT_WORDS)]
+            price = Decimal(rng.randrange(50, 20000)) + Decimal(rng.choice((0, 0, 0, 50, 99))) / 100
+            cost = (price * Decimal(rng.randrange(40, 80)) / 100).quantize(Decimal("0.01"))
+            p = Product(code=f"BP{i:05d}", name=f"{rng.choice(BRAND_CHARS)}{rng.choice(BRAND_CHARS)} {word} {i}",
+                        category=roots[2] if kind == "service" else roots[i % 2], kind=kind, list_price=price,
+                        cost=cost, tax_rate=Decimal(6 if kind == "service" else 13),
+                        low_stock_threshold=Decimal(20) if kind == "goods" else None, owner=admin,
+                        created_by=admin, updated_by=admin)
+            p.search_text = p.build_search_text()
+            products.append(p)
+        race = Product(code="BP-RACE", name="并发发货测试品 Race", kind="goods", list_price=Decimal("10.00"),
+                       cost=Decimal("6.00"), tax_rate=Decimal(13), owner=admin, created_by=admin, updated_by=admin)
+        race.search_text = race.build_search_text()
+        Product.objects.bulk_create([*products, race])
+        balances, moves = [], []
+        for p in products + [race]:
+            if p.kind != "goods":
+                continue
+            places = [(warehouses[0], Decimal(RACE_STOCK))] if p is race else [
+                (w, Decimal(rng.randrange(5_000, 50_000))) for w in warehouses]
+            for w, qty in places:
+                balances.append(StockBalance(product=p, warehouse=w, on_hand=qty, updated_at=now))
+                moves.append(StockMove(product=p, warehouse=w, kind="receipt", quantity=qty, balance_after=qty,
+                                       reason="期初库存 Opening stock", created_at=now, updated_at=now,
+                                       created_by=admin, updated_by=admin))
+            p.on_hand = sum(q for _w, q in places)
+        StockBalance.objects.bulk_create(balances)
+        StockMove.objects.bulk_create(moves)
+        for p in products + [race]:
+            if p.on_hand:
+                Product.all_objects.filter(pk=p.pk).update(on_hand=p.on_hand)
+    catalog = [(p.pk, p.list_price, p.cost, p.tax_rate, p.kind == "goods", PRODUCT_WORDS[i % len(PRODUCT_WORDS)][1],
+                p.name) for i, p in enumerate(products)]
+    return catalog, race.pk
+
+
+# --- orders, contracts, payment plans, payments and invoices of a customer ----------------------
+
+ORDER_COUNTS = [0] * 4 + [1] * 3 + [2] * 3 + [3] * 2 + [4, 5, 6]  # 0-6 orders a customer, 2 on average
+LINE_COUNTS = [1, 2, 3, 4, 5]  # 3 lines an order on average
+CONTRACT_COUNTS = [0] * 6 + [1] * 3 + [2]  # 0.5 contracts a customer
+PAYMENT_SPLITS = [1, 1, 2, 2, 3, 3]  # payments of a paid order (3 payments a customer in all)
+QUIET_DAYS = 31
+DISCOUNTS = [ZERO] * 6 + [Decimal(5), Decimal(10), Decimal(15), Decimal("33.33")]
+OPEN_ORDERS = ("created", "processing", "shipped")  # due dates kept out of the reminders' look-back (orders' LATE_LOOKBACK_DAYS is 30)
+
+
+class Trade:
+    """What a customer bought, signed and paid: 0-2 contracts with their payment plans and payments,
+    0-6 orders (3 lines each on average, amounts by `line_total`, the order's totals the sums of its
+    lines), payment plans for some orders, payments and invoices; and the customer's kept figures
+    computed from the same rows (as kehu.orders.figures computes them), so they agree without a
+    recomputation pass. Owners: the customer's owner (a pool customer's documents belong to the
+    one who worked on it), so data scope sees a customer's orders with it. Numbers: prefix + date +
+    a per-day sequence, as Numbering draws them, for days before today (the app numbers today's).
+
+    Orders run created → processing → shipped → delivered (recent orders mostly still open) or
+    cancelled; shipped lines carry their shipped quantity, but no Shipment rows or stock moves are
+    generated for them. Received amounts never exceed the total (overpayment is refused)."""
+
+    def __init__(self, n, vendor, stamps, end_min, now_min, dicts, catalog, words):
+        from django.db import connection
+
+        from kehu.core.money import line_total, round_money
+        from kehu.orders.models import Contract, Instalment, Invoice, Order, OrderLine, Payment
+
+        self.rng = random.Random(n * 7919 + 17)  # its own stream: the customers' data stays as it was
+        self.sqlite = vendor != "postgresql"
+        self.stamps, self.end_min, self.words = stamps, end_min, words
+        self.line_total, self.round = line_total, round_money
+        self.today = stamps.local_day(now_min)
+        self.end_day = stamps.local_day(end_min)
+        self.methods = dicts.get("payment_method") or [None]
+        self.goods = [p for p in catalog if p[4]]
+        self.services = [p for p in catalog if not p[4]] or self.goods
+        self.contract, self.order, self.line, self.instalment, self.payment, self.invoice = (
+            Table(Contract), Table(Order), Table(OrderLine), Table(Instalment), Table(Payment), Table(Invoice))
+        kinds = (self.contract, self.order, self.line, self.instalment, self.payment, self.invoice)
+        self.tables = {t.name: t.cols for t in kinds}
+        self.ids = {}
+        with connection.cursor() as cur:
+            for t in kinds:
+                cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {t.name}")
+                self.ids[t.name] = cur.fetchone()[0] + 1
+        self.seq: dict = {"DD": {}, "HT": {}, "HK": {}, "FP": {}}
+
+    def next_id(self, table) -> int:
+        pk = self.ids[table.name]
+        self.ids[table.name] = pk + 1
+        return pk
+
+    def number(self, prefix, day) -> str:
+        seqs = self.seq[prefix]
+        seqs[day] = seq = seqs.get(day, 0) + 1
+        return f"{prefix}{self.stamps.compact[day]}{seq:04d}"
+
+    def emit(self, table, row, out):
+        values = table.row(row)
+        if self.sqlite:
+            values = [str(v) if type(v) is Decimal else v for v in values]
+        out[table.name].append(values)
+
+    def minute(self, day) -> int:
+        """A working-hours minute of a local day, never after the end of the data."""
+        return min(day * 1440 - self.stamps.offset + self.rng.randrange(9 * 60, 18 * 60), self.end_min)
+
+    def unquiet(self, day) -> int:
+        """A due date outside the reminders' look-back: a worker started for the benchmark must not
+        send thousands of stale reminders at once."""
+        return day + QUIET_DAYS + 4 if self.today - QUIET_DAYS <= day <= self.today + 1 else day
+
+    def split(self, amount, k) -> list:
+        """`amount` in k parts (cents), the last one the remainder: they add up exactly."""
+        if k <= 1:
+            return [amount]
+        parts, left = [], amount
+        for i in range(k - 1):
+            part = self.round(amount / k * Decimal(self.rng.randrange(80, 121)) / 100)
+            part = max(min(part, left - Decimal("0.01") * (k - 1 - i)), Decimal("0.01"))
+            parts.append(part)
+            left -= part
+        parts.append(left)
+        return parts
+
+    def instalments(self, field, doc_id, amounts, dues, out):
+        table = self.instalment
+        for i, (amount, due) in enumerate(zip(amounts, dues, strict=True)):
+            self.emit(table, {**table.base, "id": self.next_id(table), field: doc_id, "position": i + 1,
+                              "due_on": self.stamps.days[due], "amount": amount}, out)
+
+    def pay(self, field, doc_id, cid, owner, amounts, days, method, out) -> Decimal:
+        table, days_fmt = self.payment, self.stamps.days
+        total = ZERO
+        for amount, day in zip(amounts, days, strict=True):
+            at = self.stamps.at(self.minute(day))
+            self.emit(table, {**table.base, "id": self.next_id(table), "number": self.number("HK", day),
+                              "customer_id": cid, field: doc_id, "kind": "payment", "received_on": days_fmt[day],
+                              "amount": amount, "method_id": method, "owner_id": owner, "created_by_id": owner,
+                              "updated_by_id": owner, "created_at": at, "updated_at": at,
+                              "reference": f"BK{doc_id:08d}{len(days)}" if self.rng.random() < 0.6 else ""}, out)
+            total += amount
+        return total
+
+    @staticmethod
+    def state(received, total) -> str:
+        return "unpaid" if received <= 0 else "paid" if received >= total else "partly_paid"
+
+    @staticmethod
+    def due(received, amounts, dues):
+        """The due date of the first instalment the payments do not cover (None: all covered)."""
+        covered = ZERO
+        for amount, due in zip(amounts, dues, strict=True):
+            covered += amount
+            if covered > received:
+                return due
+        return None
+
+    def customer(self, cid, owner, c_min, contact, name, chinese, out, opportunities=()) -> list:
+        """Generate the customer's contracts, orders and money into `out`; returns its kept figures
+        (first and last order date, order count, revenue, gross profit, received, receivables).
+        Some contracts and orders come from one of the customer's `opportunities` (ids): without
+        any, the planner's statistics say one value covers the whole column, and the list filtered
+        by an opportunity walks every order."""
+        rng = self.rng
+        random, randrange, choice = rng.random, rng.randrange, rng.choice
+        stamps, today, end_day = self.stamps, self.today, self.end_day
+        days, at = stamps.days, stamps.at
+        words = self.words[chinese]
+        span = max(1, self.end_min - c_min)
+        received_all = ZERO
+        # contracts first: orders may belong to one
+        contracts = []
+        for _ in range(choice(CONTRACT_COUNTS)):
+            t = c_min + randrange(span)
+            sday = stamps.local_day(t)
+            r = random()
+            status = "draft" if r < 0.1 else "active" if r < 0.6 or sday > today - 90 else \
+                "completed" if r < 0.9 else "terminated"
+            if status == "draft":
+                starts = today + randrange(5, 60)
+                ends, signed = starts + 365, None
+            elif status == "active":
+                starts = min(sday + randrange(15), today)
+                ends, signed = today + randrange(35, 730), sday
+            else:
+                starts = sday + randrange(15)
+                ends, signed = min(starts + choice((365, 730)), today - randrange(2, 30)), sday
+            amount = Decimal(randrange(20, 3000) * 1000)
+            k = choice((1, 2, 2, 3, 4))
+            parts = self.split(amount, k)
+            dues = [self.unquiet(starts + 90 * i) for i in range(k)]
+            pk = self.next_id(self.contract)
+            self.instalments("contract_id", pk, parts, dues, out)
+            paid = 0
+            if status == "completed":
+                paid = k
+            elif status == "terminated":
+                paid = randrange(k)
+            elif status == "active":
+                while paid < k and dues[paid] <= today and random() < 0.85:
+                    paid += 1
+            pay_days = [max(sday, min(d + randrange(-5, 20), end_day)) for d in dues[:paid]]
+            method = choice(self.methods)
+            received = self.pay("contract_id", pk, cid, owner, parts[:paid], pay_days, method, out)
+            received_all += received
+            due = self.due(received, parts, dues)
+            created = at(t)
+            closed = at(self.minute(max(min(ends, end_day), sday))) if status in ("completed", "terminated") else None
+            contracts.append({
+                **self.contract.base, "id": pk, "number": self.number("HT", sday), "customer_id": cid,
+                "contact_id": contact, "title": choice(words.opp_titles) + (" 合同" if chinese else " contract"),
+                "opportunity_id": choice(opportunities) if opportunities and random() < 0.3 else None,
+                "status": status, "signed_on": days[signed] if signed is not None else None,
+                "starts_on": days[starts], "ends_on": days[ends], "amount": amount, "amount_ordered": ZERO,
+                "amount_received": received, "amount_invoiced": ZERO, "payment_state": self.state(received, amount),
+                "payment_due_on": days[due] if status == "active" and due is not None else None,
+                "activated_at": at(self.minute(min(starts, end_day))) if status != "draft" else None,
+                "closed_at": closed, "owner_id": owner, "created_by_id": owner, "updated_by_id": owner,
+                "created_at": created, "updated_at": closed or created})
+        signed = [c for c in contracts if c["status"] in ("active", "completed")]
+        # orders
+        first = last = None
+        count, revenue, profit, owed = 0, ZERO, ZERO, ZERO
+        line_table, line_total, round_money = self.line, self.line_total, self.round
+        for _ in range(choice(ORDER_COUNTS)):
+            t = c_min + randrange(span)
+            day = stamps.local_day(t)
+            r = random()
+            if end_day - day < 14:  # recent: still open
+                status = "created" if r < 0.4 else "processing" if r < 0.7 else "shipped" if r < 0.9 else "cancelled"
+            else:
+                status = ("delivered" if r < 0.68 else "shipped" if r < 0.74 else "processing" if r < 0.8
+                          else "created" if r < 0.88 else "cancelled")
+            oid = self.next_id(self.order)
+            shipped = status in ("shipped", "delivered")
+            net_total = tax_total = cost_total = ZERO
+            for position in range(1, choice(LINE_COUNTS) + 1):
+                r = random()
+                if r < 0.05:  # free text: a service without a product record
+                    product, price, cost, tax_rate, goods = None, Decimal(randrange(500, 20000)), ZERO, Decimal(6), False
+                    qty, unit, text = Decimal(1), "", choice(words.products)
+                else:
+                    product, price, cost, tax_rate, goods, unit, _n = choice(self.goods if r < 0.8 else self.services)
+                    qty = Decimal(randrange(1, 21)) if goods else choice((ONE, ONE, Decimal(2), Decimal("2.5")))
+                    text = ""
+                    if random() < 0.2:  # a negotiated price
+                        price = round_money(price * Decimal(randrange(85, 111)) / 100)
+                discount = choice(DISCOUNTS)
+                amounts = line_total(qty, price, discount, tax_rate)
+                net_total += amounts.net
+                tax_total += amounts.tax
+                cost_total += round_money(qty * cost)
+                done = qty if goods and shipped else (
+                    Decimal(int(qty) // 2) if goods and status == "processing" and random() < 0.3 else ZERO)
+                self.emit(line_table, {
+                    **line_table.base, "id": self.next_id(line_table), "order_id": oid, "position": position,
+                    "product_id": product, "description": text, "quantity": qty, "unit": unit, "unit_price": price,
+                    "discount_pct": discount, "tax_rate": tax_rate, "net": amounts.net, "tax": amounts.tax,
+                    "gross": amounts.gross, "unit_cost": cost, "shipped_quantity": done}, out)
+            total = net_total + tax_total
+            owner_at = at(t)
+            times = {"shipped_at": None, "delivered_at": None, "cancelled_at": None}
+            last_min = t
+            if shipped:
+                last_min = min(t + randrange(1440, 20 * 1440), self.end_min)
+                times["shipped_at"] = at(last_min)
+                if status == "delivered":
+                    last_min = min(last_min + randrange(1440, 10 * 1440), self.end_min)
+                    times["delivered_at"] = at(last_min)
+            elif status == "cancelled":
+                last_min = min(t + randrange(60, 10 * 1440), self.end_min)
+                times["cancelled_at"] = at(last_min)
+            promised = None
+            if random() < 0.8:
+                promised = day + randrange(5, 40)
+                if status in OPEN_ORDERS and today - QUIET_DAYS <= promised <= today + 1:
+                    promised = today + randrange(2, 30)  # no late-order reminder flood (see unquiet)
+            method = choice(self.methods) if random() < 0.8 else None
+            # payments: most delivered orders are paid, recent ones mostly not yet
+            r = random()
+            paid_share = {"delivered": (0.78, 0.92), "shipped": (0.3, 0.7), "processing": (0.1, 0.4),
+                          "created": (0.0, 0.08)}.get(status, (0.0, 0.0))
+            if r < paid_share[0]:
+                amounts_paid = self.split(total, choice(PAYMENT_SPLITS))
+            elif r < paid_share[1]:
+                amounts_paid = self.split(round_money(total * Decimal(randrange(20, 80)) / 100), choice((1, 1, 2)))
+            else:
+                amounts_paid = []
+            amounts_paid = [a for a in amounts_paid if a > 0]
+            pay_days = sorted(day + randrange(max(1, end_day - day + 1)) for _ in amounts_paid)
+            received = self.pay("order_id", oid, cid, owner, amounts_paid, pay_days, method, out)
+            received_all += received
+            due_on = None
+            if status != "cancelled" and random() < 0.3:  # a payment plan
+                k = choice((2, 3))
+                parts = self.split(total, k)
+                dues = [self.unquiet(day + 30 * i) for i in range(1, k + 1)]
+                self.instalments("order_id", oid, parts, dues, out)
+                due = self.due(received, parts, dues)
+                due_on = days[due] if due is not None else None
+            invoiced = ZERO
+            if shipped and random() < 0.45:
+                r = random()
+                inv_status = "issued" if r < 0.9 else "requested" if r < 0.97 else "cancelled"
+                inv_day = min(stamps.local_day(last_min), end_day)
+                inv_at = at(self.minute(inv_day))
+                table = self.invoice
+                self.emit(table, {
+                    **table.base, "id": self.next_id(table), "number": self.number("FP", inv_day),
+                    "invoice_number": f"{randrange(10**7, 10**8)}" if inv_status != "requested" else "",
+                    "customer_id": cid, "order_id": oid, "type": "special" if random() < 0.3 else "ordinary",
+                    "status": inv_status, "invoiced_on": days[inv_day], "amount": total, "tax": tax_total,
+                    "title": name, "issued_at": inv_at if inv_status != "requested" else None,
+                    "cancelled_at": inv_at if inv_status == "cancelled" else None, "owner_id": owner,
+                    "created_by_id": owner, "updated_by_id": owner, "created_at": inv_at, "updated_at": inv_at}, out)
+                if inv_status != "cancelled":
+                    invoiced = total
+            contract = None
+            if signed and random() < 0.5:
+                c = choice(signed)
+                contract = c["id"]
+                if status != "cancelled":
+                    c["amount_ordered"] += total
+            self.emit(self.order, {
+                **self.order.base, "id": oid, "number": self.number("DD", day), "customer_id": cid,
+                "contact_id": contact, "title": choice(words.opp_titles), "status": status,
+                "opportunity_id": choice(opportunities) if opportunities and random() < 0.4 else None,
+                "order_date": days[day], "promised_date": days[promised] if promised is not None else None,
+                "payment_method_id": method, "net_total": net_total, "tax_total": tax_total, "total": total,
+                "cost_total": cost_total, "contract_id": contract, "amount_received": received,
+                "amount_invoiced": invoiced, "payment_state": self.state(received, total), "payment_due_on": due_on,
+                "owner_id": owner, "created_by_id": owner, "updated_by_id": owner, "created_at": owner_at,
+                "updated_at": at(last_min), **times}, out)
+            if status != "cancelled":
+                count += 1
+                revenue += total
+                profit += net_total - cost_total
+                owed += max(total - received, ZERO)
+                first = day if first is None or day < first else first
+                last = day if last is None or day > last else last
+        for c in contracts:
+            self.emit(self.contract, c, out)
+        return [days[first] if first is not None else None, days[last] if last is not None else None, count,
+                revenue, profit, received_all, owed]
+
+
 # --- the data set: each customer with everything that hangs off it ------------------------------
 
 DAYS_BACK = 3 * 365
@@ -376,7 +769,7 @@ class DataSet:
     the contact ids are known (2 consecutive a customer), last_activity_at is the latest follow-up,
     a customer with a won opportunity is a won customer with the deal's amount, products and date."""
 
-    def __init__(self, n, rng, owner_ids, vendor, activities):
+    def __init__(self, n, rng, owner_ids, vendor, activities, catalog=None):
         from django.db import connection
         from django.utils import timezone
 
@@ -406,9 +799,13 @@ class DataSet:
         self.words = {True: Words(True), False: Words(False)}
         self.seq_by_day: dict = {}
         self.opp_seq_by_day: dict = {}
-        self.build_s = dict.fromkeys(("customers", "opportunities", "followups", "tasks"), 0.0)
+        self.build_s = dict.fromkeys(("customers", "opportunities", "followups", "tasks", "orders and money"), 0.0)
 
         self.tables = {"customers_customer": CUSTOMER_COLS, "customers_contact": CONTACT_COLS}
+        self.trade = None
+        if catalog:
+            self.trade = Trade(n, vendor, self.stamps, self.end_min, self.now_min, dicts, catalog, self.words)
+            self.tables.update(self.trade.tables)
         ids = {}
         with connection.cursor() as cur:
             for table in ("customers_customer", "customers_contact", "sales_opportunity", "sales_stagechange",
@@ -516,6 +913,16 @@ class DataSet:
                 type_id = self.won_type
                 deal_amount, deal_products, signed_on = won
             last_activity = self.stamps.at(latest) if latest else created
+        figures = [None, None, 0, ZERO, ZERO, ZERO, ZERO]
+        if self.trade is not None:
+            t6 = time.perf_counter()
+            if owner is not None:
+                who = owner
+            else:  # a pool customer's documents: whoever worked on it
+                who = actor if self.activities else self.trade.rng.choice(self.owner_ids)
+            figures = self.trade.customer(cid, who, int(created.timestamp()) // 60 + 1, first_contact, name, chinese,
+                                          out, [oid for oid, _at in opps] if self.activities else ())
+            self.build_s["orders and money"] += time.perf_counter() - t6
         t5 = time.perf_counter()
         row = [
             cid, created, updated, 1, "{}", None, number, name, rng.choice("ABC") if rng.random() < 0.6 else "",
@@ -526,6 +933,7 @@ class DataSet:
             None, (created if owner is None else None),
             build_search_text(pinyin, number, name, phone, email, contacts),
             owner, None, industry, level, None, owner, region, source, type_id, owner, last_activity, None,
+            *figures,
         ]
         out["customers_customer"].append([sqlite_value(v) for v in row] if self.sqlite else row)
         self.build_s["customers"] += time.perf_counter() - t5
@@ -693,13 +1101,14 @@ class DataSet:
 
 # --- the load ----------------------------------------------------------------------------------
 
-def load(n, rng, owner_ids, activities=True, batch=20_000):
+def load(n, rng, owner_ids, activities=True, batch=20_000, catalog=None):
     """Generate and load `n` customers (and, with `activities`, their opportunities, stage history,
-    follow-ups and tasks) in batches of `batch` customers. Returns (first id, last id, {table: rows})."""
+    follow-ups and tasks; with a `catalog` (create_catalog), their contracts, orders, payment plans,
+    payments and invoices) in batches of `batch` customers. Returns (first id, last id, {table: rows})."""
     from django.db import connection, transaction
 
     vendor = connection.vendor
-    data = DataSet(n, rng, owner_ids, vendor, activities)
+    data = DataSet(n, rng, owner_ids, vendor, activities, catalog)
     tables = data.tables
     t0 = time.time()
     dropped, dropped_fks = [], []
@@ -754,7 +1163,8 @@ def load(n, rng, owner_ids, activities=True, batch=20_000):
             cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
             index_s[table] += time.perf_counter() - t
     log("  generating rows (Python): " + ", ".join(f"{what} {s:.1f} s" for what, s in data.build_s.items() if s)
-        + " (customers with their contacts, opportunities with their stage changes)")
+        + " (customers with their contacts, opportunities with their stage changes, orders with their lines, "
+          "contracts, plans, payments and invoices)")
     for table in tables:
         log(f"  {table}: {counts[table]} rows, write {write_s[table]:.1f} s, "
             f"indexes{' and foreign keys' if dropped_fks else ''} {index_s[table]:.1f} s")
@@ -828,6 +1238,25 @@ def samples(rng, admin, supervisor, scope_ids, first_id, last_id):
     }
 
 
+def order_samples(admin, supervisor, mid, race_product) -> dict:
+    """What the orders-and-money scenarios (run.py) need: for each user a customer it sees with
+    at least 3 orders (its page and orders tab; the orders are created for it), goods products to
+    order, the product the concurrent shipments race for."""
+    from kehu.catalog.models import Product
+    from kehu.customers.models import Customer
+
+    out = {"race_product": race_product}
+    for label, user in (("admin", admin), ("supervisor", supervisor)):
+        visible = Customer.objects.visible_to(user).filter(owner__isnull=False)
+        pk = (visible.filter(pk__gte=mid, order_count__gte=3).order_by("pk").values_list("pk", flat=True).first()
+              or visible.filter(order_count__gte=1).order_by("-pk").values_list("pk", flat=True).first()
+              or visible.order_by("-pk").values_list("pk", flat=True).first())
+        out[f"{label}_orders_customer_pk"] = pk
+    out["products"] = list(Product.objects.filter(kind="goods", code__startswith="BP0").order_by("pk")
+                           .values_list("pk", flat=True)[:10])
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kehu.bench.generate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -837,6 +1266,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--no-activities", action="store_true",
                         help="only customers and contacts: no opportunities, stage history, follow-ups or tasks")
+    parser.add_argument("--no-orders", action="store_true",
+                        help="no products, stock, contracts, orders, payment plans, payments or invoices")
     opts = parser.parse_args(argv)
     if opts.db_url:
         os.environ["DATABASE_URL"] = opts.db_url
@@ -852,17 +1283,25 @@ def main(argv=None):
     t0 = time.time()
     users, admin, supervisor, admin_key, sup_key, scope_ids = create_people(rng)
     owner_ids = [u.pk for u in users]
-    first_id, last_id, counts = load(opts.customers, rng, owner_ids, activities=not opts.no_activities)
+    catalog, race_product = ([], None) if opts.no_orders else create_catalog(random.Random(opts.seed + 1), admin)
+    first_id, last_id, counts = load(opts.customers, rng, owner_ids, activities=not opts.no_activities,
+                                     catalog=catalog)
     meta = {
         "customers": opts.customers, "contacts": 2 * opts.customers, "users": len(users),
         "opportunities": counts.get("sales_opportunity", 0), "stage_changes": counts.get("sales_stagechange", 0),
         "followups": counts.get("activities_followup", 0), "tasks": counts.get("activities_task", 0),
+        "orders": counts.get("orders_order", 0), "order_lines": counts.get("orders_orderline", 0),
+        "payments": counts.get("orders_payment", 0), "contracts": counts.get("orders_contract", 0),
+        "instalments": counts.get("orders_instalment", 0), "invoices": counts.get("orders_invoice", 0),
+        "products": len(catalog), "race_product": race_product,
         "password": PASSWORD,
         "admin": {"username": admin.username, "id": admin.pk, "token": admin_key},
         "supervisor": {"username": supervisor.username, "id": supervisor.pk, "token": sup_key,
                        "scope_owner_ids": scope_ids},
         "first_id": first_id, "last_id": last_id,
         "samples": samples(rng, admin, supervisor, scope_ids, first_id, last_id),
+        "order_samples": None if opts.no_orders else order_samples(admin, supervisor, (first_id + last_id) // 2,
+                                                                  race_product),
         "seconds": round(time.time() - t0, 1),
     }
     log(f"done in {meta['seconds']} s")
