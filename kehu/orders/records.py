@@ -76,5 +76,5 @@ class OrderType(RecordType):
         extend(router, out_schema, self)
 
 
-from .contract_records import ContractType  # noqa: E402,F401  (contracts: contract_records.py)
 from . import records_fin  # noqa: E402,F401  payments and invoices
+from .contract_records import ContractType  # noqa: E402,F401  (contracts: contract_records.py)

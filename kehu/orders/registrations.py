@@ -33,6 +33,4 @@ r.record_action("opportunity", Action(
     "make_order", _("Make an order"), run=services.order_from_opportunity, right="order.create",
     guard=services.opportunity_order_refusal, icon="ti-shopping-cart", style="primary",
     help=_("Creates the order for the won deal: the accepted quotation's lines, or the deal amount as one line.")))
-from . import contract_registrations  # noqa: E402,F401  (contracts: contract_registrations.py)
-
-from . import registrations_fin  # noqa: E402,F401  payments and invoices
+from . import contract_registrations, registrations_fin  # noqa: E402,F401  contracts; payments and invoices
