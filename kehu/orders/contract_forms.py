@@ -5,6 +5,8 @@ import datetime
 import django_filters
 from django import forms
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.filters import KehuFilterSet
@@ -35,11 +37,19 @@ class ContractForm(DocumentForm):
         return data
 
 
+def _days(n: int) -> str:
+    return gettext("%(n)s days") % {"n": n}
+
+
+_days_lazy = lazy(_days, str)  # translated when the form is shown, in the user's language
+
+
 class ExpiresWithinFilter(django_filters.ChoiceFilter):
     """Contracts in force ending within 30 / 60 / 90 days from today (the contract_active_ends_idx)."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("choices", [(str(d), _("%(n)s days") % {"n": d}) for d in contracts.EXPIRY_WINDOWS])
+        kwargs.setdefault("choices", [(str(d), _days_lazy(d)) for d in contracts.EXPIRY_WINDOWS])
+        kwargs.setdefault("field_name", "ends_on")  # what it compares (with the contract's status)
         super().__init__(*args, **kwargs)
 
     def filter(self, qs, value):

@@ -46,10 +46,9 @@ class ContractType(RecordType):
                     "amount_received", "status", "owner"]
     extra_columns = ["contact", "opportunity", "starts_on", "amount_invoiced", "payment_state", "activated_at",
                      "closed_at", "created_at", "updated_at", "tags"]
-    # each backed by an index of Contract.Meta for every scope (contract_*_idx and, for a manager's
-    # own contracts, contract_owner_ends_idx / contract_owner_amount_idx). Signing, created and
-    # updated dates have no (owner, …, id) index there, so they are not sortable yet.
-    sort_fields = ["id", "ends_on", "amount"]
+    # each backed by an index of Contract.Meta for every scope (contract_*_idx and, for a user's own
+    # contracts, contract_owner_<field>_idx)
+    sort_fields = ["id", "signed_on", "ends_on", "amount", "created_at", "updated_at"]
     default_sort = "-id"
     list_select_related = ["customer", "owner"]
     detail_fields = ["number", "title", "status", "customer", "contact", "opportunity", "signed_on", "starts_on",

@@ -455,6 +455,9 @@ class Contract(KehuModel):
             models.Index(fields=["amount", "id"], name="contract_amount_idx", condition=ALIVE),
             models.Index(fields=["owner", "ends_on", "id"], name="contract_owner_ends_idx", condition=ALIVE),
             models.Index(fields=["owner", "amount", "id"], name="contract_owner_amount_idx", condition=ALIVE),
+            models.Index(fields=["owner", "signed_on", "id"], name="contract_owner_signed_idx", condition=ALIVE),
+            models.Index(fields=["owner", "created_at", "id"], name="contract_owner_created_idx", condition=ALIVE),
+            models.Index(fields=["owner", "updated_at", "id"], name="contract_owner_updated_idx", condition=ALIVE),
             # contracts in force by end date: the 30/60/90-day expiry list and the reminder
             models.Index(fields=["ends_on", "owner"], name="contract_active_ends_idx",
                          condition=Q(deleted_at__isnull=True, status="active")),

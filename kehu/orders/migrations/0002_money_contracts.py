@@ -341,6 +341,18 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='contract',
+            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['owner', 'signed_on', 'id'], name='contract_owner_signed_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='contract',
+            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['owner', 'created_at', 'id'], name='contract_owner_created_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='contract',
+            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['owner', 'updated_at', 'id'], name='contract_owner_updated_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='contract',
             index=models.Index(condition=models.Q(('deleted_at__isnull', True), ('status', 'active')), fields=['ends_on', 'owner'], name='contract_active_ends_idx'),
         ),
         migrations.AddIndex(
