@@ -68,3 +68,8 @@ class ContractType(RecordType):
                       help=_("Creates the successor contract as a draft: same customer, amount and terms, "
                              "starting the day after this one ends.")),)
     relations = [Protect("orders", message=_("“%(record)s” has %(n)s orders: unlink or delete those first."))]
+
+    def extend_api(self, router, out_schema):
+        from .api_fin import extend_document  # the payment plan, payments and refunds of the contract
+
+        extend_document(router, self)

@@ -19,6 +19,8 @@ r.detail_tab("customer", "payments", _("Payments"), related="payment", field="cu
 r.detail_tab("customer", "invoices", _("Invoices"), related="invoice", field="customer", order=34)
 r.detail_tab("order", "payments", _("Payments"), related="payment", field="order", order=20)
 r.detail_tab("order", "invoices", _("Invoices"), related="invoice", field="order", order=21)
+r.detail_tab("contract", "payments", _("Payments"), related="payment", field="contract", order=20)
+r.detail_tab("contract", "invoices", _("Invoices"), related="invoice", field="contract", order=21)
 r.home_panel("overdue_receivables", _("Overdue receivables"), right="order.view", build=home_fin.overdue_panel,
              icon="ti-cash-off", order=45)
 r.reminder_kind(home_fin.INSTALMENT_OVERDUE, _("Instalment overdue"), produce=home_fin.instalment_reminders,

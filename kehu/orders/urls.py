@@ -20,6 +20,7 @@ for key in ("quotation", "order"):
     ]
     urlpatterns += record_urls(rt, {"detail": views.DocumentDetailView})
 urlpatterns += urls_fin.urlpatterns  # payments and invoices (urls_fin.py)
+urlpatterns += urls_fin.document_urls("contract")  # a contract's payments panel
 urlpatterns += [
     path("products/lookup/", views.product_lookup, name="product_lookup"),
     path("orders/<int:pk>/ship/", views.ShipmentView.as_view(rt=registry.get("order")), name="order_ship"),

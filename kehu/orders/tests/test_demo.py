@@ -20,3 +20,22 @@ def test_the_demo_has_orders_in_every_state_loaded_once(db):
     assert all(figures.kept(pk) == computed[pk] for pk in ids) and any(computed[pk]["order_count"] for pk in ids)
     call_command("demo", customers=60)
     assert Order.objects.count() == orders
+
+
+def test_the_demo_has_payments_invoices_and_overdue_orders(db):
+    from kehu.orders.models import Invoice, Payment, PaymentState
+
+    call_command("demo", customers=60)
+    payments = Payment.objects.count()
+    assert payments >= 5
+    states = {o.payment_status for o in Order.objects.exclude(status="cancelled")}
+    assert {PaymentState.PAID, PaymentState.PARTLY_PAID, PaymentState.UNPAID, "overdue"} <= states
+    assert {"requested", "issued"} <= set(Invoice.objects.values_list("status", flat=True))
+    assert Payment.objects.filter(contract__isnull=False).exists()
+    assert Order.objects.filter(status="delivered", payment_state=PaymentState.PAID).exists()
+    ids = list(Customer.objects.filter(payments__isnull=False).values_list("pk", flat=True).distinct())
+    computed = figures.computed(ids)
+    assert all(figures.kept(pk) == computed[pk] for pk in ids)
+    assert any(computed[pk]["amount_received"] > 0 for pk in ids)
+    call_command("demo", customers=60)
+    assert Payment.objects.count() == payments

@@ -438,3 +438,39 @@ def test_recompute_rebuilds_the_payment_state(org):
     figures.recompute_all()
     o = fresh(order)
     assert (o.amount_received, o.payment_state) == (D("400.00"), "partly_paid")
+
+
+def test_a_contract_has_the_same_payments_panel_plan_and_api(org):
+    """A contract in force is paid like an order: its page loads the panel, the plan and payments
+    go through the same service and API, and its kept figures and the customer's follow."""
+    from kehu.orders.contract_testing import make_contract
+
+    contract = make_contract(org.manager, status="active", amount=D("90000.00"))
+    ui = Client()
+    ui.force_login(org.manager)
+    page = ui.get(f"/contracts/{contract.pk}/").content.decode()
+    assert f"/contracts/{contract.pk}/payments/" in page
+    response = ui.post(f"/contracts/{contract.pk}/payments/payment/",
+                       {"pay-amount": "90000.01", "pay-received_on": "2026-12-01"}, HTTP_HX_REQUEST="true")
+    assert 'data-testid="error-amount"' in response.content.decode() and not Payment.objects.exists()
+    response = ui.post(f"/contracts/{contract.pk}/payments/payment/",
+                       {"pay-amount": "27000", "pay-received_on": "2026-12-01"}, HTTP_HX_REQUEST="true")
+    assert 'data-status="partly_paid"' in response.content.decode()
+    api = Client(**auth(org.manager))
+    plan = {"instalments": [{"due_on": "2026-12-01", "amount": "27000.00"}, {"due_on": "2027-06-01", "amount": "63000"}]}
+    response = api.put(f"/api/v1/contracts/{contract.pk}/plan", json.dumps(plan), content_type="application/json")
+    assert response.status_code == 200, response.content
+    response = api.post(f"/api/v1/contracts/{contract.pk}/payments",
+                        json.dumps({"amount": "63000.00", "received_on": "2026-12-02"}), content_type="application/json")
+    assert response.status_code == 201, response.content
+    contract.refresh_from_db()
+    assert (contract.amount_received, contract.payment_status) == (D("90000.00"), PaymentState.PAID)
+    assert_customer_figures(contract.customer_id)
+    tab = ui.get(f"/contracts/{contract.pk}/related/payments/").content.decode()
+    assert tab.count('href="/payments/') >= 2
+    # another manager sees neither the panel nor the API
+    other = Client(**auth(org.manager2))
+    assert other.get(f"/api/v1/contracts/{contract.pk}/plan").status_code == 404
+    ui2 = Client()
+    ui2.force_login(org.manager2)
+    assert ui2.get(f"/contracts/{contract.pk}/payments/").status_code == 404

@@ -22,6 +22,7 @@ USERS = [
     ("manager3", "陈经理", "account_manager", "销售二部"),
     ("executive", "赵总", "executive", "总部"),
     ("service", "刘客服", "service", "客服部"),
+    ("finance", "孙会计", "finance", "财务部"),
 ]
 CITIES = [("北京市", "北京", "north"), ("上海市", "上海", "east"), ("广东省", "深圳", "south"),
           ("广东省", "广州", "south"), ("浙江省", "杭州", "east"), ("江苏省", "南京", "east"),
@@ -45,7 +46,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, customers=300, **options):
         if User.objects.filter(username="admin").exists() and Customer.all_objects.exists():
-            self.catalog({u.username: u for u in User.objects.filter(username__in=["admin", "supervisor"])})
+            self.catalog({u.username: u for u in User.objects.filter(username__in=["admin", "supervisor", "finance"])})
             self.stdout.write("Demo data already loaded.")
             return
         rng = random.Random(2026)
@@ -60,7 +61,7 @@ class Command(BaseCommand):
     def users(self):
         hq, _ = Department.objects.get_or_create(name="总部", parent=None)
         depts = {"总部": hq}
-        for name in ("销售一部", "销售二部", "客服部"):
+        for name in ("销售一部", "销售二部", "客服部", "财务部"):
             depts[name], _ = Department.objects.get_or_create(name=name, parent=hq)
         out = {}
         for username, full_name, role_code, dept in USERS:
@@ -137,11 +138,16 @@ class Command(BaseCommand):
 
             made = load_orders(users)
             if made:
-                self.stdout.write(f"Demo orders: {made} orders with their quotations, shipments and payments.")
+                self.stdout.write(f"Demo orders: {made} orders with their quotations and shipments.")
         if apps.is_installed("kehu.orders"):  # contracts in every state (kehu/orders/contract_demo.py)
             from kehu.orders.contract_demo import load as load_contracts
 
             load_contracts(users)
+            from kehu.orders.payments_demo import load as load_payments
+
+            made = load_payments(users)
+            if made:
+                self.stdout.write(f"Demo payments: {made} payments with their plans and invoices.")
 
     def pipeline(self, rng, users):
         """Opportunities with plans, follow-ups and tasks, when those apps are installed."""
