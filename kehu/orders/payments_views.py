@@ -76,6 +76,7 @@ def panel_context(rt, doc, user, **forms_):
         inst.overdue = not inst.paid and inst.due_on < today
     ctx = {
         "rt": rt, "document": doc, "summary": summary, "instalments": instalments,
+        "is_order": payments.is_order(doc),
         "payments": (list(doc.payments.filter(deleted_at__isnull=True).select_related("method", "created_by")
                           .order_by("-received_on", "-id")) if user.has_right("payment", "view") else None),
         "invoices": (list(doc.invoices.filter(deleted_at__isnull=True).order_by("-invoiced_on", "-id"))

@@ -1,6 +1,7 @@
 """Issue 11's journey in the browser: an account manager quotes from an opportunity, downloads the
 quotation's PDF, has it accepted, turns it into an order, ships it in two partial shipments (the
-stock drops each time) and sees it all on the customer's timeline."""
+stock drops each time), records two payments (partly paid → paid) and sees it all on the customer's
+timeline; a finance user then requests the invoice and cannot edit the order."""
 
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ from kehu.customers.testing import make_customer
 from kehu.orders.models import Order, Quotation
 from kehu.sales.testing import make_opportunity
 
-from .test_sales_journey import login
+from .test_sales_journey import login, logout
 
 
 def add_product_line(page, name, quantity):
@@ -101,6 +102,22 @@ def test_quotation_to_order_to_two_shipments(page, live_server, browser_org, sho
     assert Order.objects.get(pk=order.pk).status == "shipped"
     shot("order-shipped")
 
+    # two payments: the deposit, then what is still owed (the form offers it)
+    panel = page.locator("[data-testid=payments-panel]")
+    expect(panel.locator("[data-testid=payment-status]")).to_have_attribute("data-status", "unpaid")
+    page.click("[data-testid=record-payment]")
+    page.fill("[name=pay-amount]", "3000")
+    page.fill("[name=pay-reference]", "工行 0001")
+    page.click("[data-testid=save-payment]")
+    expect(panel.locator("[data-testid=payment-status]")).to_have_attribute("data-status", "partly_paid")
+    page.click("[data-testid=record-payment]")
+    expect(page.locator("[name=pay-amount]")).to_have_value("4910.50")
+    page.click("[data-testid=save-payment]")
+    expect(panel.locator("[data-testid=payment-status]")).to_have_attribute("data-status", "paid")
+    expect(panel.locator("[data-testid=payment-row]")).to_have_count(2)
+    assert Order.objects.get(pk=order.pk).payment_state == "paid"
+    shot("order-paid")
+
     page.goto(f"{base}/products/{gateway.pk}/?tab=ledger")
     expect(page.locator("body")).to_contain_text(order.number)  # the ledger names the order
     page.goto(f"{base}/customers/{customer.pk}/")
@@ -108,6 +125,20 @@ def test_quotation_to_order_to_two_shipments(page, live_server, browser_org, sho
     expect(timeline).to_contain_text(f"{order.number}")
     expect(timeline).to_contain_text("工业智能网关 G300 × 3")
     expect(timeline).to_contain_text(quotation.number)
+    expect(timeline).to_contain_text("¥3,000.00")  # the payments, each an event
+    expect(timeline).to_contain_text("¥4,910.50")
     page.goto(f"{base}/customers/{customer.pk}/?tab=orders")
     expect(page.locator("[data-testid=related-orders]")).to_contain_text(order.number)
     shot("customer-orders-tab")
+
+    # finance requests the invoice on the same order page; editing the order is not theirs
+    logout(page)
+    login(page, base, browser_org.finance.username)
+    page.goto(f"{base}/orders/{order.pk}/")
+    expect(page.locator("[data-testid=edit-record]")).to_have_count(0)
+    page.click("[data-testid=request-invoice]")
+    page.fill("[name=inv-tax]", "910.04")
+    page.click("[data-testid=save-invoice]")
+    expect(page.locator("[data-testid=payments-panel] [data-testid=invoice-row]")).to_have_count(1)
+    assert Order.objects.get(pk=order.pk).amount_invoiced == Decimal("7910.50")
+    assert page.goto(f"{base}/orders/{order.pk}/edit/").status == 403
