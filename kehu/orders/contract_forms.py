@@ -73,7 +73,8 @@ class ContractFilterSet(KehuFilterSet):
     ends_before = _date("ends_on", "lte", _("Ends to"))
     amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", label=_("Amount from"))
     amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte", label=_("Amount to"))
-    search_fields = ["number", "title"]
+    search_fields = ["number", "title", "customer__name"]
+    search_indexed = True  # migration 0003: kehu.core.search.search_index_operation
     primary = ["status", "expires_within", "owner"]
 
     class Meta:

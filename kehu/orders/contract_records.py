@@ -61,7 +61,7 @@ class ContractType(RecordType):
     detail_template = "orders/contract_detail.html"
     nav_icon = "ti-file-certificate"
     nav_section, nav_order = "orders", 30
-    search_placeholder = _("Number, title")
+    search_placeholder = _("Number, title, customer")
     workflow = ContractWorkflow()
     actions = (Action("renew", _("Renew"), run=contracts.renew_contract, right="create",
                       guard=contracts.renew_refusal, icon="ti-refresh", style="outline-primary",

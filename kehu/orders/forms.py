@@ -142,7 +142,8 @@ class QuotationFilterSet(KehuFilterSet):
     status = django_filters.ChoiceFilter(choices=Quotation.Status.choices, label=_("Status"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
     opportunity = django_filters.NumberFilter(field_name="opportunity_id", label=_("Opportunity"))
-    search_fields = ["number", "title"]
+    search_fields = ["number", "title", "customer__name"]
+    search_indexed = True  # migration 0003: kehu.core.search.search_index_operation
     primary = ["status", "owner"]
 
     class Meta:
@@ -160,7 +161,8 @@ class OrderFilterSet(KehuFilterSet):
     ordered_before = _date("order_date", "lte", _("Ordered to"))
     late = django_filters.BooleanFilter(method="filter_late", label=_("Late"))
     payment = django_filters.ChoiceFilter(choices=PaymentState.choices, method="filter_payment", label=_("Payment"))
-    search_fields = ["number", "title"]
+    search_fields = ["number", "title", "customer__name"]
+    search_indexed = True  # migration 0003: kehu.core.search.search_index_operation
     primary = ["status", "payment", "late", "ordered_after", "ordered_before", "owner"]
 
     class Meta:

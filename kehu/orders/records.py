@@ -28,7 +28,7 @@ class QuotationType(RecordType):
     detail_template = "orders/document_detail.html"
     nav_icon = "ti-file-dollar"
     nav_section, nav_order = "orders", 20
-    search_placeholder = _("Number, title")
+    search_placeholder = _("Number, title, customer")
     workflow = QuotationWorkflow()
     actions = (Action("make_order", _("Make an order"), run=services.order_from_quotation, right="order.create",
                       guard=services.make_order_refusal, icon="ti-shopping-cart", style="primary",
@@ -60,7 +60,7 @@ class OrderType(RecordType):
     detail_template = "orders/document_detail.html"
     nav_icon = "ti-shopping-cart"
     nav_section, nav_order = "orders", 10  # the section's main list
-    search_placeholder = _("Number, title")
+    search_placeholder = _("Number, title, customer")
     workflow = OrderWorkflow()
     relations = [Protect("shipments", message=_("Goods of “%(record)s” were shipped (%(n)s shipments): "
                                                  "cancel it instead."))]

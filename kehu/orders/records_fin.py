@@ -47,7 +47,8 @@ class PaymentFilterSet(KehuFilterSet):
     contract = django_filters.NumberFilter(field_name="contract_id", label=_("Contract"))
     received_after = _date("received_on", "gte", _("Received from"))
     received_before = _date("received_on", "lte", _("Received to"))
-    search_fields = ["number", "reference"]
+    search_fields = ["number", "reference", "customer__name"]
+    search_indexed = True  # migration 0003: kehu.core.search.search_index_operation
     primary = ["kind", "method", "received_after", "received_before"]
 
     class Meta:
@@ -72,7 +73,7 @@ class PaymentType(RecordType):
     bulk_actions = []
     nav_icon = "ti-cash"
     nav_section, nav_order = "orders", 40
-    search_placeholder = _("Number, reference")
+    search_placeholder = _("Number, reference, customer")
 
 
 # --- invoices -----------------------------------------------------------------------------------
@@ -143,7 +144,8 @@ class InvoiceFilterSet(KehuFilterSet):
     contract = django_filters.NumberFilter(field_name="contract_id", label=_("Contract"))
     invoiced_after = _date("invoiced_on", "gte", _("Invoiced from"))
     invoiced_before = _date("invoiced_on", "lte", _("Invoiced to"))
-    search_fields = ["number", "invoice_number", "title"]
+    search_fields = ["number", "invoice_number", "title", "customer__name"]
+    search_indexed = True  # migration 0003: kehu.core.search.search_index_operation
     primary = ["status", "type", "invoiced_after", "invoiced_before"]
 
     class Meta:
@@ -182,7 +184,7 @@ class InvoiceType(RecordType):
                      "created_by", "updated_at", "updated_by"]
     nav_icon = "ti-receipt"
     nav_section, nav_order = "orders", 50
-    search_placeholder = _("Number, invoice number, title")
+    search_placeholder = _("Number, invoice number, title, customer")
     workflow = InvoiceWorkflow()
 
     def check_delete(self, obj):

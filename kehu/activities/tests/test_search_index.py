@@ -49,12 +49,24 @@ def data():
     gone.save()
     Task.objects.create(title="准备 ZZ9 方案", description="华东区", owner=o.manager, created_by=o.manager,
                         customer=customer, due_at=timezone.now())
+    # the orders app's documents: numbers, titles, references and their customer's name
+    from kehu.orders import payments
+    from kehu.orders.contract_testing import make_contract
+    from kehu.orders.testing import make_order, make_quotation
+
+    make_quotation(o.manager, customer=customer, title="ZZ9 报价")
+    order = make_order(o.manager, customer=other, title="华东区 50% 预付")
+    make_order(o.manager2, title="a_b 订单")
+    make_contract(o.manager, customer=other, title="客户回访服务合同")
+    payments.record_payment(order, "100", o.manager, reference="zz9-东区")
+    payments.request_invoice(order, "100", "0", "ordinary", o.manager, title="华东区 a_b 抬头")
     return o
 
 
 def test_every_indexed_type_finds_what_icontains_finds(data):
     types = indexed_types()
-    assert {rt.key for rt in types} >= {"opportunity", "planstep", "followup", "task"}
+    assert {rt.key for rt in types} >= {"opportunity", "planstep", "followup", "task", "quotation", "order",
+                                        "contract", "payment", "invoice"}
     found_any = False
     for rt in types:
         for user in (data.admin, data.manager, data.manager2):
