@@ -122,8 +122,8 @@ def extend(router, Out, rt):
         if not payload:
             raise ValidationError({"lines": ["Give at least one line."]})
         with transaction.atomic():
-            added = [services.save_line(doc, request.auth, _cleaned(doc, item.dict(exclude_unset=True), index=i))
-                     for i, item in enumerate(payload)]
+            cleaned = [(_cleaned(doc, item.dict(exclude_unset=True), index=i), None) for i, item in enumerate(payload)]
+            added = services.save_lines(doc, request.auth, cleaned)  # one lock, one re-total for all
         return 201, [line_out(ln) for ln in added]
 
     @router.patch("/{int:pk}/lines/{int:line_id}", response=LineOut, operation_id=f"{rt.key}_update_line",

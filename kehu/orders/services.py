@@ -40,48 +40,66 @@ def _check_editable(doc):
 def save_line(doc, user, data: dict, line=None):
     """Add (line=None) or change a line of `doc` from cleaned data (LineForm); the document's
     totals follow in the same transaction. Returns the line."""
+    return save_lines(doc, user, [(data, line)])[0]
+
+
+def save_lines(doc, user, items) -> list:
+    """Add or change several lines of `doc` at once: `items` are (cleaned data, line or None)
+    pairs. The document is locked, checked and re-totalled (with what follows its total: the
+    customer's figures, the contract, the payment status) once for all of them, so ten lines cost
+    one document save, not ten. All are saved or none. Returns the lines in the order given."""
     with acting_as(user), transaction.atomic():
         doc = _lock(doc)
         _check_editable(doc)
-        if line is None:
-            line = doc.lines.model(**{_doc_field(doc): doc})
-            last = doc.lines.order_by("-position").values_list("position", flat=True).first()
-            line.position = (last or 0) + 1
-            before = (None, None)
-            new_product = data.get("product")
-            product_changed = True
-        else:
-            line = doc.lines.select_for_update().get(pk=line.pk)
-            before = (line.unit_price, line.tax_rate)
-            new_product = data.get("product", line.product)
-            product_changed = (new_product.pk if new_product else None) != line.product_id
-        for name in ("quantity", "unit_price", "discount_pct", "tax_rate"):
-            if data.get(name) is not None:
-                setattr(line, name, data[name])
-        if "description" in data:
-            line.description = data["description"] or ""
-        if product_changed:
-            # a new product brings its price, tax rate, unit (and cost) unless the user typed their
-            # own price or rate in the same change (one that differs from what the line had)
-            line.product = new_product
-            if new_product is not None:
-                if data.get("unit_price") in (None, before[0]):
-                    line.unit_price = new_product.list_price or ZERO
-                if data.get("tax_rate") in (None, before[1]):
-                    line.tax_rate = new_product.tax_rate if new_product.tax_rate is not None else ZERO
-                line.unit = str(new_product.unit) if new_product.unit_id else ""
-                if hasattr(line, "unit_cost"):
-                    line.unit_cost = new_product.cost or ZERO
-            else:
-                line.unit = ""
-                if hasattr(line, "unit_cost"):
-                    line.unit_cost = ZERO
-        if line.product_id is None and not line.description:
-            raise ValidationError({"description": _("Choose a product or describe the line.")})
-        line.full_clean(exclude=[_doc_field(doc)])
-        line.save()
+        last = doc.lines.order_by("-position").values_list("position", flat=True).first() or 0
+        saved = []
+        for data, line in items:
+            if line is None:
+                last += 1
+            saved.append(_apply_line(doc, data, line, last))
         _touch(doc, user)
-        return line
+        return saved
+
+
+def _apply_line(doc, data: dict, line, position: int):
+    """Set one line from cleaned data and save it (save_lines holds the document's lock)."""
+    if line is None:
+        line = doc.lines.model(**{_doc_field(doc): doc})
+        line.position = position
+        before = (None, None)
+        new_product = data.get("product")
+        product_changed = True
+    else:
+        line = doc.lines.select_for_update().get(pk=line.pk)
+        before = (line.unit_price, line.tax_rate)
+        new_product = data.get("product", line.product)
+        product_changed = (new_product.pk if new_product else None) != line.product_id
+    for name in ("quantity", "unit_price", "discount_pct", "tax_rate"):
+        if data.get(name) is not None:
+            setattr(line, name, data[name])
+    if "description" in data:
+        line.description = data["description"] or ""
+    if product_changed:
+        # a new product brings its price, tax rate, unit (and cost) unless the user typed their
+        # own price or rate in the same change (one that differs from what the line had)
+        line.product = new_product
+        if new_product is not None:
+            if data.get("unit_price") in (None, before[0]):
+                line.unit_price = new_product.list_price or ZERO
+            if data.get("tax_rate") in (None, before[1]):
+                line.tax_rate = new_product.tax_rate if new_product.tax_rate is not None else ZERO
+            line.unit = str(new_product.unit) if new_product.unit_id else ""
+            if hasattr(line, "unit_cost"):
+                line.unit_cost = new_product.cost or ZERO
+        else:
+            line.unit = ""
+            if hasattr(line, "unit_cost"):
+                line.unit_cost = ZERO
+    if line.product_id is None and not line.description:
+        raise ValidationError({"description": _("Choose a product or describe the line.")})
+    line.full_clean(exclude=[_doc_field(doc)])
+    line.save()
+    return line
 
 
 def delete_line(doc, user, line) -> None:
