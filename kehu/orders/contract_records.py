@@ -69,6 +69,11 @@ class ContractType(RecordType):
                              "starting the day after this one ends.")),)
     relations = [Protect("orders", message=_("“%(record)s” has %(n)s orders: unlink or delete those first."))]
 
+    def after_assign(self, obj, old_owner_id, by):
+        from .payments import follow_owner
+
+        follow_owner(obj)  # its payments and invoices are seen with it
+
     def extend_api(self, router, out_schema):
         from .api_fin import extend_document  # the payment plan, payments and refunds of the contract
 

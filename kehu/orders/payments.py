@@ -228,6 +228,16 @@ def set_plan(doc, instalments, user):
         return made
 
 
+def follow_owner(doc) -> None:
+    """The document's payments and invoices take its new owner (its assignment: after_assign of
+    OrderType and ContractType), so they stay seen and listed with it (Payment.owner)."""
+    from .models import Invoice, Payment
+
+    for model in (Payment, Invoice):
+        (model.all_objects.filter(**{doc_field(doc): doc}).exclude(owner_id=doc.owner_id)
+         .update(owner_id=doc.owner_id))
+
+
 # --- payments and refunds ------------------------------------------------------------------------
 def record_payment(doc, amount, user, *, received_on=None, method=None, reference="", notes=""):
     """Record a payment received for `doc`. Refused (a ValidationError naming the field, nothing

@@ -70,6 +70,11 @@ class OrderType(RecordType):
 
         return payment_columns(super().available_columns())
 
+    def after_assign(self, obj, old_owner_id, by):
+        from .payments import follow_owner
+
+        follow_owner(obj)  # its payments and invoices are seen with it
+
     def extend_api(self, router, out_schema):
         from .api import extend
 

@@ -118,13 +118,11 @@ KNOWN_GAPS: dict[tuple[str, str, str, str], str] = {
         "own scope with a due/created range or the overdue filter in the default order -id: planned "
         "on task_owner_due_idx / task_owner_created_idx / task_owner_status_idx, the rep's own rows "
         "in the range sorted: 3-5 ms for a month or overdue at 1M. Harmless",
-    ("sqlite", "payment", "*", "*/*"):
-        "payments are seen through their document's owner (`order__owner`, `contract__owner`: two "
-        "joined paths, kehu.accounts.scope): the `id IN (… UNION …)` membership is answered by rowid "
-        "lookups and the scope's rows sorted (unscoped, the admin's list walks the indexes). As gadget; "
-        "fix with the two-path page query (`+id IN (…)`), or an owner column kept on the payment",
-    ("sqlite", "invoice", "*", "*/*"):
-        "as payment: invoices are seen through their document's owner (two joined paths)",
+    ("sqlite", "payment", "*", "supervisor/*"):
+        "as order/supervisor: a department scope `owner_id IN (…)` without ANALYZE figures; payments "
+        "carry their document's owner with the same owner indexes (payment_owner_*_idx). Fix: ANALYZE",
+    ("sqlite", "invoice", "*", "supervisor/*"):
+        "as payment/supervisor (invoice_owner_*_idx). Fix: ANALYZE",
     ("sqlite", "user", "filter *", "admin/*"):
         "users of one department / role ordered by username: a few hundred rows at most, sorted",
 }

@@ -417,7 +417,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='payment',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['customer', 'received_on', 'id'], name='payment_customer_idx'),
+            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['customer', 'id'], name='payment_customer_idx'),
         ),
         migrations.AddIndex(
             model_name='payment',

@@ -309,6 +309,34 @@ def test_another_managers_payments_and_invoices_are_out_of_scope(org):
     assert response.status_code == 422 and "order" in response.json()["errors"]
 
 
+def test_payments_and_invoices_follow_their_documents_owner(org):
+    """Whoever records them (finance here), payments and invoices are the document's owner's; the
+    order's or the contract's assignment moves them, so they stay seen with it."""
+    from kehu.core.assignment import assign
+    from kehu.orders.contract_testing import make_contract
+
+    order = order_of(org.manager)
+    payment = payments.record_payment(order, D("10"), org.finance)
+    invoice = payments.request_invoice(order, D("10"), D("0"), "ordinary", org.finance)
+    contract = make_contract(org.manager, status="active")
+    contract_payment = payments.record_payment(contract, D("5"), org.finance)
+    assert {Payment.objects.get(pk=payment.pk).owner_id, Invoice.objects.get(pk=invoice.pk).owner_id,
+            Payment.objects.get(pk=contract_payment.pk).owner_id} == {org.manager.pk}
+    assign(fresh(order), org.manager2, by=org.admin)
+    assert Payment.objects.get(pk=payment.pk).owner_id == org.manager2.pk
+    assert Invoice.objects.get(pk=invoice.pk).owner_id == org.manager2.pk
+    assert Payment.objects.get(pk=contract_payment.pk).owner_id == org.manager.pk  # another document
+    api = Client(**auth(org.manager))
+    assert api.get(f"/api/v1/payments/{payment.pk}").status_code == 404
+    assert api.get(f"/api/v1/payments/{contract_payment.pk}").status_code == 200
+    assert Client(**auth(org.manager2)).get(f"/api/v1/invoices/{invoice.pk}").status_code == 200
+    # an owner change through the order's edit (the API's PATCH) moves them too
+    response = Client(**auth(org.admin)).patch(f"/api/v1/orders/{order.pk}", json.dumps({"owner": org.manager.pk}),
+                                               content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert Payment.objects.get(pk=payment.pk).owner_id == org.manager.pk
+
+
 # --- the page -----------------------------------------------------------------------------------------
 def test_order_page_panel_shows_figures_and_field_errors(org):
     order = order_of(org.manager)
