@@ -598,15 +598,18 @@ def _action_route(router, rt: RecordType, Out, action, In) -> None:
 
     @router.post(f"/{{int:pk}}/actions/{action.name}", response={200: Out, 409: RefusedOut},
                  operation_id=f"{rt.key}_action_{action.name}", openapi_extra=request_body(In),
-                 summary=f"Action “{action.name}”")
+                 summary=f"Action “{action.name}”",
+                 description="Returns the record the action made when it makes one of this type (a renewal: "
+                             "the successor), otherwise the record itself.")
     def run(request, pk: int):
         if not actions.may(rt, request.auth, action):
             raise PermissionDenied(f"No right for the action {action.name}.")
         obj = get_visible(request, rt, pk)
         data = api_input.validate_body(In, api_input.read_body(request))
-        actions.take_action(rt, obj, action.name, request.auth,
-                            {k: to_form_value(v) for k, v in data.items() if v is not None})
-        return respond(request, serialize(rt, get_visible(request, rt, pk)))
+        made = actions.take_action(rt, obj, action.name, request.auth,
+                                   {k: to_form_value(v) for k, v in data.items() if v is not None})
+        target = made.pk if isinstance(made, rt.model) and made.pk != pk else pk
+        return respond(request, serialize(rt, get_visible(request, rt, target)))
 
 
 class StateOut(Schema):

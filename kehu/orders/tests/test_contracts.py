@@ -340,6 +340,7 @@ def test_renewal_through_the_api(org):
     r = post(api(org.manager), f"/api/v1/contracts/{contract.pk}/actions/renew")
     assert r.status_code == 200, r.content
     successor = Contract.objects.get(previous=contract)
+    assert (r.json()["id"], r.json()["number"]) == (successor.pk, successor.number)  # the successor made
     assert (successor.starts_on, successor.ends_on, successor.status) == (
         datetime.date(2026, 7, 1), datetime.date(2027, 6, 30), "draft")
     assert post(api(org.executive), f"/api/v1/contracts/{successor.pk}/actions/renew").status_code == 403
