@@ -97,6 +97,9 @@ def panel_context(rt, doc, user, **forms_):
         ctx["plan_rows"] = [{"due_on": i.due_on.isoformat(), "amount": i.amount, "notes": i.notes}
                             for i in instalments] or [{"due_on": "", "amount": summary["total"], "notes": ""}]
     ctx["plan_blank"] = range(2)
+    # lines changed after the plan was made: its instalments no longer add up to the total
+    planned = sum((i.amount for i in instalments), Decimal(0))
+    ctx["plan_sum"] = planned if instalments and planned != summary["total"] else None
     return ctx
 
 

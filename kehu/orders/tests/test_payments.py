@@ -502,3 +502,22 @@ def test_a_contract_has_the_same_payments_panel_plan_and_api(org):
     ui2 = Client()
     ui2.force_login(org.manager2)
     assert ui2.get(f"/contracts/{contract.pk}/payments/").status_code == 404
+
+
+def test_a_plan_that_no_longer_adds_up_after_a_line_change_is_flagged_on_the_panel(org):
+    from kehu.orders import services
+    from kehu.orders.testing import service_line
+
+    order = order_of(org.manager)
+    payments.set_plan(order, [{"due_on": "2027-01-01", "amount": "500"}, {"due_on": "2027-02-01", "amount": "500"}],
+                      org.manager)
+    ui = Client()
+    ui.force_login(org.manager)
+    assert 'data-testid="plan-mismatch"' not in ui.get(f"/orders/{order.pk}/payments/").content.decode()
+    services.save_line(fresh(order), org.manager, service_line("追加服务", unit_price="200.00", tax_rate="0"))
+    panel = ui.get(f"/orders/{order.pk}/payments/").content.decode()
+    assert 'data-testid="plan-mismatch"' in panel and "¥1,200.00" in panel
+    # a plan that adds up again clears it
+    payments.set_plan(fresh(order), [{"due_on": "2027-01-01", "amount": "600"}, {"due_on": "2027-02-01", "amount": "600"}],
+                      org.manager)
+    assert 'data-testid="plan-mismatch"' not in ui.get(f"/orders/{order.pk}/payments/").content.decode()
