@@ -99,7 +99,7 @@ def complete(request: AfterSalesRequest, user, *, refund=None) -> AfterSalesRequ
     _check_right(user)
     with acting_as(user), transaction.atomic():
         order = _lock_order(request.order_line.order_id)
-        request = AfterSalesRequest.objects.select_for_update().select_related("order_line__product").get(
+        request = AfterSalesRequest.objects.select_for_update(of=("self",)).select_related("order_line__product").get(
             pk=request.pk)
         if request.status != AfterSalesRequest.Status.REQUESTED:
             raise ValidationError({"status": _("This request is “%(state)s” already.") % {
