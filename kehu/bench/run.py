@@ -322,7 +322,8 @@ def raw_query(db, owner_ids, extra="", params=(), table="customers_customer", sc
     """The hand-written equivalent of an API list page: the table's columns (the API shows foreign
     keys as ids), the data scope, newest first, LIMIT 51. scope: "customer" (owner in the scope or
     none: the public pool), "owner" (owner in the scope), "via_customer" (the customer's owner),
-    "document" (a payment: its order's or its contract's owner)."""
+    "document" (its order's or its contract's owner; payments and invoices now keep that owner
+    themselves and are measured with "owner")."""
     join, cond, args = "", "", []
     if owner_ids is not None:
         marks = ", ".join(["%s"] * len(owner_ids))
@@ -835,9 +836,9 @@ def orders_scenarios(base, meta, db, customers, requests=50, warmup=5) -> tuple[
                  (" AND t.status = %s", ("delivered",), "orders_order", "owner")),
                 ("api order list of a customer", f"/api/v1/orders/?customer={customer}",
                  (" AND t.customer_id = %s", (customer,), "orders_order", "owner")),
-                ("api payment list first page", "/api/v1/payments/", ("", (), "orders_payment", "document")),
+                ("api payment list first page", "/api/v1/payments/", ("", (), "orders_payment", "owner")),
                 ("api payment list of a customer", f"/api/v1/payments/?customer={customer}",
-                 (" AND t.customer_id = %s", (customer,), "orders_payment", "document")),
+                 (" AND t.customer_id = %s", (customer,), "orders_payment", "owner")),
                 ("api contract list first page", "/api/v1/contracts/", ("", (), "orders_contract", "owner")),
                 ("api contract list status=active", "/api/v1/contracts/?status=active",
                  (" AND t.status = %s", ("active",), "orders_contract", "owner")),
