@@ -6,6 +6,8 @@ os.environ.setdefault("KEHU_TASKS_BACKEND", "django_tasks.backends.immediate.Imm
 
 import pytest  # noqa: E402
 
+pytest_plugins = ["kehu.core.testing.concurrency"]  # shared_database: tests on real concurrent connections
+
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):

@@ -6,67 +6,19 @@ database is in memory (shared cache, where a second writer fails instead of wait
 committed test data is copied into a database file and the threads' connections open that file:
 WAL, busy timeout and `BEGIN IMMEDIATE`, as the application runs (kehu/settings.py)."""
 
-import sqlite3
 import threading
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connections
 from django.db.models import Sum
 
 from kehu.catalog.models import Product, StockBalance, StockMove
 from kehu.catalog.services import move_stock
 from kehu.catalog.testing import make_product
+from kehu.core.testing.concurrency import THREADS, run_threads  # its shared_database fixture: conftest.py
 from kehu.core.testing.factories import make_user
-
-THREADS = 8
-
-
-@pytest.fixture
-def shared_database(tmp_path):
-    """share(): after the test's data is committed, a function that points the calling thread's
-    default connection at the database the threads share."""
-
-    def share():
-        if connection.vendor != "sqlite":
-            return lambda: None
-        path = str(tmp_path / "concurrency.sqlite3")
-        connection.ensure_connection()
-        target = sqlite3.connect(path)
-        connection.connection.backup(target)  # the committed test data, schema and the migrations' rows
-        target.close()
-        settings = {**connection.settings_dict, "NAME": path,
-                    "TEST": {**connection.settings_dict["TEST"], "NAME": path}}
-        backend = type(connections["default"])  # the database wrapper class (`connection` is a proxy)
-
-        def use_file():
-            connections["default"] = backend(settings, "default")
-
-        return use_file
-
-    return share
-
-
-def run_threads(work):
-    errors: list[BaseException] = []
-    start = threading.Barrier(THREADS)
-
-    def wrapped(i):
-        try:
-            start.wait()
-            work(i)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    pool = [threading.Thread(target=wrapped, args=(i,)) for i in range(THREADS)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    assert not errors, errors
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

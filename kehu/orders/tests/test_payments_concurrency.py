@@ -3,63 +3,18 @@ test_concurrency.py: on SQLite the committed data is copied to a file the thread
 what the order is worth is received, every other payment is refused as an overpayment, and the
 kept figure equals the payments' sum."""
 
-import sqlite3
 import threading
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connections
 
+from kehu.core.testing.concurrency import THREADS, run_threads  # its shared_database fixture: conftest.py
 from kehu.core.testing.factories import make_user
 from kehu.orders.models import Order, Payment
 from kehu.orders.payments import record_payment
 from kehu.orders.testing import make_order, service_line
-
-THREADS = 8
-
-
-@pytest.fixture
-def shared_database(tmp_path):
-    def share():
-        if connection.vendor != "sqlite":
-            return lambda: None
-        path = str(tmp_path / "payments.sqlite3")
-        connection.ensure_connection()
-        target = sqlite3.connect(path)
-        connection.connection.backup(target)
-        target.close()
-        settings = {**connection.settings_dict, "NAME": path,
-                    "TEST": {**connection.settings_dict["TEST"], "NAME": path}}
-        backend = type(connections["default"])
-
-        def use_file():
-            connections["default"] = backend(settings, "default")
-
-        return use_file
-
-    return share
-
-
-def run_threads(work):
-    errors: list[BaseException] = []
-    start = threading.Barrier(THREADS)
-
-    def wrapped(i):
-        try:
-            start.wait()
-            work(i)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    pool = [threading.Thread(target=wrapped, args=(i,)) for i in range(THREADS)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    assert not errors, errors
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
