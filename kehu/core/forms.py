@@ -52,12 +52,89 @@ class BootstrapMixin:
                 field.validators.append(check_date_range)
 
 
+_constrained: dict = {}
+
+
+def constrained_fields(model) -> frozenset:
+    """The fields a model's constraints or unique_together name (a form must not leave those out
+    of the model's validation)."""
+    if model not in _constrained:
+        names = set()
+        for constraint in model._meta.constraints:
+            names |= set(getattr(constraint, "fields", ()) or ())
+            condition = getattr(constraint, "condition", None)
+            if condition is not None:
+                names |= {ref.split("__")[0] for ref in condition.referenced_base_fields}
+        for group in model._meta.unique_together:
+            names |= set(group)
+        _constrained[model] = frozenset(names)
+    return _constrained[model]
+
+
+class PreloadedModelChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField that first looks a value up in `preloaded` ({pk: row}): rows read in one
+    query for many forms at once (the lines of a document posted together) from this field's own
+    queryset (`preload_rows`); anything else is read from the queryset as usual."""
+
+    preloaded: dict | None = None
+
+    def to_python(self, value):
+        if self.preloaded and value not in self.empty_values:
+            try:
+                row = self.preloaded.get(int(value))
+            except (TypeError, ValueError):
+                row = None
+            if row is not None:
+                return row
+        return super().to_python(value)
+
+
+def preload_rows(queryset, pks) -> dict:
+    """{pk: row} of the rows of `queryset` among `pks` (ignoring what is not a number), in one
+    query: the `preloaded` of a PreloadedModelChoiceField shared by many forms."""
+    wanted = set()
+    for pk in pks:
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if 0 < pk < 2**63:  # a key the database can compare (larger ones overflow its integers)
+            wanted.add(pk)
+    return {row.pk: row for row in queryset.filter(pk__in=wanted)} if wanted else {}
+
+
 class KehuFormMixin(BootstrapMixin):
     """Record forms know the user they are filled in by (scope of choices, created_by)."""
+
+    _checking_unique = False
 
     def __init__(self, *args, user=None, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+
+    def _get_validation_exclusions(self):
+        """A foreign key the form's ModelChoiceField resolved has been read from the field's
+        queryset (the model's default manager or the user's scope: at least as strict as the
+        model's own check, which reads the base manager), so the model's `full_clean()` does not
+        query for it a second time. Uniqueness and constraints are still checked with it: fields a
+        constraint names keep the model's check, and `validate_unique` sees the plain exclusions."""
+        excluded = super()._get_validation_exclusions()
+        if not self._checking_unique:
+            from django.db import models
+
+            constrained = constrained_fields(self._meta.model)
+            for name, field in self.fields.items():
+                if (type(field) is forms.ModelChoiceField or isinstance(field, PreloadedModelChoiceField)) \
+                        and name not in constrained and isinstance(self.cleaned_data.get(name), models.Model):
+                    excluded.add(name)
+        return excluded
+
+    def validate_unique(self):
+        self._checking_unique = True
+        try:
+            super().validate_unique()
+        finally:
+            self._checking_unique = False
 
     def __getitem__(self, name):
         bound = super().__getitem__(name)

@@ -83,7 +83,7 @@ def shipment_out(s) -> dict:
                       for sl in s.lines.all()]}
 
 
-def _cleaned(doc, payload: dict, line=None, index=None) -> dict:
+def _cleaned(doc, payload: dict, line=None, index=None, products=None) -> dict:
     """The line's fields through the page's LineForm (the line's current values for what a PATCH
     leaves out); a 422 names each field, prefixed `lines.<n>.` in a list."""
     current = {}
@@ -91,7 +91,8 @@ def _cleaned(doc, payload: dict, line=None, index=None) -> dict:
         current = {"product": line.product_id, "description": line.description, "quantity": line.quantity,
                    "unit_price": line.unit_price, "discount_pct": line.discount_pct, "tax_rate": line.tax_rate}
     data = {**current, **{k: v for k, v in payload.items() if v is not None or k == "product"}}
-    form = line_form(doc.lines.model)({k: "" if v is None else str(v) for k, v in data.items()}, instance=line)
+    form = line_form(doc.lines.model)({k: "" if v is None else str(v) for k, v in data.items()}, instance=line,
+                                      products=products)
     if not form.is_valid():
         prefix = f"lines.{index}." if index is not None else ""
         raise ValidationError({f"{prefix}{k}": v for k, v in form.errors.as_data().items()})
@@ -121,8 +122,10 @@ def extend(router, Out, rt):
         doc = get_visible(request, rt, pk)
         if not payload:
             raise ValidationError({"lines": ["Give at least one line."]})
+        items = [item.dict(exclude_unset=True) for item in payload]
+        products = line_form(doc.lines.model).preload_products(item.get("product") for item in items)
         with transaction.atomic():
-            cleaned = [(_cleaned(doc, item.dict(exclude_unset=True), index=i), None) for i, item in enumerate(payload)]
+            cleaned = [(_cleaned(doc, item, index=i, products=products), None) for i, item in enumerate(items)]
             added = services.save_lines(doc, request.auth, cleaned)  # one lock, one re-total for all
         return 201, [line_out(ln) for ln in added]
 

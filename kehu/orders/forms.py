@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.filters import DictFilter, KehuFilterSet
-from kehu.core.forms import KehuFormMixin, KehuModelForm
+from kehu.core.forms import KehuFormMixin, KehuModelForm, PreloadedModelChoiceField, preload_rows
 from kehu.core.widgets import AutocompleteSelect
 from kehu.customers.models import Contact, Customer
 
@@ -113,18 +113,30 @@ class LineForm(KehuFormMixin, forms.ModelForm):
     class Meta:
         model = OrderLine
         fields = ["product", "description", "quantity", "unit_price", "discount_pct", "tax_rate"]
+        field_classes = {"product": PreloadedModelChoiceField}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, products: dict | None = None, **kwargs):
+        """`products`: {pk: product} read by `preload_products` for many lines posted at once."""
         kwargs.pop("user", None)
         super().__init__(*args, **kwargs)
-        from kehu.catalog.models import Product
-
-        self.fields["product"].queryset = Product.objects.filter(active=True)
+        self.fields["product"].queryset = self.product_choices()
+        self.fields["product"].preloaded = products
         self.fields["product"].widget = AutocompleteSelect(lookup_url=reverse_lazy("orders:product_lookup"))
         self.fields["product"].widget.choices = self.fields["product"].choices
         for name in ("unit_price", "tax_rate", "discount_pct"):
             self.fields[name].required = False
         self.fields["quantity"].widget.attrs.update(step="any", min="0")
+
+    @staticmethod
+    def product_choices():
+        from kehu.catalog.models import Product
+
+        return Product.objects.filter(active=True)
+
+    @classmethod
+    def preload_products(cls, pks) -> dict:
+        """The products a batch of lines names, with their units, in one query."""
+        return preload_rows(cls.product_choices().select_related("unit"), pks)
 
     def clean(self):
         data = super().clean()

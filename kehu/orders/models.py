@@ -63,9 +63,12 @@ class Document(KehuModel):
     class Meta:
         abstract = True
 
-    def recompute_totals(self) -> bool:
-        """Set the totals from the lines (sums of the rounded lines); True when they changed."""
-        totals = document_total(self.lines.all())
+    TOTAL_FIELDS = ("net_total", "tax_total", "total")
+
+    def recompute_totals(self, lines=None) -> bool:
+        """Set the totals from the lines (sums of the rounded lines; read once when not given);
+        True when they changed."""
+        totals = document_total(self.lines.all() if lines is None else lines)
         before = (self.net_total, self.tax_total, self.total)
         self.net_total, self.tax_total, self.total = totals.net, totals.tax, totals.gross
         return before != (self.net_total, self.tax_total, self.total)
@@ -288,9 +291,12 @@ class Order(Document):
             figures.refresh_customers({self.customer_id, getattr(self, "_saved_customer_id", None)})
         self._saved_customer_id = self.customer_id
 
-    def recompute_totals(self) -> bool:
-        changed = super().recompute_totals()
-        cost = sum((line.cost_total for line in self.lines.all()), ZERO)
+    TOTAL_FIELDS = (*Document.TOTAL_FIELDS, "cost_total")
+
+    def recompute_totals(self, lines=None) -> bool:
+        lines = list(self.lines.all()) if lines is None else lines
+        changed = super().recompute_totals(lines)
+        cost = sum((line.cost_total for line in lines), ZERO)
         changed = changed or cost != self.cost_total
         self.cost_total = cost
         return changed

@@ -57,12 +57,17 @@ def save_lines(doc, user, items) -> list:
             if line is None:
                 last += 1
             saved.append(_apply_line(doc, data, line, last))
+        new = [line for line in saved if line.pk is None]
+        for line in new:
+            line.compute()  # what Line.save() does; bulk_create does not call it
+        doc.lines.model.objects.bulk_create(new)  # one INSERT for the new lines (their ids come back)
         _touch(doc, user)
         return saved
 
 
 def _apply_line(doc, data: dict, line, position: int):
-    """Set one line from cleaned data and save it (save_lines holds the document's lock)."""
+    """Set one line from cleaned data and check it; a changed line is saved, a new one is left to
+    save_lines' single insert (save_lines holds the document's lock)."""
     if line is None:
         line = doc.lines.model(**{_doc_field(doc): doc})
         line.position = position
@@ -97,8 +102,11 @@ def _apply_line(doc, data: dict, line, position: int):
                 line.unit_cost = ZERO
     if line.product_id is None and not line.description:
         raise ValidationError({"description": _("Choose a product or describe the line.")})
-    line.full_clean(exclude=[_doc_field(doc)])
-    line.save()
+    # the product is a row the form read (the foreign key holds it in the database too): the
+    # model's check would only read it again
+    line.full_clean(exclude=[_doc_field(doc), "product"])
+    if line.pk is not None:
+        line.save()
     return line
 
 
@@ -120,7 +128,9 @@ def _touch(doc, user) -> None:
     doc.recompute_totals()
     if user is not None:
         doc.updated_by = user
-    doc.save()
+    # only what a line changes: the change log diffs the totals, not every column (reading each
+    # foreign key's row to name it)
+    doc.save(update_fields=[*doc.TOTAL_FIELDS, "updated_by"])
     refresh_contract_ordered(getattr(doc, "contract_id", None))  # an order's total moves its contract's
     if hasattr(doc, "payment_state"):  # an order's payment status follows its total (payments.py)
         from .payments import refresh_payment_figures

@@ -421,7 +421,7 @@ def test_a_won_opportunity_with_an_accepted_quotation_orders_its_lines(org):
 def test_lines_added_through_the_api_retotal_the_order_once(org):
     """POST of 10 lines: the order is locked, re-totalled and saved once (its change log, the
     customer's figures and the payment status follow once), not once per line (253 queries in the
-    orders benchmark before; a few per line now)."""
+    orders benchmark before; 24 now, whatever the number of lines)."""
     import json
 
     from django.db import connection
@@ -445,4 +445,5 @@ def test_lines_added_through_the_api_retotal_the_order_once(org):
         order.refresh_from_db()
         assert order.lines.count() == n and order.version == 2  # one save of the order
         assert order.total == sum((ln.gross for ln in order.lines.all()), Decimal("0"))
-    assert counts[10] - counts[1] <= 9 * 4, counts  # per line: its product, its checks, its insert
+    # the products in one query, the lines in one INSERT: ten lines cost what one does
+    assert counts[10] <= counts[1], counts
