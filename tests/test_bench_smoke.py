@@ -81,7 +81,7 @@ def test_bench_smoke(tmp_path):
     assert counts["payments"] > 2 * CUSTOMERS and counts["contracts"] > CUSTOMERS // 3
     for user in ("supervisor", "admin"):
         for name in ("api order list first page", "api order list status=delivered", "html customer page + orders tab",
-                     "api create order with 10 lines"):
+                     "api create order with 10 lines", "api create order, then add 10 lines"):
             assert f"{user}: {name}" in scenarios, name
     money = notes["orders"]
     for kind in ("payment", "contract"):

@@ -29,7 +29,7 @@ from pydantic import ConfigDict, create_model
 
 from kehu.accounts.scope import scope_key
 
-from . import api_input
+from . import api_input, nested
 from .filters import list_queryset, walk_sort
 from .models import StaleVersionError, tag_names_subquery, tags_by_id
 from .pagination import InvalidCursor, paginate
@@ -430,6 +430,14 @@ def in_schema_for(rt: RecordType):
     return api_input.in_schema(f"{rt.model.__name__}In", rt.form, kehu_model=rt.is_kehu_model)
 
 
+def create_schema_for(rt: RecordType, In):
+    """The create's body: the record's fields and the children it may be created with."""
+    if not rt.create_with:
+        return In
+    return api_input.in_schema(f"{rt.model.__name__}CreateIn", rt.form, kehu_model=rt.is_kehu_model,
+                               nested=rt.create_with)
+
+
 def request_body(In) -> dict:
     """The In schema, documented by hand: the body is read after the right is checked (read_payload)."""
     schema = In.model_json_schema()
@@ -521,10 +529,13 @@ def crud_router(rt: RecordType) -> Router:
 def crud_write_routes(router, rt: RecordType, Out, In) -> None:
     """POST, PATCH and DELETE of one record type, each only if the record type offers it."""
 
+    CreateIn = create_schema_for(rt, In) if rt.creatable else None
+
     def create_record(request):
         require(request, rt, "create")
-        data = read_payload(request, rt, In)  # the right first, then the body
+        data = read_payload(request, rt, CreateIn)  # the right first, then the body
         data.pop("version", None)
+        children = nested.split(rt, data)
         instance = rt.model()
         if rt.is_kehu_model:  # the creator owns it; another owner in the payload is an assignment
             instance.owner = request.auth
@@ -532,13 +543,16 @@ def crud_write_routes(router, rt: RecordType, Out, In) -> None:
         with transaction.atomic():  # validated, saved and read back as the caller sees it, or nothing
             if not form.is_valid():
                 raise ValidationError(form.errors)
+            prepared = nested.prepare_all(rt, form.instance, children, request.auth)
             obj = save_form(rt, form, request.auth)
+            nested.save_all(rt, obj, prepared, request.auth)
             body = serialize(rt, rt.visible(request.auth).get(pk=obj.pk))
         return respond(request, body, status=201)
 
     if rt.creatable:
-        router.post("/", response={201: Out}, operation_id=f"{rt.key}_create",
-                    openapi_extra=request_body(In))(create_record)
+        children = ", ".join(rt.create_with)
+        router.post("/", response={201: Out}, operation_id=f"{rt.key}_create", openapi_extra=request_body(CreateIn),
+                    summary=f"Create (with its {children}: all or nothing)" if children else None)(create_record)
 
     def update_record(request, pk: int):
         require(request, rt, "edit")

@@ -185,9 +185,10 @@ def _is_money(form_class, name: str) -> bool:
         return False
 
 
-def in_schema(name: str, form_class, *, kehu_model: bool) -> type[BaseModel]:
+def in_schema(name: str, form_class, *, kehu_model: bool, nested: dict | None = None) -> type[BaseModel]:
     """The body a create or partial update takes: the form's fields under their API names (foreign
-    keys by id, `tags` instead of `tags_text`), all optional, nothing else."""
+    keys by id, `tags` instead of `tags_text`), all optional, nothing else; a create also takes the
+    record type's `nested` children ({name: Nested}: kehu/core/nested.py)."""
     definitions: dict[str, Any] = {}
     for field_name, field in form_class.base_fields.items():
         if field_name == "tags_text":
@@ -211,6 +212,9 @@ def in_schema(name: str, form_class, *, kehu_model: bool) -> type[BaseModel]:
         definitions["tags"] = (list[str] | None, None)
         definitions["custom_fields"] = (dict[str, Any] | None, Field(
             None, description="Values by custom field name; unknown names are refused."))
+    for child, spec in (nested or {}).items():
+        definitions[child] = (list[spec.schema] | None, Field(
+            None, description=spec.description, max_length=spec.max_items))
     return create_model(name, __config__=ConfigDict(extra="forbid"), **definitions)
 
 

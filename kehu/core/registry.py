@@ -98,6 +98,8 @@ class RecordType:
     # ("tag", "delete") or BulkAction declarations; None = ["tag", "delete"] (["delete"] without tags)
     bulk_actions: list[str | BulkAction] | None = None
     creatable = True
+    # children a record is created with in one API request ({"lines": Nested(...)}: kehu/core/nested.py)
+    create_with: dict = {}
     # delete, restore and merge: Protect / Cascade declarations (kehu/core/relations.py)
     relations: list = []
     # pre-aggregated sources of reports (kehu.core.reports.Rollup): the first that covers a report

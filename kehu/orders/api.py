@@ -91,13 +91,37 @@ def _cleaned(doc, payload: dict, line=None, index=None, products=None) -> dict:
         current = {"product": line.product_id, "description": line.description, "quantity": line.quantity,
                    "unit_price": line.unit_price, "discount_pct": line.discount_pct, "tax_rate": line.tax_rate}
     data = {**current, **{k: v for k, v in payload.items() if v is not None or k == "product"}}
-    form = line_form(doc.lines.model)({k: "" if v is None else str(v) for k, v in data.items()}, instance=line,
+    form = line_form(services.line_model(doc))({k: "" if v is None else str(v) for k, v in data.items()}, instance=line,
                                       products=products)
     if not form.is_valid():
         prefix = f"lines.{index}." if index is not None else ""
         raise ValidationError({f"{prefix}{k}": v for k, v in form.errors.as_data().items()})
     cleaned = {k: form.cleaned_data.get(k) for k in services.LINE_FIELDS if k in data or k == "product"}
     return cleaned
+
+
+def prepare_lines(doc, items: list[dict], user) -> list:
+    """`create_with` of orders and quotations (kehu/core/nested.py): the lines of a document being
+    created, checked like POST .../lines (the same form, `lines.<n>.<field>` in a 422)."""
+    products = line_form(services.line_model(doc)).preload_products(
+        item.get("product") for item in items)
+    cleaned, errors = [], {}
+    for i, item in enumerate(items):
+        try:
+            cleaned.append(_cleaned(doc, item, index=i, products=products))
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return services.prepare_new_lines(doc, cleaned)
+
+
+def create_with_lines(what: str):
+    from kehu.core.nested import Nested
+
+    return {"lines": Nested(LineIn, prepare=prepare_lines, save=services.insert_lines,
+                            description=f"The {what}'s lines, created with it (all or nothing; the same fields "
+                                        "as POST .../lines; a product's price and tax rate are the defaults)")}
 
 
 def extend(router, Out, rt):

@@ -35,6 +35,12 @@ class QuotationType(RecordType):
                       help=_("Creates the order with this quotation's customer and lines.")),)
     relations = [Protect("orders", message=_("“%(record)s” became %(n)s order(s): delete those first."))]
 
+    @property
+    def create_with(self):  # POST /api/v1/quotations/ with "lines" (kehu/core/nested.py)
+        from .api import create_with_lines
+
+        return create_with_lines("quotation")
+
     def extend_api(self, router, out_schema):
         from .api import extend
 
@@ -69,6 +75,12 @@ class OrderType(RecordType):
         from .records_fin import payment_columns  # received, outstanding, payment status
 
         return payment_columns(super().available_columns())
+
+    @property
+    def create_with(self):  # POST /api/v1/orders/ with "lines" (kehu/core/nested.py)
+        from .api import create_with_lines
+
+        return create_with_lines("order")
 
     def after_assign(self, obj, old_owner_id, by):
         from .payments import follow_owner

@@ -60,16 +60,38 @@ def save_lines(doc, user, items) -> list:
         new = [line for line in saved if line.pk is None]
         for line in new:
             line.compute()  # what Line.save() does; bulk_create does not call it
-        doc.lines.model.objects.bulk_create(new)  # one INSERT for the new lines (their ids come back)
+        line_model(doc).objects.bulk_create(new)  # one INSERT for the new lines (their ids come back)
         _touch(doc, user)
         return saved
+
+
+def prepare_new_lines(doc, items) -> list:
+    """The lines of a document not saved yet (created with its lines in one request), from cleaned
+    data: checked and computed in memory, the document's totals set from them, so it is inserted
+    once with its totals; `insert_lines` writes them once it has its id."""
+    _check_editable(doc)
+    lines = [_apply_line(doc, data, None, position) for position, data in enumerate(items, start=1)]
+    for line in lines:
+        line.compute()
+    doc.recompute_totals(lines)
+    return lines
+
+
+def insert_lines(doc, lines, user=None) -> None:
+    """Write the lines `prepare_new_lines` made, in one INSERT, once `doc` has its id; what an
+    order's total moves (its contract's ordered amount) follows."""
+    field = _doc_field(doc)
+    for line in lines:
+        setattr(line, field, doc)
+    line_model(doc).objects.bulk_create(lines)
+    refresh_contract_ordered(getattr(doc, "contract_id", None))
 
 
 def _apply_line(doc, data: dict, line, position: int):
     """Set one line from cleaned data and check it; a changed line is saved, a new one is left to
     save_lines' single insert (save_lines holds the document's lock)."""
     if line is None:
-        line = doc.lines.model(**{_doc_field(doc): doc})
+        line = line_model(doc)(**{_doc_field(doc): doc})
         line.position = position
         before = (None, None)
         new_product = data.get("product")
@@ -116,6 +138,11 @@ def delete_line(doc, user, line) -> None:
         _check_editable(doc)
         doc.lines.filter(pk=line.pk).delete()
         _touch(doc, user)
+
+
+def line_model(doc):
+    """The line model of a document (works before the document is saved, unlike `doc.lines`)."""
+    return type(doc)._meta.get_field("lines").related_model
 
 
 def _doc_field(doc) -> str:
