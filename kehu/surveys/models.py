@@ -49,12 +49,15 @@ class Survey(KehuModel):
     followed_up_task = models.ForeignKey("activities.Task", null=True, blank=True, on_delete=models.SET_NULL,
                                          related_name="+", verbose_name=_("follow-up task"))
 
-    # a survey is seen with its customer (as a contact is): its account manager and their supervisors
+    # a survey is seen with its customer, as a contact is: by its account manager and their
+    # supervisors, and by everybody while the customer is in the public pool (the pool is public).
+    # With the pool branch, SQLite's page query walks the list's order index (kehu.accounts.scope.PageOwner)
     scope_owner_field = "customer__owner"
+    scope_includes_unowned = True
 
     class Meta:
-        verbose_name = _("satisfaction survey")
-        verbose_name_plural = _("satisfaction surveys")
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
         indexes = [
             models.Index(fields=["id"], name="survey_alive_id_idx", condition=ALIVE),
             models.Index(fields=["customer", "id"], name="survey_customer_idx", condition=ALIVE),

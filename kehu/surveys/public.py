@@ -17,10 +17,11 @@ from .models import COMMENT_MAX
 
 STARS = (1, 2, 3, 4, 5)
 
-# the token is in the path: no Referer carries it to another site, no search engine keeps it, no
-# cache stores the page; scripts are not needed and not allowed
+# the token is in the path: no Referer carries it to another site (same-origin: "no-referrer" would
+# also make the browser send `Origin: null` with the answer, which the CSRF check refuses), no search
+# engine keeps it, no cache stores the page; scripts are not needed and not allowed
 HEADERS = {
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Robots-Tag": "noindex, nofollow",
     "Cache-Control": "no-store, private",
     "Content-Security-Policy": ("default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self' data:; "

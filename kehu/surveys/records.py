@@ -12,14 +12,14 @@ from kehu.core.views import RecordListView
 
 from .models import Survey
 
-RATINGS = [(n, f"{n} ★") for n in range(1, 6)]
+RATINGS = [(str(n), f"{n} ★") for n in range(1, 6)]
 
 
 class SurveyFilterSet(KehuFilterSet):
     status = django_filters.ChoiceFilter(choices=Survey.Status.choices, label=_("Status"))
-    rating = django_filters.TypedChoiceFilter(choices=RATINGS, coerce=int, label=_("Rating"))
-    rating_max = django_filters.TypedChoiceFilter(field_name="rating", lookup_expr="lte", choices=RATINGS,
-                                                  coerce=int, label=_("Rating at most"))
+    rating = django_filters.ChoiceFilter(choices=RATINGS, label=_("Rating"))
+    rating_max = django_filters.ChoiceFilter(field_name="rating", lookup_expr="lte", choices=RATINGS,
+                                             label=_("Rating at most"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
     answered_after = LocalDateFilter(field_name="answered_at", lookup_expr="gte", label=_("Answered from"))
     answered_before = LocalDateFilter(field_name="answered_at", lookup_expr="lte", label=_("Answered to"))
@@ -66,7 +66,7 @@ class SurveyType(RecordType):
     api_exclude = ["token_id", "subject"]  # the link's secret half stays out; the subject is content_type + object_id
     bulk_actions = []
     nav_icon = "ti-mood-smile"
-    nav_section, nav_order = "service", 60
+    nav_section, nav_order = "service", 90  # after the tickets (their list leads the section)
     search_placeholder = _("Subject, e-mail")
 
     def available_columns(self):

@@ -239,7 +239,8 @@ def test_the_page_shows_only_the_summary_and_the_company(org, settings):
                    org.manager.username, str(order.total), "/customers/", "/orders/", "navbar"):
         assert secret not in html, secret
     assert "<script" not in html
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"  # never to another site
+    assert '<meta name="referrer" content="same-origin">' in html
     assert page["X-Robots-Tag"] == "noindex, nofollow"
     assert '<meta name="robots" content="noindex, nofollow">' in html
     assert "no-store" in page["Cache-Control"]
@@ -264,7 +265,11 @@ def test_the_answer_is_csrf_protected(org):
     assert Survey.objects.get(pk=survey.pk).answered_at is None
     page = client.get(link_path(survey))
     token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content).group(1).decode()
-    assert client.post(link_path(survey), {"rating": "5", "csrfmiddlewaretoken": token}).status_code == 200
+    # what a browser sends: its Origin (with Referrer-Policy no-referrer it would be "null": refused)
+    assert client.post(link_path(survey), {"rating": "5", "csrfmiddlewaretoken": token},
+                       HTTP_ORIGIN="null").status_code == 403
+    assert client.post(link_path(survey), {"rating": "5", "csrfmiddlewaretoken": token},
+                       HTTP_ORIGIN="http://testserver").status_code == 200
     assert Survey.objects.get(pk=survey.pk).rating == 5
 
 
@@ -286,7 +291,7 @@ def test_rate_limited_per_link(org, settings):
     assert [client.get(link_path(survey)).status_code for _ in range(3)] == [200, 200, 200]
     limited = client.get(link_path(survey))
     assert limited.status_code == 429 and b'data-testid="survey-limited"' in limited.content
-    assert int(limited["Retry-After"]) > 0 and limited["Referrer-Policy"] == "no-referrer"
+    assert int(limited["Retry-After"]) > 0 and limited["Referrer-Policy"] == "same-origin"
     assert client.post(link_path(survey), {"rating": "5"}).status_code == 429
     assert Survey.objects.get(pk=survey.pk).answered_at is None  # a refused request writes nothing
     assert client.get(link_path(other)).status_code == 200  # another link is counted on its own
