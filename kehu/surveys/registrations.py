@@ -6,8 +6,6 @@ from kehu.core import registries as r
 
 from . import tasks
 
-# the service section (the tickets' app declares it too: the same declaration)
-r.nav_section("service", _("Service"), order=40)
 r.default_rights({
     "supervisor": ["survey.view", "survey.export"],
     "account_manager": ["survey.view"],  # their customers' answers (timeline, the survey's page)
