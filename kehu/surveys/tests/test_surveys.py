@@ -411,7 +411,7 @@ def test_follow_up_days_are_a_setting_and_the_job_is_declared_daily(org, setting
     assert job.hour() is not None
 
 
-def test_a_survey_for_a_customer_without_contact_e_mail_of_a_new_contact(org):
+def test_the_recipient_is_the_subjects_contact_at_send_time(org):
     """The recipient is the subject's contact at send time: a contact added later is not asked."""
     order = make_subject(org.manager)
     survey = services.send_survey(order, org.manager)
@@ -422,7 +422,6 @@ def test_a_survey_for_a_customer_without_contact_e_mail_of_a_new_contact(org):
 # --- the supervisors' list ---------------------------------------------------------------------------
 
 def test_the_list_shows_the_figures_of_what_it_lists(org):
-    from kehu.core.testing.factories import make_user  # noqa: F401
 
     a = make_survey(org.manager)
     b = make_survey(org.manager)
