@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "kehu.activities",
     "kehu.catalog",
     "kehu.orders",
+    "kehu.surveys",
     "kehu.ui",
 ]
 
@@ -279,6 +280,16 @@ KEHU_PAGE_SIZE = env_int("KEHU_PAGE_SIZE", 50)
 # how long a server process remembers a token's user and a user's rights/scope (kehu/accounts/authcache.py)
 KEHU_AUTH_CACHE_SECONDS = env_int("KEHU_AUTH_CACHE_SECONDS", 5)
 KEHU_BASE_URL = os.environ.get("KEHU_BASE_URL", "http://127.0.0.1:8000")
+# behind this many reverse proxies the client's address is read from X-Forwarded-For (kehu/core/ratelimit.py)
+KEHU_PROXY_COUNT = env_int("KEHU_PROXY_COUNT", 0)
+# satisfaction surveys (kehu/surveys): the link is valid this many days; unanswered after this many
+# days the account manager gets a follow-up task; the public page answers 429 above these requests
+# per window (seconds) from one address / for one link
+KEHU_SURVEY_DAYS = env_int("KEHU_SURVEY_DAYS", 14)
+KEHU_SURVEY_FOLLOW_UP_DAYS = env_int("KEHU_SURVEY_FOLLOW_UP_DAYS", 3)
+KEHU_SURVEY_RATE_PER_IP = env_int("KEHU_SURVEY_RATE_PER_IP", 60)
+KEHU_SURVEY_RATE_PER_LINK = env_int("KEHU_SURVEY_RATE_PER_LINK", 12)
+KEHU_SURVEY_RATE_WINDOW = env_int("KEHU_SURVEY_RATE_WINDOW", 600)
 
 LOGGING = {
     "version": 1,
