@@ -55,6 +55,14 @@ def database_from_url(url: str) -> dict:
         return sqlite_database(name or str(VAR_DIR / "kehu.sqlite3"))
     if parsed.scheme in ("postgres", "postgresql", "pgsql"):
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        # Kehu's lists are read from indexes and its servers have SSDs: a random page costs about
+        # what a sequential one does (PostgreSQL's default of 4 assumes spinning disks and made the
+        # planner walk the primary key past 27,000 rows instead of entering a (status, id) index:
+        # docs/decisions.md). Sent at connection start (no round trip); "" leaves the server's value
+        # (behind a pooler that refuses startup options, set it on the server instead).
+        page_cost = os.environ.get("KEHU_PG_RANDOM_PAGE_COST", "1.1").strip()
+        if page_cost:
+            options["options"] = f"{options.get('options', '')} -c random_page_cost={float(page_cost):g}".strip()
         db = {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")) or "kehu",
