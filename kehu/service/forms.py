@@ -10,7 +10,7 @@ from kehu.core.forms import KehuModelForm, PlainModelForm
 from kehu.core.widgets import AutocompleteSelect
 from kehu.customers.models import Contact, Customer
 
-from .models import Feedback, Holiday, HandlingEntry, Priority, SlaPolicy, Ticket, WorkingHours
+from .models import Feedback, HandlingEntry, Holiday, Priority, SlaPolicy, Ticket, WorkingHours
 
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 

@@ -92,6 +92,8 @@ def archived(ticket, user, ctx) -> None:
 
 
 def feedback_given(ticket, user, ctx) -> None:
+    if ticket.satisfaction is not None and not 1 <= ticket.satisfaction <= 5:
+        raise ValidationError({"satisfaction": _("Rate from 1 to 5.")})
     if ticket.satisfaction_at is None:
         ticket.satisfaction_at = timezone.now()
         ticket.satisfaction_source = ticket.satisfaction_source or "staff"
