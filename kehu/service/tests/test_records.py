@@ -72,8 +72,10 @@ class TestSlaPolicy(RecordTypeTests):
     invalid = {"response_minutes": "x"}
 
     def make(self, org, owner):
-        return SlaPolicy.objects.create(ticket_type=ticket_type("consultation"), priority="low",
-                                        response_minutes=60 + next(_seq), resolution_minutes=600)
+        n = next(_seq)  # a policy per (type, priority)
+        codes = ("consultation", "suggestion", "other", "complaint")
+        return SlaPolicy.objects.create(ticket_type=ticket_type(codes[n % 4]), priority=("low", "high")[n // 4 % 2],
+                                        response_minutes=60 + n, resolution_minutes=600)
 
     def form_data(self, org):
         return {"ticket_type": ticket_type("repair").pk, "priority": "urgent", "response_minutes": 20,
