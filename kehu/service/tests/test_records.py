@@ -72,10 +72,12 @@ class TestSlaPolicy(RecordTypeTests):
     invalid = {"response_minutes": "x"}
 
     def make(self, org, owner):
-        n = next(_seq)  # a policy per (type, priority)
-        codes = ("consultation", "suggestion", "other", "complaint")
-        return SlaPolicy.objects.create(ticket_type=ticket_type(codes[n % 4]), priority=("low", "high")[n // 4 % 2],
-                                        response_minutes=60 + n, resolution_minutes=600)
+        taken = set(SlaPolicy.objects.values_list("ticket_type__code", "priority"))  # one per (type, priority)
+        code, priority = next((c, p) for c in ("consultation", "suggestion", "other", "complaint", "repair")
+                              for p in ("low", "high", "normal", "urgent")
+                              if (c, p) not in taken and (c, p) != ("repair", "urgent"))  # form_data's
+        return SlaPolicy.objects.create(ticket_type=ticket_type(code), priority=priority,
+                                        response_minutes=60 + next(_seq), resolution_minutes=600)
 
     def form_data(self, org):
         return {"ticket_type": ticket_type("repair").pk, "priority": "urgent", "response_minutes": 20,
