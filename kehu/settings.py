@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "kehu.catalog",
     "kehu.orders",
     "kehu.surveys",
+    "kehu.service",
     "kehu.ui",
 ]
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Sum
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,10 @@ from kehu.core.money import round_money
 
 from .models import AfterSalesRequest, Order, OrderLine
 from .services import parse_quantity
+
+# sent in the transaction that saved a new request (sender=AfterSalesRequest, request=, user=): the
+# service app opens a ticket for it (kehu/service/signals.py) without orders importing service
+requested = Signal()
 
 TAKES_BACK = (AfterSalesRequest.Kind.RETURN, AfterSalesRequest.Kind.EXCHANGE)
 ZERO = Decimal("0.00")
@@ -80,6 +85,7 @@ def request_after_sales(line: OrderLine, user, *, kind: str, quantity, reason: s
         request.save()
         _log(order, user, _("After-sales request: %(kind)s of %(line)s × %(qty)s") % {
             "kind": request.get_kind_display(), "line": line.label, "qty": fmt_qty(qty)})
+        requested.send(sender=AfterSalesRequest, request=request, user=user)
         return request
 
 

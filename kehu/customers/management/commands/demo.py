@@ -148,6 +148,13 @@ class Command(BaseCommand):
             made = load_payments(users)
             if made:
                 self.stdout.write(f"Demo payments: {made} payments with their plans and invoices.")
+        if apps.is_installed("kehu.service"):  # tickets and feedback (kehu/service/demo.py)
+            from kehu.service.demo import load as load_service
+
+            made = load_service({u.username: u for u in User.objects.filter(
+                username__in=["service", "supervisor"])} | dict(users))
+            if made:
+                self.stdout.write(f"Demo service: {made} tickets and their feedback.")
 
     def pipeline(self, rng, users):
         """Opportunities with plans, follow-ups and tasks, when those apps are installed."""

@@ -1,0 +1,121 @@
+"""Service levels with a frozen clock (time-machine): business hours across evenings, weekends,
+holidays and make-up working days 调休; the reminders before a breach (handler) and at the breach
+(supervisors), each sent once; the breach flag and badge."""
+
+import datetime
+import zoneinfo
+
+import pytest
+import time_machine
+
+from kehu.activities.models import Reminder
+from kehu.activities.services import run_reminders
+from kehu.core.models import Notification
+from kehu.service import sla, tasks
+from kehu.service.home import BREACH_KIND, WARN_KIND
+from kehu.service.models import Holiday, SlaPolicy, Ticket
+from kehu.service.testing import make_ticket, ticket_type
+
+pytestmark = pytest.mark.django_db
+SH = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+def at(*args):
+    return datetime.datetime(*args, tzinfo=SH)
+
+
+def test_business_time_skips_evenings_and_weekends():
+    cal = sla.Calendar.load()
+    # Friday 2026-12-04 17:00 + 120 business minutes: 60 on Friday, 60 on Monday from 9:00
+    assert cal.add(at(2026, 12, 4, 17, 0), 120) == at(2026, 12, 7, 10, 0)
+    # created in the evening: the clock starts at 9:00 the next working morning
+    assert cal.add(at(2026, 12, 8, 20, 30), 30) == at(2026, 12, 9, 9, 30)
+    # created on Saturday: Monday
+    assert cal.add(at(2026, 12, 5, 11, 0), 60) == at(2026, 12, 7, 10, 0)
+    # 1620 minutes = 3 working days of 9 hours
+    assert cal.add(at(2026, 12, 7, 9, 0), 1620) == at(2026, 12, 9, 18, 0)
+    assert cal.between(at(2026, 12, 4, 17, 0), at(2026, 12, 7, 10, 0)) == 120
+
+
+def test_holidays_and_make_up_days():
+    # National Day 2026: 1-7 October off, Saturday 10 October a make-up working day
+    for day in range(1, 8):
+        Holiday.objects.create(date=datetime.date(2026, 10, day), name="国庆节")
+    Holiday.objects.create(date=datetime.date(2026, 10, 10), kind="workday", name="国庆调休")
+    cal = sla.Calendar.load()
+    # Wednesday 30 September 17:00 + 120: 60 that day, then nothing until Thursday 8 October
+    assert cal.add(at(2026, 9, 30, 17, 0), 120) == at(2026, 10, 8, 10, 0)
+    # Friday 9 October 17:30 + 60: 30 on Friday, 30 on the make-up Saturday
+    assert cal.add(at(2026, 10, 9, 17, 30), 60) == at(2026, 10, 10, 9, 30)
+    assert cal.window(datetime.date(2026, 10, 11)) is None  # an ordinary Sunday
+
+
+def test_due_times_on_creation_and_on_a_priority_change(org):
+    with time_machine.travel(at(2026, 12, 4, 16, 0), tick=False):  # Friday 16:00
+        ticket = make_ticket(org.manager, priority="urgent")  # 30 / 240 business minutes
+        assert ticket.response_due == at(2026, 12, 4, 16, 30)
+        assert ticket.resolution_due == at(2026, 12, 7, 11, 0)  # 120 on Friday, 120 on Monday
+        assert ticket.response_warn_at == at(2026, 12, 4, 16, 0)  # lead 30: at once
+        ticket.priority = "low"  # 480 / 2700
+        ticket.save()
+        assert ticket.response_due == at(2026, 12, 7, 15, 0)  # 120 on Friday, 360 on Monday
+        assert ticket.resolution_due == at(2026, 12, 11, 16, 0)  # 120 + 4 × 540 + 420
+
+
+def test_a_type_specific_policy_wins(org):
+    SlaPolicy.objects.create(ticket_type=ticket_type("repair"), priority="normal", response_minutes=15,
+                             resolution_minutes=60, remind_before_minutes=10)
+    with time_machine.travel(at(2026, 12, 7, 10, 0), tick=False):
+        repair = make_ticket(org.manager, type=ticket_type("repair"))
+        other = make_ticket(org.manager)
+    assert repair.response_due == at(2026, 12, 7, 10, 15) and repair.resolution_due == at(2026, 12, 7, 11, 0)
+    assert other.response_due == at(2026, 12, 7, 14, 0)  # the default normal policy: 240
+
+
+def test_reminder_before_breach_then_at_breach_each_once(org):
+    with time_machine.travel(at(2026, 12, 7, 9, 0), tick=False):  # Monday 9:00
+        ticket = make_ticket(org.manager, priority="urgent", handler=org.service, status="assigned")
+    assert ticket.response_due == at(2026, 12, 7, 9, 30)
+    # 9:05: the handler's warning (lead 30 ≥ 30: from the start) for the first response
+    run_reminders(at(2026, 12, 7, 9, 5))
+    warned = Reminder.objects.filter(kind=WARN_KIND, user=org.service)
+    assert warned.count() == 1 and warned.get().sent_at is not None
+    assert run_reminders(at(2026, 12, 7, 9, 6))["sent"] == 0  # once
+    assert not Reminder.objects.filter(kind=BREACH_KIND).exists()
+    # 9:31: the response is late: marked, and the supervisor is told, once
+    assert tasks.mark_breaches.call(at(2026, 12, 7, 9, 31).isoformat()) == 1
+    ticket.refresh_from_db()
+    assert ticket.breached and ticket.response_breached and not ticket.resolution_breached
+    run_reminders(at(2026, 12, 7, 9, 31))
+    breach = Reminder.objects.filter(kind=BREACH_KIND)
+    assert list(breach.values_list("user__username", flat=True)) == ["supervisor"]
+    assert Notification.objects.filter(user=org.supervisor, title__contains=ticket.number).count() == 1
+    assert run_reminders(at(2026, 12, 7, 9, 40))["sent"] == 0
+    assert Reminder.objects.filter(kind=BREACH_KIND).count() == 1
+    # the resolution warning at 12:30 (240 - 30), the resolution breach at 13:00
+    run_reminders(at(2026, 12, 7, 12, 31))
+    assert Reminder.objects.filter(kind=WARN_KIND, due_at=at(2026, 12, 7, 13, 0)).count() == 1
+    run_reminders(at(2026, 12, 7, 13, 1))
+    assert Reminder.objects.filter(kind=BREACH_KIND, due_at=at(2026, 12, 7, 13, 0)).count() == 1
+    assert run_reminders(at(2026, 12, 7, 13, 2))["sent"] == 0
+
+
+def test_a_handled_ticket_is_not_reminded(org):
+    with time_machine.travel(at(2026, 12, 7, 9, 0), tick=False):
+        ticket = make_ticket(org.manager, priority="urgent", handler=org.service, status="handled")
+    run_reminders(at(2026, 12, 7, 9, 50))
+    assert not Reminder.objects.filter(object_id=ticket.pk, kind__in=(WARN_KIND, BREACH_KIND)).exists()
+    assert tasks.mark_breaches.call(at(2026, 12, 7, 9, 50).isoformat()) == 0
+
+
+def test_breached_tickets_are_badged_in_the_list(org):
+    from django.test import Client
+
+    with time_machine.travel(at(2026, 12, 7, 9, 0), tick=False):
+        ticket = make_ticket(org.manager, priority="urgent")
+    tasks.mark_breaches.call(at(2026, 12, 8, 9, 0).isoformat())
+    client = Client()
+    client.force_login(org.manager)
+    page = client.get("/tickets/").content.decode()
+    assert 'data-testid="breached"' in page and ticket.number in page
+    assert Ticket.objects.filter(breached=True).count() == 1
