@@ -231,6 +231,7 @@ class WorkingHours(models.Model):
         verbose_name = _("working hours")
         verbose_name_plural = _("working hours")
         ordering = ["weekday"]
+        indexes = [models.Index(fields=["weekday", "id"], name="workinghours_list_idx")]  # the list's order
 
     def __str__(self):
         return str(self.get_weekday_display())
@@ -259,7 +260,8 @@ class Holiday(models.Model):
         verbose_name = _("holiday or make-up day")
         verbose_name_plural = _("holidays and make-up days")
         ordering = ["date"]
-        indexes = [models.Index(fields=["kind", "date"], name="holiday_kind_idx")]
+        indexes = [models.Index(fields=["kind", "date", "id"], name="holiday_kind_date_idx"),
+                   models.Index(fields=["date", "id"], name="holiday_list_idx")]  # the list's order
 
     def __str__(self):
         return f"{self.date:%Y-%m-%d} {self.name or self.get_kind_display()}"

@@ -73,6 +73,18 @@ KNOWN_GAPS: dict[tuple[str, str, str, str], str] = {
         "by id it walks the id index (passes). Fix before the first two-path type grows (tickets): "
         "the page query writes the membership as `+id IN (…)` so that SQLite walks the date index, "
         "as PageOwner does for the public pool",
+    ("sqlite", "ticket", "*", "manager/*"):
+        "the first real multi-path type (a ticket is seen by its creator, its handler and its customer's "
+        "owner): as gadget, `id IN (… UNION …)` is answered by rowid lookups and the scope's rows "
+        "sorted (a rep's few thousand tickets: cheap; a department's: not). Fix with the service bench "
+        "(1.5M tickets, issue 12): `+id IN (…)` on SQLite page queries where the scope is dense, "
+        "measured against a user who has no tickets (a walk of the whole index)",
+    ("sqlite", "ticket", "*", "supervisor/*"):
+        "as ticket/manager, a department's owners in each branch of the union",
+    ("sqlite", "feedback", "*", "manager/*"):
+        "as ticket/manager: feedback is seen by its owner and its customer's owner (two paths)",
+    ("sqlite", "feedback", "*", "supervisor/*"):
+        "as ticket/supervisor",
     ("sqlite", "gadgetcount", "*", "supervisor/*"):
         "the test app's read-only type in a department scope: as opportunity/supervisor, this test "
         "database has no ANALYZE figures. Fix: ANALYZE",
