@@ -31,7 +31,7 @@ r.detail_tab("order", "tickets", _("After-sales tickets"), related="ticket", fie
 r.relation("customer", Protect("tickets", message=_("“%(record)s” has %(n)s service tickets and cannot be deleted.")))
 r.relation("customer", Protect("feedback", message=_("“%(record)s” has %(n)s feedback records and cannot be deleted.")))
 r.nav_entry("service_queue", _("Service queue"), "service:queue", right="ticket.assign", section="service",
-            icon="ti-list-check", order=5)
+            icon="ti-list-check", order=15)
 r.home_action("add-ticket", _("New ticket"), "service:ticket_add", right="ticket.create", order=50)
 r.home_panel("my_tickets", _("My tickets"), right="ticket.edit", build=home.my_tickets_panel, icon="ti-lifebuoy",
              order=15, placeholder=False)

@@ -108,8 +108,8 @@ def test_customer_answers_the_survey_from_the_mailed_link_on_a_phone(page, live_
     expect(page.locator("[data-testid=fig-average]")).to_contain_text("4.0")
     expect(page.locator("#record-table")).to_contain_text("服务器维修")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # the menu bar still fits
-    page.click("[data-testid=navsec-customers]")
-    expect(page.locator(".dropdown-menu.show a[href='/surveys/']")).to_be_visible()  # in the Customers menu
+    page.click("[data-testid=navsec-service]")
+    expect(page.locator(".dropdown-menu.show a[href='/surveys/']")).to_be_visible()  # in the Service menu
     shot("survey-list")
     page.goto(f"{live_server.url}/surveys/{survey.pk}/")
     expect(page.locator("body")).to_contain_text("工程师上门很快")
