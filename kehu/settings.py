@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "kehu.activities",
     "kehu.catalog",
     "kehu.orders",
+    "kehu.knowledge",
     "kehu.ui",
 ]
 
