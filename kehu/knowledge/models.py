@@ -102,6 +102,9 @@ class Article(KehuModel):
     not_helpful_count = models.PositiveIntegerField(_("not helpful"), default=0, editable=False)
     # the tags' names, kept by set_tags: searched with the title and the body (one index)
     tag_text = models.TextField(editable=False, default="")
+    # " 打印 印机 机卡 …": the distinct Chinese character pairs of the title, tags and body, each a word
+    # of its own, so a two-character word (发票, 卡纸) is found through the trigram index as " 发票 "
+    search_words = models.TextField(editable=False, default="")
 
     # the knowledge base is the company's: rights decide (and drafts only for editors: records.py)
     scope_owner_field = None
@@ -138,10 +141,19 @@ class Article(KehuModel):
         if not self.title:
             raise ValidationError({"title": _("An article needs a title.")})
 
+    def build_search_words(self) -> str:
+        from kehu.customers.normalize import cjk_bigrams
+
+        pairs = cjk_bigrams(" ".join([self.title, self.tag_text, (self.body or "")[:20000]]))
+        return " " + " ".join(pairs) + " " if pairs else ""
+
     def save(self, *args, **kwargs):
         """Keep the text this save replaces (title or body changed) as a version, in the same transaction."""
         from django.db import transaction
 
+        self.search_words = self.build_search_words()
+        if kwargs.get("update_fields") is not None and {"title", "body"} & set(kwargs["update_fields"]):
+            kwargs["update_fields"] = set(kwargs["update_fields"]) | {"search_words"}
         if self._state.adding or self.pk is None:
             return super().save(*args, **kwargs)
         fields = kwargs.get("update_fields")
@@ -160,8 +172,9 @@ class Article(KehuModel):
     def set_tags(self, names):
         super().set_tags(names)
         text = " ".join(sorted({n.strip()[:50] for n in names if n and n.strip()}))
-        type(self).all_objects.filter(pk=self.pk).update(tag_text=text)  # not an edit: no version, no log
         self.tag_text = text
+        # not an edit: no version, no change-log entry
+        type(self).all_objects.filter(pk=self.pk).update(tag_text=text, search_words=self.build_search_words())
 
 
 class ArticleVersion(models.Model):

@@ -49,7 +49,7 @@ class ArticleType(RecordType):
                      "not_helpful_count", "published_at", "created_at", "created_by", "updated_at", "updated_by"]
     export_fields = ["title", "category", "status", "audience", "body", "owner", "view_count", "helpful_count",
                      "not_helpful_count", "published_at", "created_at", "updated_at"]
-    api_exclude = ["tag_text"]
+    api_exclude = ["tag_text", "search_words"]
     nav_icon = "ti-book"
     nav_section, nav_order = "knowledge", 10
     search_placeholder = _("Title, text, tags")

@@ -23,8 +23,8 @@ from kehu.core.registry import registry
 from .models import Article, ArticleVersion, ArticleVote
 
 TABLE = "knowledge_article"
-COLUMNS = ["title", "body", "tag_text"]
-MAX_TERMS = 12  # a free text gives at most this many index probes
+COLUMNS = ["title", "body", "tag_text", "search_words"]
+MAX_TERMS = 16  # a free text gives at most this many index probes
 TERM_PROBE = 300  # rows read per term; a term matching more is too common to tell articles apart
 RANKED_ROWS = 100  # a list search shows the best this many, ranked
 WEIGHTS = {"title": 3.0, "tag_text": 2.0, "body": 1.0}
@@ -134,27 +134,29 @@ CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*[A-Za-z0-9]|[A-Za-z0-9]")
 
 
+# characters that make a pair of Chinese characters say nothing of the subject (的, 了, 怎么…)
+STOP_CHARS = set("的了是在我你他她它们也和就都吗呢吧啊么这那有个一不没很还要会能可以请帮忙您好谢")
+
+
 def terms_of(text: str, limit: int = MAX_TERMS) -> list[str]:
-    """The search terms of a free text (a ticket's summary and request): its Latin words of three
-    characters or more (not the commonest English words), and each run of Chinese characters cut
-    into overlapping three-character pieces (what the trigram index can find; a two-character
-    word stays part of its neighbours'). Longest runs and words first, at most `limit`."""
+    """The search terms of a free text (a ticket's summary and request), at most `limit`: each pair
+    of adjacent Chinese characters (the commonest word length; a pair with a function character
+    such as 的 or 了 is left out) as the word " 发票 " that the articles' `search_words` hold, and the
+    Latin words of three characters or more (not the commonest English words). Chinese pairs and
+    words are taken in turn, in the order of the text, so neither crowds the other out."""
     text = (text or "")[:4000]
-    terms: list[str] = []
-    for run in sorted(CJK.findall(text), key=len, reverse=True):
-        if len(run) >= 3:
-            terms += [run[i:i + 3] for i in range(len(run) - 2)]
-    words = [w.lower() for w in WORD.findall(text) if len(w) >= 3 and w.lower() not in STOPWORDS]
-    terms += sorted(set(words), key=lambda w: (-len(w), w))
-    seen, out = set(), []
-    for t in terms:
-        if t not in seen:
-            seen.add(t)
-            out.append(t)
-    # Chinese pieces and words interleaved, so a long Chinese text does not crowd the words out
-    cjk = [t for t in out if CJK.fullmatch(t)]
-    latin = [t for t in out if not CJK.fullmatch(t)]
-    mixed = [t for pair in zip(cjk, latin, strict=False) for t in pair] + cjk[len(latin):] + latin[len(cjk):]
+    cjk: dict[str, None] = {}
+    for run in CJK.findall(text):
+        for i in range(len(run) - 1):
+            pair = run[i:i + 2]
+            if not (STOP_CHARS & set(pair)):
+                cjk.setdefault(f" {pair} ", None)
+    latin: dict[str, None] = {}
+    for w in WORD.findall(text):
+        if len(w) >= 3 and w.lower() not in STOPWORDS:
+            latin.setdefault(w.lower(), None)
+    a, b = list(cjk), list(latin)
+    mixed = [t for pair in zip(a, b, strict=False) for t in pair] + a[len(b):] + b[len(a):]
     return mixed[:limit]
 
 
@@ -191,7 +193,7 @@ def suggest_articles(text: str, user, limit: int = 5) -> list[Article]:
         title, tags = article.title.lower(), article.tag_text.lower()
         total = 0.0
         for term, rarity in found[article.pk]:
-            t = term.lower()
+            t = term.strip().lower()
             where = "title" if t in title else "tag_text" if t in tags else "body"
             total += rarity * WEIGHTS[where]
         return total

@@ -1,4 +1,4 @@
-"""The articles' search index: title, body and tag names (kehu/core/search.py)."""
+"""The articles' search index: title, body, tag names and Chinese character pairs (kehu/core/search.py)."""
 
 from django.db import migrations
 
@@ -7,4 +7,4 @@ from kehu.core.search import search_index_operation
 
 class Migration(migrations.Migration):
     dependencies = [("knowledge", "0001_initial")]
-    operations = [search_index_operation("knowledge_article", ["title", "body", "tag_text"])]
+    operations = [search_index_operation("knowledge_article", ["title", "body", "tag_text", "search_words"])]
