@@ -148,6 +148,12 @@ class Command(BaseCommand):
             made = load_payments(users)
             if made:
                 self.stdout.write(f"Demo payments: {made} payments with their plans and invoices.")
+        if apps.is_installed("kehu.knowledge"):  # the knowledge base (kehu/knowledge/demo.py)
+            from kehu.knowledge.demo import load as load_knowledge
+
+            made = load_knowledge(users)
+            if made:
+                self.stdout.write(f"Demo knowledge base: {made} articles.")
 
     def pipeline(self, rng, users):
         """Opportunities with plans, follow-ups and tasks, when those apps are installed."""
