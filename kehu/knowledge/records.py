@@ -39,8 +39,8 @@ class ArticleType(RecordType):
     filterset = ArticleFilterSet
     url_prefix = "kb/articles"
     api_prefix = "articles"
-    list_columns = ["title", "category", "status", "audience", "helpful_count", "view_count", "updated_at", "owner"]
-    extra_columns = ["not_helpful_count", "published_at", "created_at", "tags"]
+    list_columns = ["title", "category", "status", "helpful_count", "view_count", "updated_at"]
+    extra_columns = ["audience", "owner", "not_helpful_count", "published_at", "created_at", "tags"]
     sort_fields = ["id", "title", "view_count", "helpful_count", "created_at", "updated_at", "published_at"]
     default_sort = "-updated_at"
     list_select_related = ["category", "owner"]
@@ -51,7 +51,7 @@ class ArticleType(RecordType):
                      "not_helpful_count", "published_at", "created_at", "updated_at"]
     api_exclude = ["tag_text", "search_words"]
     nav_icon = "ti-book"
-    nav_section, nav_order = "knowledge", 10
+    nav_section, nav_order = "service", 50  # after the tickets (kehu/service)
     search_placeholder = _("Title, text, tags")
     workflow = ArticleWorkflow()
 
@@ -82,7 +82,7 @@ class ArticleCategoryType(RecordType):
     list_select_related = ["parent"]
     detail_fields = ["name", "parent", "order"]
     nav_icon = "ti-folders"
-    nav_section, nav_order = "knowledge", 20
+    nav_section, nav_order = "admin", 46  # the Administration menu, beside the product categories
 
     def check_delete(self, obj):
         if obj.children.exists() or Article.all_objects.filter(category=obj).exists():
