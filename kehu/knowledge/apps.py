@@ -6,3 +6,6 @@ class KnowledgeConfig(AppConfig):
     name = "kehu.knowledge"
     label = "knowledge"
     verbose_name = _("Knowledge base")
+
+    def ready(self):
+        from . import records, signals  # noqa: F401

@@ -42,7 +42,7 @@ class ArticleType(RecordType):
     list_columns = ["title", "category", "status", "helpful_count", "view_count", "updated_at"]
     extra_columns = ["audience", "owner", "not_helpful_count", "published_at", "created_at", "tags"]
     sort_fields = ["id", "title", "view_count", "helpful_count", "created_at", "updated_at", "published_at"]
-    default_sort = "-updated_at"
+    default_sort = "-id"  # newest first; a filter (status, category, audience) reads its (field, id) index in that order
     list_select_related = ["category", "owner"]
     detail_template = "knowledge/article_detail.html"
     detail_fields = ["title", "category", "status", "audience", "owner", "view_count", "helpful_count",

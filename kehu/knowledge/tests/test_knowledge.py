@@ -271,3 +271,13 @@ def test_api_suggest_vote_versions_diff_restore(org, kb):
     assert c.get(f"/api/v1/articles/{draft}/versions", **auth(org.manager)).status_code == 404
     assert c.put(f"/api/v1/articles/{draft}/vote", json.dumps({"helpful": True}), content_type="application/json",
                  **auth(org.service)).status_code == 422
+
+
+def test_the_change_log_keeps_the_text_not_the_derived_columns(org):
+    from auditlog.models import LogEntry
+
+    article = make_article(org.service, title="日志测试", body="旧正文")
+    article.body = "新正文 打印机"
+    article.save()
+    changes = LogEntry.objects.get_for_object(article).order_by("-id").first().changes_dict
+    assert "body" in changes and "search_words" not in changes and "tag_text" not in changes
