@@ -18,6 +18,7 @@ further escaping (`{{ article.body|markdown }}`).
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import nh3
@@ -60,12 +61,28 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+# a tag as nh3 (html5ever) writes it: attribute values always in double quotes, `"` inside them as &quot;
+_TAG = re.compile(r'<[^>"]*(?:"[^"]*"[^>"]*)*>')
+
+
+def _quote_text(html: str) -> str:
+    """Quotes in the text between the tags written as references (html5ever leaves them bare in
+    text, where they are harmless): the page then never holds a user's `" onfocus="…` as typed."""
+    out, last = [], 0
+    for m in _TAG.finditer(html):
+        out.append(html[last:m.start()].replace('"', "&quot;").replace("'", "&#x27;"))
+        out.append(m.group(0))
+        last = m.end()
+    out.append(html[last:].replace('"', "&quot;").replace("'", "&#x27;"))
+    return "".join(out)
+
+
 def sanitize_html(html: str) -> str:
     """HTML reduced to the allow-list (see the module)."""
-    return nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES, link_rel=LINK_REL,
+    return _quote_text(nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES, link_rel=LINK_REL,
                      attribute_filter=_attribute_filter, strip_comments=True,
                      clean_content_tags={"script", "style", "noscript", "template", "textarea", "title",
-                                         "iframe", "object", "embed", "svg", "math", "select", "xmp"})
+                                         "iframe", "object", "embed", "svg", "math", "select", "xmp"}))
 
 
 def render_markdown(text: str | None) -> SafeString:

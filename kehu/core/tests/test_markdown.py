@@ -58,3 +58,12 @@ def test_code_is_shown_as_text():
 
 def test_empty_and_none():
     assert render_markdown("") == "" and render_markdown(None) == ""
+
+
+def test_quotes_in_text_are_references_and_attributes_stay_whole():
+    html = str(render_markdown('" autofocus onfocus="x  \'y\' [a](https://ok.example/?q="b" "t>i\'tle")'))
+    from kehu.core.markdown import _TAG
+
+    assert '"' not in _TAG.sub("", html) and "'" not in _TAG.sub("", html)
+    assert "&quot; autofocus onfocus=&quot;x" in html and "&#x27;y&#x27;" in html
+    assert "title=\"t&gt;i'tle\"" in html and html.count("<a ") == 1

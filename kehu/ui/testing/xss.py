@@ -229,6 +229,7 @@ def seed(admin, per_type: int = 10) -> Seeded:
         poison(Notification(user=admin, url=f"/customers/{customer.pk}/"))
     seed_catalog(admin, per_type, add, poison, business)
     seed_orders(admin, per_type, poison, business)
+    seed_knowledge(admin, per_type, add, poison, business)
     # a record type of another app (a plugin, the test app): its text fields poisoned the same way,
     # when its other fields may stay empty; otherwise the test asks for it to be added above
     for rt in registry.all():
@@ -271,6 +272,26 @@ def seed_catalog(admin, per_type, add, poison, business):
         business("stockmove", StockMove(product=product, warehouse=warehouse, kind="receipt", quantity=3,
                                         balance_after=3, created_by=admin, document_id=j))
         Product.all_objects.filter(pk=product.pk).update(on_hand=3)
+
+
+def seed_knowledge(admin, per_type, add, poison, business):
+    """Knowledge-base categories and published articles: every payload in the Markdown body too,
+    rendered through kehu/core/markdown.py (and the Markdown payloads of kehu/core/testing/markdown.py)."""
+    from django.apps import apps
+
+    if not apps.is_installed("kehu.knowledge"):
+        return
+    from kehu.core.testing.markdown import MD_PAYLOADS
+    from kehu.knowledge.models import Article, ArticleCategory
+
+    for i, payload in enumerate(PAYLOADS):
+        add("articlecategory", poison(ArticleCategory(order=i), name=payload[:100]))
+        poison.mark("knowledge.articlecategory.name", payload[:100])
+    markdown = "\n\n".join(p.replace("alert(1)", "__xss(900)").replace("msgbox(1)", "__xss(901)") for p in MD_PAYLOADS)
+    for j in range(per_type):
+        category = ArticleCategory.objects.get(pk=poison.seeded.records["articlecategory"][j])
+        article = business("article", Article(category=category, created_by=admin, status="published"))
+        Article.all_objects.filter(pk=article.pk).update(body=article.body + "\n\n" + markdown)
 
 
 def seed_orders(admin, per_type, poison, business):
