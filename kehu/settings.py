@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "kehu.orders",
     "kehu.surveys",
     "kehu.service",
+    "kehu.knowledge",
     "kehu.ui",
 ]
 

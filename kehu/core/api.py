@@ -27,8 +27,6 @@ from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer, django_auth
 from pydantic import ConfigDict, create_model
 
-from kehu.accounts.scope import scope_key
-
 from . import api_input, nested
 from .filters import list_queryset, walk_sort
 from .models import StaleVersionError, tag_names_subquery, tags_by_id
@@ -499,7 +497,7 @@ def crud_router(rt: RecordType) -> Router:
             return qs.annotate(tag_names=tag_names_subquery(rt.model)) if tags_in_rows else qs
 
         # an unfiltered list's SQL depends only on the record type and the user's data scope
-        reuse = None if filtered else ("api-list", rt.key, scope_key(request.auth, rt.model))
+        reuse = None if filtered else ("api-list", rt.key, rt.scope_key(request.auth))
         try:
             page = paginate(queryset, sort=sort, cursor=request.GET.get("cursor"), size=limit, values=columns,
                             reuse=reuse)

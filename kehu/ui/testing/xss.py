@@ -69,6 +69,73 @@ PAYLOADS = [
     "%3Cscript%3E__xss(51)%3C/script%3E",
     "<svg><animate onbegin=__xss(52) attributeName=x dur=1s>",
 ]
+# Markdown's own tricks (links, images, raw HTML, entities: kehu/core/markdown.py), each calling alert(1):
+# the tests of every Markdown text use them (kehu/core/testing/markdown.py), the seed puts them in articles
+MARKDOWN_PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    "<scr<script>ipt>alert(1)</scr</script>ipt>",
+    "<img src=x onerror=alert(1)>",
+    "<img src=\"x\" onerror=\"alert(1)\">",
+    "<img/src/onerror=alert(1)>",
+    "<svg onload=alert(1)>",
+    "<svg><script>alert(1)</script></svg>",
+    "<svg><a xlink:href=\"javascript:alert(1)\"><text>x</text></a></svg>",
+    "<svg><animate onbegin=alert(1) attributeName=x dur=1s>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    "<iframe src=javascript:alert(1)></iframe>",
+    "<iframe srcdoc=\"<script>alert(1)</script>\"></iframe>",
+    "<object data=\"javascript:alert(1)\"></object>",
+    "<embed src=\"javascript:alert(1)\">",
+    "<form action=javascript:alert(1)><button>x</button></form>",
+    "<button formaction=javascript:alert(1)>x</button>",
+    "<details open ontoggle=alert(1)>",
+    "<body onload=alert(1)>",
+    "<input autofocus onfocus=alert(1)>",
+    "<a href=\"javascript:alert(1)\">x</a>",
+    "<a href=\"JaVaScRiPt:alert(1)\">x</a>",
+    "<a href=\"&#106;avascript:alert(1)\">x</a>",
+    "<a href=\"&#x6A;&#x61;vascript:alert(1)\">x</a>",
+    "<a href=\"java&#09;script:alert(1)\">x</a>",
+    "<a href=\" javascript:alert(1)\">x</a>",
+    "<a href=\"vbscript:msgbox(1)\">x</a>",
+    "<a href=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">x</a>",
+    "<a href=\"https://ok.example\" onclick=\"alert(1)\">x</a>",
+    "<a href=\"https://ok.example\" style=\"position:fixed;top:0\">x</a>",
+    "[click](javascript:alert(1))",
+    "[click](JAVASCRIPT:alert(1))",
+    "[click](&#106;avascript:alert(1))",
+    "[click](javascript&colon;alert(1))",
+    "[click](<javascript:alert(1)>)",
+    "[click](data:text/html,<script>alert(1)</script>)",
+    "[click](vbscript:msgbox(1))",
+    "[<img src=x onerror=alert(1)>](https://ok.example)",
+    "[x](https://ok.example \"a\\\" onmouseover=\\\"alert(1)\")",
+    "[ref]\n\n[ref]: javascript:alert(1)",
+    "![alt](javascript:alert(1))",
+    "![alt](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)",
+    "![alt\" onerror=\"alert(1)](x.png)",
+    "![<script>alert(1)</script>](https://img.example/a.png)",
+    "![x](http://insecure.example/a.png)",
+    "![x](//evil.example/a.png)",
+    "`<script>alert(1)</script>`",
+    "```html\n<script>alert(1)</script>\n```",
+    "    <script>alert(1)</script>",
+    "<div>\n<script>alert(1)</script>\n</div>",
+    "<style>body{background:url(javascript:alert(1))}</style>",
+    "<meta http-equiv=\"refresh\" content=\"0;url=javascript:alert(1)\">",
+    "<base href=\"javascript:alert(1)//\">",
+    "<link rel=stylesheet href=javascript:alert(1)>",
+    "<!--<img src=\"--><img src=x onerror=alert(1)//\">",
+    "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
+    "<textarea><script>alert(1)</script></textarea>",
+    "<p style=\"background:url(javascript:alert(1))\">x</p>",
+    "<div hx-get=\"/\" hx-trigger=\"load\" hx-on::load=\"alert(1)\">x</div>",
+    "<table><td background=\"javascript:alert(1)\">x</td></table>",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "<a href=\"https://ok.example\" target=\"_blank\">x</a>",
+]
+
 MARKER = "_xss("  # every payload calls __xss(n); a bare "xss" also turns up in random CSRF tokens
 
 # Text fields that code relies on (lookups, tree paths, time zones, tokens, numbering): not poisoned.
@@ -229,6 +296,7 @@ def seed(admin, per_type: int = 10) -> Seeded:
         poison(Notification(user=admin, url=f"/customers/{customer.pk}/"))
     seed_catalog(admin, per_type, add, poison, business)
     seed_orders(admin, per_type, poison, business)
+    seed_knowledge(admin, per_type, add, poison, business)
     # a record type of another app (a plugin, the test app): its text fields poisoned the same way,
     # when its other fields may stay empty; otherwise the test asks for it to be added above
     for rt in registry.all():
@@ -271,6 +339,25 @@ def seed_catalog(admin, per_type, add, poison, business):
         business("stockmove", StockMove(product=product, warehouse=warehouse, kind="receipt", quantity=3,
                                         balance_after=3, created_by=admin, document_id=j))
         Product.all_objects.filter(pk=product.pk).update(on_hand=3)
+
+
+def seed_knowledge(admin, per_type, add, poison, business):
+    """Knowledge-base categories and published articles: every payload in the Markdown body too,
+    rendered through kehu/core/markdown.py (and the Markdown payloads of kehu/core/testing/markdown.py)."""
+    from django.apps import apps
+
+    if not apps.is_installed("kehu.knowledge"):
+        return
+    from kehu.knowledge.models import Article, ArticleCategory
+
+    for i, payload in enumerate(PAYLOADS):
+        add("articlecategory", poison(ArticleCategory(order=i), name=payload[:100]))
+        poison.mark("knowledge.articlecategory.name", payload[:100])
+    markdown = "\n\n".join(p.replace("alert(1)", "__xss(900)").replace("msgbox(1)", "__xss(901)") for p in MARKDOWN_PAYLOADS)
+    for j in range(per_type):
+        category = ArticleCategory.objects.get(pk=poison.seeded.records["articlecategory"][j])
+        article = business("article", Article(category=category, created_by=admin, status="published"))
+        Article.all_objects.filter(pk=article.pk).update(body=article.body + "\n\n" + markdown)
 
 
 def seed_orders(admin, per_type, poison, business):

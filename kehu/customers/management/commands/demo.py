@@ -155,6 +155,12 @@ class Command(BaseCommand):
                 username__in=["service", "supervisor"])} | dict(users))
             if made:
                 self.stdout.write(f"Demo service: {made} tickets and their feedback.")
+        if apps.is_installed("kehu.knowledge"):  # the knowledge base (kehu/knowledge/demo.py)
+            from kehu.knowledge.demo import load as load_knowledge
+
+            made = load_knowledge(users)
+            if made:
+                self.stdout.write(f"Demo knowledge base: {made} articles.")
 
     def pipeline(self, rng, users):
         """Opportunities with plans, follow-ups and tasks, when those apps are installed."""

@@ -1,0 +1,88 @@
+"""Forms and filter sets of articles and their categories."""
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core.filters import KehuFilterSet, PlainFilterSet
+from kehu.core.forms import KehuModelForm, PlainModelForm
+
+from .models import Article, ArticleCategory
+
+
+def is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+def category_label(c: ArticleCategory) -> str:
+    return "\u3000" * c.depth + c.name
+
+
+class ArticleForm(KehuModelForm):
+    class Meta:
+        model = Article
+        fields = ["title", "category", "audience", "body", "owner"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 18, "class": "form-control font-monospace",
+                                                 "data-testid": "markdown-body"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = ArticleCategory.objects.order_by("path")
+        self.fields["category"].label_from_instance = category_label
+        self.fields["owner"].label = _("Author")
+
+
+class ArticleFilterSet(KehuFilterSet):
+    category = django_filters.ModelChoiceFilter(queryset=ArticleCategory.objects.order_by("path"),
+                                                method="filter_category", label=_("Category"))
+    status = django_filters.ChoiceFilter(choices=Article.Status.choices, label=_("Status"))
+    audience = django_filters.ChoiceFilter(choices=Article.Audience.choices, label=_("Audience"))
+    # title, body and the tags' names through one search index (migration 0002)
+    search_fields = ["title", "body", "tag_text"]
+    search_indexed = True
+    primary = ["category", "status", "audience", "tag"]
+
+    class Meta:
+        model = Article
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["category"].field.label_from_instance = category_label
+
+    def search(self, queryset, name, value):
+        """A two-character Chinese word (发票) is looked up among the articles' character pairs
+        (" 发票 ", through the index); anything else as every list's search."""
+        from kehu.core.search import search_q
+
+        term = (value or "").strip()
+        if len(term) == 2 and all(is_cjk(ch) for ch in term):
+            self.search_notices = []
+            return queryset.filter(search_q(queryset.model, ["search_words"], f" {term} ", indexed=True))
+        return super().search(queryset, name, value)
+
+    def filter_category(self, queryset, name, value):
+        """The category and every category under it."""
+        return queryset.filter(category_id__in=value.subtree_ids()) if value else queryset
+
+
+class ArticleCategoryForm(PlainModelForm):
+    class Meta:
+        model = ArticleCategory
+        fields = ["name", "parent", "order"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        parents = ArticleCategory.objects.order_by("path")
+        if self.instance.pk:  # not under itself or its own subtree
+            parents = parents.exclude(path__startswith=self.instance.path)
+        self.fields["parent"].queryset = parents
+        self.fields["parent"].label_from_instance = category_label
+
+
+class ArticleCategoryFilterSet(PlainFilterSet):
+    search_fields = ["name"]
+
+    class Meta:
+        model = ArticleCategory
+        fields = ["parent"]
