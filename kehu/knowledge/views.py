@@ -63,7 +63,8 @@ class ArticleDetailView(RecordDetailView):
         ctx = {"extra_tabs": [("versions", _("Versions"))], "header_actions": "knowledge/_article_actions.html"}
         if tab == "details":
             ctx.update(body_html=render_markdown(obj.body), my_vote=services.vote_of(obj, user),
-                       solved=links.objects_solved(obj, user), can_vote=obj.is_published,
+                       solved=[(o, registry.for_model(type(o)).get_absolute_url(o))
+                               for o in links.objects_solved(obj, user)], can_vote=obj.is_published,
                        tags=obj.tags, path=obj.category and ancestors(obj.category))
         elif tab == "versions":
             ctx["versions"] = list(obj.versions.select_related("saved_by").order_by("-number")[:200])

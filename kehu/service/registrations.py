@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from kehu.core import registries as r
 from kehu.core.relations import Protect
 
-from . import home, surveys, tasks  # noqa: F401  (surveys: tickets are survey subjects)
+from . import home, knowledge, surveys, tasks  # noqa: F401  (tickets are survey subjects; the knowledge panel)
 
 r.nav_section("service", _("Service"), order=40)
 r.rights_module("sla", _("Service levels"))
