@@ -407,10 +407,20 @@ def _money_field_types(rt: RecordType, exclude) -> list[tuple]:
     return out
 
 
+def _time_field_types(rt: RecordType, exclude) -> list[tuple]:
+    """TimeFields as "09:00:00": a time of day without a zone (JSON Schema's "time" format wants one)."""
+    from django.db import models as dj_models
+    from pydantic import Field as PydanticField
+
+    return [(f.name, str | None if f.null else str,
+             PydanticField(None if f.null else ..., pattern=api_input.TIME_PATTERN, title=str(f.verbose_name)))
+            for f in rt.model._meta.concrete_fields if isinstance(f, dj_models.TimeField) and f.name not in exclude]
+
+
 def out_schema_for(rt: RecordType):
     exclude = API_EXCLUDED + rt.api_exclude
     exclude = [f for f in exclude if _has_field(rt.model, f)]
-    custom = _json_field_types(rt, exclude) + _money_field_types(rt, exclude)
+    custom = _json_field_types(rt, exclude) + _money_field_types(rt, exclude) + _time_field_types(rt, exclude)
     if rt.is_kehu_model:
         return create_schema(rt.model, name=f"{rt.model.__name__}Out", exclude=exclude,
                              custom_fields=[*custom, ("tags", list[str], [])], base_class=KehuOutBase)

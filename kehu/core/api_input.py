@@ -146,11 +146,16 @@ def _api_type(field: forms.Field) -> Any:
         return datetime.datetime
     if isinstance(field, forms.DateField):
         return datetime.date
+    if isinstance(field, forms.TimeField):  # "09:00" / "09:00:00": a time of day has no zone (not JSON Schema's "time")
+        return str
     if isinstance(field, forms.CharField):
         return str
     if isinstance(field, forms.ChoiceField):
         return str
     return Any
+
+
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"  # a time of day, 24 h
 
 
 def _choices(form_class, name: str, field: forms.Field) -> tuple[Any, list | None]:
@@ -206,6 +211,8 @@ def in_schema(name: str, form_class, *, kehu_model: bool, nested: dict | None = 
             kwargs["json_schema_extra"] = {"enum": [*enum, None]}
         if tp is str and max_length:
             kwargs["max_length"] = max_length
+        if isinstance(field, forms.TimeField):
+            kwargs["pattern"] = TIME_PATTERN
         definitions[field_name] = (tp | None, Field(None, title=str(field.label or field_name), **kwargs))
     definitions["version"] = (int | None, Field(None, description="The version you read (optimistic locking)."))
     if kehu_model:

@@ -224,8 +224,8 @@ class WorkingHours(models.Model):
                 (5, _("Saturday")), (6, _("Sunday"))]
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=WEEKDAYS, unique=True)
     working = models.BooleanField(_("working day"), default=True)
-    starts = models.TimeField(_("from"), default=datetime.time(9))
-    ends = models.TimeField(_("to"), default=datetime.time(18))
+    starts = models.TimeField(_("start time"), default=datetime.time(9))
+    ends = models.TimeField(_("end time"), default=datetime.time(18))
 
     class Meta:
         verbose_name = _("working hours")
@@ -253,8 +253,8 @@ class Holiday(models.Model):
     date = models.DateField(_("date"), unique=True)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.HOLIDAY)
     name = models.CharField(_("name"), max_length=60, blank=True)
-    starts = models.TimeField(_("from"), default=datetime.time(9), help_text=_("A make-up working day's hours."))
-    ends = models.TimeField(_("to"), default=datetime.time(18))
+    starts = models.TimeField(_("start time"), default=datetime.time(9), help_text=_("A make-up working day's hours."))
+    ends = models.TimeField(_("end time"), default=datetime.time(18))
 
     class Meta:
         verbose_name = _("holiday or make-up day")

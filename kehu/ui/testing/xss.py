@@ -297,6 +297,9 @@ def seed(admin, per_type: int = 10) -> Seeded:
     seed_catalog(admin, per_type, add, poison, business)
     seed_orders(admin, per_type, poison, business)
     seed_knowledge(admin, per_type, add, poison, business)
+    seed_surveys(admin, per_type, add, poison)
+    poison.seeded_admin = admin
+    seed_service_settings(add, poison)
     # a record type of another app (a plugin, the test app): its text fields poisoned the same way,
     # when its other fields may stay empty; otherwise the test asks for it to be added above
     for rt in registry.all():
@@ -358,6 +361,56 @@ def seed_knowledge(admin, per_type, add, poison, business):
         category = ArticleCategory.objects.get(pk=poison.seeded.records["articlecategory"][j])
         article = business("article", Article(category=category, created_by=admin, status="published"))
         Article.all_objects.filter(pk=article.pk).update(body=article.body + "\n\n" + markdown)
+
+
+def seed_service_settings(add, poison):
+    """The service levels, working hours (the defaults the migration wrote) and holidays with
+    poisoned names (kehu/service)."""
+    from django.apps import apps
+
+    if not apps.is_installed("kehu.service"):
+        return
+    from auditlog.context import set_actor
+
+    from kehu.core.models import DictItem
+    from kehu.service.models import Holiday, SlaPolicy, WorkingHours
+
+    admin = poison.seeded_admin
+    with set_actor(admin):  # the change log names the (poisoned) administrator
+        for i, payload in enumerate(PAYLOADS[:10]):  # policies of poisoned ticket types
+            kind = poison(DictItem(kind="ticket_type", code=f"plt{i}", order=100 + i), label=payload[:100],
+                          label_en=payload[:100])
+            add("slapolicy", SlaPolicy.objects.create(ticket_type=kind, priority="", response_minutes=60,
+                                                      resolution_minutes=480))
+        for day in WorkingHours.objects.order_by("weekday"):  # a change each, by the administrator
+            day.ends = datetime.time(17, 30)
+            day.save()
+            add("workinghours", day)
+    for i, payload in enumerate(PAYLOADS):
+        add("holiday", poison(Holiday(date=datetime.date(2030, 1, 1) + datetime.timedelta(days=i)), name=payload[:60]))
+        poison.mark("service.holiday.name", payload[:60])
+
+
+def seed_surveys(admin, per_type, add, poison):
+    """Satisfaction surveys (read-only: written by kehu.surveys.services) of the poisoned orders, answered,
+    with poisoned summaries, comments and addresses."""
+    from django.apps import apps
+
+    if not apps.is_installed("kehu.surveys") or not poison.seeded.records.get("order"):
+        return
+    from django.contrib.contenttypes.models import ContentType
+
+    from kehu.orders.models import Order
+    from kehu.surveys.models import Survey
+
+    now = timezone.now()
+    ct = ContentType.objects.get_for_model(Order)
+    for order in Order.objects.filter(pk__in=poison.seeded.records["order"][:per_type]).select_related("customer"):
+        add("survey", poison(Survey(content_type=ct, object_id=order.pk, customer=order.customer,
+                                    owner_id=order.customer.owner_id, created_at=now,
+                                    expires_at=now + datetime.timedelta(days=14), answered_at=now,
+                                    rating=4, created_by=admin),
+                             language="zh-hans", status=Survey.Status.ANSWERED, token_id=f"xss{order.pk:013d}"))
 
 
 def seed_orders(admin, per_type, poison, business):
