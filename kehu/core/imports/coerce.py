@@ -23,7 +23,10 @@ def text(value) -> str:
     if isinstance(value, datetime.datetime) and value.time() == datetime.time():
         value = value.date()
     s = str(value).translate(_FULLWIDTH).replace("\u00a0", " ")
-    return re.sub(r"[ \t]+", " ", s).strip()
+    s = re.sub(r"[ \t]+", " ", s).strip()
+    if len(s) > 1 and s[0] == "'" and s[1] in "=+-@":  # a Kehu export's guard against formulas
+        s = s[1:]
+    return s
 
 
 def long_text(value) -> str:

@@ -46,6 +46,7 @@ class Row:
     child: dict = field(default_factory=dict)
     errors: list = field(default_factory=list)  # [(column header, message)]
     tags: list | None = None
+    blank: set = field(default_factory=set)
     refs: dict = field(default_factory=dict)  # field -> text to look up (a contact's customer)
     form: object = None
     child_form: object = None
@@ -139,6 +140,8 @@ def coerce_row(row: Row, ctx: Context) -> None:
                 virtual[name] = coerce.text(raw)
             continue
         target = row.child if f.target else row.data
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            row.blank.add(f.form_field)  # an update keeps the stored value of an empty cell
         try:
             value = _coerce(f, raw, row, ctx)
         except ValueError as exc:
@@ -180,8 +183,8 @@ def _coerce(f: base.ImportField, raw, row: Row, ctx: Context):
         return coerce.boolean(raw)
     if kind == base.TAGS:
         value = coerce.text(raw)
-        row.tags = [t.strip() for t in _SPLIT.split(value) if t.strip()]
-        return ",".join(row.tags)
+        row.tags = [t.strip() for t in _SPLIT.split(value) if t.strip()] or None
+        return ",".join(row.tags or ())
     value = coerce.text(raw)
     if not value:
         return ""
@@ -261,7 +264,7 @@ def validate(row: Row, ctx: Context, instance=None) -> None:
             value = unbound.get_initial_for_field(ff, name)
             data[name] = value.pk if hasattr(value, "pk") else value
         data = {k: v for k, v in data.items() if v is not None}
-        data.update(row.data)
+        data.update({k: v for k, v in row.data.items() if k not in row.blank})
     importer.prepare_data(row, data, ctx)
     form = importer.make_form(data, ctx.user, instance=instance)
     _preload(form, ctx.preloaded, ctx.refs)
@@ -277,12 +280,15 @@ def validate(row: Row, ctx: Context, instance=None) -> None:
 
 
 def _form_errors(row: Row, form, ctx: Context, prefix: str):
+    said = {column for column, _m in row.errors}  # a cell already refused says why once
     for name, messages in form.errors.items():
         if name == "allow_duplicate":
             continue
         full = f"{prefix}_{name}" if prefix else name
         column = ctx.column_of.get(full) or (ctx.fields[full].label if full in ctx.fields else
                                               (_("row") if name == "__all__" else name))
+        if column in said:
+            continue
         for message in messages:
             row.error(column, message)
 
