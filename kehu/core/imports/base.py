@@ -90,12 +90,16 @@ class Importer:
 
     def _fields_of(self, form, model, prefix, exclude) -> list[ImportField]:
         out = []
+        custom = {cf.key: cf for cf in getattr(form, "custom_field_defs", ())}
         for name, ff in form.fields.items():
             if name in exclude:
                 continue
             mf = _model_field(model, name)
             kind, dict_kind, choices = _kind(name, ff, mf)
             labels = _labels(mf, ff, name)
+            if name in custom:  # a custom field: its name and labels in both languages
+                cf = custom[name]
+                labels += tuple(x for x in (cf.name, cf.label, cf.label_en) if x)
             full = f"{prefix}_{name}" if prefix else name
             label = capfirst(str(ff.label or name))
             if prefix:
@@ -114,7 +118,7 @@ class Importer:
         for f in fields.values():
             for label in f.labels:
                 lookup.setdefault(coerce.key(label), f.name)
-        for name in PRESETS:
+        for name in ([preset] if preset in PRESETS else PRESETS):  # a chosen preset alone, else them all
             for header, target in PRESETS[name].get(self.key, {}).items():
                 if target in fields or target in self.virtual_fields():
                     lookup.setdefault(coerce.key(header), target)

@@ -26,7 +26,7 @@ PRESETS: dict[str, dict[str, dict[str, str]]] = {
             "客户类型": "type", "客户级别": "level", "级别": "level", "等级": "grade", "区域": "region",
             "销售区域": "region", "员工数": "employees", "人数": "employees", "年营业额": "annual_revenue",
             "备注": "notes", "说明": "notes", "需求": "needs", "负责人": "owner", "销售": "owner",
-            "业务员": "owner", "标签": "tags", "首次联系": "first_contact_date",
+            "业务员": "owner", "标签": "tags_text", "首次联系": "first_contact_date",
             "联系人": "contact_name", "联系人姓名": "contact_name", "姓名": "contact_name", "Contact": "contact_name",
             "手机": "contact_mobile", "手机号": "contact_mobile", "手机号码": "contact_mobile", "Mobile": "contact_mobile",
             "联系人电话": "contact_phone", "联系人邮箱": "contact_email", "职务": "contact_title", "职位": "contact_title",
@@ -37,12 +37,12 @@ PRESETS: dict[str, dict[str, dict[str, str]]] = {
             "手机号码": "mobile", "电话": "phone", "座机": "phone", "邮箱": "email", "电子邮箱": "email",
             "职务": "title", "职位": "title", "微信": "wechat", "微信号": "wechat", "性别": "gender", "生日": "birthday",
             "客户": "customer", "客户名称": "customer", "公司": "customer", "公司名称": "customer", "所属客户": "customer",
-            "主联系人": "is_primary", "备注": "notes", "标签": "tags",
+            "主联系人": "is_primary", "备注": "notes", "标签": "tags_text",
         },
         "product": {
             "产品名称": "name", "名称": "name", "品名": "name", "编码": "code", "产品编码": "code", "型号": "model",
             "规格": "spec", "单位": "unit", "单价": "price", "价格": "price", "售价": "price", "成本": "cost",
-            "成本价": "cost", "分类": "category", "备注": "description", "标签": "tags",
+            "成本价": "cost", "分类": "category", "备注": "description", "标签": "tags_text",
         },
     },
     "salesforce": {
@@ -63,12 +63,11 @@ PRESETS: dict[str, dict[str, dict[str, str]]] = {
         "customer": {
             "Name": "name", "Display Name": "name", "Phone": "phone", "Email": "email", "Website": "website",
             "Street": "address", "City": "city", "State": "province", "Country": "country",
-            "Industry": "industry", "Salesperson": "owner", "Tags": "tags", "Notes": "notes",
-            "Mobile": "contact_mobile",
+            "Industry": "industry", "Salesperson": "owner", "Tags": "tags_text", "Notes": "notes",
         },
         "contact": {
             "Name": "name", "Related Company": "customer", "Company Name": "customer", "Job Position": "title",
-            "Email": "email", "Phone": "phone", "Mobile": "mobile", "Tags": "tags", "Notes": "notes",
+            "Email": "email", "Phone": "phone", "Mobile": "mobile", "Tags": "tags_text", "Notes": "notes",
         },
     },
     "hubspot": {
@@ -90,12 +89,12 @@ PRESETS: dict[str, dict[str, dict[str, str]]] = {
             "Account Name": "name", "Phone": "phone", "Website": "website", "Industry": "industry",
             "Account Type": "type", "Rating": "level", "Employees": "employees", "Annual Revenue": "annual_revenue",
             "Billing Street": "address", "Billing City": "city", "Billing State": "province",
-            "Billing Country": "country", "Description": "notes", "Account Owner": "owner", "Tag": "tags",
+            "Billing Country": "country", "Description": "notes", "Account Owner": "owner", "Tag": "tags_text",
         },
         "contact": {
             "First Name": "first_name", "Last Name": "last_name", "Email": "email", "Phone": "phone",
             "Mobile": "mobile", "Title": "title", "Account Name": "customer", "Date of Birth": "birthday",
-            "Description": "notes", "Tag": "tags",
+            "Description": "notes", "Tag": "tags_text",
         },
     },
     "krayin": {

@@ -223,3 +223,154 @@ def test_rights_import_needs_the_create_right_and_undo_the_importer_or_an_admini
     job = run(org.manager, csv_bytes([HEADER, ["甲公司"] + [""] * 9]))
     assert jobs.may_undo(org.manager, job) and jobs.may_undo(org.admin, job)
     assert not jobs.may_undo(org.manager2, job) and not jobs.may_undo(org.supervisor, job)
+
+
+# Each CRM's export layout, as its export writes it (the columns and their order; values made up)
+CRM_CUSTOMERS = {
+    "salesforce": (["Account ID", "Account Name", "Type", "Industry", "Phone", "Website", "Billing Street",
+                    "Billing City", "Billing State/Province", "Billing Country", "Annual Revenue", "Employees",
+                    "Description", "Account Owner"],
+                   ["0015g00000ABCDE", "Acme Trading Ltd", "Potential", "Manufacturing", "(021) 6234 5678",
+                    "https://acme.example.com", "1 Nanjing Road", "Shanghai", "Shanghai", "China", "$1,500,000",
+                    "250", "Key account", "manager"]),
+    "odoo": (["Display Name", "Phone", "Mobile", "Email", "Website", "Street", "City", "State", "Country",
+              "Salesperson", "Tags"],
+             ["Acme Trading Ltd", "+86 21 6234 5678", "+86 139 1234 5678", "info@acme.example.com",
+              "https://acme.example.com", "1 Nanjing Road", "Shanghai", "Shanghai (CN)", "China", "manager",
+              "VIP,Shanghai"]),
+    "hubspot": (["Record ID", "Company name", "Company Domain Name", "Phone Number", "Industry", "City",
+                 "State/Region", "Country/Region", "Number of Employees", "Annual Revenue", "Company owner"],
+                ["9876543", "Acme Trading Ltd", "acme.example.com", "021-62345678", "Manufacturing", "Shanghai",
+                 "Shanghai", "China", "250", "1500000", "manager"]),
+    "zoho": (["Record Id", "Account Owner", "Account Name", "Phone", "Website", "Account Type", "Industry",
+              "Employees", "Annual Revenue", "Billing City", "Billing State", "Billing Country", "Description"],
+             ["zcrm_4000000012345", "manager", "Acme Trading Ltd", "021 6234 5678", "https://acme.example.com",
+              "Potential", "Manufacturing", "250", "1,500,000.00", "Shanghai", "Shanghai", "China", "Key account"]),
+    "krayin": (["ID", "Name", "Address", "Sales Owner"],
+               ["12", "Acme Trading Ltd", "1 Nanjing Road, Shanghai", "manager"]),
+    "generic": (["序号", "公司名称", "所属行业", "座机", "联系人", "手机号码", "职务", "负责人", "备注"],
+                ["1", "Acme Trading Ltd", "制造业", "021-62345678", "王伟", "13912345678", "采购经理", "manager",
+                 "重点客户"]),
+}
+
+CRM_CONTACTS = {
+    "salesforce": (["Contact ID", "First Name", "Last Name", "Account Name", "Title", "Email", "Phone", "Mobile"],
+                   ["0035g0000", "Wei", "Wang", "Acme Trading Ltd", "Buyer", "wang@acme.example.com",
+                    "021-62345678", "13912345678"]),
+    "odoo": (["Name", "Related Company", "Job Position", "Email", "Phone", "Mobile"],
+             ["Wang Wei", "Acme Trading Ltd", "Buyer", "wang@acme.example.com", "021-62345678", "13912345678"]),
+    "hubspot": (["Record ID", "First Name", "Last Name", "Email", "Phone Number", "Mobile Phone Number", "Job Title",
+                 "Company Name"],
+                ["501", "Wei", "Wang", "wang@acme.example.com", "021-62345678", "13912345678", "Buyer",
+                 "Acme Trading Ltd"]),
+    "zoho": (["Record Id", "First Name", "Last Name", "Account Name", "Email", "Phone", "Mobile", "Title"],
+             ["zcrm_1", "Wei", "Wang", "Acme Trading Ltd", "wang@acme.example.com", "021-62345678", "13912345678",
+              "Buyer"]),
+    "krayin": (["ID", "Name", "Emails", "Contact Numbers", "Organization", "Job Title"],
+               ["3", "Wang Wei", "wang@acme.example.com, w.wang@example.org", "13912345678, 02162345678",
+                "Acme Trading Ltd", "Buyer"]),
+    "generic": (["姓名", "所属客户", "手机", "邮箱", "职位"],
+                ["Wang Wei", "Acme Trading Ltd", "13912345678", "wang@acme.example.com", "Buyer"]),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("preset", list(CRM_CUSTOMERS))
+def test_each_crm_preset_imports_its_customer_export(org, preset):
+    header, row = CRM_CUSTOMERS[preset]
+    job = run(org.manager, csv_bytes([header, row]), f"{preset}.csv", preset=preset)
+    assert (job.created, job.failed_rows) == (1, 0), job.errors
+    c = Customer.objects.get()
+    assert c.name == "Acme Trading Ltd" and c.owner == org.manager
+    if preset != "krayin":
+        assert c.phone.startswith("+86")
+    if preset in ("salesforce", "hubspot", "zoho", "generic"):
+        assert c.industry.code == "manufacturing"
+    if preset in ("salesforce", "hubspot", "zoho"):
+        assert (c.employees, str(c.annual_revenue)) == (250, "1500000.00")
+    if preset == "odoo":
+        assert {t.name for t in c.tags} == {"VIP", "Shanghai"}
+    if preset == "generic":
+        contact = c.contacts.get()
+        assert (contact.name, contact.title, contact.is_primary) == ("王伟", "采购经理", True)
+    unmapped = {job.headers[int(i)] for i in job.mapping} ^ set(header)
+    assert unmapped <= {"Account ID", "Record ID", "Record Id", "ID", "序号", "Company Domain Name", "Website",
+                        "Billing Street", "Street", "Mobile"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("preset", list(CRM_CONTACTS))
+def test_each_crm_preset_imports_its_contact_export(org, preset):
+    customer = make_customer(org.manager, "Acme Trading Ltd")
+    header, row = CRM_CONTACTS[preset]
+    job = run(org.manager, csv_bytes([header, row]), f"{preset}-contacts.csv", key="contact", preset=preset)
+    assert (job.created, job.failed_rows) == (1, 0), job.errors
+    contact = Contact.objects.get()
+    assert (contact.customer, contact.name, contact.mobile) == (customer, "Wei Wang" if preset in (
+        "salesforce", "hubspot", "zoho") else "Wang Wei", "+8613912345678")
+    assert contact.email == "wang@acme.example.com"
+    if preset != "generic":
+        assert contact.title == "Buyer"
+
+
+@pytest.mark.django_db
+def test_export_then_import_reproduces_customers_and_contacts(org):
+    """Export (the list's CSV and XLSX writers, with the import's column names) -> delete -> import:
+    the same records, dictionary values, custom fields and tags."""
+    import datetime
+    from decimal import Decimal
+
+    from kehu.core import export
+    from kehu.core.exports_jobs import export_columns
+    from kehu.core.models import CustomField
+    from kehu.core.registry import registry
+
+    CustomField.objects.create(record_type="customers.customer", name="erp_code", label="ERP编码",
+                               label_en="ERP code", field_type="text")
+    CustomField.objects.create(record_type="customers.customer", name="credit", label="信用额度",
+                               label_en="Credit limit", field_type="decimal")
+    CustomField.objects.create(record_type="customers.contact", name="hobby", label="爱好", label_en="Hobby",
+                               field_type="text")
+    from kehu.core import customfields
+
+    customfields._CACHE.clear()
+    industry = DictItem.objects.get(kind="industry", code="finance")
+    level = DictItem.objects.get(kind="customer_level", code="vip")
+    a = make_customer(org.manager, "往返测试甲公司", phone="13812345678", email="a@example.com", industry=industry,
+                      level=level, grade="A", status="dormant", employees=12, annual_revenue=Decimal("1234.50"),
+                      first_contact_date=datetime.date(2026, 1, 5), notes="第一行\n第二行",
+                      custom_fields={"erp_code": "=ERP-001", "credit": "5000.5"})
+    a.set_tags(["重点", "华东"])
+    b = make_customer(org.manager, "Round Trip Ltd", phone="+41 44 123 45 67", website="https://rt.example.com")
+    make_contact(a, "王伟", mobile="13912345678", email="ww@example.com", gender="male", is_primary=True,
+                 birthday=datetime.date(1985, 3, 2), custom_fields={"hobby": "围棋"})
+    make_contact(b, "Mary Turner", phone="+41 44 123 45 68", title="CEO")
+
+    fields = ["name", "phone", "email", "website", "industry_id", "level_id", "grade", "status", "employees",
+              "annual_revenue", "first_contact_date", "notes", "custom_fields", "owner_id"]
+    contact_fields = ["name", "mobile", "phone", "email", "gender", "birthday", "title", "is_primary",
+                      "custom_fields", "customer__name", "owner_id"]
+    before = sorted(Customer.objects.values_list(*fields))
+    before_tags = {c.name: {t.name for t in c.tags} for c in Customer.objects.all()}
+    before_contacts = sorted(Contact.objects.values_list(*contact_fields))
+
+    for fmt in ("csv", "xlsx"):
+        with translation.override("zh-hans"):
+            rt = registry.get("customer")
+            path = export.exports_dir() / f"customers.{fmt}"
+            qs = rt.visible(org.manager)
+            (export.write_csv if fmt == "csv" else export.write_xlsx)(path, qs, export_columns(rt),
+                                                                      *(["客户"] if fmt == "xlsx" else []))
+            crt = registry.get("contact")
+            cpath = export.exports_dir() / f"contacts.{fmt}"
+            (export.write_csv if fmt == "csv" else export.write_xlsx)(
+                cpath, crt.visible(org.manager), export_columns(crt), *(["联系人"] if fmt == "xlsx" else []))
+        Contact.all_objects.all().delete()
+        Customer.all_objects.all().delete()
+        job = run(org.manager, path.read_bytes(), f"customers.{fmt}")
+        assert (job.created, job.failed_rows) == (2, 0), job.errors
+        job = run(org.manager, cpath.read_bytes(), f"contacts.{fmt}", key="contact")
+        assert (job.created, job.failed_rows) == (2, 0), job.errors
+        assert sorted(Customer.objects.values_list(*fields)) == before, fmt
+        assert {c.name: {t.name for t in c.tags} for c in Customer.objects.all()} == before_tags
+        assert sorted(Contact.objects.values_list(*contact_fields)) == before_contacts, fmt
