@@ -289,8 +289,8 @@ def _form_errors(row: Row, form, ctx: Context, prefix: str):
                                               (_("row") if name == "__all__" else name))
         if column in said:
             continue
-        for message in messages:
-            row.error(column, message)
+        said.add(column)
+        row.error(column, messages[0])  # the first reason of a cell (a blank name: "required", not twice)
 
 
 # --- running ----------------------------------------------------------------------------------------

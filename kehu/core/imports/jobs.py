@@ -116,11 +116,12 @@ def missing_required(job: ImportJob) -> list[str]:
 
 # --- starting -----------------------------------------------------------------------------------
 
-def start(job: ImportJob, *, dry_run: bool) -> ImportJob:
-    """Queue the check or the import (the caller has checked the rights)."""
+def start(job: ImportJob, *, dry_run: bool, checked: bool = True) -> ImportJob:
+    """Queue the check or the import (the caller has checked the rights). An import needs a check
+    first, unless `checked=False` (the API's one-step import: its rows are validated as it goes)."""
     if job.is_active:
         raise ValidationError(_("The import is already running."))
-    if not dry_run and job.status not in (ImportJob.Status.CHECKED, ImportJob.Status.FAILED,
+    if not dry_run and checked and job.status not in (ImportJob.Status.CHECKED, ImportJob.Status.FAILED,
                                           ImportJob.Status.CANCELLED):
         raise ValidationError(_("Check the file (dry run) before importing it."))
     if not dry_run and job.mode == ImportJob.Mode.ALL and job.failed_rows and job.imported_at is None:

@@ -4,6 +4,7 @@ and the API. Every file is written by the test itself."""
 
 import csv
 import io
+import json
 
 import openpyxl
 import pytest
@@ -374,3 +375,53 @@ def test_export_then_import_reproduces_customers_and_contacts(org):
         assert sorted(Customer.objects.values_list(*fields)) == before, fmt
         assert {c.name: {t.name for t in c.tags} for c in Customer.objects.all()} == before_tags
         assert sorted(Contact.objects.values_list(*contact_fields)) == before_contacts, fmt
+
+
+@pytest.mark.django_db
+def test_api_upload_check_import_and_undo(org):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from kehu.core.testing.factories import auth
+
+    client = Client(**auth(org.manager))
+    rows = [["Company", "Phone", "Ignored"], ["API 甲公司", "13812345678", "x"], ["", "13800000000", "y"]]
+    upload = SimpleUploadedFile("api.csv", csv_bytes(rows, "utf-16"), content_type="text/csv")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post("/api/v1/imports/", {"file": upload, "record_type": "customer",
+                                                    "mapping": json.dumps({"Ignored": ""})})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    job_id = body["id"]
+    assert body["status"] == "queued"  # the check runs in the worker: poll
+    body = client.get(f"/api/v1/imports/{job_id}").json()
+    assert (body["status"], body["created"], body["bad_rows"]) == ("checked", 1, 1)
+    assert body["errors"][0]["line"] == 3 and body["mapping"] == {"0": "name", "1": "phone"}
+    assert Customer.objects.count() == 0
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert client.post(f"/api/v1/imports/{job_id}/run").status_code == 200
+    assert client.get(f"/api/v1/imports/{job_id}").json()["status"] == "done"
+    assert Customer.objects.filter(name="API 甲公司").exists()
+    # another user's job is a 404; the undo is the importer's
+    other = Client(**auth(org.manager2))
+    assert other.get(f"/api/v1/imports/{job_id}").status_code == 404
+    assert other.post(f"/api/v1/imports/{job_id}/undo").status_code == 404
+    assert client.post(f"/api/v1/imports/{job_id}/undo").json() == {"removed": 1, "restored": 0, "kept": 0}
+    assert client.post(f"/api/v1/imports/{job_id}/undo").status_code == 422
+    assert not Customer.objects.exists()
+    # one step, no check; bad input named; no right
+    upload = SimpleUploadedFile("api.csv", csv_bytes(rows), content_type="text/csv")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        body = client.post("/api/v1/imports/", {"file": upload, "record_type": "customer", "dry_run": "false"}).json()
+    assert client.get(f"/api/v1/imports/{body['id']}").json()["created"] == 1
+    for data, field in [({"record_type": "nothing"}, "record_type"), ({"record_type": "customer", "mode": "x"}, "mode"),
+                        ({"record_type": "customer", "mapping": "[1]"}, "mapping"),
+                        ({"record_type": "customer", "mapping": '{"Phone": "nope"}'}, "mapping")]:
+        upload = SimpleUploadedFile("api.csv", csv_bytes(rows), content_type="text/csv")
+        response = client.post("/api/v1/imports/", {"file": upload, **data})
+        assert response.status_code == 422 and field in response.content.decode(), (data, response.content)
+    upload = SimpleUploadedFile("api.pdf", b"%PDF", content_type="application/pdf")
+    assert client.post("/api/v1/imports/", {"file": upload, "record_type": "customer"}).status_code == 422
+    upload = SimpleUploadedFile("api.csv", csv_bytes(rows), content_type="text/csv")
+    response = Client(**auth(org.executive)).post("/api/v1/imports/", {"file": upload, "record_type": "customer"})
+    assert response.status_code == 403
