@@ -129,8 +129,9 @@ def start(job: ImportJob, *, dry_run: bool, checked: bool = True) -> ImportJob:
     missing = missing_required(job)
     if missing:
         raise ValidationError(_("Map a column to: %(fields)s.") % {"fields": ", ".join(missing)})
-    if dry_run or job.imported_at is None:
+    if dry_run or job.imported_at is None:  # from the start (a restart after a crash goes on instead)
         job.resume_line = 0
+        job.rows_done = job.created = job.updated = job.skipped = job.failed_rows = job.duplicate_rows = 0
     job.dry_run = dry_run
     job.status = ImportJob.Status.QUEUED
     job.error = ""
