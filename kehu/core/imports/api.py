@@ -129,7 +129,7 @@ def create_import(request, file: File[UploadedFile], record_type: Form[str], dry
 
 @router.get("/{int:pk}", response=ImportOut, operation_id="import_get", summary="An import's status and report")
 def get_import(request, pk: int, errors_offset: int = 0, errors_limit: int = 100):
-    return out(own(request, pk), max(0, errors_offset), max(1, min(errors_limit, 500)))
+    return out(jobs.live(own(request, pk)), max(0, errors_offset), max(1, min(errors_limit, 500)))
 
 
 @router.post("/{int:pk}/run", response=ImportOut, operation_id="import_run", summary="Import a checked file")

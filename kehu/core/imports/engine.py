@@ -346,15 +346,33 @@ class ErrorFile:
 
 
 class Progress:
-    def __init__(self, job: ImportJob):
+    """Called after each batch: about once a second the counts go to a small side file (read by the
+    progress page and the API, and the heartbeat `cleanup` looks at) and, outside an
+    all-or-nothing transaction, to the job's row. The side file is needed because an all-or-nothing
+    import is one transaction: on SQLite it holds the database's write lock, on PostgreSQL the
+    job's row would stay locked; neither may be written from outside until it ends. A cancel is
+    seen through the job's row or a cancel file (`files.request_cancel`)."""
+
+    def __init__(self, job: ImportJob, *, in_transaction: bool = False):
         self.job = job
+        self.in_transaction = in_transaction
         self.last = time.monotonic()
+        self.started = timezone.now()
 
     def __call__(self, counts: dict, force=False):
         now = time.monotonic()
         if not force and now - self.last < PROGRESS_SECONDS:
             return
         self.last = now
+        from . import files
+
+        files.write_progress(self.job, {**counts, "at": timezone.now().isoformat()})
+        if files.cancel_requested(self.job):
+            raise Cancelled
+        if self.in_transaction:
+            if ImportJob.objects.filter(pk=self.job.pk).exclude(status=ImportJob.Status.RUNNING).exists():
+                raise Cancelled
+            return
         if not ImportJob.objects.filter(pk=self.job.pk, status=ImportJob.Status.RUNNING).update(
                 progress_at=timezone.now(), **counts):
             raise Cancelled
@@ -416,8 +434,8 @@ def run(job: ImportJob, *, dry_run: bool, progress=None) -> dict:
                             ImportBatch.objects.create(job=job, model=importer.model._meta.label_lower, before=before)
                         counts["created"] += len(creates)
                         counts["updated"] += len(updates)
-                        # what is committed, so a restart after a crash goes on after it
-                        ImportJob.objects.filter(pk=job.pk).update(resume_line=batch[-1].line, **counts)
+                        if not all_or_nothing:  # what is committed: a restart after a crash goes on after it
+                            ImportJob.objects.filter(pk=job.pk).update(resume_line=batch[-1].line, **counts)
                 else:
                     counts["created"] += sum(1 for r in batch if r.action == "create")
                     counts["updated"] += sum(1 for r in batch if r.action == "update")

@@ -43,3 +43,54 @@ def remove(name: str) -> None:
         os.unlink(imports_dir() / name)
     except FileNotFoundError:
         pass
+
+
+# --- the running job's side files: progress (the heartbeat) and a cancel request -----------------
+
+def progress_path(job) -> Path:
+    return imports_dir() / f"{job.pk}.progress"
+
+
+def write_progress(job, data: dict) -> None:
+    import json
+
+    path = progress_path(job)
+    tmp = path.with_suffix(".progress.tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def read_progress(job) -> dict | None:
+    import json
+
+    try:
+        return json.loads(progress_path(job).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def progress_mtime(job) -> float | None:
+    try:
+        return progress_path(job).stat().st_mtime
+    except FileNotFoundError:
+        return None
+
+
+def cancel_path(job) -> Path:
+    return imports_dir() / f"{job.pk}.cancel"
+
+
+def request_cancel(job) -> None:
+    cancel_path(job).touch()
+
+
+def cancel_requested(job) -> bool:
+    return cancel_path(job).exists()
+
+
+def clear_run_files(job) -> None:
+    for path in (progress_path(job), cancel_path(job)):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass

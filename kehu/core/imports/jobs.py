@@ -148,11 +148,33 @@ def _enqueue(pk: int):
 
 
 def cancel(job: ImportJob) -> bool:
+    """Stop a queued or running job. An all-or-nothing import (one transaction) sees the cancel
+    file at its next progress tick, rolls back and is then marked cancelled; on SQLite its
+    transaction holds the write lock, so the row is not written from here meanwhile."""
+    if not job.is_active:
+        return False
+    files.request_cancel(job)
+    if job.status == ImportJob.Status.RUNNING and job.mode == ImportJob.Mode.ALL and not job.dry_run:
+        return True
     changed = ImportJob.objects.filter(pk=job.pk, status__in=ImportJob.ACTIVE).update(
         status=ImportJob.Status.CANCELLED, finished_at=timezone.now())
     if changed:
         job.refresh_from_db()
     return bool(changed)
+
+
+def live(job: ImportJob) -> ImportJob:
+    """The job with the running worker's latest counts (its progress file) over the row's."""
+    if job.status == ImportJob.Status.RUNNING:
+        data = files.read_progress(job)
+        if data:
+            for key in ("rows_done", "created", "updated", "skipped", "failed_rows", "duplicate_rows"):
+                if key in data:
+                    setattr(job, key, data[key])
+            at = parse_datetime(data.get("at") or "")
+            if at and (job.progress_at is None or at > job.progress_at):
+                job.progress_at = at
+    return job
 
 
 # --- running ------------------------------------------------------------------------------------
@@ -175,6 +197,7 @@ def execute(job: ImportJob) -> dict:
         status=ImportJob.Status.RUNNING, started_at=now, progress_at=now, finished_at=None)
     if not claimed:
         return {"skipped": "not queued"}
+    files.clear_run_files(job)
     job.refresh_from_db()
     if job.rows_total is None:
         total = readers.count_rows(engine.table_of(job))
@@ -186,8 +209,13 @@ def execute(job: ImportJob) -> dict:
         if not dry and job.imported_at is None:
             ImportJob.objects.filter(pk=job.pk).update(imported_at=timezone.now())
             job.imported_at = timezone.now()
-        result = engine.run(job, dry_run=dry, progress=engine.Progress(job))
+        all_or_nothing = job.mode == ImportJob.Mode.ALL and not dry
+        result = engine.run(job, dry_run=dry, progress=engine.Progress(job, in_transaction=all_or_nothing))
     except engine.Cancelled:
+        ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+            status=ImportJob.Status.CANCELLED, finished_at=timezone.now(),
+            **({"created": 0, "updated": 0, "resume_line": 0} if job.mode == ImportJob.Mode.ALL and not dry else {}))
+        files.clear_run_files(job)
         return {"cancelled": job.pk}
     except engine.Abort:
         ImportJob.objects.filter(pk=job.pk).update(
@@ -201,6 +229,7 @@ def execute(job: ImportJob) -> dict:
         ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, finished_at=timezone.now(),
                                                    error=(str(exc) or type(exc).__name__)[:2000], **fields)
         return {"failed": job.pk}
+    files.clear_run_files(job)
     counts = result["counts"]
     status = ImportJob.Status.CHECKED if dry else ImportJob.Status.DONE
     done = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
@@ -226,6 +255,9 @@ def cleanup(now=None) -> int:
     stale = now - datetime.timedelta(minutes=stale_minutes())
     dead = 0
     for job in ImportJob.objects.filter(status=ImportJob.Status.RUNNING, progress_at__lt=stale):
+        beat = files.progress_mtime(job)
+        if beat is not None and beat >= stale.timestamp():
+            continue  # an all-or-nothing import writes its heartbeat to its progress file
         fields = {}
         if job.mode == ImportJob.Mode.ALL and not job.dry_run:
             fields = {"created": 0, "updated": 0, "resume_line": 0}
@@ -237,6 +269,7 @@ def cleanup(now=None) -> int:
                         "imported. Start it again to import the rest.") % {"line": job.resume_line}
         dead += ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING, progress_at__lt=stale).update(
             status=ImportJob.Status.FAILED, finished_at=now, error=message, **fields)
+        files.clear_run_files(job)
     return dead
 
 

@@ -100,7 +100,7 @@ def _mapping_context(job: ImportJob) -> dict:
 
 @login_required
 def import_detail(request, pk):
-    job = get_object_or_404(_visible_jobs(request.user), pk=pk)
+    job = jobs.live(get_object_or_404(_visible_jobs(request.user), pk=pk))
     rt = _rt(job.record_type)
     ctx = {"job": job, "rt": rt, "mine": job.user_id == request.user.pk}
     if request.htmx and request.GET.get("part") == "progress":
@@ -282,7 +282,7 @@ def import_history(request):
     qs = _visible_jobs(request.user).exclude(status=ImportJob.Status.NEW)
     if request.GET.get("type"):
         qs = qs.filter(record_type=request.GET["type"])
-    items = list(qs.order_by("-id")[:100])
+    items = [jobs.live(j) for j in qs.order_by("-id")[:100]]
     from kehu.core.registry import registry
 
     for job in items:
