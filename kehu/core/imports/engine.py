@@ -109,6 +109,8 @@ class Context:
         choice = self.value_map.get(f.name, {}).get(k)
         if isinstance(choice, int) or (isinstance(choice, str) and choice.isdigit()):
             return int(choice)
+        if choice == "reject":  # the user chose to refuse it: a bad row, not asked again
+            return None
         if choice == "new" and self.is_admin:
             if self.dry_run:
                 return "new"
@@ -372,6 +374,47 @@ class ErrorFile:
             self.fh.close()
         else:
             self.book.close()
+        if not self.count:
+            self.path.unlink(missing_ok=True)
+
+
+class FileKeys:
+    """The keys (phone, e-mail, name...) of the rows read so far, with the first line of each: in a
+    small SQLite file beside the upload, not in memory (a million rows' keys would be ~300 MB of
+    Python dicts), asked once per batch."""
+
+    def __init__(self, job: ImportJob):
+        import sqlite3
+
+        from .files import imports_dir
+
+        self.path = imports_dir() / f"{job.pk}-{time.monotonic_ns()}.keys"
+        self.db = sqlite3.connect(self.path)
+        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8000;"
+                              "CREATE TABLE k (key TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID;")
+
+    def first_lines(self, keys) -> dict:
+        keys = list(dict.fromkeys(keys))
+        found = {}
+        for start in range(0, len(keys), 500):
+            part = keys[start:start + 500]
+            sql = f"SELECT key, line FROM k WHERE key IN ({','.join('?' * len(part))})"
+            found.update(self.db.execute(sql, part).fetchall())
+        return found
+
+    def add(self, pairs) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO k VALUES (?, ?)", pairs)
+
+    def close(self) -> None:
+        self.db.close()
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _key_text(key) -> str:
+    return "\x1f".join(str(part) for part in key)
 
 
 class Progress:
@@ -416,7 +459,7 @@ def run(job: ImportJob, *, dry_run: bool, progress=None) -> dict:
     errors_file = ErrorFile(job)
     counts = {"rows_done": 0, "created": 0, "updated": 0, "skipped": 0, "failed_rows": 0, "duplicate_rows": 0}
     report_errors, report_dups = [], []
-    seen: dict = {}
+    seen = FileKeys(job)
     resume = 0 if dry_run else job.resume_line
     if resume:  # a restarted import: the committed batches count
         counts.update({k: getattr(job, k) for k in ("created", "updated", "skipped", "failed_rows",
@@ -472,6 +515,7 @@ def run(job: ImportJob, *, dry_run: bool, progress=None) -> dict:
                     progress(counts)
     finally:
         errors_file.close()
+        seen.close()
     unknown = ctx.unknown
     return {"counts": counts, "errors": report_errors, "duplicates": report_dups, "unknown": unknown,
             "errors_file": errors_file.name if errors_file.count else ""}
@@ -501,14 +545,18 @@ def _dup_report(row: Row) -> dict:
             "reasons": [], "action": row.action}
 
 
-def _remember_keys(batch, importer, seen, ctx):
+def _remember_keys(batch, importer, seen: FileKeys, ctx):
+    """The keys of rows a restarted import has committed already (their forms bound again)."""
+    pairs = []
     for row in batch:
         coerce_row(row, ctx)
-        for k in importer.within_file_keys(row):
-            seen.setdefault(k, row.line)
+        validate(row, ctx)
+        if not row.errors:
+            pairs += [(_key_text(k), row.line) for k in importer.within_file_keys(row)]
+    seen.add(pairs)
 
 
-def process_batch(batch: list[Row], ctx: Context, seen: dict) -> None:
+def process_batch(batch: list[Row], ctx: Context, seen: FileKeys) -> None:
     """Coerce, validate, match duplicates and decide each row's action."""
     importer = ctx.importer
     for row in batch:
@@ -519,14 +567,17 @@ def process_batch(batch: list[Row], ctx: Context, seen: dict) -> None:
     good = [r for r in batch if not r.errors]
     importer.find_existing(good, ctx)
     policy = ctx.job.duplicates
+    row_keys = {id(row): [_key_text(k) for k in importer.within_file_keys(row)] for row in good}
+    earlier = seen.first_lines(k for keys in row_keys.values() for k in keys)  # lines of earlier batches
+    here: dict = {}
     for row in batch:
         if row.errors:
             row.action = "error"
             continue
-        keys = importer.within_file_keys(row)
-        first = next((seen[k] for k in keys if k in seen), None)
+        keys = row_keys[id(row)]
+        first = next((earlier.get(k) or here.get(k) for k in keys if k in earlier or k in here), None)
         for k in keys:
-            seen.setdefault(k, row.line)
+            here.setdefault(k, row.line)
         if row.existing:
             pk, _label, _reasons, visible = row.existing
             if policy == ImportJob.Duplicates.CREATE:
@@ -544,3 +595,4 @@ def process_batch(batch: list[Row], ctx: Context, seen: dict) -> None:
             row.action = "create" if policy == ImportJob.Duplicates.CREATE else "skip"
         else:
             row.action = "create"
+    seen.add(list(here.items()))

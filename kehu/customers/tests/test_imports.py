@@ -425,3 +425,31 @@ def test_api_upload_check_import_and_undo(org):
     upload = SimpleUploadedFile("api.csv", csv_bytes(rows), content_type="text/csv")
     response = Client(**auth(org.executive)).post("/api/v1/imports/", {"file": upload, "record_type": "customer"})
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_rejected_values_xlsx_error_file_and_cancel(org):
+    from kehu.core.imports import engine, files
+
+    rows = [["客户导入"], ["客户名称", "行业", "电话", "首次联系"],
+            ["甲公司", "半导体", 13812345678.0, 46027], ["乙公司", "制造业", "123", "2026-02-30"]]
+    job = run(org.manager, xlsx_bytes(rows, merges=["A1:D1"]), "客户.xlsx", value_map={"industry": {"半导体": "reject"}},
+              dry_only=True)
+    assert job.header_line == 2 and job.failed_rows == 2 and job.unknown_values == {}
+    assert job.errors_file.endswith(".xlsx")
+    sheet = openpyxl.load_workbook(files.imports_dir() / job.errors_file, read_only=True).active
+    got = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert got[0] == ["Line", "客户名称", "行业", "电话", "首次联系", "Reason"]
+    assert got[1][:4] == [3, "甲公司", "半导体", "13812345678"] and "半导体" in got[1][-1]
+    assert got[2][0] == 4 and "电话" in got[2][-1] and "首次联系" in got[2][-1]
+
+    # cancel: a good-rows import sees its row; an all-or-nothing import its cancel file
+    for mode in ("good", "all"):
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, mode=mode, dry_run=False)
+        job.refresh_from_db()
+        progress = engine.Progress(job, in_transaction=mode == "all")
+        progress({"rows_done": 1}, force=True)
+        assert jobs.cancel(job)
+        with pytest.raises(engine.Cancelled):
+            progress({"rows_done": 2}, force=True)
+        files.clear_run_files(job)
