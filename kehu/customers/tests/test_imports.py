@@ -453,3 +453,32 @@ def test_rejected_values_xlsx_error_file_and_cancel(org):
         with pytest.raises(engine.Cancelled):
             progress({"rows_done": 2}, force=True)
         files.clear_run_files(job)
+
+
+@pytest.mark.django_db
+def test_saved_mapping_is_reused_and_pages_follow_the_rights(org):
+    from django.test import Client
+
+    rows = [["单位全称", "对接人手机"], ["甲公司", "13912345678"]]
+    job = jobs.create(org.manager, "customer", "a.csv", data=csv_bytes(rows))
+    assert job.mapping == {}  # neither name is known
+    job.mapping = {"0": "name", "1": "contact_mobile"}
+    job.save()
+    jobs.save_mapping(job)
+    again = jobs.create(org.manager, "customer", "b.csv", data=csv_bytes(rows))
+    assert again.mapping == {"0": "name", "1": "contact_mobile"}
+    assert jobs.create(org.manager2, "customer", "c.csv", data=csv_bytes(rows)).mapping == {}  # per user
+
+    manager, other, executive = Client(), Client(), Client()
+    manager.force_login(org.manager)
+    other.force_login(org.manager2)
+    executive.force_login(org.executive)
+    assert manager.get(f"/imports/{job.pk}/").status_code == 200
+    assert other.get(f"/imports/{job.pk}/").status_code == 404
+    assert executive.get("/imports/new/?type=customer").status_code == 403
+    assert manager.get("/imports/new/?type=nothing").status_code == 404
+    assert 'data-testid="import-link"' in manager.get("/customers/").content.decode()
+    assert 'data-testid="import-link"' not in executive.get("/customers/").content.decode()
+    history = Client()
+    history.force_login(org.admin)
+    assert history.get("/imports/").status_code == 200
