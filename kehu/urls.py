@@ -7,6 +7,7 @@ from kehu.ui import views as ui_views
 
 register_all()
 api.add_router("/exports/", "kehu.core.api_exports.router")  # exports as background jobs (issue 17)
+api.add_router("/imports/", "kehu.core.imports.api.router")  # imports: upload, check, import, undo (issue 15)
 
 urlpatterns = [
     path("", ui_views.home, name="home"),

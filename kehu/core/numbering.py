@@ -42,6 +42,27 @@ class Numbering:
         day = day or timezone.localdate()
         return self.format(day, next_sequence(self.sequence_key(model, day)))
 
+    def fill_many(self, objs) -> None:
+        """Give many new records of one model their numbers with one draw of the day's sequence
+        (bulk imports): the same numbers, in order, as filling each in turn."""
+        from django.db import transaction
+        from django.db.models import F
+
+        from .models import Sequence
+
+        todo = [o for o in objs if not getattr(o, self.field)]
+        if not todo:
+            return
+        day = timezone.localdate()
+        key = self.sequence_key(type(todo[0]), day)
+        with transaction.atomic():
+            if not Sequence.objects.filter(key=key).update(value=F("value") + len(todo)):
+                Sequence.objects.get_or_create(key=key, defaults={"value": 0})
+                Sequence.objects.filter(key=key).update(value=F("value") + len(todo))
+            last = Sequence.objects.values_list("value", flat=True).get(key=key)
+        for i, obj in enumerate(todo):
+            setattr(obj, self.field, self.format(day, last - len(todo) + 1 + i))
+
     def fill(self, obj) -> None:
         """Give `obj` its number unless it has one."""
         if not getattr(obj, self.field):

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import admin_views, exports_views, header_search, views
+from .imports import views as imports_views
 from .registry import registry
 
 app_name = "core"
@@ -16,6 +17,7 @@ urlpatterns = [
     path("attachments/<int:pk>/", views.AttachmentDownloadView.as_view(), name="attachment_download"),
     path("attachments/<int:pk>/delete/", views.AttachmentDeleteView.as_view(), name="attachment_delete"),
 ]
+urlpatterns += imports_views.urlpatterns  # imports: upload, mapping, check, run, history, undo (kehu/core/imports)
 urlpatterns += exports_views.urlpatterns  # My exports: progress, download (kehu/core/exports_views.py)
 for key in ("dictitem", "customfield"):
     urlpatterns += views.record_urls(registry.get(key))

@@ -239,7 +239,7 @@ class Contact(KehuModel):
     def save(self, *args, **kwargs):
         if self.customer_id:  # a contact belongs to whoever owns its customer
             self.owner_id = self.customer.owner_id
-        self.search_text = normalize.contact_search_text(self.name, self.mobile, self.phone, self.email, self.wechat)
+        self.search_text = self.build_search_text()
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = set(kwargs["update_fields"]) | {"search_text"}
         super().save(*args, **kwargs)
@@ -248,6 +248,10 @@ class Contact(KehuModel):
                 is_primary=False
             )
         self.customer.refresh_search_text()
+
+    def build_search_text(self) -> str:
+        """The contact's searchable column (save and bulk imports both fill it from here)."""
+        return normalize.contact_search_text(self.name, self.mobile, self.phone, self.email, self.wechat)
 
     @property
     def mobile_display(self):

@@ -30,7 +30,7 @@ class CustomerType(RecordType):
         "number", "name", "type", "level", "grade", "industry", "source", "status", "region", "country",
         "province", "city", "address", "phone", "email", "website", "employees", "annual_revenue", "needs",
         "first_contact_date", "owner", "deal_amount", "deal_products", "signed_on", "notes", "created_at",
-        "updated_at",
+        "updated_at", "tags",  # the import's column names: an export imports back (kehu/customers/imports.py)
     ]
     api_exclude = ["search_text"]
     nav_icon = "ti-building-store"
@@ -88,6 +88,8 @@ class ContactType(RecordType):
     sort_fields = ["id", "name", "created_at"]
     default_sort = "-id"
     list_select_related = ["customer"]
+    export_fields = ["customer", "name", "gender", "title", "mobile", "phone", "email", "wechat", "birthday",
+                     "is_primary", "notes", "owner", "created_at", "updated_at", "tags"]
     api_exclude = ["search_text"]
     nav_icon = "ti-address-book"
     nav_section, nav_order = "customers", 20

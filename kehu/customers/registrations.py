@@ -58,3 +58,7 @@ r.home_panel("customers", _("My recently updated customers"), right="customer.vi
              column="side", icon="ti-building-store", rows="xx", order=130)
 
 r.job(tasks.pool_sweep, daily_at=lambda: getattr(settings, "KEHU_POOL_SWEEP_HOUR", 1))
+from . import imports  # noqa: E402, F401  (the customer and contact importers: kehu/core/imports)
+
+r.nav_entry("imports", _("Import history"), "core:import_history", right="customer.create", section="customers",
+            icon="ti-upload", order=90)

@@ -107,6 +107,62 @@ def find_duplicates(*, name="", phone="", email="", exclude_pk=None, user=None, 
     return list(found.values())[:limit]
 
 
+def find_duplicates_bulk(candidates: list[dict], user=None) -> list[list[Duplicate]]:
+    """`find_duplicates` for a batch of customers at once (imports): for each candidate
+    ({"name", "phones": [...], "emails": [...]}, already normalised by the model's clean), the
+    customers with one of its phones or e-mails (their own or a contact's) or the same name, in one
+    query per kind of key for the whole batch (never a query per row). The similar-name probe of
+    `find_duplicates` (a trigram search and a fuzzy score per candidate) is left out here: a
+    batch matches names exactly (after `normalize.clean_name`)."""
+    phones_ = {p for c in candidates for p in c.get("phones", ()) if p}
+    emails = {e.lower() for c in candidates for e in c.get("emails", ()) if e}
+    names = {c["name"] for c in candidates if c.get("name")}
+    by_key: dict[tuple, dict[int, str]] = {}
+
+    def add(kind, value, customer_id, reason):
+        by_key.setdefault((kind, value), {}).setdefault(customer_id, reason)
+
+    if phones_:
+        for pk, phone in Customer.objects.filter(phone__in=phones_).values_list("pk", "phone"):
+            add("phone", phone, pk, _("same phone"))
+        for cid, mobile, phone in Contact.objects.filter(Q(mobile__in=phones_) | Q(phone__in=phones_)).values_list(
+                "customer_id", "mobile", "phone"):
+            for p in (mobile, phone):
+                if p in phones_:
+                    add("phone", p, cid, _("same phone as a contact"))
+    if emails:
+        for pk, email in Customer.objects.alias(email_key=Lower("email")).filter(email_key__in=emails).values_list(
+                "pk", "email"):
+            add("email", email.lower(), pk, _("same e-mail"))
+        for cid, email in Contact.objects.alias(email_key=Lower("email")).filter(email_key__in=emails).values_list(
+                "customer_id", "email"):
+            add("email", email.lower(), cid, _("same e-mail as a contact"))
+    if names:
+        for pk, name in Customer.objects.filter(name__in=names).values_list("pk", "name"):
+            add("name", name, pk, _("same name"))
+    if not by_key:
+        return [[] for _c in candidates]
+    ids = {pk for found in by_key.values() for pk in found}
+    customers = Customer.objects.select_related("owner").in_bulk(ids)
+    visible = set(Customer.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True)) \
+        if user is not None else set()
+    out = []
+    for c in candidates:
+        found: dict[int, Duplicate] = {}
+        keys = [("phone", p) for p in c.get("phones", ()) if p] + [("email", e.lower()) for e in c.get("emails", ()) if e]
+        if c.get("name"):
+            keys.append(("name", c["name"]))
+        for key in keys:
+            for pk, reason in by_key.get(key, {}).items():
+                if pk not in customers:
+                    continue
+                dup = found.setdefault(pk, Duplicate(customers[pk], [], pk in visible))
+                if reason not in dup.reasons:
+                    dup.reasons.append(reason)
+        out.append(list(found.values()))
+    return out
+
+
 class DuplicateCustomer(ValidationError):
     """A new customer, or a changed name, phone or e-mail, matches existing customers: the
     possible duplicates are named under `allow_duplicate` (what confirms them)."""

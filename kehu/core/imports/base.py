@@ -1,0 +1,331 @@
+"""The import declaration of a record type and the registry of importers.
+
+    # kehu/customers/imports.py, registered from kehu/customers/registrations.py
+    class ContactImporter(Importer):
+        key = "contact"                           # the record type
+        aliases = {"mobile": ["手机", "Mobile"]}    # header names besides the field's labels
+        duplicate_fields = ("mobile", "email")
+
+    register(ContactImporter())
+
+Fields come from the record type's form (its editable fields, custom fields, tags); each has a
+kind that says how a cell is coerced (kehu/core/imports/coerce.py). Rows are validated by the form
+with the importing user (`form(data, user=user)`): the same rules, choices and data scope as the
+UI and the API. An importer may add fields of a child record filled from the same row
+(`child_fields`: the customer's primary contact) and override `find_existing` (duplicates, per
+batch) and `write` (bulk writes)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django import forms
+from django.db import models
+from django.utils import translation
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+from . import coerce
+from .presets import PRESETS
+
+TEXT, LONGTEXT, PHONE, EMAIL, NUMBER, INTEGER, DATE, BOOL, DICT, CHOICE, USER, TAGS, REF, MULTI = (
+    "text", "longtext", "phone", "email", "number", "integer", "date", "bool", "dict", "choice", "user", "tags",
+    "ref", "multi")
+
+
+@dataclass
+class ImportField:
+    name: str  # the import's name (a form field, or `<prefix>_<field>` of a child)
+    label: str
+    kind: str
+    form_field: str  # the name in its form
+    target: str = ""  # "" the record itself; a child's prefix ("contact")
+    labels: tuple = ()  # every name a header may have: the labels in each language, the name
+    dict_kind: str = ""
+    choices: dict = field(default_factory=dict)  # key(label or value) -> value
+    required: bool = False
+
+
+class Importer:
+    key = ""  # the record type's key
+    form_class = None  # default: the record type's form
+    aliases: dict[str, list[str]] = {}
+    exclude: tuple = ("allow_duplicate",)
+    child_prefix = ""  # a child record filled from the same row ("contact")
+    child_form_class = None
+    child_exclude: tuple = ()
+    child_label = ""
+    duplicate_fields: tuple = ()  # fields whose equal values mark a duplicate (within the file too)
+    batch_size = 1000
+
+    # --- the record type and its forms ---------------------------------------------------------------
+    @property
+    def rt(self):
+        from kehu.core.registry import registry
+
+        return registry.get(self.key)
+
+    @property
+    def model(self):
+        return self.rt.model
+
+    def make_form(self, data, user, instance=None):
+        return (self.form_class or self.rt.form)(data, user=user, instance=instance)
+
+    def make_child_form(self, data, user, instance=None):
+        return self.child_form_class(data, user=user, instance=instance)
+
+    # --- fields -----------------------------------------------------------------------------------------
+    def fields(self) -> list[ImportField]:
+        """Every field a column may be mapped to (custom fields change at run time: not cached)."""
+        out = self._fields_of(self.make_form(None, None), self.model, "", self.exclude)
+        if self.child_prefix:
+            child = self.make_child_form(None, None)
+            out += self._fields_of(child, child._meta.model, self.child_prefix, self.child_exclude)
+        return out + self.extra_fields()
+
+    def extra_fields(self) -> list[ImportField]:
+        return []
+
+    def _fields_of(self, form, model, prefix, exclude) -> list[ImportField]:
+        out = []
+        custom = {cf.key: cf for cf in getattr(form, "custom_field_defs", ())}
+        for name, ff in form.fields.items():
+            if name in exclude:
+                continue
+            mf = _model_field(model, name)
+            kind, dict_kind, choices = _kind(name, ff, mf)
+            labels = _labels(mf, ff, name)
+            if name in custom:  # a custom field: its name and labels in both languages
+                cf = custom[name]
+                labels += tuple(x for x in (cf.name, cf.label, cf.label_en) if x)
+            full = f"{prefix}_{name}" if prefix else name
+            label = capfirst(str(ff.label or name))
+            if prefix:
+                label = f"{self.child_label} · {label}"
+                labels = tuple(f"{lab_prefix}{lab}" for lab in labels for lab_prefix in _child_prefixes(self))
+            out.append(ImportField(full, label, kind, name, prefix, labels + tuple(self.aliases.get(full, ())),
+                                   dict_kind, choices, required=bool(ff.required) and kind != BOOL))
+        return out
+
+    # --- mapping ----------------------------------------------------------------------------------------
+    def guess_mapping(self, headers: list[str], preset: str = "", saved: dict | None = None) -> dict[str, str]:
+        """{column index: field name} from the user's saved mapping, the preset's column names,
+        then every field's labels (Chinese and English) and aliases."""
+        fields = {f.name: f for f in self.fields()}
+        lookup: dict[str, str] = {}
+        for f in fields.values():
+            for label in f.labels:
+                lookup.setdefault(coerce.key(label), f.name)
+        for name in ([preset] if preset in PRESETS else PRESETS):  # a chosen preset alone, else them all
+            for header, target in PRESETS[name].get(self.key, {}).items():
+                if target in fields or target in self.virtual_fields():
+                    lookup.setdefault(coerce.key(header), target)
+        if preset in PRESETS:
+            for header, target in PRESETS[preset].get(self.key, {}).items():
+                if target in fields or target in self.virtual_fields():
+                    lookup[coerce.key(header)] = target
+        for header, target in (saved or {}).items():
+            if target in fields or target in self.virtual_fields():
+                lookup[header] = target
+        mapping, used = {}, set()
+        for i, header in enumerate(headers):
+            target = lookup.get(coerce.key(header))
+            if target and target not in used:
+                mapping[str(i)] = target
+                used.add(target)
+        return mapping
+
+    def virtual_fields(self) -> dict[str, str]:
+        """Names a column may map to that are not a form field (first_name + last_name -> name)."""
+        return {}
+
+    # --- hooks of the engine ------------------------------------------------------------------------
+    def apply_virtual(self, row, values: dict) -> None:
+        """Columns mapped to `virtual_fields` (a first and a last name) into the row's data."""
+
+    def resolve_refs(self, rows, ctx) -> None:
+        """Look up the batch's references (`row.refs`: a contact's customer by name or number)."""
+        for row in rows:
+            for name in row.refs:
+                row.error(ctx.column_of.get(name, name), _("Cannot be imported."))
+
+    def prepare_data(self, row, data: dict, ctx) -> None:
+        """Last changes to a row's form data before it is validated."""
+
+    def find_existing(self, rows, ctx) -> None:
+        """Set `row.existing = (pk, label, reasons)` on rows matching a stored record (one query
+        per key for the whole batch). Default: no duplicate rule."""
+
+    def within_file_keys(self, row) -> list[tuple[str, str]]:
+        """The keys by which two rows of one file are the same record."""
+        data = row.data
+        return [(f, data.get(f, "").lower()) for f in self.duplicate_fields if data.get(f)]
+
+    def write(self, creates, updates, ctx) -> tuple[list[int], list[dict]]:
+        """Save the batch; returns (created ids, snapshots before the updates). Default: each
+        row through its form's save (what the UI does)."""
+        created = []
+        for row in creates:
+            obj = self.rt.save_form(row.form, ctx.user) if hasattr(self.rt, "save_form") else row.form.save()
+            if row.tags is not None:
+                obj.set_tags(row.tags)
+            created.append(obj.pk)
+        return created, self.apply_updates(updates, ctx)
+
+    def apply_updates(self, updates, ctx) -> list[dict]:
+        before = []
+        for row in updates:
+            obj = row.form.instance
+            snap = snapshot(self.model, row.existing_obj)
+            row.form.save()
+            if row.tags is not None:
+                obj.set_tags(row.tags)
+            snap["version"] = obj.version
+            before.append(snap)
+        return before
+
+    def remove(self, model, ids) -> int:
+        """Undo: delete records the import created (their children go with them)."""
+        deleted = model._base_manager.filter(pk__in=ids).delete()[1]
+        return deleted.get(model._meta.label, 0)
+
+    def label_of(self, obj) -> str:
+        number = getattr(obj, "number", "")
+        return f"{number} {obj}".strip()
+
+
+def write_tags(model, pairs) -> None:
+    """Tag many new records at once: pairs of (record id, [tag names])."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from kehu.core.models import Tag, TaggedItem
+
+    wanted = {n[:50] for _pk, names in pairs for n in names or ()}
+    if not wanted:
+        return
+    tags = {t.name: t.pk for t in Tag.objects.filter(name__in=wanted)}
+    missing = [Tag(name=n) for n in wanted if n not in tags]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        tags = {t.name: t.pk for t in Tag.objects.filter(name__in=wanted)}
+    ct = ContentType.objects.get_for_model(model)
+    TaggedItem.objects.bulk_create([TaggedItem(tag_id=tags[n[:50]], content_type=ct, object_id=pk)
+                                    for pk, names in pairs for n in dict.fromkeys(names or ())])
+
+
+def snapshot(model, obj) -> dict:
+    """The stored values of `obj` an update may change, as JSON (undo puts them back)."""
+    values = {}
+    for f in model._meta.concrete_fields:
+        if f.primary_key or f.name in ("version", "updated_at", "search_text", "created_at", "created_by"):
+            continue
+        v = f.value_from_object(obj)
+        if isinstance(v, (datetime.date, datetime.datetime)):
+            v = v.isoformat()
+        elif v is not None and not isinstance(v, (int, float, str, bool, dict, list)):
+            v = str(v)
+        values[f.attname] = v
+    from kehu.core.models import tags_by_id
+
+    tags = tags_by_id(model, [obj.pk], names=True)[obj.pk]
+    return {"id": obj.pk, "fields": values, "tags": tags}
+
+
+def _child_prefixes(importer) -> tuple:
+    label = str(importer.child_label)
+    out = ["contact_" if importer.child_prefix == "contact" else f"{importer.child_prefix}_", f"{label}", f"{label} "]
+    with translation.override("en"):
+        out.append(f"{importer.child_label} ")
+    with translation.override("zh-hans"):
+        out.append(f"{importer.child_label}")
+    return tuple(dict.fromkeys(out))
+
+
+def _model_field(model, name):
+    try:
+        return model._meta.get_field(name)
+    except Exception:
+        return None
+
+
+def _labels(mf, ff, name) -> tuple:
+    labels = [name]
+    for lang in ("zh-hans", "en"):
+        with translation.override(lang):
+            if mf is not None and hasattr(mf, "verbose_name"):
+                labels.append(str(mf.verbose_name))
+            if ff.label:
+                labels.append(str(ff.label))
+    if name == "tags_text":
+        labels += ["tags", "标签", "Tags"]
+    return tuple(dict.fromkeys(labels))
+
+
+def _kind(name, ff, mf):
+    from kehu.core.models import DictItem
+
+    if name == "tags_text":
+        return TAGS, "", {}
+    if isinstance(mf, models.ForeignKey):
+        if mf.related_model is DictItem:
+            return DICT, (mf.get_limit_choices_to() or {}).get("kind", ""), {}
+        from django.contrib.auth import get_user_model
+
+        if mf.related_model is get_user_model():
+            return USER, "", {}
+        return REF, "", {}
+    if isinstance(ff, forms.MultipleChoiceField):
+        return MULTI, "", _choice_keys(ff.choices)
+    if isinstance(ff, forms.TypedChoiceField) or isinstance(ff, forms.ChoiceField):
+        return CHOICE, "", _choice_keys(ff.choices)
+    if isinstance(ff, forms.BooleanField) or isinstance(ff, forms.NullBooleanField):
+        return BOOL, "", {}
+    if isinstance(ff, forms.DateField) or isinstance(ff, forms.DateTimeField):
+        return DATE, "", {}
+    if isinstance(ff, (forms.DecimalField, forms.FloatField)):  # subclasses of IntegerField
+        return NUMBER, "", {}
+    if isinstance(ff, forms.IntegerField):
+        return INTEGER, "", {}
+    if isinstance(ff, forms.EmailField):
+        return EMAIL, "", {}
+    if name in ("phone", "mobile") or name.endswith("_phone"):
+        return PHONE, "", {}
+    if isinstance(ff.widget, forms.Textarea):
+        return LONGTEXT, "", {}
+    return TEXT, "", {}
+
+
+def _choice_keys(choices) -> dict:
+    out = {}
+    for value, label in choices:
+        if isinstance(label, (list, tuple)):
+            continue
+        out[coerce.key(value)] = value
+        for lang in ("zh-hans", "en"):
+            with translation.override(lang):
+                out.setdefault(coerce.key(str(label)), value)
+    out.pop("", None)
+    out.pop("---------", None)
+    return out
+
+
+_REGISTRY: dict[str, Importer] = {}
+
+
+def register(importer: Importer) -> Importer:
+    _REGISTRY[importer.key] = importer
+    return importer
+
+
+def get(key: str) -> Importer:
+    return _REGISTRY[key]
+
+
+def all_importers() -> dict[str, Importer]:
+    return dict(_REGISTRY)
+
+
+def unknown_text(value) -> str:
+    return _("“%(value)s” is not in the list.") % {"value": value}

@@ -1,0 +1,598 @@
+"""The import engine: reads the job's file in batches, coerces each mapped cell, validates each
+row through the record type's form (with the importing user), finds duplicates per batch (in the
+database, with set-based queries, and within the file), and — unless it is a dry run — writes the
+batch and what undo needs in one transaction.
+
+A dry run writes nothing but the report: counts, the first bad rows and duplicates, unknown
+dictionary values, and the error file (the original rows with a reason column)."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import itertools
+import logging
+import re
+import time
+import zlib
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import base, coerce, readers
+from .models import ImportBatch, ImportJob
+
+log = logging.getLogger(__name__)
+
+REPORT_LIMIT = 500  # bad rows and duplicates kept in the job for the page and the API
+UNKNOWN_LIMIT = 50  # unknown values kept per dictionary field
+PROGRESS_SECONDS = 1.0
+
+
+class Cancelled(Exception):
+    pass
+
+
+class Abort(Exception):
+    """An all-or-nothing import met a bad row: everything is rolled back."""
+
+
+@dataclass
+class Row:
+    line: int
+    cells: list
+    data: dict = field(default_factory=dict)
+    child: dict = field(default_factory=dict)
+    errors: list = field(default_factory=list)  # [(column header, message)]
+    tags: list | None = None
+    blank: set = field(default_factory=set)
+    refs: dict = field(default_factory=dict)  # field -> text to look up (a contact's customer)
+    form: object = None
+    child_form: object = None
+    existing: tuple | None = None  # (pk, label, reasons, visible)
+    existing_obj: object = None
+    dup_line: int | None = None
+    action: str = ""  # create | update | skip | error
+
+    def error(self, column, message):
+        self.errors.append((str(column), str(message)))
+
+
+class Context:
+    """What a run knows once: the user, the fields, dictionary and user indexes, choices' rows."""
+
+    def __init__(self, job: ImportJob, importer: base.Importer, dry_run: bool):
+        from kehu.core.models import DictItem
+
+        self.job, self.importer, self.user, self.dry_run = job, importer, job.user, dry_run
+        self.fields = {f.name: f for f in importer.fields()}
+        self.headers = job.headers
+        self.mapping = {int(k): v for k, v in job.mapping.items() if v}
+        self.column_of = {v: job.headers[k] if k < len(job.headers) else v for k, v in self.mapping.items()}
+        self.value_map = job.value_map or {}
+        self.dicts: dict[str, dict[str, int]] = {}
+        for item in DictItem.objects.filter(active=True).order_by("order", "id"):
+            index = self.dicts.setdefault(item.kind, {})
+            for k in (item.label, item.label_en, item.code):
+                if k:
+                    index.setdefault(coerce.key(k), item.pk)
+        self.users = None
+        self.unknown: dict[str, list[str]] = {}
+        self.defaults = None
+        self.preloaded: dict = {}
+        self.child_preloaded: dict = {}
+        self.refs: dict = {}  # form field -> {pk: row} of the batch's references, read in one query
+        self.forms: dict = {}  # the forms of new records, built once (`_rebound`)
+        self.form_owner: dict = {}
+        self.is_admin = self.user.has_right("dictitem", "create")
+
+    def user_index(self) -> dict[str, int]:
+        if self.users is None:
+            from kehu.accounts.models import User
+
+            self.users = {}
+            for pk, username, full_name, email in User.objects.filter(is_active=True).values_list(
+                    "pk", "username", "full_name", "email"):
+                for k in (username, full_name, email):
+                    if k:
+                        self.users.setdefault(coerce.key(k), pk)
+        return self.users
+
+    def dict_value(self, f: base.ImportField, raw: str):
+        """The dictionary value's pk, or None with the value remembered as unknown."""
+        k = coerce.key(raw)
+        pk = self.dicts.get(f.dict_kind, {}).get(k)
+        if pk:
+            return pk
+        choice = self.value_map.get(f.name, {}).get(k)
+        if isinstance(choice, int) or (isinstance(choice, str) and choice.isdigit()):
+            return int(choice)
+        if choice == "reject":  # the user chose to refuse it: a bad row, not asked again
+            return None
+        if choice == "new" and self.is_admin:
+            if self.dry_run:
+                return "new"
+            return self.new_dict_item(f.dict_kind, raw)
+        values = self.unknown.setdefault(f.name, [])
+        if raw not in values and len(values) < UNKNOWN_LIMIT:
+            values.append(raw)
+        return None
+
+    def new_dict_item(self, kind: str, label: str) -> int:
+        from kehu.core.models import DictItem
+
+        code = f"imp{zlib.crc32(label.encode()):08x}"
+        item, _created = DictItem.objects.get_or_create(kind=kind, code=code, defaults={"label": label[:100]})
+        self.dicts.setdefault(kind, {})[coerce.key(label)] = item.pk
+        return item.pk
+
+
+_SPLIT = re.compile(r"[,;，；、/|\n]+")
+_EMAIL = re.compile(r"[^\s,;<>\"'()\[\]{}:]+@[^\s,;<>\"'()\[\]{}:]+\.[^\s,;<>\"'()\[\]{}:]+")
+
+
+def coerce_row(row: Row, ctx: Context) -> None:
+    """Cells to the forms' data (`row.data`, `row.child`), errors on the row."""
+    virtual = {}
+    for col, name in ctx.mapping.items():
+        raw = row.cells[col] if col < len(row.cells) else None
+        column = ctx.column_of[name]
+        f = ctx.fields.get(name)
+        if f is None:
+            if name in ctx.importer.virtual_fields():
+                virtual[name] = coerce.text(raw)
+            continue
+        target = row.child if f.target else row.data
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            row.blank.add(f.form_field)  # an update keeps the stored value of an empty cell
+        try:
+            value = _coerce(f, raw, row, ctx)
+        except ValueError as exc:
+            row.error(column, exc)
+            continue
+        if value is _REJECT:
+            row.error(column, _("“%(value)s” is not in the list of %(field)s.") % {
+                "value": coerce.text(raw), "field": f.label})
+            continue
+        if value is not _SKIP:
+            target[f.form_field] = value
+    if virtual:
+        ctx.importer.apply_virtual(row, virtual)
+
+
+_SKIP, _REJECT = object(), object()
+
+
+def _coerce(f: base.ImportField, raw, row: Row, ctx: Context):
+    kind = f.kind
+    if kind == base.TEXT:
+        return coerce.text(raw)
+    if kind == base.LONGTEXT:
+        return coerce.long_text(raw)
+    if kind == base.PHONE:
+        value = coerce.phone(raw)
+        return _SPLIT.split(value)[0].strip() if value else ""
+    if kind == base.EMAIL:
+        value = coerce.text(raw)
+        found = _EMAIL.search(value)
+        return found.group(0) if found else value
+    if kind == base.NUMBER:
+        return coerce.number(raw)
+    if kind == base.INTEGER:
+        return coerce.integer(raw)
+    if kind == base.DATE:
+        return coerce.date(raw)
+    if kind == base.BOOL:
+        return coerce.boolean(raw)
+    if kind == base.TAGS:
+        value = coerce.text(raw)
+        row.tags = [t.strip() for t in _SPLIT.split(value) if t.strip()] or None
+        return ",".join(row.tags or ())
+    value = coerce.text(raw)
+    if not value:
+        return ""
+    if kind == base.DICT:
+        pk = ctx.dict_value(f, value)
+        return _REJECT if pk is None else ("" if pk == "new" else str(pk))
+    if kind == base.CHOICE:
+        found = f.choices.get(coerce.key(value))
+        return _REJECT if found is None else found
+    if kind == base.MULTI:
+        out = []
+        for part in _SPLIT.split(value):
+            found = f.choices.get(coerce.key(part))
+            if found is None and part.strip():
+                return _REJECT
+            if found is not None:
+                out.append(found)
+        return out
+    if kind == base.USER:
+        pk = ctx.user_index().get(coerce.key(value))
+        if pk is None:
+            raise ValueError(_("“%(value)s” is not a user of Kehu.") % {"value": value})
+        return str(pk)
+    if kind == base.REF:
+        row.refs[f.form_field] = value
+        return _SKIP
+    return value
+
+
+# --- forms ------------------------------------------------------------------------------------------
+
+def _preload(form, cache: dict, refs: dict):
+    """Resolve the form's choices (dictionary values, owners) from rows read once per run from
+    each field's own queryset, instead of a query per row and field."""
+    from django import forms as djforms
+    from django.contrib.auth import get_user_model
+
+    from kehu.core.forms import PreloadedModelChoiceField
+    from kehu.core.models import DictItem
+
+    for name, ff in form.fields.items():
+        if name in refs and isinstance(ff, djforms.ModelChoiceField):
+            ff.__class__ = PreloadedModelChoiceField
+            ff.preloaded = refs[name]
+        elif type(ff) is djforms.ModelChoiceField and ff.queryset is not None and \
+                ff.queryset.model in (DictItem, get_user_model()):
+            if name not in cache:
+                cache[name] = {o.pk: o for o in ff.queryset} if ff.queryset is not None else {}
+            if len(cache[name]) <= 20000:
+                ff.__class__ = PreloadedModelChoiceField
+                ff.preloaded = cache[name]
+
+
+def defaults_of(ctx: Context) -> dict:
+    """What an empty form of a new record starts with (the UI posts these unless changed)."""
+    if ctx.defaults is None:
+        form = ctx.importer.make_form(None, ctx.user)
+        ctx.defaults = {}
+        for name, ff in form.fields.items():
+            value = form.get_initial_for_field(ff, name)
+            if value not in (None, "", [], False):
+                ctx.defaults[name] = value.pk if hasattr(value, "pk") else value
+        if "owner" in form.fields and "owner" not in ctx.defaults:
+            ctx.defaults["owner"] = ctx.user.pk
+    return ctx.defaults
+
+
+def validate(row: Row, ctx: Context, instance=None) -> None:
+    """Bind the record's form (and its child's) and collect their errors on the row."""
+    importer = ctx.importer
+    if instance is None:
+        data = {**defaults_of(ctx), **row.data}
+    else:
+        unbound = importer.make_form(None, ctx.user, instance=instance)
+        data = {}
+        for name, ff in unbound.fields.items():
+            value = unbound.get_initial_for_field(ff, name)
+            data[name] = value.pk if hasattr(value, "pk") else value
+        data = {k: v for k, v in data.items() if v is not None}
+        data.update({k: v for k, v in row.data.items() if k not in row.blank})
+    importer.prepare_data(row, data, ctx)
+    if instance is None:  # a new record: the run's form, bound again (building one costs ~5 ms)
+        form = _rebound(ctx, "form", lambda: importer.make_form(data, ctx.user), data)
+    else:
+        form = importer.make_form(data, ctx.user, instance=instance)
+    _preload(form, ctx.preloaded, ctx.refs)
+    row.form = form
+    if not form.is_valid():
+        _form_errors(row, form, ctx, "")
+    if importer.child_prefix and instance is None and any(v not in ("", None) for v in row.child.values()):
+        child = _rebound(ctx, "child", lambda: importer.make_child_form(row.child, ctx.user), row.child)
+        _preload(child, ctx.child_preloaded, {})
+        row.child_form = child
+        if not child.is_valid():
+            _form_errors(row, child, ctx, importer.child_prefix)
+
+
+def _rebound(ctx: Context, slot: str, build, data):
+    """The record type's form for a new record, built once per run and bound to each row's data
+    with a fresh instance: the same fields, choices (the user's scope), clean() and model
+    validation as a new form, without building the form (its field copies and querysets) per row.
+    A row's form is only used until its batch is written, so the last form stays the row's own
+    once the next row takes the slot: each row gets the bound form of the same build."""
+    template = ctx.forms.get(slot)
+    if template is None:
+        template = ctx.forms[slot] = build()
+        ctx.form_owner[slot] = getattr(template.instance, "owner_id", None)
+    form = copy.copy(template)  # shallow: the fields are shared, read-only while cleaning
+    form.data = data
+    form.files = {}
+    form.is_bound = True
+    form._errors = None
+    form._bound_fields_cache = {}
+    form.instance = template._meta.model()
+    if ctx.form_owner[slot] is not None:
+        form.instance.owner_id = ctx.form_owner[slot]
+    form.__dict__.pop("cleaned_data", None)
+    return form
+
+
+def _form_errors(row: Row, form, ctx: Context, prefix: str):
+    said = {column for column, _m in row.errors}  # a cell already refused says why once
+    for name, messages in form.errors.items():
+        if name == "allow_duplicate":
+            continue
+        full = f"{prefix}_{name}" if prefix else name
+        column = ctx.column_of.get(full) or (ctx.fields[full].label if full in ctx.fields else
+                                              (_("row") if name == "__all__" else name))
+        if column in said:
+            continue
+        said.add(column)
+        row.error(column, messages[0])  # the first reason of a cell (a blank name: "required", not twice)
+
+
+# --- running ----------------------------------------------------------------------------------------
+
+def table_of(job: ImportJob) -> readers.Table:
+    from .files import path_of
+
+    table = readers.Table(path=str(path_of(job)), format=job.format, encoding=job.encoding,
+                          delimiter=job.delimiter, header_line=job.header_line, headers=list(job.headers))
+    return table
+
+
+class ErrorFile:
+    """The rows with a reason: the original cells plus a column saying what is wrong (CSV in
+    UTF-8 with BOM for a CSV upload, else XLSX)."""
+
+    def __init__(self, job: ImportJob):
+        from .files import imports_dir
+
+        self.job = job
+        self.format = "csv" if job.format == "csv" else "xlsx"
+        self.name = f"{job.pk}-errors.{self.format}"
+        self.path = imports_dir() / self.name
+        self.count = 0
+        header = [_("Line"), *job.headers, _("Reason")]
+        if self.format == "csv":
+            self.fh = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+            self.writer = csv.writer(self.fh)
+            self.writer.writerow(header)
+        else:
+            import xlsxwriter
+
+            self.book = xlsxwriter.Workbook(str(self.path), {"constant_memory": True, "strings_to_formulas": False,
+                                                             "tmpdir": str(self.path.parent)})
+            self.sheet = self.book.add_worksheet(_("Errors")[:31])
+            self.sheet.write_row(0, 0, header)
+
+    def add(self, row: Row, reason: str):
+        from kehu.core.export import safe_cell
+
+        self.count += 1
+        cells = [row.line] + [readers.cell_text(v) for v in row.cells] + [reason]
+        if self.format == "csv":
+            self.writer.writerow([cells[0]] + [safe_cell(c) for c in cells[1:]])
+        else:
+            self.sheet.write_row(self.count, 0, [cells[0]] + [safe_cell(c) for c in cells[1:]])
+
+    def close(self):
+        if self.format == "csv":
+            self.fh.close()
+        else:
+            self.book.close()
+        if not self.count:
+            self.path.unlink(missing_ok=True)
+
+
+class FileKeys:
+    """The keys (phone, e-mail, name...) of the rows read so far, with the first line of each: in a
+    small SQLite file beside the upload, not in memory (a million rows' keys would be ~300 MB of
+    Python dicts), asked once per batch."""
+
+    def __init__(self, job: ImportJob):
+        import sqlite3
+
+        from .files import imports_dir
+
+        self.path = imports_dir() / f"{job.pk}-{time.monotonic_ns()}.keys"
+        self.db = sqlite3.connect(self.path)
+        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8000;"
+                              "CREATE TABLE k (key TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID;")
+
+    def first_lines(self, keys) -> dict:
+        keys = list(dict.fromkeys(keys))
+        found = {}
+        for start in range(0, len(keys), 500):
+            part = keys[start:start + 500]
+            sql = f"SELECT key, line FROM k WHERE key IN ({','.join('?' * len(part))})"
+            found.update(self.db.execute(sql, part).fetchall())
+        return found
+
+    def add(self, pairs) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO k VALUES (?, ?)", pairs)
+
+    def close(self) -> None:
+        self.db.close()
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _key_text(key) -> str:
+    return "\x1f".join(str(part) for part in key)
+
+
+class Progress:
+    """Called after each batch: about once a second the counts go to a small side file (read by the
+    progress page and the API, and the heartbeat `cleanup` looks at) and, outside an
+    all-or-nothing transaction, to the job's row. The side file is needed because an all-or-nothing
+    import is one transaction: on SQLite it holds the database's write lock, on PostgreSQL the
+    job's row would stay locked; neither may be written from outside until it ends. A cancel is
+    seen through the job's row or a cancel file (`files.request_cancel`)."""
+
+    def __init__(self, job: ImportJob, *, in_transaction: bool = False):
+        self.job = job
+        self.in_transaction = in_transaction
+        self.last = time.monotonic()
+        self.started = timezone.now()
+
+    def __call__(self, counts: dict, force=False):
+        now = time.monotonic()
+        if not force and now - self.last < PROGRESS_SECONDS:
+            return
+        self.last = now
+        from . import files
+
+        files.write_progress(self.job, {**counts, "at": timezone.now().isoformat()})
+        if files.cancel_requested(self.job):
+            raise Cancelled
+        if self.in_transaction:
+            if ImportJob.objects.filter(pk=self.job.pk).exclude(status=ImportJob.Status.RUNNING).exists():
+                raise Cancelled
+            return
+        if not ImportJob.objects.filter(pk=self.job.pk, status=ImportJob.Status.RUNNING).update(
+                progress_at=timezone.now(), **counts):
+            raise Cancelled
+
+
+def run(job: ImportJob, *, dry_run: bool, progress=None) -> dict:
+    """Check (dry_run) or import the job's file. Returns the counts; an all-or-nothing import
+    with a bad row raises Abort after rolling back."""
+    importer = base.get(job.record_type)
+    ctx = Context(job, importer, dry_run)
+    table = table_of(job)
+    errors_file = ErrorFile(job)
+    counts = {"rows_done": 0, "created": 0, "updated": 0, "skipped": 0, "failed_rows": 0, "duplicate_rows": 0}
+    report_errors, report_dups = [], []
+    seen = FileKeys(job)
+    resume = 0 if dry_run else job.resume_line
+    if resume:  # a restarted import: the committed batches count
+        counts.update({k: getattr(job, k) for k in ("created", "updated", "skipped", "failed_rows",
+                                                     "duplicate_rows")})
+    all_or_nothing = job.mode == ImportJob.Mode.ALL and not dry_run
+    outer = transaction.atomic() if all_or_nothing else _nothing()
+    try:
+        with outer:
+            rows_iter = table.rows()
+            while True:
+                chunk = list(itertools.islice(rows_iter, importer.batch_size))
+                if not chunk:
+                    break
+                batch = [Row(line, cells) for line, cells in chunk]
+                counts["rows_done"] += len(batch)
+                if resume and batch[-1].line <= resume:
+                    _remember_keys(batch, importer, seen, ctx)  # rows of committed batches: still in the file
+                    continue
+                process_batch(batch, ctx, seen)
+                for row in batch:
+                    if row.errors:
+                        counts["failed_rows"] += 1
+                        reason = "; ".join(f"{c}: {m}" for c, m in row.errors)
+                        errors_file.add(row, reason)
+                        for c, m in row.errors:
+                            if len(report_errors) < REPORT_LIMIT:
+                                report_errors.append({"line": row.line, "column": c, "message": m})
+                    if row.existing or row.dup_line:
+                        counts["duplicate_rows"] += 1
+                        if len(report_dups) < REPORT_LIMIT:
+                            report_dups.append(_dup_report(row))
+                    if row.action == "skip":
+                        counts["skipped"] += 1
+                if all_or_nothing and counts["failed_rows"]:
+                    raise Abort
+                if not dry_run:
+                    creates = [r for r in batch if r.action == "create"]
+                    updates = [r for r in batch if r.action == "update"]
+                    with transaction.atomic():
+                        created, before = importer.write(creates, updates, ctx) if (creates or updates) else ([], [])
+                        for label, ids in _group(created):
+                            ImportBatch.objects.create(job=job, model=label, created=ids)
+                        if before:
+                            ImportBatch.objects.create(job=job, model=importer.model._meta.label_lower, before=before)
+                        counts["created"] += len(creates)
+                        counts["updated"] += len(updates)
+                        if not all_or_nothing:  # what is committed: a restart after a crash goes on after it
+                            ImportJob.objects.filter(pk=job.pk).update(resume_line=batch[-1].line, **counts)
+                else:
+                    counts["created"] += sum(1 for r in batch if r.action == "create")
+                    counts["updated"] += sum(1 for r in batch if r.action == "update")
+                if progress is not None:
+                    progress(counts)
+    finally:
+        errors_file.close()
+        seen.close()
+    unknown = ctx.unknown
+    return {"counts": counts, "errors": report_errors, "duplicates": report_dups, "unknown": unknown,
+            "errors_file": errors_file.name if errors_file.count else ""}
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _group(created):
+    """`write` returns ids, or (model label, ids) pairs for several models."""
+    if created and isinstance(created[0], tuple):
+        return created
+    return [("main", list(created))] if created else []
+
+
+def _dup_report(row: Row) -> dict:
+    if row.existing:
+        pk, label, reasons, visible = row.existing
+        return {"line": row.line, "id": pk if visible else None, "label": label, "reasons": reasons,
+                "action": row.action}
+    return {"line": row.line, "id": None, "label": _("line %(line)s of this file") % {"line": row.dup_line},
+            "reasons": [], "action": row.action}
+
+
+def _remember_keys(batch, importer, seen: FileKeys, ctx):
+    """The keys of rows a restarted import has committed already (their forms bound again)."""
+    pairs = []
+    for row in batch:
+        coerce_row(row, ctx)
+        validate(row, ctx)
+        if not row.errors:
+            pairs += [(_key_text(k), row.line) for k in importer.within_file_keys(row)]
+    seen.add(pairs)
+
+
+def process_batch(batch: list[Row], ctx: Context, seen: FileKeys) -> None:
+    """Coerce, validate, match duplicates and decide each row's action."""
+    importer = ctx.importer
+    for row in batch:
+        coerce_row(row, ctx)
+    importer.resolve_refs([r for r in batch if r.refs], ctx)
+    for row in batch:
+        validate(row, ctx)
+    good = [r for r in batch if not r.errors]
+    importer.find_existing(good, ctx)
+    policy = ctx.job.duplicates
+    row_keys = {id(row): [_key_text(k) for k in importer.within_file_keys(row)] for row in good}
+    earlier = seen.first_lines(k for keys in row_keys.values() for k in keys)  # lines of earlier batches
+    here: dict = {}
+    for row in batch:
+        if row.errors:
+            row.action = "error"
+            continue
+        keys = row_keys[id(row)]
+        first = next((earlier.get(k) or here.get(k) for k in keys if k in earlier or k in here), None)
+        for k in keys:
+            here.setdefault(k, row.line)
+        if row.existing:
+            pk, _label, _reasons, visible = row.existing
+            if policy == ImportJob.Duplicates.CREATE:
+                row.action = "create"
+            elif policy == ImportJob.Duplicates.UPDATE and visible:
+                row.existing_obj = importer.model._base_manager.get(pk=pk)
+                before_errors = len(row.errors)
+                row.form = None
+                validate(row, ctx, instance=importer.model._base_manager.get(pk=pk))
+                row.action = "update" if len(row.errors) == before_errors else "error"
+            else:
+                row.action = "skip"
+        elif first is not None:
+            row.dup_line = first
+            row.action = "create" if policy == ImportJob.Duplicates.CREATE else "skip"
+        else:
+            row.action = "create"
+    seen.add(list(here.items()))

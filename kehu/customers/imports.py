@@ -1,0 +1,216 @@
+"""Imports of customers (with a primary contact in the same row) and contacts (kehu/core/imports).
+Registered from registrations.py. Rows are validated by CustomerForm / ContactForm; duplicates by
+the customers' rules (services.find_duplicates_bulk: phone, e-mail, name); writes in bulk with
+the numbers, search columns and owners that Customer.save / Contact.save give."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kehu.core.forms import KehuModelForm
+from kehu.core.imports.base import Importer, register, write_tags
+
+from . import normalize
+from .forms import ContactForm, CustomerForm
+from .models import Contact, Customer
+
+
+class PrimaryContactForm(KehuModelForm):
+    """The contact columns of a customer row: ContactForm's fields but the customer (the row's)."""
+
+    class Meta:
+        model = Contact
+        fields = [f for f in ContactForm.Meta.fields if f not in ("customer", "is_primary")]
+
+
+def _join_name(first: str, last: str) -> str:
+    if normalize.is_cjk(first + last):
+        return f"{last}{first}"
+    return f"{first} {last}".strip()
+
+
+def _first_duplicate(dups):
+    if not dups:
+        return None
+    from .services import describe_duplicate
+
+    dup = sorted(dups, key=lambda d: not d.visible)[0]
+    return (dup.customer.pk, describe_duplicate(dup), [str(r) for r in dup.reasons], dup.visible)
+
+
+class CustomerImporter(Importer):
+    key = "customer"
+    form_class = CustomerForm
+    child_prefix = "contact"
+    child_form_class = PrimaryContactForm
+    child_exclude = ("tags_text",)
+    child_label = gettext_lazy("Primary contact")
+    aliases = {"name": ["customer name", "company", "company name", "客户名称", "公司名称"],
+               "contact_mobile": ["联系人手机", "手机", "手机号"], "tags_text": ["标签", "tags"]}
+    batch_size = 1000
+
+    def virtual_fields(self):
+        return {"contact_first_name": "contact_name", "contact_last_name": "contact_name"}
+
+    def apply_virtual(self, row, values):
+        name = _join_name(values.get("contact_first_name", ""), values.get("contact_last_name", ""))
+        if name:
+            row.child["name"] = name
+
+    def within_file_keys(self, row):
+        c = row.form.instance if row.form is not None else None
+        if c is None:
+            return []
+        keys = [("name", c.name)]
+        keys += [("phone", p) for p in [c.phone] if p]
+        keys += [("email", c.email.lower())] if c.email else []
+        return keys
+
+    def find_existing(self, rows, ctx):
+        from .services import find_duplicates_bulk
+
+        candidates = []
+        for row in rows:
+            c = row.form.instance
+            phones, emails = [c.phone], [c.email]
+            if row.child_form is not None:
+                k = row.child_form.instance
+                phones += [k.mobile, k.phone]
+                emails.append(k.email)
+            candidates.append({"name": c.name, "phones": phones, "emails": emails})
+        for row, dups in zip(rows, find_duplicates_bulk(candidates, ctx.user), strict=True):
+            row.existing = _first_duplicate(dups)
+
+    def write(self, creates, updates, ctx):
+        customers, contacts = [], []
+        for row in creates:
+            customer = row.form.save(commit=False)
+            contact = row.child_form.save(commit=False) if row.child_form is not None else None
+            customers.append(customer)
+            contacts.append(contact)
+        Customer.numbering.fill_many(customers)
+        for customer, contact in zip(customers, contacts, strict=True):
+            rows = [(contact.name, contact.mobile, contact.phone, contact.email)] if contact else []
+            customer.search_text = customer.build_search_text(contacts=rows)  # as Customer.save
+        Customer.objects.bulk_create(customers)
+        new_contacts = []
+        for customer, contact in zip(customers, contacts, strict=True):
+            if contact is not None:
+                contact.customer_id = customer.pk
+                contact.owner_id = customer.owner_id  # as Contact.save
+                contact.is_primary = True
+                contact.search_text = contact.build_search_text()
+                new_contacts.append(contact)
+        Contact.objects.bulk_create(new_contacts)
+        write_tags(Customer, [(c.pk, row.tags) for c, row in zip(customers, creates, strict=True) if row.tags])
+        return ([("main", [c.pk for c in customers]), ("customers.contact", [c.pk for c in new_contacts])],
+                self.apply_updates(updates, ctx))
+
+
+class ContactImporter(Importer):
+    key = "contact"
+    form_class = ContactForm
+    aliases = {"customer": ["客户", "客户名称", "公司", "公司名称", "customer name", "company", "account"],
+               "tags_text": ["标签", "tags"]}
+
+    def virtual_fields(self):
+        return {"first_name": "name", "last_name": "name"}
+
+    def apply_virtual(self, row, values):
+        name = _join_name(values.get("first_name", ""), values.get("last_name", ""))
+        if name:
+            row.data["name"] = name
+
+    def resolve_refs(self, rows, ctx):
+        """The contacts' customers by number or name, among those the user sees: one query."""
+        texts = {row.refs["customer"] for row in rows if "customer" in row.refs}
+        found: dict[str, list] = {}
+        if texts:
+            for c in Customer.objects.visible_to(ctx.user).filter(Q(number__in=texts) | Q(name__in=texts)):
+                for k in {c.number, c.name} & texts:
+                    found.setdefault(k, []).append(c)
+        ctx.refs["customer"] = {c.pk: c for cs in found.values() for c in cs}
+        column = ctx.column_of.get("customer", "customer")
+        for row in rows:
+            text = row.refs.get("customer")
+            if text is None:
+                continue
+            matches = {c.pk: c for c in found.get(text, [])}
+            if len(matches) > 1:
+                row.error(column, _("Several customers are named “%(name)s”: give the customer number.") % {"name": text})
+            elif not matches:
+                row.error(column, _("No customer “%(name)s” in your data scope.") % {"name": text})
+            else:
+                row.data["customer"] = str(next(iter(matches)))
+
+    def within_file_keys(self, row):
+        c = row.form.instance if row.form is not None else None
+        if c is None:
+            return []
+        return [("phone", p) for p in [c.mobile] if p] + ([("email", c.email.lower())] if c.email else [])
+
+    def find_existing(self, rows, ctx):
+        from django.db.models.functions import Lower
+
+        mobiles = {r.form.instance.mobile for r in rows if r.form.instance.mobile}
+        emails = {r.form.instance.email.lower() for r in rows if r.form.instance.email}
+        if not mobiles and not emails:
+            return
+        condition = Q()
+        if mobiles:
+            condition |= Q(mobile__in=mobiles)
+        if emails:
+            condition |= Q(email_key__in=emails)
+        stored = list(Contact.objects.alias(email_key=Lower("email")).filter(condition).select_related("customer"))
+        visible = set(Contact.objects.visible_to(ctx.user).filter(pk__in=[c.pk for c in stored])
+                      .values_list("pk", flat=True))
+        by_mobile = {c.mobile: c for c in stored if c.mobile}
+        by_email = {c.email.lower(): c for c in stored if c.email}
+        for row in rows:
+            c = row.form.instance
+            hit, reason = None, ""
+            if c.mobile and c.mobile in by_mobile:
+                hit, reason = by_mobile[c.mobile], _("same mobile")
+            elif c.email and c.email.lower() in by_email:
+                hit, reason = by_email[c.email.lower()], _("same e-mail")
+            if hit is not None:
+                shown = hit.pk in visible
+                label = f"{hit.name} · {hit.customer.name}" if shown else _("A contact outside your data scope")
+                row.existing = (hit.pk, label, [reason], shown)
+
+    def write(self, creates, updates, ctx):
+        contacts = []
+        for row in creates:
+            contact = row.form.save(commit=False)
+            contact.owner_id = contact.customer.owner_id  # as Contact.save
+            contact.search_text = contact.build_search_text()
+            contacts.append(contact)
+        Contact.objects.bulk_create(contacts)
+        primary = [c for c in contacts if c.is_primary]
+        if primary:  # one primary contact per customer, as Contact.save
+            Contact.objects.filter(customer_id__in={c.customer_id for c in primary}, is_primary=True).exclude(
+                pk__in=[c.pk for c in primary]).update(is_primary=False)
+        write_tags(Contact, [(c.pk, row.tags) for c, row in zip(contacts, creates, strict=True) if row.tags])
+        before = self.apply_updates(updates, ctx)
+        refresh_customer_search({c.customer_id for c in contacts})
+        return [("main", [c.pk for c in contacts])], before
+
+
+def refresh_customer_search(customer_ids) -> None:
+    """The customers' search column holds their contacts: rebuilt for a batch in two queries."""
+    if not customer_ids:
+        return
+    rows: dict[int, list] = {pk: [] for pk in customer_ids}
+    for cid, name, mobile, phone, email in Contact.objects.filter(customer_id__in=customer_ids).values_list(
+            "customer_id", "name", "mobile", "phone", "email"):
+        rows[cid].append((name, mobile, phone, email))
+    customers = list(Customer.all_objects.filter(pk__in=customer_ids))
+    for c in customers:
+        c.search_text = c.build_search_text(contacts=rows[c.pk])
+    Customer.all_objects.bulk_update(customers, ["search_text"])
+
+
+register(CustomerImporter())
+register(ContactImporter())
