@@ -259,18 +259,23 @@ def cleanup(now=None) -> int:
         if beat is not None and beat >= stale.timestamp():
             continue  # an all-or-nothing import writes its heartbeat to its progress file
         fields = {}
-        if job.mode == ImportJob.Mode.ALL and not job.dry_run:
-            fields = {"created": 0, "updated": 0, "resume_line": 0}
-            message = _("The import stopped (its worker ended); nothing was imported. Start it again.")
-        elif job.dry_run:
-            message = _("The check stopped (its worker ended). Start it again.")
-        else:
-            message = _("The import stopped (its worker ended) after line %(line)s; the rows up to it are "
-                        "imported. Start it again to import the rest.") % {"line": job.resume_line}
+        with translation.override(job.language or settings.LANGUAGE_CODE):  # the message is the job's user's
+            message = _recovery_message(job, fields)
         dead += ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING, progress_at__lt=stale).update(
             status=ImportJob.Status.FAILED, finished_at=now, error=message, **fields)
         files.clear_run_files(job)
     return dead
+
+
+def _recovery_message(job, fields: dict) -> str:
+    """What a job whose worker died says; `fields` gets the counters the death resets."""
+    if job.mode == ImportJob.Mode.ALL and not job.dry_run:
+        fields.update(created=0, updated=0, resume_line=0)
+        return _("The import stopped (its worker ended); nothing was imported. Start it again.")
+    if job.dry_run:
+        return _("The check stopped (its worker ended). Start it again.")
+    return _("The import stopped (its worker ended) after line %(line)s; the rows up to it are "
+             "imported. Start it again to import the rest.") % {"line": job.resume_line}
 
 
 @task

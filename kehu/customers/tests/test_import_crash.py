@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from kehu.core.imports import files, jobs
 from kehu.core.models import ImportJob
@@ -82,7 +83,8 @@ def kill_when_running(proc, job, min_rows):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("mode", ["all", "good"])
 def test_kill_9_mid_import(org, tmp_path, mode):
-    job = jobs.create(org.manager, "customer", "crash.csv", data=big_csv(ROWS))
+    with translation.override("en"):  # the job's language, in which its recovery message is written
+        job = jobs.create(org.manager, "customer", "crash.csv", data=big_csv(ROWS))
     ImportJob.objects.filter(pk=job.pk).update(mode=mode, status=ImportJob.Status.CHECKED)
     url = database_url(tmp_path)
 
