@@ -119,8 +119,8 @@ class SlaPolicyFilterSet(PlainFilterSet):
 class WorkingHoursForm(PlainModelForm):
     class Meta:
         model = WorkingHours
-        fields = ["weekday", "working", "starts", "ends"]
-        widgets = {"starts": TIME, "ends": TIME}
+        fields = ["weekday", "working", "starts", "ends", "break_starts", "break_ends"]
+        widgets = {"starts": TIME, "ends": TIME, "break_starts": TIME, "break_ends": TIME}
 
 
 class WorkingHoursFilterSet(PlainFilterSet):
@@ -132,8 +132,9 @@ class WorkingHoursFilterSet(PlainFilterSet):
 class HolidayForm(PlainModelForm):
     class Meta:
         model = Holiday
-        fields = ["date", "kind", "name", "starts", "ends"]
-        widgets = {"date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), "starts": TIME, "ends": TIME}
+        fields = ["date", "kind", "name", "starts", "ends", "break_starts", "break_ends"]
+        widgets = {"date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), "starts": TIME, "ends": TIME,
+                   "break_starts": TIME, "break_ends": TIME}
 
 
 class HolidayFilterSet(PlainFilterSet):

@@ -217,8 +217,34 @@ class SlaPolicy(models.Model):
             raise ValidationError({"resolution_minutes": _("Resolution cannot be due before the first response.")})
 
 
+def check_hours(record, working: bool) -> None:
+    """A working day's hours: it ends after it starts, and its break (午休, both ends or neither) lies
+    inside them."""
+    from django.core.exceptions import ValidationError
+
+    if not working:
+        return
+    if record.starts and record.ends and record.ends <= record.starts:
+        raise ValidationError({"ends": _("The working day ends before it starts.")})
+    a, b = record.break_starts, record.break_ends
+    if (a is None) != (b is None):
+        raise ValidationError({"break_ends" if b is None else "break_starts":
+                               _("Give both the start and the end of the break, or neither.")})
+    if a is not None:
+        if b <= a:
+            raise ValidationError({"break_ends": _("The break ends before it starts.")})
+        if record.starts and record.ends and not (record.starts < a and b < record.ends):
+            raise ValidationError({"break_starts": _("The break must lie inside the working hours.")})
+
+
+def break_field(label):
+    return models.TimeField(label, null=True, blank=True,
+                            help_text=_("A break in the working day (lunch, 午休): no business time counts in it."))
+
+
 class WorkingHours(models.Model):
-    """The working hours of one weekday (Monday 0 … Sunday 6); a weekday without hours is a day off."""
+    """The working hours of one weekday (Monday 0 … Sunday 6), with an optional break (lunch); a
+    weekday without hours is a day off."""
 
     WEEKDAYS = [(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")), (4, _("Friday")),
                 (5, _("Saturday")), (6, _("Sunday"))]
@@ -226,6 +252,8 @@ class WorkingHours(models.Model):
     working = models.BooleanField(_("working day"), default=True)
     starts = models.TimeField(_("start time"), default=datetime.time(9))
     ends = models.TimeField(_("end time"), default=datetime.time(18))
+    break_starts = break_field(_("break start"))
+    break_ends = break_field(_("break end"))
 
     class Meta:
         verbose_name = _("working hours")
@@ -237,10 +265,7 @@ class WorkingHours(models.Model):
         return str(self.get_weekday_display())
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
-        if self.working and self.starts and self.ends and self.ends <= self.starts:
-            raise ValidationError({"ends": _("The working day ends before it starts.")})
+        check_hours(self, self.working)
 
 
 class Holiday(models.Model):
@@ -255,6 +280,8 @@ class Holiday(models.Model):
     name = models.CharField(_("name"), max_length=60, blank=True)
     starts = models.TimeField(_("start time"), default=datetime.time(9), help_text=_("A make-up working day's hours."))
     ends = models.TimeField(_("end time"), default=datetime.time(18))
+    break_starts = break_field(_("break start"))
+    break_ends = break_field(_("break end"))
 
     class Meta:
         verbose_name = _("holiday or make-up day")
@@ -267,10 +294,7 @@ class Holiday(models.Model):
         return f"{self.date:%Y-%m-%d} {self.name or self.get_kind_display()}"
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
-        if self.kind == self.Kind.WORKDAY and self.starts and self.ends and self.ends <= self.starts:
-            raise ValidationError({"ends": _("The working day ends before it starts.")})
+        check_hours(self, self.kind == self.Kind.WORKDAY)
 
 
 # --- feedback and complaints -------------------------------------------------------------------

@@ -159,7 +159,7 @@ class WorkingHoursType(SlaAdmin):
     url_prefix = "admin/working-hours"
     form = WorkingHoursForm
     filterset = WorkingHoursFilterSet
-    list_columns = ["weekday", "working", "starts", "ends"]
+    list_columns = ["weekday", "working", "starts", "ends", "break_starts", "break_ends"]
     sort_fields = ["id", "weekday"]
     default_sort = "weekday"
     nav_icon, nav_order = "ti-calendar-time", 61

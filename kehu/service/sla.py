@@ -1,8 +1,8 @@
 """Service levels: due times in business time (docs/architecture.md, "Service").
 
 Business time runs in the company's time zone (settings.TIME_ZONE, Asia/Shanghai by default)
-during the working hours of each weekday (`WorkingHours`, default Monday to Friday 9:00–18:00),
-except on the company's holidays; a make-up working day 调休 (`Holiday` of kind workday) works
+during the working hours of each weekday (`WorkingHours`, default Monday to Friday 9:00–18:00)
+less their break (a lunch break 午休, optional), except on the company's holidays; a make-up working day 调休 (`Holiday` of kind workday) works
 its own hours even on a weekend. A ticket's first-response and resolution due times are its
 creation time plus the minutes of its SLA policy (`SlaPolicy`: the most specific of type ×
 priority, type only, priority only, any), counted in business time only."""
@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-DEFAULT_HOURS = {d: (datetime.time(9), datetime.time(18)) for d in range(5)}  # Mon–Fri 9:00–18:00
+DEFAULT_HOURS = {d: (datetime.time(9), datetime.time(18), None, None) for d in range(5)}  # Mon–Fri 9:00–18:00
 # used when no policy matches (the migration creates these as "any type" policies)
 DEFAULT_MINUTES = {"urgent": (30, 240), "high": (60, 540), "normal": (240, 1620), "low": (480, 2700)}
 DEFAULT_REMIND = 30
@@ -28,12 +28,19 @@ def company_tz():
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
+Hours = tuple[datetime.time, datetime.time, datetime.time | None, datetime.time | None]  # start, end, break
+
+
+def _hours(row) -> Hours:
+    return row.starts, row.ends, row.break_starts, row.break_ends
+
+
 @dataclass
 class Calendar:
-    """Working hours by weekday and the exceptions by date, read once."""
+    """Working hours (with their break) by weekday and the exceptions by date, read once."""
 
-    hours: dict[int, tuple[datetime.time, datetime.time]]
-    exceptions: dict[datetime.date, tuple[datetime.time, datetime.time] | None] = field(default_factory=dict)
+    hours: dict[int, Hours]
+    exceptions: dict[datetime.date, Hours | None] = field(default_factory=dict)
     tz: datetime.tzinfo = field(default_factory=company_tz)
 
     @classmethod
@@ -41,18 +48,23 @@ class Calendar:
         from .models import Holiday, WorkingHours
 
         rows = list(WorkingHours.objects.all())
-        hours = ({r.weekday: (r.starts, r.ends) for r in rows if r.working} if rows else dict(DEFAULT_HOURS))
-        exceptions = {h.date: ((h.starts, h.ends) if h.kind == Holiday.Kind.WORKDAY else None)
+        hours = ({r.weekday: _hours(r) for r in rows if r.working} if rows else dict(DEFAULT_HOURS))
+        exceptions = {h.date: (_hours(h) if h.kind == Holiday.Kind.WORKDAY else None)
                       for h in Holiday.objects.all()}
         return cls(hours, exceptions)
 
-    def window(self, day: datetime.date) -> tuple[datetime.datetime, datetime.datetime] | None:
-        """The day's working time as aware datetimes, or None for a day off."""
+    def windows(self, day: datetime.date) -> list[tuple[datetime.datetime, datetime.datetime]]:
+        """The day's working time as aware (start, end) pairs in order: one, two around a break,
+        none on a day off."""
         hours = self.exceptions[day] if day in self.exceptions else self.hours.get(day.weekday())
         if not hours or hours[1] <= hours[0]:
-            return None
-        return (datetime.datetime.combine(day, hours[0], tzinfo=self.tz),
-                datetime.datetime.combine(day, hours[1], tzinfo=self.tz))
+            return []
+        starts, ends, pause, resume = (*hours, None, None)[:4]
+        spans = [(starts, ends)]
+        if pause is not None and resume is not None and starts < pause < resume < ends:
+            spans = [(starts, pause), (resume, ends)]
+        return [(datetime.datetime.combine(day, a, tzinfo=self.tz), datetime.datetime.combine(day, b, tzinfo=self.tz))
+                for a, b in spans]
 
     def add(self, start: datetime.datetime, minutes: int) -> datetime.datetime:
         """`start` plus `minutes` of business time (returned in UTC). Zero minutes outside working
@@ -61,13 +73,14 @@ class Calendar:
         left = datetime.timedelta(minutes=max(int(minutes), 0))
         day = t.date()
         for _ in range(MAX_DAYS):
-            w = self.window(day)
-            if w is not None and t < w[1]:
-                t = max(t, w[0])
-                room = w[1] - t
-                if left <= room:
-                    return (t + left).astimezone(datetime.UTC)
-                left -= room
+            for w in self.windows(day):
+                if t < w[1]:
+                    t = max(t, w[0])
+                    room = w[1] - t
+                    if left <= room:
+                        return (t + left).astimezone(datetime.UTC)
+                    left -= room
+                    t = w[1]
             day += datetime.timedelta(days=1)
             t = datetime.datetime.combine(day, datetime.time.min, tzinfo=self.tz)
         raise ValueError("no working time within three years: check the working hours")
@@ -79,8 +92,7 @@ class Calendar:
         total = datetime.timedelta()
         day, last = start.astimezone(self.tz).date(), end.astimezone(self.tz).date()
         while day <= last:
-            w = self.window(day)
-            if w is not None:
+            for w in self.windows(day):
                 a, b = max(w[0], start), min(w[1], end)
                 if b > a:
                     total += b - a

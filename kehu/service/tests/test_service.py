@@ -184,9 +184,11 @@ def test_rights_matrix(org):
     assert agent.has_right("ticket", "edit") and agent.has_right("ticket", "create")
     assert not agent.has_right("ticket", "assign") and not agent.has_right("ticket", "delete")
     assert agent.has_right("customer", "view") and agent.has_right("followup", "view")
-    for module in ("customer", "contact", "followup", "opportunity", "order", "quotation", "contract"):
+    for module in ("customer", "contact", "followup", "task", "opportunity", "order", "quotation", "contract"):
         assert not agent.has_right(module, "edit") and not agent.has_right(module, "delete"), module
+    assert not agent.has_right("task", "create") and agent.has_right("task", "view")
     c = ui(agent)
+    assert c.get("/tasks/add/").status_code == 403
     assert c.get(f"/customers/{customer.pk}/").status_code == 200
     assert c.get(f"/customers/{customer.pk}/edit/").status_code == 403
     if followup is not None:

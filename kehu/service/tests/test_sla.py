@@ -37,6 +37,53 @@ def test_business_time_skips_evenings_and_weekends():
     assert cal.between(at(2026, 12, 4, 17, 0), at(2026, 12, 7, 10, 0)) == 120
 
 
+def test_a_lunch_break_counts_no_business_time():
+    from kehu.service.models import WorkingHours
+
+    WorkingHours.objects.update_or_create(weekday=0, defaults={  # Monday 9:00–18:00, lunch 12:00–13:30
+        "working": True, "starts": datetime.time(9), "ends": datetime.time(18),
+        "break_starts": datetime.time(12), "break_ends": datetime.time(13, 30)})
+    Holiday.objects.create(date=datetime.date(2026, 12, 12), kind="workday", name="调休", starts=datetime.time(9),
+                           ends=datetime.time(17), break_starts=datetime.time(11, 30), break_ends=datetime.time(12))
+    cal = sla.Calendar.load()
+    monday = datetime.date(2026, 12, 7)
+    assert cal.windows(monday) == [(at(2026, 12, 7, 9, 0), at(2026, 12, 7, 12, 0)),
+                                   (at(2026, 12, 7, 13, 30), at(2026, 12, 7, 18, 0))]
+    # Monday 11:30 + 60: 30 before lunch, 30 after it
+    assert cal.add(at(2026, 12, 7, 11, 30), 60) == at(2026, 12, 7, 14, 0)
+    # created during lunch: the clock starts when it ends
+    assert cal.add(at(2026, 12, 7, 12, 40), 0) == at(2026, 12, 7, 13, 30)
+    assert cal.add(at(2026, 12, 7, 12, 40), 15) == at(2026, 12, 7, 13, 45)
+    # exactly the morning: the answer is due at its last minute, not after lunch
+    assert cal.add(at(2026, 12, 7, 9, 0), 180) == at(2026, 12, 7, 12, 0)
+    assert cal.between(at(2026, 12, 7, 11, 0), at(2026, 12, 7, 14, 0)) == 90
+    assert cal.between(at(2026, 12, 7, 9, 0), at(2026, 12, 8, 9, 0)) == 450  # a 7.5-hour Monday
+    # a make-up Saturday with its own break
+    assert cal.add(at(2026, 12, 12, 11, 0), 45) == at(2026, 12, 12, 12, 15)
+    # Tuesday keeps its default hours without a break
+    assert cal.add(at(2026, 12, 8, 11, 30), 60) == at(2026, 12, 8, 12, 30)
+
+
+def test_break_validation():
+    from django.core.exceptions import ValidationError
+
+    from kehu.service.models import WorkingHours
+
+    def errors(**kw):
+        row = WorkingHours(weekday=6, **{"starts": datetime.time(9), "ends": datetime.time(18), **kw})
+        with pytest.raises(ValidationError) as exc:
+            row.clean()
+        return exc.value.message_dict
+
+    assert "break_ends" in errors(break_starts=datetime.time(12))
+    assert "break_starts" in errors(break_ends=datetime.time(13))
+    assert "break_ends" in errors(break_starts=datetime.time(13), break_ends=datetime.time(12))
+    assert "break_starts" in errors(break_starts=datetime.time(8), break_ends=datetime.time(10))
+    WorkingHours(weekday=6, starts=datetime.time(9), ends=datetime.time(18), break_starts=datetime.time(12),
+                 break_ends=datetime.time(13)).clean()
+    WorkingHours(weekday=6, working=False, break_starts=datetime.time(12)).clean()  # a day off: no hours to check
+
+
 def test_holidays_and_make_up_days():
     # National Day 2026: 1-7 October off, Saturday 10 October a make-up working day
     for day in range(1, 8):
@@ -47,7 +94,7 @@ def test_holidays_and_make_up_days():
     assert cal.add(at(2026, 9, 30, 17, 0), 120) == at(2026, 10, 8, 10, 0)
     # Friday 9 October 17:30 + 60: 30 on Friday, 30 on the make-up Saturday
     assert cal.add(at(2026, 10, 9, 17, 30), 60) == at(2026, 10, 10, 9, 30)
-    assert cal.window(datetime.date(2026, 10, 11)) is None  # an ordinary Sunday
+    assert cal.windows(datetime.date(2026, 10, 11)) == []  # an ordinary Sunday
 
 
 def test_due_times_on_creation_and_on_a_priority_change(org):
