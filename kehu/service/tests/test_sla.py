@@ -166,3 +166,16 @@ def test_breached_tickets_are_badged_in_the_list(org):
     page = client.get("/tickets/").content.decode()
     assert 'data-testid="breached"' in page and ticket.number in page
     assert Ticket.objects.filter(breached=True).count() == 1
+
+
+def test_one_policy_per_type_and_priority_on_every_database():
+    """SQLite creates no unique constraint whose NULLs are not distinct (Django's models.W047, silenced
+    in settings): the model's validation refuses the second "any type, any priority" policy there
+    as PostgreSQL's constraint does."""
+    from django.core.exceptions import ValidationError
+
+    SlaPolicy.objects.filter(ticket_type=None, priority="").delete()
+    SlaPolicy.objects.create(ticket_type=None, priority="", response_minutes=10, resolution_minutes=20)
+    second = SlaPolicy(ticket_type=None, priority="", response_minutes=15, resolution_minutes=30)
+    with pytest.raises(ValidationError):
+        second.full_clean()
