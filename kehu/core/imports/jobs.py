@@ -27,6 +27,7 @@ from . import base, engine, files, readers
 from .models import ImportBatch, ImportJob, ImportMapping
 
 log = logging.getLogger(__name__)
+STATISTICS_AFTER_ROWS = 1000  # an import this large refreshes the planner statistics (kehu/core/statistics.py)
 
 
 def stale_minutes() -> int:
@@ -236,6 +237,10 @@ def execute(job: ImportJob) -> dict:
         status=status, finished_at=timezone.now(), progress_at=timezone.now(), errors=result["errors"],
         duplicates_found=result["duplicates"], unknown_values=result["unknown"],
         errors_file=result["errors_file"], **counts)
+    if done and not dry and counts["created"] + counts["updated"] >= STATISTICS_AFTER_ROWS:
+        from kehu.core.statistics import refresh
+
+        refresh()  # a table that grew by thousands of rows is planned with its new figures at once
     if done and not dry:
         from kehu.core.services import notify
 

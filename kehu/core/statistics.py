@@ -1,0 +1,49 @@
+"""Planner statistics kept fresh (issue 17).
+
+SQLite plans with the figures of `ANALYZE` (the `sqlite_stat1` table) when a database has them and
+guesses when it has none: a table that grew from empty to a million rows keeps planning as if it
+were small. The department-scoped lists (`owner_id IN (…)`) are planned from the order's index
+with figures and by sorting the department's rows without them (docs/benchmarks.md, "SQLite scope
+plans"; the plan test's KNOWN_GAPS marked "Fix: ANALYZE"). The benchmark's databases are analyzed
+when generated; a real installation is analyzed by this job, daily, and after an import.
+
+`PRAGMA analysis_limit` bounds the work to about that many rows of each index (an approximate
+ANALYZE): milliseconds per index at a million rows instead of seconds, so the short write
+transaction that stores the figures does not hold other writers back.
+
+PostgreSQL's autovacuum analyzes tables as they change; nothing to do there."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.db import connection
+from django_tasks import task
+
+log = logging.getLogger(__name__)
+
+ANALYSIS_LIMIT = 1000  # rows read per index (SQLite recommends 100-1000 for an approximate ANALYZE)
+
+
+def refresh(tables: list[str] | None = None) -> dict:
+    """Refresh the planner's figures of `tables` (all tables when None). Returns what was done."""
+    if connection.vendor != "sqlite":
+        return {"vendor": connection.vendor, "analyzed": 0}
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
+        if tables:
+            for table in tables:
+                cursor.execute(f'ANALYZE "{table}"')
+        else:
+            cursor.execute("ANALYZE")
+    seconds = round(time.monotonic() - started, 3)
+    log.info("planner statistics refreshed (%s) in %.3f s", ", ".join(tables or ["all tables"]), seconds)
+    return {"vendor": "sqlite", "analyzed": len(tables) if tables else "all", "seconds": seconds}
+
+
+@task
+def refresh_statistics(now: str | None = None) -> dict:
+    """Daily (declared in kehu/core/registrations.py); `now` is the scheduler's tick, unused."""
+    return refresh()

@@ -1,0 +1,35 @@
+"""Planner statistics (kehu/core/statistics.py): SQLite's figures written by the daily job."""
+
+import pytest
+from django.db import connection
+
+from kehu.core import registries, statistics
+from kehu.customers.testing import make_customer
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_job_is_declared_daily_and_runs_as_the_scheduler_calls_it():
+    job = registries.jobs[statistics.refresh_statistics.name]
+    assert job.daily_at == 4
+    assert job.task.call("2026-12-04T04:00:00+08:00")["vendor"] == connection.vendor
+
+
+def test_refresh_writes_the_figures_sqlite_plans_with(org):
+    for i in range(30):
+        make_customer(org.manager if i % 2 else org.manager2, f"统计客户{i}")
+    result = statistics.refresh(["customers_customer"])
+    if connection.vendor != "sqlite":
+        assert result == {"vendor": connection.vendor, "analyzed": 0}  # autovacuum's work there
+        return
+    assert result["analyzed"] == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'customers_customer'")
+        rows = dict(cursor.fetchall())
+    assert rows, "no figures written"
+    total = int(next(iter(rows.values())).split()[0])
+    assert total >= 30  # the rows of the table, counted (approximately, under analysis_limit)
+    statistics.refresh()  # every table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(DISTINCT tbl) FROM sqlite_stat1")
+        assert cursor.fetchone()[0] > 10
