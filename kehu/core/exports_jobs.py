@@ -12,10 +12,12 @@ Finished files are removed after KEHU_EXPORT_KEEP_DAYS.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import os
 import secrets
 import time
+import zipfile
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -119,6 +121,25 @@ def start(user, rt: RecordType, fmt: str, data: QueryDict) -> ExportJob:
     return job
 
 
+ACCOUNT = "*"  # the record type of a whole-account export: every type the user may export, one XLSX each
+
+
+def account_types(user) -> list[RecordType]:
+    """The record types a whole-account export holds: those the user may export, in menu order."""
+    return [rt for rt in registry.all() if user.has_right(rt.module, "export")]
+
+
+def start_account(user) -> ExportJob:
+    """A whole-account export (issue 15: "for a customer leaving or auditing"): a zip with one XLSX
+    per record type the user may export, each with the user's data scope; the caller has checked
+    the right `account.export`."""
+    job = ExportJob.objects.create(
+        user=user, record_type=ACCOUNT, format="zip", filename=f"kehu-{timezone.localdate():%Y%m%d}.zip",
+        language=translation.get_language() or settings.LANGUAGE_CODE, time_zone=timezone.get_current_timezone_name())
+    transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
 def _enqueue(pk: int):
     result = run_export.enqueue(pk)
     if not result.is_finished:  # the immediate backend (tests) has run it already
@@ -184,20 +205,24 @@ def execute(job: ExportJob) -> dict:
     job.status, job.started_at, job.progress_at = ExportJob.Status.RUNNING, now, now
     part = _part_path(job)
     try:
-        rt = registry.get(job.record_type)
         user = job.user
-        if not user.is_active or not user.has_right(rt.module, "export"):
-            raise PermissionDenied(_("You no longer have the right to export %(type)s.") % {"type": rt.label_plural})
-        qs = filtered_queryset(rt, user, QueryDict(job.query))
-        total = qs.count()  # once, in the background: the progress bar's denominator
-        ExportJob.objects.filter(pk=job.pk).update(total_estimate=total)
-        job.total_estimate = total
-        columns = export_columns(rt)
         progress = _Progress(job)
-        if job.format == "csv":
-            rows = export.write_csv(part, qs, columns, progress)
+        if job.record_type == ACCOUNT:
+            rows = _write_account(job, part, progress)
         else:
-            rows = export.write_xlsx(part, qs, columns, str(rt.label_plural), progress)
+            rt = registry.get(job.record_type)
+            if not user.is_active or not user.has_right(rt.module, "export"):
+                raise PermissionDenied(_("You no longer have the right to export %(type)s.") % {
+                    "type": rt.label_plural})
+            qs = filtered_queryset(rt, user, QueryDict(job.query))
+            total = qs.count()  # once, in the background: the progress bar's denominator
+            ExportJob.objects.filter(pk=job.pk).update(total_estimate=total)
+            job.total_estimate = total
+            columns = export_columns(rt)
+            if job.format == "csv":
+                rows = export.write_csv(part, qs, columns, progress)
+            else:
+                rows = export.write_xlsx(part, qs, columns, str(rt.label_plural), progress)
         progress.check()
         final = path_of(job)
         os.replace(part, final)
@@ -229,6 +254,38 @@ def execute(job: ExportJob) -> dict:
     notify(job.user, _("Your export is ready: %(name)s") % {"name": job.filename},
            _("%(rows)s rows, %(size)s.") % {"rows": f"{rows:,}", "size": _size(size)}, download_url(job))
     return {"done": job.pk, "rows": rows}
+
+
+def _write_account(job: ExportJob, part, progress) -> int:
+    """The zip of a whole-account export: `<type>.xlsx` per record type the user may export (the
+    list's columns and custom fields, the user's data scope, as each list exports), and
+    `manifest.json` with the row count of each file. Returns the rows written in all."""
+    user = job.user
+    if not user.is_active or not user.has_right("account", "export"):
+        raise PermissionDenied(_("You no longer have the right to export the whole account."))
+    types = [(rt, rt.visible(user)) for rt in account_types(user)]
+    total = sum(qs.count() for _rt, qs in types)
+    ExportJob.objects.filter(pk=job.pk).update(total_estimate=total)
+    job.total_estimate = total
+    done, manifest = 0, []
+    sheet = export.exports_dir() / f"{job.file_path}.sheet"
+    try:
+        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_STORED) as archive:  # xlsx is compressed
+            for rt, qs in types:
+                offset = done
+                rows = export.write_xlsx(sheet, qs, export_columns(rt), str(rt.label_plural),
+                                         lambda n, offset=offset: progress(offset + n))
+                name = f"{slugify(rt.url_prefix.replace('/', '-')) or rt.key}.xlsx"
+                archive.write(sheet, name)
+                manifest.append({"file": name, "record_type": rt.key, "label": str(rt.label_plural), "rows": rows})
+                done += rows
+                progress(done)
+            archive.writestr("manifest.json", json.dumps(
+                {"exported_at": timezone.now().isoformat(), "user": user.get_username(), "files": manifest},
+                ensure_ascii=False, indent=1), compress_type=zipfile.ZIP_DEFLATED)
+    finally:
+        _discard(sheet)
+    return done
 
 
 def _size(size: int) -> str:

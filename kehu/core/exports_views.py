@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
@@ -21,6 +22,7 @@ from .registry import registry
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "zip": "application/zip",
 }
 
 
@@ -29,6 +31,8 @@ def _own(request, pk) -> ExportJob:
 
 
 def _label(job: ExportJob) -> str:
+    if job.record_type == exports_jobs.ACCOUNT:
+        return _("The whole account")
     try:
         return str(registry.get(job.record_type).label_plural)
     except KeyError:
@@ -56,7 +60,19 @@ def export_list(request):
         job.type_label = _label(job)
     polling = any(job.is_active for job in jobs)
     template = "core/exports_table.html" if request.htmx else "core/exports_list.html"
-    return render(request, template, {"jobs": jobs, "polling": polling, "keep_days": exports_jobs.keep_days()})
+    return render(request, template, {"jobs": jobs, "polling": polling, "keep_days": exports_jobs.keep_days(),
+                                      "may_export_account": request.user.has_right("account", "export")})
+
+
+@login_required
+@require_POST
+def export_account(request):
+    """Start a whole-account export: one XLSX per record type the user may export, in a zip."""
+    if not request.user.has_right("account", "export"):
+        raise PermissionDenied
+    job = exports_jobs.start_account(request.user)
+    messages.info(request, _("The export runs in the background; you will be notified when the file is ready."))
+    return HttpResponseRedirect(reverse("core:export_detail", args=[job.pk]))
 
 
 @login_required
@@ -97,6 +113,7 @@ def export_delete(request, pk):
 
 urlpatterns = [
     path("exports/", export_list, name="export_list"),
+    path("exports/account/", export_account, name="export_account"),
     path("exports/<int:pk>/", export_detail, name="export_detail"),
     path("exports/<int:pk>/download/", export_download, name="export_download"),
     path("exports/<int:pk>/cancel/", export_cancel, name="export_cancel"),

@@ -9,6 +9,7 @@ from .statistics import refresh_statistics
 
 r.rights_module("audit", _("Audit log"))
 r.rights_module("outbox", _("Mail outbox"))
+r.rights_module("account", _("Whole-account export"))  # account.export: every record type in one zip
 r.nav_entry("audit", _("Audit log"), "core:audit_log", right="audit.view", icon="ti-history", order=70)
 # e-mail kept instead of sent (kehu/core/mail.py)
 r.nav_entry("outbox", _("Outbox"), "core:outbox", right="outbox.view", icon="ti-mail", order=80)

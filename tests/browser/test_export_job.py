@@ -95,3 +95,30 @@ def test_running_export_shows_progress(page, live_server, browser_org, shot):
                                                finished_at=now)
     page.goto(f"{live_server.url}/exports/{job.pk}/")
     expect(page.locator("[data-testid=export-error]")).to_be_visible()
+
+
+def test_the_whole_account_exported_by_an_administrator(page, live_server, browser_org, shot, tmp_path):
+    """Issue 15: an administrator exports every record type at once (a customer leaving, an audit):
+    My exports → Export the whole account → the job finishes → a zip of one workbook per type."""
+    import io
+    import json
+    import zipfile
+
+    make_customers(browser_org.manager, 3, "全量客户")
+    base = live_server.url
+    login(page, base, "admin")
+    page.goto(f"{base}/exports/")
+    shot("my-exports-account-button")
+    page.click("[data-testid=export-account]")
+    expect(page.locator("[data-testid=export-progress]")).to_have_attribute("data-status", "done", timeout=60_000)
+    shot("export-account-done")
+    with page.expect_download() as info:
+        page.click("[data-testid=export-download]")
+    path = tmp_path / "account.zip"
+    info.value.save_as(path)
+    assert info.value.suggested_filename.endswith(".zip")
+    archive = zipfile.ZipFile(path)
+    files = {f["record_type"]: f for f in json.loads(archive.read("manifest.json"))["files"]}
+    assert files["customer"]["rows"] == Customer.objects.count() >= 3
+    sheet = openpyxl.load_workbook(io.BytesIO(archive.read(files["customer"]["file"])), read_only=True).active
+    assert sheet.max_row == 1 + files["customer"]["rows"]
