@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -11,7 +11,7 @@ from kehu.accounts.authcache import pickable_users
 from kehu.accounts.models import User
 from kehu.core import timeline
 from kehu.core.registry import registry
-from kehu.core.views import BulkActionView, RecordDetailView, RecordEditView, RecordListView
+from kehu.core.views import BulkActionView, RecordDetailView, RecordEditView, RecordListView, require
 
 from . import services
 from .forms import CustomerForm
@@ -211,6 +211,94 @@ def merge_view(request, pk):
     return render(request, "customers/merge.html", {
         "object": keep, "other": other, "candidates": [d for d in candidates if d.visible],
         "rt": customer_type()})
+
+
+# --- vCard 名片 (kehu/customers/vcard.py) ---------------------------------------------------------
+
+def _attachment_header(filename: str) -> str:
+    from urllib.parse import quote
+
+    ascii_name = "".join(c if c.isascii() and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=utf-8''{quote(filename)}"
+
+
+def vcard_response(contacts, filename: str, *, stream: bool = False):
+    """A .vcf of the contacts (vCard 3.0, UTF-8); `stream` for a long list."""
+    from kehu.core.models import tags_by_id
+
+    from . import vcard
+
+    def chunks():
+        batch = []
+        for contact in contacts:
+            batch.append(contact)
+            if len(batch) == 500:
+                yield from _cards(batch)
+                batch = []
+        yield from _cards(batch)
+
+    def _cards(batch):
+        tags = tags_by_id(Contact, [c.pk for c in batch], names=True) if batch else {}
+        yield from vcard.vcards(batch, tags)
+
+    response_class = StreamingHttpResponse if stream else HttpResponse
+    body = chunks() if stream else "".join(chunks())
+    response = response_class(body, content_type="text/vcard; charset=utf-8")
+    response["Content-Disposition"] = _attachment_header(filename)
+    return response
+
+
+def _visible_contact(request, pk) -> Contact:
+    require(request.user, registry.get("contact"), "view")
+    return get_object_or_404(Contact.objects.visible_to(request.user).select_related("customer"), pk=pk)
+
+
+@login_required
+def contact_vcard_view(request, pk):
+    """The contact's card as a .vcf (vCard 3.0, UTF-8)."""
+    from . import vcard
+
+    contact = _visible_contact(request, pk)
+    return vcard_response([contact], vcard.filename(contact, "vcf"))
+
+
+@login_required
+def contact_qr_view(request, pk):
+    """The contact's card as a QR code (PNG): shown on the contact's page, or downloaded (?download=1)."""
+    from . import vcard
+
+    contact = _visible_contact(request, pk)
+    response = HttpResponse(vcard.qr_png(contact), content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    if request.GET.get("download"):
+        response["Content-Disposition"] = _attachment_header(vcard.filename(contact, "png"))
+    return response
+
+
+class ContactDetailView(RecordDetailView):
+    def extra_context(self, obj):
+        return {"header_actions": "customers/partials/contact_header_actions.html"}
+
+
+class ContactListView(RecordListView):
+    """The contact list; `?format=vcf` downloads the filtered list's cards (the export right)."""
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("format") == "vcf":
+            require(request.user, self.rt, "export")
+            qs = self.filtered_queryset().select_related("customer").order_by("id")
+            return vcard_response(qs.iterator(chunk_size=500), f"{self.rt.label_plural}.vcf", stream=True)
+        return super().get(request, *args, **kwargs)
+
+    def extra_context(self):
+        return {"extra_exports": [("vcf", _("vCard (.vcf)"))]}
+
+
+class ContactBulkView(BulkActionView):
+    def bulk_vcard(self, objs, data):
+        ids = [o.pk for o in objs]
+        contacts = Contact.objects.filter(pk__in=ids).select_related("customer").order_by("id")
+        return vcard_response(list(contacts), f"{self.rt.label_plural}.vcf")
 
 
 __all__ = ["CustomerForm"]
