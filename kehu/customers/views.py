@@ -213,6 +213,108 @@ def merge_view(request, pk):
         "rt": customer_type()})
 
 
+# --- data quality 数据校验 (kehu/customers/quality.py) ------------------------------------------------
+
+GROUPS_PER_PAGE = 20
+
+
+def _require_quality(user):
+    if not (user.has_right("quality", "view") and user.has_right("customer", "view")):
+        raise PermissionDenied
+
+
+def _may_merge(user) -> bool:
+    return user.has_right("customer", "edit") and user.has_right("customer", "delete")
+
+
+@login_required
+def quality_view(request):
+    """The data-quality page: the last scan's duplicate groups, invalid values and missing fields,
+    in the user's data scope."""
+    from . import quality
+    from .models import QualityIssue, QualityScan
+
+    _require_quality(request.user)
+    scan = quality.last_scan()
+    running = QualityScan.objects.filter(status=QualityScan.Status.RUNNING).order_by("-id").first()
+    failed = QualityScan.objects.filter(status=QualityScan.Status.FAILED).order_by("-id").first()
+    if failed is not None and scan is not None and failed.pk < scan.pk:
+        failed = None
+    if request.htmx and request.GET.get("part") == "status":
+        response = render(request, "customers/quality/status.html", {"running": running, "scan": scan})
+        if running is None:
+            response["HX-Refresh"] = "true"
+        return response
+    tabs = [(k, label) for k, label in QualityIssue.Kind.choices if k in quality.DUPLICATE_KINDS]
+    tabs += [("invalid", _("Invalid phones and e-mails")), ("missing", _("Missing fields"))]
+    tab = request.GET.get("tab") if request.GET.get("tab") in dict(tabs) else tabs[0][0]
+    ctx = {"scan": scan, "running": running, "failed": failed, "tabs": tabs, "tab": tab,
+           "summary": quality.summary(scan, request.user), "may_merge": _may_merge(request.user),
+           "kinds": dict(QualityIssue.Kind.choices)}
+    if scan is not None:
+        if tab in quality.DUPLICATE_KINDS:
+            try:
+                page = max(1, int(request.GET.get("page") or 1))
+            except ValueError:
+                page = 1
+            groups = quality.groups(scan, request.user, tab, offset=(page - 1) * GROUPS_PER_PAGE,
+                                    limit=GROUPS_PER_PAGE)
+            total = ctx["summary"]["duplicates"][tab]["groups"]
+            ctx.update(groups=groups, page=page, has_next=page * GROUPS_PER_PAGE < total,
+                       first_number=(page - 1) * GROUPS_PER_PAGE + 1)
+        elif tab == "invalid":
+            ctx["invalid"] = [(kind, ctx["kinds"][kind], quality.invalid_rows(scan, request.user, kind))
+                              for kind in quality.INVALID_KINDS]
+        else:
+            n = max(1, ctx["summary"]["customers"])
+            ctx["missing"] = [{"key": key, "label": label, "required": required,
+                               "count": ctx["summary"]["missing"][key],
+                               "percent": round(ctx["summary"]["missing"][key] * 100 / n)}
+                              for key, label, required in quality.missing_fields()]
+    return render(request, "customers/quality/page.html", ctx)
+
+
+@login_required
+@require_POST
+def quality_scan_view(request):
+    from . import quality
+
+    _require_quality(request.user)
+    if quality.start_scan(request.user) is None:
+        messages.info(request, _("A scan is already running."))
+    else:
+        messages.success(request, _("The scan has started; this page shows its result when it is done."))
+    return HttpResponseRedirect(reverse("customers:quality"))
+
+
+@login_required
+@require_POST
+def quality_merge_view(request):
+    """Merge one duplicate group: every other customer of it into the one chosen to be kept."""
+    from . import quality
+
+    _require_quality(request.user)
+    if not _may_merge(request.user):
+        raise PermissionDenied
+    visible = Customer.objects.visible_to(request.user)
+    keep = get_object_or_404(visible, pk=request.POST.get("keep") or 0)
+    ids = {int(p) for p in request.POST.getlist("pk") if p.isdigit()} - {keep.pk}
+    others = list(visible.filter(pk__in=ids).order_by("pk"))
+    back = request.POST.get("next") or reverse("customers:quality")
+    if not back.startswith("/") or back.startswith("//"):
+        back = reverse("customers:quality")
+    if not others:
+        messages.warning(request, _("Choose the customers to merge."))
+        return HttpResponseRedirect(back)
+    try:
+        merged = quality.merge_group(keep, others, request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("%(n)s customers were merged into “%(keep)s”.") % {"n": merged, "keep": keep.name})
+    return HttpResponseRedirect(back)
+
+
 # --- vCard 名片 (kehu/customers/vcard.py) ---------------------------------------------------------
 
 def _attachment_header(filename: str) -> str:
