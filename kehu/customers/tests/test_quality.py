@@ -181,6 +181,8 @@ def test_a_group_is_merged_from_the_page(client, org, seeded):
 @pytest.mark.django_db
 def test_the_scan_button_runs_one_scan_at_a_time_in_the_worker(client, org, seeded, django_capture_on_commit_callbacks):
     client.force_login(org.admin)
+    page = client.get(reverse("customers:quality"))
+    assert page.status_code == 200 and b'data-testid="quality-summary"' not in page.content  # no scan yet
     with django_capture_on_commit_callbacks(execute=True):  # the tests' task backend runs it at once
         response = client.post(reverse("customers:quality_scan"))
     assert response.status_code == 302
