@@ -254,7 +254,10 @@ def last_scan() -> QualityScan | None:
 
 def visible_issues(scan: QualityScan, user):
     """The scan's issues of customers the user sees now (alive: a merged customer drops out)."""
-    return QualityIssue.objects.filter(scan=scan, customer__in=Customer.objects.visible_to(user).values("pk"))
+    # EXISTS per issue row (an index probe of the customer): `customer_id IN (the visible customers)`
+    # made SQLite build the whole scope first (0.6 s for an administrator's counts at 100k customers)
+    seen = Customer.objects.visible_to(user).filter(pk=OuterRef("customer_id"))
+    return QualityIssue.objects.filter(Exists(seen), scan=scan)
 
 
 def group_keys(scan: QualityScan, user, kind: str):
