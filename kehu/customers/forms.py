@@ -57,6 +57,18 @@ class ContactForm(KehuModelForm):
         self.fields["customer"].widget.choices = self.fields["customer"].choices  # the queryset, for the chosen row
 
 
+def _missing_choices():
+    from .quality import missing_fields
+
+    return [(key, label) for key, label, _required in missing_fields()]
+
+
+def _quality_choices():
+    from .models import QualityIssue
+
+    return list(QualityIssue.Kind.choices)
+
+
 class CustomerFilterSet(KehuFilterSet):
     type = DictFilter("customer_type", label=_("Customer type"))
     level = DictFilter("customer_level", label=_("Level"))
@@ -85,6 +97,28 @@ class CustomerFilterSet(KehuFilterSet):
             return queryset
         cutoff = timezone.now() - datetime.timedelta(days=int(value))
         return queryset.filter(owner__isnull=False, last_activity_at__lt=cutoff)
+
+    # the data-quality page's links (kehu/customers/quality.py): customers lacking a field, and the
+    # customers of the last scan's duplicate groups or with an invalid phone / e-mail
+    missing = django_filters.ChoiceFilter(label=_("Missing"), method="filter_missing", choices=_missing_choices)
+    quality = django_filters.ChoiceFilter(label=_("Data quality"), method="filter_quality", choices=_quality_choices)
+
+    def filter_missing(self, queryset, name, value):
+        from .quality import missing_q
+
+        q = missing_q(value) if value else None
+        return queryset.filter(q) if q is not None else queryset
+
+    def filter_quality(self, queryset, name, value):
+        from .models import QualityIssue
+        from .quality import last_scan
+
+        scan = last_scan()
+        if not value:
+            return queryset
+        if scan is None:
+            return queryset.none()
+        return queryset.filter(pk__in=QualityIssue.objects.filter(scan=scan, kind=value).values("customer_id"))
 
     primary = ["type", "level", "industry", "owner"]
 

@@ -5,6 +5,7 @@ the numbers, search columns and owners that Customer.save / Contact.save give.""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -116,22 +117,85 @@ class ContactImporter(Importer):
                "tags_text": ["标签", "tags"]}
 
     def virtual_fields(self):
-        return {"first_name": "name", "last_name": "name"}
+        # a vCard's further phones and e-mails go to the notes, its photo becomes an attachment
+        return {"first_name": "name", "last_name": "name", "more_phones": "notes", "more_emails": "notes",
+                "photo": "notes"}
+
+    def virtual_label(self, name):
+        return {"more_phones": _("Other phones (added to the notes)"),
+                "more_emails": _("Other e-mails (added to the notes)"),
+                "photo": _("Photo (kept as an attachment)")}.get(name, "")
 
     def apply_virtual(self, row, values):
         name = _join_name(values.get("first_name", ""), values.get("last_name", ""))
         if name:
             row.data["name"] = name
+        extra = []
+        if values.get("more_phones"):
+            extra.append(_("Other phones: %(phones)s") % {"phones": values["more_phones"]})
+        if values.get("more_emails"):
+            extra.append(_("Other e-mails: %(emails)s") % {"emails": values["more_emails"]})
+        if extra:
+            row.data["notes"] = "\n".join([*([row.data["notes"]] if row.data.get("notes") else []), *extra])
+            row.blank.discard("notes")
+        if values.get("photo"):
+            row.photo = values["photo"]
+
+    # --- the customer of rows without a known one, chosen on the mapping screen -------------------------
+    def options_template(self):
+        return "customers/imports/contact_options.html"
+
+    def options_context(self, job):
+        from django import forms
+        from django.urls import reverse_lazy
+
+        from kehu.core.widgets import AutocompleteSelect
+
+        class OptionsForm(forms.Form):
+            default_customer = forms.ModelChoiceField(
+                Customer.objects.visible_to(job.user), required=False, label=_("Customer"),
+                widget=AutocompleteSelect(lookup_url=reverse_lazy("customers:customer_lookup"),
+                                          attrs={"data-testid": "default-customer"}))
+
+        return {"options_form": OptionsForm(initial={"default_customer": self.default_customer_id(job)}),
+                "org_mapped": "customer" in job.mapping.values()}
+
+    def save_options(self, job, data):
+        value_map = dict(job.value_map or {})
+        choice = (data.get("default_customer") or "").strip()
+        if choice.isdigit() and Customer.objects.visible_to(job.user).filter(pk=int(choice)).exists():
+            value_map["customer"] = {"*": int(choice)}
+        else:
+            value_map.pop("customer", None)
+        job.value_map = value_map
+
+    @staticmethod
+    def default_customer_id(job) -> int | None:
+        pk = ((job.value_map or {}).get("customer") or {}).get("*")
+        return int(pk) if isinstance(pk, int) or (isinstance(pk, str) and pk.isdigit()) else None
+
+    def provided_fields(self, job):
+        return {"customer"} if self.default_customer_id(job) else set()
 
     def resolve_refs(self, rows, ctx):
-        """The contacts' customers by number or name, among those the user sees: one query."""
+        """The contacts' customers by number or name (a vCard's ORG), among those the user sees: one
+        query. A row naming no customer, or one that is not found, gets the customer chosen on the
+        mapping screen when there is one."""
         texts = {row.refs["customer"] for row in rows if "customer" in row.refs}
         found: dict[str, list] = {}
         if texts:
             for c in Customer.objects.visible_to(ctx.user).filter(Q(number__in=texts) | Q(name__in=texts)):
                 for k in {c.number, c.name} & texts:
                     found.setdefault(k, []).append(c)
-        ctx.refs["customer"] = {c.pk: c for cs in found.values() for c in cs}
+        refs = {c.pk: c for cs in found.values() for c in cs}
+        default = getattr(ctx, "default_customer", False)
+        if default is False:  # read once per run
+            pk = self.default_customer_id(ctx.job)
+            default = ctx.default_customer = (Customer.objects.visible_to(ctx.user).filter(pk=pk).first()
+                                              if pk else None)
+        if default is not None:
+            refs[default.pk] = default
+        ctx.refs["customer"] = refs
         column = ctx.column_of.get("customer", "customer")
         for row in rows:
             text = row.refs.get("customer")
@@ -140,10 +204,17 @@ class ContactImporter(Importer):
             matches = {c.pk: c for c in found.get(text, [])}
             if len(matches) > 1:
                 row.error(column, _("Several customers are named “%(name)s”: give the customer number.") % {"name": text})
+            elif not matches and default is not None:
+                row.data["customer"] = str(default.pk)
             elif not matches:
                 row.error(column, _("No customer “%(name)s” in your data scope.") % {"name": text})
             else:
                 row.data["customer"] = str(next(iter(matches)))
+
+    def prepare_data(self, row, data, ctx):
+        default = getattr(ctx, "default_customer", None)
+        if default is not None and not data.get("customer") and "customer" not in row.refs:
+            data["customer"] = str(default.pk)
 
     def within_file_keys(self, row):
         c = row.form.instance if row.form is not None else None
@@ -188,6 +259,7 @@ class ContactImporter(Importer):
             contact.search_text = contact.build_search_text()
             contacts.append(contact)
         Contact.objects.bulk_create(contacts)
+        _attach_photos(contacts, creates, ctx)
         primary = [c for c in contacts if c.is_primary]
         if primary:  # one primary contact per customer, as Contact.save
             Contact.objects.filter(customer_id__in={c.customer_id for c in primary}, is_primary=True).exclude(
@@ -196,6 +268,27 @@ class ContactImporter(Importer):
         before = self.apply_updates(updates, ctx)
         refresh_customer_search({c.customer_id for c in contacts})
         return [("main", [c.pk for c in contacts])], before
+
+
+def _attach_photos(contacts, rows, ctx) -> None:
+    """A vCard's photo (written beside the upload by kehu/core/imports/vcard.py) as an attachment of
+    the new contact."""
+    from django.core.files.base import ContentFile
+
+    from kehu.core.imports import files, vcard
+    from kehu.core.services import add_attachment
+
+    upload = files.path_of(ctx.job)
+    for contact, row in zip(contacts, rows, strict=True):
+        path = vcard.photo_path(upload, getattr(row, "photo", ""))
+        if path is None:
+            continue
+        data = path.read_bytes()
+        name = f"{contact.name[:60]}{path.suffix}"
+        try:
+            add_attachment(contact, ContentFile(data, name=name), ctx.user)
+        except ValidationError:  # a photo type or size the site does not accept: the contact without it
+            continue
 
 
 def refresh_customer_search(customer_ids) -> None:

@@ -260,3 +260,61 @@ class Contact(KehuModel):
     @property
     def phone_display(self):
         return phones.display_phone(self.phone)
+
+
+class QualityScan(models.Model):
+    """One run of the data-quality scan (kehu/customers/quality.py): its whole-table counts, and the
+    problems it found as `QualityIssue` rows (kept for the last finished scan only)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    error = models.TextField(_("error"), blank=True)
+    requested_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", verbose_name=_("requested by"))
+    # whole-table figures: {"customers": n, "groups": {kind: n}, "in_groups": {kind: n}, "invalid": {kind: n},
+    # "missing": {owner id or "pool": {field: n}}, "seconds": {part: s}}
+    counts = models.JSONField(default=dict)
+    mailed_at = models.DateTimeField(_("weekly e-mail sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("data-quality scan")
+        verbose_name_plural = _("data-quality scans")
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class QualityIssue(models.Model):
+    """A customer (or one of its contacts) in a duplicate group or with an invalid value, as one scan
+    found it. A duplicate group is the rows of one scan with the same kind and key."""
+
+    class Kind(models.TextChoices):
+        DUP_PHONE = "dup_phone", _("Same phone")
+        DUP_EMAIL = "dup_email", _("Same e-mail")
+        DUP_NAME = "dup_name", _("Same name")
+        BAD_PHONE = "bad_phone", _("Invalid phone")
+        BAD_EMAIL = "bad_email", _("Invalid e-mail")
+
+    scan = models.ForeignKey(QualityScan, on_delete=models.CASCADE, related_name="issues")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    key = models.CharField(max_length=320)  # the shared phone / e-mail / name, or the invalid value
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                db_constraint=False)
+    field = models.CharField(max_length=20, blank=True)  # the invalid value's field: phone, mobile, email
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["scan", "kind", "key"], name="quality_issue_group_idx"),
+            models.Index(fields=["scan", "kind", "customer"], name="quality_issue_customer_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.key}"

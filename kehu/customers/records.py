@@ -91,5 +91,9 @@ class ContactType(RecordType):
     export_fields = ["customer", "name", "gender", "title", "mobile", "phone", "email", "wechat", "birthday",
                      "is_primary", "notes", "owner", "created_at", "updated_at", "tags"]
     api_exclude = ["search_text"]
+    bulk_actions = [  # handlers: kehu.customers.views.ContactBulkView
+        "tag", "delete",
+        BulkAction("vcard", _("Download vCards (.vcf)"), "export", "bulk_vcard"),
+    ]
     nav_icon = "ti-address-book"
     nav_section, nav_order = "customers", 20

@@ -9,8 +9,9 @@ from . import home, search, tasks
 
 r.nav_section("customers", _("Customers"), order=10)
 r.rights_module("pool", _("Public pool"))
+r.rights_module("quality", _("Data quality"))
 r.default_rights({
-    "supervisor": ["customer.*", "contact.*", "pool.view", "pool.assign"],
+    "supervisor": ["customer.*", "contact.*", "pool.view", "pool.assign", "quality.view"],
     "account_manager": ["customer.view", "customer.create", "customer.edit", "customer.export",
                         "contact.view", "contact.create", "contact.edit", "contact.delete", "contact.export",
                         "pool.view"],
@@ -58,7 +59,11 @@ r.home_panel("customers", _("My recently updated customers"), right="customer.vi
              column="side", icon="ti-building-store", rows="xx", order=130)
 
 r.job(tasks.pool_sweep, daily_at=lambda: getattr(settings, "KEHU_POOL_SWEEP_HOUR", 1))
+# the data-quality scan every night, its counts by e-mail once a week (kehu/customers/quality.py)
+r.job(tasks.quality_daily, daily_at=lambda: getattr(settings, "KEHU_QUALITY_HOUR", 4))
 from . import imports  # noqa: E402, F401  (the customer and contact importers: kehu/core/imports)
 
 r.nav_entry("imports", _("Import history"), "core:import_history", right="customer.create", section="customers",
             icon="ti-upload", order=90)
+r.nav_entry("quality", _("Data quality"), "customers:quality", right="quality.view", section="customers",
+            icon="ti-checkup-list", order=95)

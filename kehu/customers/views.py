@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -11,7 +11,7 @@ from kehu.accounts.authcache import pickable_users
 from kehu.accounts.models import User
 from kehu.core import timeline
 from kehu.core.registry import registry
-from kehu.core.views import BulkActionView, RecordDetailView, RecordEditView, RecordListView
+from kehu.core.views import BulkActionView, RecordDetailView, RecordEditView, RecordListView, require
 
 from . import services
 from .forms import CustomerForm
@@ -211,6 +211,196 @@ def merge_view(request, pk):
     return render(request, "customers/merge.html", {
         "object": keep, "other": other, "candidates": [d for d in candidates if d.visible],
         "rt": customer_type()})
+
+
+# --- data quality 数据校验 (kehu/customers/quality.py) ------------------------------------------------
+
+GROUPS_PER_PAGE = 20
+
+
+def _require_quality(user):
+    if not (user.has_right("quality", "view") and user.has_right("customer", "view")):
+        raise PermissionDenied
+
+
+def _may_merge(user) -> bool:
+    return user.has_right("customer", "edit") and user.has_right("customer", "delete")
+
+
+@login_required
+def quality_view(request):
+    """The data-quality page: the last scan's duplicate groups, invalid values and missing fields,
+    in the user's data scope."""
+    from . import quality
+    from .models import QualityIssue, QualityScan
+
+    _require_quality(request.user)
+    scan = quality.last_scan()
+    running = QualityScan.objects.filter(status=QualityScan.Status.RUNNING).order_by("-id").first()
+    failed = QualityScan.objects.filter(status=QualityScan.Status.FAILED).order_by("-id").first()
+    if failed is not None and scan is not None and failed.pk < scan.pk:
+        failed = None
+    if request.htmx and request.GET.get("part") == "status":
+        response = render(request, "customers/quality/status.html", {"running": running, "scan": scan})
+        if running is None:
+            response["HX-Refresh"] = "true"
+        return response
+    tabs = [(k, label) for k, label in QualityIssue.Kind.choices if k in quality.DUPLICATE_KINDS]
+    tabs += [("invalid", _("Invalid phones and e-mails")), ("missing", _("Missing fields"))]
+    tab = request.GET.get("tab") if request.GET.get("tab") in dict(tabs) else tabs[0][0]
+    ctx = {"scan": scan, "running": running, "failed": failed, "tabs": tabs, "tab": tab,
+           "summary": quality.summary(scan, request.user), "may_merge": _may_merge(request.user),
+           "kinds": dict(QualityIssue.Kind.choices)}
+    if scan is not None:
+        if tab in quality.DUPLICATE_KINDS:
+            try:
+                page = max(1, int(request.GET.get("page") or 1))
+            except ValueError:
+                page = 1
+            groups = quality.groups(scan, request.user, tab, offset=(page - 1) * GROUPS_PER_PAGE,
+                                    limit=GROUPS_PER_PAGE)
+            total = ctx["summary"]["duplicates"][tab]["groups"]
+            ctx.update(groups=groups, page=page, has_next=page * GROUPS_PER_PAGE < total,
+                       first_number=(page - 1) * GROUPS_PER_PAGE + 1)
+        elif tab == "invalid":
+            ctx["invalid"] = [(kind, ctx["kinds"][kind], quality.invalid_rows(scan, request.user, kind))
+                              for kind in quality.INVALID_KINDS]
+        else:
+            n = max(1, ctx["summary"]["customers"])
+            ctx["missing"] = [{"key": key, "label": label, "required": required,
+                               "count": ctx["summary"]["missing"][key],
+                               "percent": round(ctx["summary"]["missing"][key] * 100 / n)}
+                              for key, label, required in quality.missing_fields()]
+    return render(request, "customers/quality/page.html", ctx)
+
+
+@login_required
+@require_POST
+def quality_scan_view(request):
+    from . import quality
+
+    _require_quality(request.user)
+    if quality.start_scan(request.user) is None:
+        messages.info(request, _("A scan is already running."))
+    else:
+        messages.success(request, _("The scan has started; this page shows its result when it is done."))
+    return HttpResponseRedirect(reverse("customers:quality"))
+
+
+@login_required
+@require_POST
+def quality_merge_view(request):
+    """Merge one duplicate group: every other customer of it into the one chosen to be kept."""
+    from . import quality
+
+    _require_quality(request.user)
+    if not _may_merge(request.user):
+        raise PermissionDenied
+    visible = Customer.objects.visible_to(request.user)
+    keep = get_object_or_404(visible, pk=request.POST.get("keep") or 0)
+    ids = {int(p) for p in request.POST.getlist("pk") if p.isdigit()} - {keep.pk}
+    others = list(visible.filter(pk__in=ids).order_by("pk"))
+    back = request.POST.get("next") or reverse("customers:quality")
+    if not back.startswith("/") or back.startswith("//"):
+        back = reverse("customers:quality")
+    if not others:
+        messages.warning(request, _("Choose the customers to merge."))
+        return HttpResponseRedirect(back)
+    try:
+        merged = quality.merge_group(keep, others, request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("%(n)s customers were merged into “%(keep)s”.") % {"n": merged, "keep": keep.name})
+    return HttpResponseRedirect(back)
+
+
+# --- vCard 名片 (kehu/customers/vcard.py) ---------------------------------------------------------
+
+def _attachment_header(filename: str) -> str:
+    from urllib.parse import quote
+
+    ascii_name = "".join(c if c.isascii() and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=utf-8''{quote(filename)}"
+
+
+def vcard_response(contacts, filename: str, *, stream: bool = False):
+    """A .vcf of the contacts (vCard 3.0, UTF-8); `stream` for a long list."""
+    from kehu.core.models import tags_by_id
+
+    from . import vcard
+
+    def chunks():
+        batch = []
+        for contact in contacts:
+            batch.append(contact)
+            if len(batch) == 500:
+                yield from _cards(batch)
+                batch = []
+        yield from _cards(batch)
+
+    def _cards(batch):
+        tags = tags_by_id(Contact, [c.pk for c in batch], names=True) if batch else {}
+        yield from vcard.vcards(batch, tags)
+
+    response_class = StreamingHttpResponse if stream else HttpResponse
+    body = chunks() if stream else "".join(chunks())
+    response = response_class(body, content_type="text/vcard; charset=utf-8")
+    response["Content-Disposition"] = _attachment_header(filename)
+    return response
+
+
+def _visible_contact(request, pk) -> Contact:
+    require(request.user, registry.get("contact"), "view")
+    return get_object_or_404(Contact.objects.visible_to(request.user).select_related("customer"), pk=pk)
+
+
+@login_required
+def contact_vcard_view(request, pk):
+    """The contact's card as a .vcf (vCard 3.0, UTF-8)."""
+    from . import vcard
+
+    contact = _visible_contact(request, pk)
+    return vcard_response([contact], vcard.filename(contact, "vcf"))
+
+
+@login_required
+def contact_qr_view(request, pk):
+    """The contact's card as a QR code (PNG): shown on the contact's page, or downloaded (?download=1)."""
+    from . import vcard
+
+    contact = _visible_contact(request, pk)
+    response = HttpResponse(vcard.qr_png(contact), content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    if request.GET.get("download"):
+        response["Content-Disposition"] = _attachment_header(vcard.filename(contact, "png"))
+    return response
+
+
+class ContactDetailView(RecordDetailView):
+    def extra_context(self, obj):
+        return {"header_actions": "customers/partials/contact_header_actions.html"}
+
+
+class ContactListView(RecordListView):
+    """The contact list; `?format=vcf` downloads the filtered list's cards (the export right)."""
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("format") == "vcf":
+            require(request.user, self.rt, "export")
+            qs = self.filtered_queryset().select_related("customer").order_by("id")
+            return vcard_response(qs.iterator(chunk_size=500), f"{self.rt.label_plural}.vcf", stream=True)
+        return super().get(request, *args, **kwargs)
+
+    def extra_context(self):
+        return {"extra_exports": [("vcf", _("vCard (.vcf)"))]}
+
+
+class ContactBulkView(BulkActionView):
+    def bulk_vcard(self, objs, data):
+        ids = [o.pk for o in objs]
+        contacts = Contact.objects.filter(pk__in=ids).select_related("customer").order_by("id")
+        return vcard_response(list(contacts), f"{self.rt.label_plural}.vcf")
 
 
 __all__ = ["CustomerForm"]

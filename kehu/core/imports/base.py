@@ -141,6 +141,25 @@ class Importer:
         """Names a column may map to that are not a form field (first_name + last_name -> name)."""
         return {}
 
+    def virtual_label(self, name: str) -> str:
+        """The mapping screen's label of a virtual field ("" for "<field> (first name / last name)")."""
+        return ""
+
+    def options_template(self) -> str:
+        """A template with more choices on the mapping screen (a contact import's customer), saved
+        by `save_options`."""
+        return ""
+
+    def options_context(self, job) -> dict:
+        return {}
+
+    def save_options(self, job, data) -> None:
+        """Keep the choices of `options_template` (in `job.value_map`) from the posted form."""
+
+    def provided_fields(self, job) -> set[str]:
+        """Required fields the job's options fill when no column does (a default customer)."""
+        return set()
+
     # --- hooks of the engine ------------------------------------------------------------------------
     def apply_virtual(self, row, values: dict) -> None:
         """Columns mapped to `virtual_fields` (a first and a last name) into the row's data."""

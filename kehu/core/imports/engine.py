@@ -578,7 +578,10 @@ def process_batch(batch: list[Row], ctx: Context, seen: FileKeys) -> None:
         first = next((earlier.get(k) or here.get(k) for k in keys if k in earlier or k in here), None)
         for k in keys:
             here.setdefault(k, row.line)
-        if row.existing:
+        if row.existing and first is not None and policy == ImportJob.Duplicates.UPDATE:
+            row.dup_line = first  # an earlier row of the file updates that record: this one is left out
+            row.action = "skip"
+        elif row.existing:
             pk, _label, _reasons, visible = row.existing
             if policy == ImportJob.Duplicates.CREATE:
                 row.action = "create"

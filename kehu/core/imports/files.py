@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 from django.conf import settings
@@ -43,6 +44,7 @@ def remove(name: str) -> None:
         os.unlink(imports_dir() / name)
     except FileNotFoundError:
         pass
+    shutil.rmtree(imports_dir() / f"{name}.photos", ignore_errors=True)  # a vCard's photos (vcard.py)
 
 
 # --- the running job's side files: progress (the heartbeat) and a cancel request -----------------

@@ -61,7 +61,9 @@ def create(user, key: str, filename: str, *, upload=None, data: bytes | None = N
         raise PermissionDenied
     fmt = readers.format_of(filename)
     if not fmt:
-        raise ValidationError({"file": [_("Upload an .xlsx, .xls, .csv or .txt file.")]})
+        raise ValidationError({"file": [_("Upload an .xlsx, .xls, .csv, .txt or .vcf file.")]})
+    if fmt == "vcf":
+        preset = "vcard"  # a vCard's columns are vCard's property names (kehu/core/imports/vcard.py)
     name = files.save_upload(upload, fmt) if upload is not None else files.save_bytes(data or b"", fmt)
     try:
         table = readers.open_table(files.imports_dir() / name, fmt, encoding=encoding, delimiter=delimiter,
@@ -112,7 +114,7 @@ def missing_required(job: ImportJob) -> list[str]:
     has_default = {name for name, ff in form.fields.items()
                    if form.get_initial_for_field(ff, name) not in (None, "", [])}
     return [str(f.label) for f in importer.fields() if f.required and not f.target and f.name not in mapped
-            and f.name != "owner" and f.form_field not in has_default]
+            and f.name != "owner" and f.form_field not in has_default and f.name not in importer.provided_fields(job)]
 
 
 # --- starting -----------------------------------------------------------------------------------

@@ -106,4 +106,19 @@ PRESETS: dict[str, dict[str, dict[str, str]]] = {
             "Job Title": "title", "Sales Owner": "owner",
         },
     },
+    # the columns of a .vcf file (kehu/core/imports/vcard.py): chosen by itself for a vCard upload,
+    # not offered in the upload form's list
+    "vcard": {
+        "contact": {
+            "FN": "name", "ORG": "customer", "TITLE": "title", "TEL (CELL)": "mobile", "TEL": "phone",
+            "TEL (other)": "more_phones", "EMAIL": "email", "EMAIL (other)": "more_emails", "X-WECHAT": "wechat",
+            "GENDER": "gender", "BDAY": "birthday", "NOTE": "notes", "CATEGORIES": "tags_text", "PHOTO": "photo",
+        },
+        "customer": {
+            "ORG": "name", "FN": "contact_name", "TITLE": "contact_title", "TEL (CELL)": "contact_mobile",
+            "TEL": "contact_phone", "EMAIL": "contact_email", "X-WECHAT": "contact_wechat",
+            "GENDER": "contact_gender", "BDAY": "contact_birthday", "ADR": "address", "URL": "website",
+            "NOTE": "notes", "CATEGORIES": "tags_text",
+        },
+    },
 }

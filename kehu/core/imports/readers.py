@@ -20,7 +20,7 @@ from pathlib import Path
 HEADER_SCAN = 30
 SNIFF_BYTES = 256 * 1024
 
-FORMATS = ("xlsx", "xls", "csv")
+FORMATS = ("xlsx", "xls", "csv", "vcf")
 
 
 class ReadError(Exception):
@@ -35,6 +35,8 @@ def format_of(filename: str) -> str:
         return "xls"
     if ext in ("csv", "txt", "tsv"):
         return "csv"
+    if ext in ("vcf", "vcard"):
+        return "vcf"
     return ""
 
 
@@ -253,13 +255,17 @@ def _raw_rows(table: Table):
         return xlsx_rows(table.path)
     if table.format == "xls":
         return xls_rows(table.path)
+    if table.format == "vcf":  # vCard: a header row (line 0), then a row per card (kehu/core/imports/vcard.py)
+        from . import vcard
+
+        return vcard.rows(table.path, table.encoding)
     return csv_rows(table.path, table.encoding, table.delimiter)
 
 
 def open_table(path, fmt: str, *, encoding: str = "", delimiter: str = "", header_line: int | None = None) -> Table:
     """Detect what is needed to read `path` and read its header."""
     table = Table(path=str(path), format=fmt)
-    if fmt == "csv":
+    if fmt in ("csv", "vcf"):
         with open(path, "rb") as fh:
             sample = fh.read(SNIFF_BYTES)
         if not sample.strip():
@@ -269,12 +275,17 @@ def open_table(path, fmt: str, *, encoding: str = "", delimiter: str = "", heade
             text = _decode_prefix(sample, table.encoding)
         except (UnicodeDecodeError, LookupError) as exc:
             raise ReadError(str(exc)) from exc
-        table.delimiter = delimiter or detect_delimiter(text)
+        if fmt == "vcf":
+            if "BEGIN:VCARD" not in text.upper():
+                raise ReadError("no BEGIN:VCARD")
+            header_line = 0
+        else:
+            table.delimiter = delimiter or detect_delimiter(text)
     try:
         head = list(itertools.islice(_raw_rows(table), HEADER_SCAN))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ReadError(str(exc)) from exc
-    if not head:
+    if not head or (fmt == "vcf" and len(head) < 2):
         raise ReadError("empty")
     if header_line is None:
         index = find_header(head)

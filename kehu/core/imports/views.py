@@ -22,14 +22,14 @@ from .presets import PRESET_LABELS
 
 class UploadForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("File"),
-                           help_text=gettext_lazy("Excel (.xlsx, .xls) or CSV / text (.csv, .txt) in any encoding."))
+                           help_text=gettext_lazy("Excel (.xlsx, .xls), CSV / text (.csv, .txt) in any encoding, or vCard (.vcf) from a phone or a mail client."))
     preset = forms.ChoiceField(label=gettext_lazy("Exported from"), required=False,
                                choices=[("", gettext_lazy("Detect from the column names"))]
                                + [(k, v) for k, v in PRESET_LABELS.items()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["file"].widget.attrs.update({"class": "form-control", "accept": ".xlsx,.xls,.csv,.txt,.tsv"})
+        self.fields["file"].widget.attrs.update({"class": "form-control", "accept": ".xlsx,.xls,.csv,.txt,.tsv,.vcf"})
         self.fields["preset"].widget.attrs["class"] = "form-select"
 
 
@@ -84,7 +84,7 @@ def _mapping_context(job: ImportJob) -> dict:
     for name, target in importer.virtual_fields().items():
         label = _("first name") if "first" in name else _("last name")
         parent = next((f.label for f in fields if f.name == target), target)
-        choices.append((name, f"{parent} ({label})", False))
+        choices.append((name, importer.virtual_label(name) or f"{parent} ({label})", False))
     table = engine.table_of(job)
     try:
         sample = readers.preview(table, 5)
@@ -95,7 +95,8 @@ def _mapping_context(job: ImportJob) -> dict:
         columns.append({"index": i, "header": header or _("(column %(n)s)") % {"n": i + 1},
                         "field": job.mapping.get(str(i), ""),
                         "samples": [row[i] for _line, row in sample if i < len(row) and row[i]][:3]})
-    return {"columns": columns, "choices": choices, "preview": sample, "missing": jobs.missing_required(job)}
+    return {"columns": columns, "choices": choices, "preview": sample, "missing": jobs.missing_required(job),
+            "options_template": importer.options_template(), **importer.options_context(job)}
 
 
 @login_required
@@ -161,6 +162,7 @@ def import_map(request, pk):
             mapping[str(i)] = name
             used.add(name)
     job.mapping = mapping
+    importer.save_options(job, request.POST)
     _options(request, job)
     job.status = ImportJob.Status.NEW
     job.save()
