@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.core import registries as r
 
-from . import search
+from . import imports, search  # noqa: F401  (the product importer: kehu/core/imports)
 
 r.nav_section("catalog", _("Products"), order=25)
 # the stock ledger's module, named for what its rights allow (view stock, receive = create, adjust = edit)

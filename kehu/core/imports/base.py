@@ -57,6 +57,7 @@ class Importer:
     child_exclude: tuple = ()
     child_label = ""
     duplicate_fields: tuple = ()  # fields whose equal values mark a duplicate (within the file too)
+    unique_key = False  # True: a duplicate is the same record by a unique key; "create anyway" skips it
     batch_size = 1000
 
     # --- the record type and its forms ---------------------------------------------------------------

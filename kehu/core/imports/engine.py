@@ -261,7 +261,10 @@ def validate(row: Row, ctx: Context, instance=None) -> None:
     """Bind the record's form (and its child's) and collect their errors on the row."""
     importer = ctx.importer
     if instance is None:
-        data = {**defaults_of(ctx), **row.data}
+        # an empty cell of a new record keeps what its form starts with (a tax rate of 13 %, the
+        # importing user as owner), as a form the user did not change
+        defaults = defaults_of(ctx)
+        data = {**defaults, **{k: v for k, v in row.data.items() if not (k in row.blank and k in defaults)}}
     else:
         unbound = importer.make_form(None, ctx.user, instance=instance)
         data = {}
@@ -567,6 +570,8 @@ def process_batch(batch: list[Row], ctx: Context, seen: FileKeys) -> None:
     good = [r for r in batch if not r.errors]
     importer.find_existing(good, ctx)
     policy = ctx.job.duplicates
+    if importer.unique_key and policy == ImportJob.Duplicates.CREATE:
+        policy = ImportJob.Duplicates.SKIP  # a unique code cannot be created twice
     row_keys = {id(row): [_key_text(k) for k in importer.within_file_keys(row)] for row in good}
     earlier = seen.first_lines(k for keys in row_keys.values() for k in keys)  # lines of earlier batches
     here: dict = {}
