@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.core import registries as r
 
-from . import home, services, tasks
+from . import home, imports, services, tasks  # noqa: F401  (imports: the follow-up importer)
 from .models import Reminder
 
 r.nav_section("activities", _("Activities"), order=30)

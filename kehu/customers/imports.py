@@ -110,6 +110,37 @@ class CustomerImporter(Importer):
                 self.apply_updates(updates, ctx))
 
 
+def resolve_customers(rows, ctx, *, field="customer", default=None) -> None:
+    """The customers rows name in `field`, by number or name, among those the user sees: one query
+    per batch (every importer of records that belong to a customer: contacts, opportunities,
+    follow-ups). A name matching several customers is an error asking for the number; a row whose
+    customer is not found gets `default` when there is one, else an error."""
+    texts = {row.refs[field] for row in rows if field in row.refs}
+    found: dict[str, list] = {}
+    if texts:
+        for c in Customer.objects.visible_to(ctx.user).filter(Q(number__in=texts) | Q(name__in=texts)):
+            for k in {c.number, c.name} & texts:
+                found.setdefault(k, []).append(c)
+    refs = {c.pk: c for cs in found.values() for c in cs}
+    if default is not None:
+        refs[default.pk] = default
+    ctx.refs[field] = refs
+    column = ctx.column_of.get(field, field)
+    for row in rows:
+        text = row.refs.get(field)
+        if text is None:
+            continue
+        matches = {c.pk: c for c in found.get(text, [])}
+        if len(matches) > 1:
+            row.error(column, _("Several customers are named “%(name)s”: give the customer number.") % {"name": text})
+        elif not matches and default is not None:
+            row.data[field] = str(default.pk)
+        elif not matches:
+            row.error(column, _("No customer “%(name)s” in your data scope.") % {"name": text})
+        else:
+            row.data[field] = str(next(iter(matches)))
+
+
 class ContactImporter(Importer):
     key = "contact"
     form_class = ContactForm
@@ -181,35 +212,12 @@ class ContactImporter(Importer):
         """The contacts' customers by number or name (a vCard's ORG), among those the user sees: one
         query. A row naming no customer, or one that is not found, gets the customer chosen on the
         mapping screen when there is one."""
-        texts = {row.refs["customer"] for row in rows if "customer" in row.refs}
-        found: dict[str, list] = {}
-        if texts:
-            for c in Customer.objects.visible_to(ctx.user).filter(Q(number__in=texts) | Q(name__in=texts)):
-                for k in {c.number, c.name} & texts:
-                    found.setdefault(k, []).append(c)
-        refs = {c.pk: c for cs in found.values() for c in cs}
         default = getattr(ctx, "default_customer", False)
         if default is False:  # read once per run
             pk = self.default_customer_id(ctx.job)
             default = ctx.default_customer = (Customer.objects.visible_to(ctx.user).filter(pk=pk).first()
                                               if pk else None)
-        if default is not None:
-            refs[default.pk] = default
-        ctx.refs["customer"] = refs
-        column = ctx.column_of.get("customer", "customer")
-        for row in rows:
-            text = row.refs.get("customer")
-            if text is None:
-                continue
-            matches = {c.pk: c for c in found.get(text, [])}
-            if len(matches) > 1:
-                row.error(column, _("Several customers are named “%(name)s”: give the customer number.") % {"name": text})
-            elif not matches and default is not None:
-                row.data["customer"] = str(default.pk)
-            elif not matches:
-                row.error(column, _("No customer “%(name)s” in your data scope.") % {"name": text})
-            else:
-                row.data["customer"] = str(next(iter(matches)))
+        resolve_customers(rows, ctx, default=default)
 
     def prepare_data(self, row, data, ctx):
         default = getattr(ctx, "default_customer", None)

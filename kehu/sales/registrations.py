@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.core import registries as r
 
-from . import home, reminders
+from . import home, imports, reminders  # noqa: F401  (imports: the opportunity importer)
 
 r.nav_section("sales", _("Sales"), order=20)
 r.default_rights({

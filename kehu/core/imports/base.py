@@ -72,6 +72,8 @@ class Importer:
         return self.rt.model
 
     def make_form(self, data, user, instance=None):
+        if instance is None and user is not None and self.rt.is_kehu_model:
+            instance = self.model(owner=user)  # a new record is the importing user's, as in the UI and the API
         return (self.form_class or self.rt.form)(data, user=user, instance=instance)
 
     def make_child_form(self, data, user, instance=None):
