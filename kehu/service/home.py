@@ -41,7 +41,22 @@ def handlers():
     users = list(User.objects.filter(is_active=True, roles__in=roles).distinct()
                  .only("id", "username", "full_name").order_by("username"))
     agents = set(User.roles.through.objects.filter(role__code="service").values_list("user_id", flat=True))
-    return sorted(users, key=lambda u: (u.pk not in agents, u.username))
+    for u in users:
+        u.is_agent = u.pk in agents
+    return sorted(users, key=lambda u: (not u.is_agent, u.username))
+
+
+def queue_team(people) -> list:
+    """The handlers the queue offers for one-click assignment: the service agents and those who
+    assign tickets (supervisors), out of `people` (handlers()); all of them when there is no such
+    team. Anyone else who may handle a ticket is chosen on the ticket's page: 50 rows each listing
+    every account manager made the bench's queue page 560 KB."""
+    from kehu.accounts.models import User
+
+    assigners = set(User.roles.through.objects.filter(role_id__in=_roles_with("ticket.assign", "ticket.*", "*"))
+                    .values_list("user_id", flat=True))
+    team = [u for u in people if getattr(u, "is_agent", False) or u.pk in assigners]
+    return team or list(people)
 
 
 def supervisors_of(tickets) -> dict[int, list]:

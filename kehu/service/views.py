@@ -97,9 +97,10 @@ def queue(request):
         raise PermissionDenied
     rows, cursor = home.unassigned(request.user, after=request.GET.get("after", ""))
     people = home.handlers()
+    team = home.queue_team(people)
     ctx = {"rows": rows, "cursor": cursor, "load": home.handler_load(request.user, people),
-           "handler_options": handler_options(people), "breaches": home.team_breaches(request.user),
-           "rt": registry.get("ticket")}
+           "handler_options": handler_options(team), "more_handlers": len(team) < len(people),
+           "breaches": home.team_breaches(request.user), "rt": registry.get("ticket")}
     return TemplateResponse(request, "service/queue.html", ctx)
 
 
@@ -130,9 +131,11 @@ def queue_assign(request, pk):
         error = " ".join(m for msgs in exc.message_dict.values() for m in msgs) if hasattr(exc, "error_dict") \
             else " ".join(exc.messages)
     if request.htmx:
+        people = home.handlers()
+        team = home.queue_team(people)
         return render(request, "service/partials/queue_row.html",
-                      {"t": ticket, "error": error, "handler_options": handler_options(home.handlers()),
-                       "assigned": not error}, status=200)
+                      {"t": ticket, "error": error, "handler_options": handler_options(team),
+                       "more_handlers": len(team) < len(people), "assigned": not error}, status=200)
     if error:
         messages.error(request, error)
     else:
