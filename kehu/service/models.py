@@ -119,6 +119,11 @@ class Ticket(KehuModel):
             # open tickets by handler and due time: My day, the handlers' load, the SLA job
             models.Index(fields=["handler", "resolution_due", "id"], name="ticket_open_handler_idx",
                          condition=ALIVE & Q(status__in=OPEN_STATES)),
+            # the same read by status value: SQLite cannot match `status IN (%s, %s)` (bound values) to
+            # the partial indexes above and read every ticket with a handler instead (the queue's load:
+            # 490 ms at 150,000 tickets); an IN on this index's first column is one seek per status
+            models.Index(fields=["status", "handler", "breached", "resolution_due"], name="ticket_status_handler_idx",
+                         condition=ALIVE),
             models.Index(fields=["response_warn_at"], name="ticket_open_resp_warn_idx",
                          condition=ALIVE & Q(status__in=OPEN_STATES, responded_at__isnull=True)),
             models.Index(fields=["resolution_warn_at"], name="ticket_open_res_warn_idx",
