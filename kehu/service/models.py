@@ -113,8 +113,9 @@ class Ticket(KehuModel):
             models.Index(fields=["customer", "created_at", "id"], name="ticket_customer_created_idx", condition=ALIVE),
             models.Index(fields=["customer", "satisfaction_at", "id"], name="ticket_customer_rated_idx",
                          condition=ALIVE & Q(satisfaction_at__isnull=False)),
-            # the queue: unassigned tickets, breaches first then the soonest due
-            models.Index(fields=["breached", "resolution_due", "id"], name="ticket_queue_idx",
+            # the queue: unassigned tickets, breaches first then the soonest due (breached descending in
+            # the index too: with the mixed order both databases sorted every new ticket)
+            models.Index(fields=["-breached", "resolution_due", "id"], name="ticket_queue_idx",
                          condition=ALIVE & Q(status="new")),
             # open tickets by handler and due time: My day, the handlers' load, the SLA job
             models.Index(fields=["handler", "resolution_due", "id"], name="ticket_open_handler_idx",
