@@ -127,8 +127,13 @@ def handler_load(user, people=None) -> list[dict]:
 
 
 def team_breaches(user, limit=20):
-    return list(Ticket.objects.visible_to(user).filter(status__in=OPEN_STATES, breached=True)
-                .select_related("customer", "handler").order_by("resolution_due", "id")[:limit])
+    """The open breached tickets the user sees, the longest overdue first: per open status, read in
+    due order from ticket_breached_due_idx and stopped at `limit`."""
+    rows = []
+    for status in OPEN_STATES:
+        rows += (Ticket.objects.visible_to(user).filter(status=status, breached=True)
+                 .select_related("customer", "handler").order_by("resolution_due", "id")[:limit])
+    return sorted(rows, key=lambda t: (t.resolution_due, t.pk))[:limit]
 
 
 # --- My day -----------------------------------------------------------------------------------------
