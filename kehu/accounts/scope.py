@@ -101,6 +101,8 @@ def scope_filter(qs, user, owned: bool = False):
     if owner_field is None or access.scope == DataScope.ALL:
         return qs
     ids = access.scope_user_ids()
+    if len(paths) > 1 and len(ids) > 1:  # a department: many owners, most rows of the table
+        return qs.filter(_rowwise(model, paths, ids))
     if len(paths) > 1:  # visible through any of its paths (a ticket: its handler or its customer's owner)
         # `id IN (ids by path 1 UNION ids by path 2 …)`: each part reads its path's index, and the
         # list walks its order's index testing membership; `path1 IN … OR path2 IN …` made both
@@ -119,6 +121,30 @@ def scope_filter(qs, user, owned: bool = False):
     owner, unowned = PageOwner(F(f"{owner_field}_id")), PageOwner(F(f"{owner_field}_id"))
     condition = Q(In(owner, ids)) if len(ids) > 1 else Q(Exact(owner, ids[0]))
     return qs.filter(condition | Q(IsNull(unowned, True)))
+
+
+def _rowwise(model, paths, ids) -> Q:
+    """A department's scope over several paths, tested on each row: `+owner_id IN (…) OR
+    +handler_id IN (…) OR (SELECT owner_id FROM customer WHERE id = customer_id) IN (…)`. A
+    department sees a large share of such a table (a supervisor, 39 % of the bench's tickets), so a
+    page walks its order's index and stops after a page of matches, and one record is one row read.
+    The union of the paths' ids (what a single owner's scope uses) was built in full for every page
+    and every record fetched: 330 ms on PostgreSQL at 150,000 tickets, against 0.4 ms so. No term is
+    an index of its own (`+` on SQLite page queries, PageOwner; the relation's owner by a correlated
+    subquery), so neither database reads every row of the scope to sort it. Known cost: a department
+    that sees almost nothing walks the whole index (PostgreSQL, 150,000 tickets: 0.6 s)."""
+    from django.db.models import OuterRef, Subquery
+
+    condition = Q()
+    for path in paths:
+        if "__" in path:  # through a one-step relation: the related row's owner, read per row
+            rel, rest = path.split("__", 1)
+            related = model._meta.get_field(rel).related_model
+            col = Subquery(related._base_manager.filter(pk=OuterRef(f"{rel}_id")).order_by().values(f"{rest}_id")[:1])
+        else:
+            col = PageOwner(F(f"{path}_id"))
+        condition |= Q(In(col, ids))
+    return condition
 
 
 class PageOwner(Func):

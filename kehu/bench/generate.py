@@ -23,6 +23,7 @@ import json
 import operator
 import os
 import random
+import secrets
 import sys
 import time
 from decimal import Decimal
@@ -698,6 +699,394 @@ class Trade:
                 revenue, profit, received_all, owed]
 
 
+# --- service: tickets, handling entries, feedback, surveys; the knowledge base ----------------------
+
+N_AGENTS = 20  # service agents (role "service", scope all) in the headquarters
+TICKET_COUNTS = [0] * 3 + [1] * 3 + [2] * 2 + [3, 5]  # 1.5 tickets a customer
+FEEDBACK_COUNTS = [0] * 8 + [1] * 2  # 0.2 feedback records a customer
+ENTRY_COUNTS = {"new": [0], "assigned": [0, 0, 1, 2], "handled": [1, 2, 3, 3], "feedback": [1, 2, 3, 3],
+                "archived": [1, 2, 2, 3]}  # 3 handling entries a customer with the statuses below
+ARTICLES_AT_1M, ARTICLES_MIN = 20_000, 2_000
+TICKET_PRIORITIES = ["normal"] * 11 + ["low"] * 3 + ["high"] * 4 + ["urgent"] * 2
+CHANNELS = ["phone"] * 4 + ["email"] * 2 + ["wechat"] * 2 + ["web", "visit"]
+KB_PRODUCTS = ["打印机", "激光打印机", "显示器", "交换机", "无线 AP", "路由器", "扫描仪", "投影仪", "笔记本电脑",
+               "服务器", "硒鼓", "键盘", "鼠标", "摄像头", "CRM 系统", "移动端", "VPN", "企业邮箱", "发票", "订单",
+               "合同", "报表", "数控机床", "空调", "UPS 电源", "门禁", "考勤机", "复印机", "扩展坞", "网线"]
+KB_PROBLEMS = ["无法开机", "卡纸", "没有信号", "频繁断开", "登录失败", "速度很慢", "报错", "无法连接网络", "显示乱码",
+               "无法同步", "有异响", "指示灯不亮", "无法打印", "画面模糊", "数据丢失", "提示过期", "无法导出",
+               "重复扣费", "开错了", "需要重开", "自动重启", "发热严重", "无法识别", "配对失败"]
+KB_SUFFIXES = ["怎么办", "的处理方法", "排查步骤", "常见原因", "解决办法", "的应急处理"]
+KB_EN_PRODUCTS = ["printer", "monitor", "switch", "router", "scanner", "projector", "laptop", "server", "VPN",
+                  "mobile app", "CRM login", "invoice", "order export", "UPS"]
+KB_EN_PROBLEMS = ["does not start", "paper jam", "no signal", "keeps disconnecting", "login fails", "is slow",
+                  "shows an error", "cannot sync", "makes a noise", "export fails"]
+KB_STEPS = ["关闭电源并拔掉电源线，等待 10 分钟后重新开机", "检查线缆两端是否插紧，必要时更换线缆",
+            "在管理后台查看设备状态和错误日志", "升级到最新版本的固件或客户端", "清除缓存后重新登录",
+            "确认账号已开通相应模块和权限", "更换耗材（硒鼓、电池）后再试", "在菜单中恢复出厂设置（先备份配置）",
+            "联系二线支持并附上照片或截图", "确认设备仍在保修期内，预约工程师上门",
+            "检查本地防火墙和代理设置", "把设备移到通风良好的位置", "核对开票信息与营业执照是否一致",
+            "在订单的售后中登记退换货申请", "请客户提供型号和序列号"]
+KB_EN_STEPS = ["Switch it off, wait ten minutes and switch it on again", "Check both ends of the cable",
+               "Read the device's error log in the admin console", "Update the firmware or the client",
+               "Clear the cache and log in again", "Ask second-line support, with a photo or a screenshot"]
+KB_CATEGORIES = [("产品使用", None), ("打印与外设", "产品使用"), ("显示与会议", "产品使用"), ("CRM 软件", "产品使用"),
+                 ("网络与账号", None), ("无线与交换", "网络与账号"), ("VPN 与邮箱", "网络与账号"),
+                 ("订单与财务", None), ("发票", "订单与财务"), ("退换货", "订单与财务"),
+                 ("售后服务", None), ("上门维保", "售后服务"), ("投诉处理", "售后服务"), ("设备维修", None),
+                 ("数控设备", "设备维修"), ("机房与电源", "设备维修")]
+TICKET_REQUESTS = ["客户来电反映：{s}，已影响日常工作，希望尽快处理。", "客户邮件说明：{s}，附件为现场照片。",
+                   "微信留言：{s}，请安排工程师联系。", "{s}，客户已自行重启过，问题仍在。", "{s}。"]
+TICKET_EN_REQUESTS = ["The customer called: {s}. It blocks their daily work.", "By e-mail: {s}; photos attached.",
+                      "{s}. They restarted it already."]
+HANDLING_TEXTS = ["电话联系客户，确认问题现象", "远程协助排查，已收集日志", "指导客户重启设备并检查线缆",
+                  "已更换耗材，客户确认恢复正常", "工程师上门检修，更换故障部件", "升级固件后测试通过",
+                  "与二线支持沟通，等待备件", "回访客户，确认问题已解决"]
+HANDLING_EN_TEXTS = ["Called the customer to confirm the problem", "Remote session: logs collected",
+                     "Guided a restart and a cable check", "Replaced the part; working again",
+                     "Followed up: the customer confirms it works"]
+RESULTS = ["问题已解决，客户确认", "已更换设备，运行正常", "已重新开具发票", "远程处理完成"]
+EN_RESULTS = ["Solved, the customer confirms", "Device replaced", "Invoice issued again"]
+FEEDBACK_TEXTS = {
+    "complaint": ["交付延期一周，客户要求说明原因", "上门工程师迟到两个小时", "发票多次开错，客户很不满意",
+                  "客服电话长时间无人接听", "设备维修后再次出现同样的问题"],
+    "suggestion": ["希望报表可以按周自动发送", "建议增加微信通知", "希望移动端支持离线查看", "建议提供英文发票模板"],
+    "praise": ["实施顾问非常专业，感谢", "维修响应很快，点赞", "培训内容实用，员工很快上手"]}
+FEEDBACK_EN_TEXTS = {"complaint": ["Delivery was a week late", "The engineer came two hours late"],
+                     "suggestion": ["Please send the report weekly", "An English invoice template would help"],
+                     "praise": ["Very professional consultant, thank you", "Quick repair, thanks"]}
+SATISFACTION_PICK = [5] * 5 + [4] * 3 + [3, 2, 1]
+SURVEY_FOLLOW_UP_DAYS, SURVEY_DAYS = 3, 14
+
+
+def create_service_people(rng, admin, root_department):
+    """N_AGENTS service agents (role "service", scope all: they handle every customer's tickets) in the
+    headquarters, with an API token for the first. Returns ([agent ids], the first agent, its token)."""
+    from django.contrib.auth.hashers import make_password
+
+    from kehu.accounts.models import ApiToken, Role, User
+
+    role = Role.objects.get(code="service")
+    pw = make_password(PASSWORD)
+    now = dt.datetime.now(dt.UTC)
+    agents = [User(username=f"bench_agent{i:02d}", password=pw, is_active=True, must_change_password=False,
+                   full_name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+                   email=f"bench_agent{i:02d}@bench.test", password_changed_at=now, department=root_department,
+                   date_joined=now) for i in range(1, N_AGENTS + 1)]
+    User.objects.bulk_create(agents)
+    agents = list(User.objects.filter(username__startswith="bench_agent").order_by("id"))
+    User.roles.through.objects.bulk_create([User.roles.through(user_id=u.pk, role_id=role.pk) for u in agents])
+    _t, key = ApiToken.issue(agents[0], name="bench")
+    return [u.pk for u in agents], agents[0], key
+
+
+def article_count(customers: int) -> int:
+    return max(ARTICLES_MIN, ARTICLES_AT_1M * customers // 1_000_000)
+
+
+def create_knowledge(rng, n, authors):
+    """`n` knowledge-base articles in a category tree, as the app writes them: `tag_text` the sorted
+    tag names (Article.set_tags), `search_words` from Article.build_search_words, the tags as TaggedItem
+    rows; 90 % published; views and votes. Titles combine a product, a problem and a model number, so
+    that the search and the suggestions find few articles for a precise term and many for a common
+    one. Returns {product word: [published article ids]} (the tickets about a product link to them)."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import transaction
+    from django.utils import timezone
+
+    from kehu.core.models import Tag, TaggedItem
+    from kehu.knowledge.models import Article, ArticleCategory
+
+    now = timezone.now()
+    with transaction.atomic():
+        cats: dict[str, ArticleCategory] = {}
+        for name, parent in KB_CATEGORIES:
+            c = ArticleCategory(name=name, parent=cats.get(parent), order=len(cats))
+            c.save()
+            cats[name] = c
+        leaves = [c for name, c in cats.items() if all(p != name for _n, p in KB_CATEGORIES)]
+        articles, tags_of, product_of = [], [], []
+        for _ in range(n):
+            english = rng.random() < 0.1
+            model = f"{rng.choice('ABCDEFGHKMNPRSTX')}{rng.randrange(100, 10000)}"
+            if english:
+                product, problem = rng.choice(KB_EN_PRODUCTS), rng.choice(KB_EN_PROBLEMS)
+                title = f"{product.capitalize()} {model} {problem}"
+                steps = rng.sample(KB_EN_STEPS, 3)
+                body = (f"The {product} {model} {problem}: what to check first.\n\n## Steps\n\n"
+                        + "\n".join(f"{k + 1}. {s}" for k, s in enumerate(steps)))
+                tags = [product, problem.split()[-1]]
+            else:
+                product, problem = rng.choice(KB_PRODUCTS), rng.choice(KB_PROBLEMS)
+                title = f"{product} {model} {problem}{rng.choice(KB_SUFFIXES)}"
+                steps = rng.sample(KB_STEPS, rng.randrange(3, 6))
+                body = (f"{product} {model} 出现“{problem}”时，按以下步骤处理。\n\n## 处理步骤\n\n"
+                        + "\n".join(f"{k + 1}. {s}" for k, s in enumerate(steps))
+                        + "\n\n> 仍未解决时，请在工单中附上照片或截图，转二线支持。")
+                tags = [product, problem]
+            if rng.random() < 0.3:
+                tags.append(rng.choice(["常见问题", "客户可见", "硬件", "软件", "FAQ"]))
+            author = rng.choice(authors)
+            published = rng.random() < 0.9
+            created = now - dt.timedelta(days=rng.randrange(1, DAYS_BACK), minutes=rng.randrange(1440))
+            yes = rng.randrange(0, 60) if published else 0
+            a = Article(title=title, category=rng.choice(leaves), body=body,
+                        audience="shareable" if rng.random() < 0.6 else "internal",
+                        status="published" if published else "draft",
+                        published_at=created + dt.timedelta(hours=2) if published else None,
+                        view_count=rng.randrange(0, 3000) if published else rng.randrange(0, 5),
+                        helpful_count=yes, not_helpful_count=rng.randrange(0, 1 + yes // 4),
+                        owner_id=author, created_by_id=author, updated_by_id=author, created_at=created,
+                        updated_at=created + dt.timedelta(days=rng.randrange(0, 30)))
+            a.tag_text = " ".join(sorted({t.strip()[:50] for t in tags}))
+            a.search_words = a.build_search_words()
+            articles.append(a)
+            tags_of.append(tags)
+            product_of.append((product, published))
+        Article.objects.bulk_create(articles, batch_size=2000)
+        names = sorted({t for ts in tags_of for t in ts})
+        Tag.objects.bulk_create([Tag(name=t) for t in names], ignore_conflicts=True)
+        tag_ids = dict(Tag.objects.filter(name__in=names).values_list("name", "pk"))
+        ct = ContentType.objects.get_for_model(Article)
+        TaggedItem.objects.bulk_create([TaggedItem(tag_id=tag_ids[t], content_type=ct, object_id=a.pk)
+                                        for a, ts in zip(articles, tags_of, strict=True) for t in set(ts)],
+                                       batch_size=5000)
+    by_product: dict[str, list[int]] = {}
+    for a, (product, published) in zip(articles, product_of, strict=True):
+        if published:
+            by_product.setdefault(product, []).append(a.pk)
+    log(f"knowledge base: {len(articles)} articles in {len(cats)} categories, {len(names)} tags")
+    return by_product
+
+
+class Service:
+    """A customer's service history: 0-5 tickets (1.5 on average) with their handling entries (3 a
+    customer), SLA due times and breach flags, satisfaction, surveys and the articles that solved
+    them; 0-1 feedback records (0.2 a customer), some complaints escalated into one of its tickets.
+
+    Tickets are written as the app writes them: numbers FW + date + a per-day sequence (days before
+    today), due times from the SLA policies over the company's business hours (kehu.service.sla,
+    computed here with its own Calendar), breach flags as sla.evaluate sets them at the time of the
+    load. Old tickets are mostly archived, recent ones spread over every status. The creator (owner)
+    is the customer's account manager or a service agent; the handler mostly a service agent, else
+    the account manager: so a supervisor sees the tickets of the department's customers and those
+    its people created or handle, an agent (scope all) every ticket, a rep its own.
+
+    Open tickets keep their due times out of the breach reminders' look-back (7 days), and assigned
+    ones (a handler is warned) out of the coming three days too, as the orders' due dates: a worker
+    started for a benchmark must not send thousands of stale SLA reminders at once. So an open ticket
+    is either breached for over a week or not yet due. Surveys: one per handled ticket whose contact has an
+    e-mail address (not for tickets handled 3-14 days ago, which the app would have followed up by
+    a task), answered for the tickets rated "survey", expired after 14 days."""
+
+    def __init__(self, n, vendor, stamps, end_min, now_min, dicts, agents, assigners, articles):
+        from django.contrib.contenttypes.models import ContentType
+        from django.db import connection
+
+        from kehu.knowledge.models import ArticleLink
+        from kehu.service import sla
+        from kehu.service.models import Feedback, HandlingEntry, Ticket
+        from kehu.surveys.models import Survey
+
+        self.rng = random.Random(n * 104729 + 31)  # its own stream: the other data stays as it was
+        self.stamps, self.end_min, self.now_min = stamps, end_min, now_min
+        self.agents, self.assigners, self.articles = agents, assigners, articles
+        self.types = dicts.get("ticket_type") or [None]
+        self.calendar = sla.Calendar.load()
+        self.policy = {(t, p): sla.policy_for(t, p) for t in self.types for p in set(TICKET_PRIORITIES)}
+        self.epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        self.quiet_from, self.quiet_to = now_min - 8 * 1440 - 60, now_min + 3 * 1440
+        self.ticket_ct = ContentType.objects.get_for_model(Ticket).pk
+        self.ticket, self.entry, self.feedback, self.survey, self.link = (
+            Table(Ticket), Table(HandlingEntry), Table(Feedback), Table(Survey), Table(ArticleLink))
+        kinds = (self.ticket, self.entry, self.feedback, self.survey, self.link)
+        self.tables = {t.name: t.cols for t in kinds}
+        self.ids = {}
+        with connection.cursor() as cur:
+            for t in kinds:
+                cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {t.name}")
+                self.ids[t.name] = cur.fetchone()[0] + 1
+        self.seq: dict = {}
+        self.statuses = dict.fromkeys(("new", "assigned", "handled", "feedback", "archived"), 0)
+        self.breached = 0
+
+    def next_id(self, table) -> int:
+        pk = self.ids[table.name]
+        self.ids[table.name] = pk + 1
+        return pk
+
+    def due(self, start_min, minutes) -> int:
+        """`minutes` of business time after `start_min` (minutes since the epoch), as sla.Calendar.add."""
+        t = self.calendar.add(self.epoch + dt.timedelta(minutes=start_min), minutes)
+        return int((t - self.epoch).total_seconds()) // 60
+
+    def status_for(self, age_days) -> str:
+        r = self.rng.random()
+        if age_days < 3:
+            return "new" if r < 0.3 else "assigned" if r < 0.75 else "handled" if r < 0.95 else "feedback"
+        if age_days < 30:
+            return ("new" if r < 0.02 else "assigned" if r < 0.12 else "handled" if r < 0.47
+                    else "feedback" if r < 0.75 else "archived")
+        # a few forgotten ones stay open for good (breached): a backlog of 0.2 % of the old tickets
+        return ("new" if r < 0.0005 else "assigned" if r < 0.002 else "handled" if r < 0.02
+                else "feedback" if r < 0.1 else "archived")
+
+    def customer(self, cid, owner, c_min, first_contact, contacts, chinese, out) -> None:
+        rng = self.rng
+        random, randrange, choice = rng.random, rng.randrange, rng.choice
+        at, end = self.stamps.at, self.end_min
+        span = max(1, end - 60 - c_min)
+        tickets = []
+        for _ in range(choice(TICKET_COUNTS)):
+            tickets.append(self.one_ticket(cid, owner, c_min, c_min + randrange(span), first_contact, contacts,
+                                           chinese, out))
+        for _ in range(choice(FEEDBACK_COUNTS)):
+            t = c_min + randrange(span)
+            kind = "complaint" if random() < 0.5 else "suggestion" if random() < 0.6 else "praise"
+            texts = (FEEDBACK_TEXTS if chinese else FEEDBACK_EN_TEXTS)[kind]
+            age = (end - t) // 1440
+            status = "resolved" if age > 20 or random() < 0.3 else "in_progress" if random() < 0.5 else "open"
+            who = owner if owner is not None and random() < 0.6 else choice(self.agents)
+            r = random()
+            contact = first_contact if r < 0.7 else first_contact + 1 if r < 0.9 else None
+            ticket = None
+            if kind == "complaint" and tickets and random() < 0.3:  # escalated: a ticket of its own, once
+                pk, created = tickets.pop()
+                ticket, t = pk, max(c_min, created - randrange(5, 600))
+            done = min(t + randrange(60, 10 * 1440), end)
+            table = self.feedback
+            self.emit(table, {
+                **table.base, "id": self.next_id(table), "created_at": at(t), "updated_at": at(done if status != "open" else t),
+                "owner_id": who, "created_by_id": who, "updated_by_id": who,
+                "source": choice(("hotline", "hotline", "email", "social", "visit", "survey")), "kind": kind,
+                "customer_id": cid, "contact_id": contact, "content": choice(texts), "status": status,
+                "result": choice(RESULTS if chinese else EN_RESULTS) if status == "resolved" else "",
+                "satisfaction": choice(SATISFACTION_PICK) if status == "resolved" and random() < 0.6 else None,
+                "ticket_id": ticket}, out)
+
+    def one_ticket(self, cid, owner, c_min, t, first_contact, contacts, chinese, out):
+        rng = self.rng
+        random, randrange, choice = rng.random, rng.randrange, rng.choice
+        at, end, now = self.stamps.at, self.end_min, self.now_min
+        type_id, priority = choice(self.types), choice(TICKET_PRIORITIES)
+        response_min, resolution_min, remind = self.policy[type_id, priority]
+        status = self.status_for((end - t) // 1440)
+        open_ = status in ("new", "assigned")
+        first_t = t
+        while True:  # open tickets: no due time in the reminders' window (see the class)
+            response_due, resolution_due = self.due(t, response_min), self.due(t, resolution_min)
+            hi = self.now_min if status == "new" else self.quiet_to  # no handler, no warning: only breaches
+            if not open_ or not (self.quiet_from < resolution_due <= hi or self.quiet_from < response_due <= hi):
+                break
+            if t - 10 * 1440 < c_min:  # not before its customer: handled instead
+                t, status, open_ = first_t, "handled", False
+                response_due, resolution_due = self.due(t, response_min), self.due(t, resolution_min)
+                break
+            t -= 10 * 1440
+        day = self.stamps.local_day(t)
+        self.seq[day] = seq = self.seq.get(day, 0) + 1
+        number = f"FW{self.stamps.compact[day]}{seq:04d}"
+        product, problem = choice(KB_PRODUCTS if chinese else KB_EN_PRODUCTS), choice(
+            KB_PROBLEMS if chinese else KB_EN_PROBLEMS)
+        summary = f"{product}{problem}" if chinese else f"{product.capitalize()} {problem}"
+        request = choice(TICKET_REQUESTS if chinese else TICKET_EN_REQUESTS).format(s=summary)
+        creator = owner if owner is not None and random() < 0.5 else choice(self.agents)
+        r = random()
+        contact = first_contact if r < 0.7 else first_contact + 1 if r < 0.9 else None
+        pk = self.next_id(self.ticket)
+        row = {**self.ticket.base, "id": pk, "number": number, "type_id": type_id, "priority": priority,
+               "channel": choice(CHANNELS), "customer_id": cid, "contact_id": contact, "summary": summary,
+               "request": request, "status": status, "owner_id": creator, "created_by_id": creator,
+               "updated_by_id": creator, "created_at": at(t),
+               "response_due": at(response_due), "resolution_due": at(resolution_due),
+               "response_warn_at": at(self.due(t, max(response_min - remind, 0))),
+               "resolution_warn_at": at(self.due(t, max(resolution_min - remind, 0)))}
+        last = t
+        responded = resolved = None
+        if status != "new":
+            handler = owner if owner is not None and random() < 0.15 else choice(self.agents)
+            late = random() < 0.15  # answered after the response time, resolved after the resolution time
+            assigned = min(t + randrange(5, 8 * 60) if late else max(t + 1, min(t + randrange(5, 240),
+                                                                               response_due - 30)), end)
+            row.update(handler_id=handler, assigned_at=at(assigned), assigned_by_id=choice(self.assigners))
+            last = assigned
+            # most are answered within the response time, some late; entries up to the resolution
+            entries = choice(ENTRY_COUNTS[status])
+            if entries:
+                first = response_due + randrange(10, 600) if late else max(assigned + 1, min(
+                    assigned + randrange(5, 180), response_due - 1))
+                first = min(first, end)
+                resolve_by = resolution_due + randrange(60, 5 * 1440) if late else max(
+                    first + 1, resolution_due - randrange(1, max(2, resolution_due - first)))
+                resolve_by = min(resolve_by, end)
+                times = sorted([first] + [first + randrange(max(1, resolve_by - first)) for _ in range(entries - 1)])
+                texts = HANDLING_TEXTS if chinese else HANDLING_EN_TEXTS
+                table = self.entry
+                for k, when in enumerate(times):
+                    self.emit(table, {**table.base, "id": self.next_id(table), "ticket_id": pk,
+                                      "description": texts[min(k, len(texts) - 1)] if k else choice(texts),
+                                      "minutes": choice((5, 10, 15, 20, 30, 45, 60, 90, 120)), "by_id": handler,
+                                      "at": at(when)}, out)
+                responded, last = first, times[-1]
+                row["responded_at"] = at(first)
+                if status not in ("new", "assigned"):
+                    resolved = max(last, resolve_by)
+                    row.update(resolved_at=at(resolved), handling=texts[-1])
+                    last = resolved
+            if status in ("feedback", "archived"):
+                rated = min(resolved + randrange(60, 3 * 1440), end)
+                survey_answer = random() < 0.5
+                row.update(result=choice(RESULTS if chinese else EN_RESULTS), satisfaction=choice(SATISFACTION_PICK),
+                           satisfaction_at=at(rated), satisfaction_source="survey" if survey_answer else "staff")
+                last = rated
+                if status == "archived":
+                    last = min(rated + randrange(60, 7 * 1440), end)
+                    row["archived_at"] = at(last)
+            if resolved is not None:
+                self.one_survey(pk, number, summary, cid, owner, contact, first_contact, contacts, chinese, resolved,
+                                row, out)
+                if status in ("feedback", "archived") and random() < 0.1:
+                    ids = self.articles.get(product)
+                    if ids:
+                        table = self.link
+                        self.emit(table, {**table.base, "id": self.next_id(table), "article_id": choice(ids),
+                                          "content_type_id": self.ticket_ct, "object_id": pk,
+                                          "linked_by_id": handler, "linked_at": at(resolved)}, out)
+        # the breach flags as sla.evaluate sets them now
+        response_breached = responded > response_due if responded is not None else (open_ and now > response_due)
+        resolution_breached = resolved > resolution_due if resolved is not None else (open_ and now > resolution_due)
+        row.update(response_breached=response_breached, resolution_breached=resolution_breached,
+                   breached=response_breached or resolution_breached, updated_at=at(last))
+        self.statuses[status] += 1
+        self.breached += row["breached"]
+        self.emit(self.ticket, row, out)
+        return pk, t
+
+    def one_survey(self, pk, number, summary, cid, owner, contact, first_contact, contacts, chinese, resolved, row,
+                   out):
+        if contact is None or not contacts[contact - first_contact][3]:
+            return
+        age = (self.now_min - resolved) / 1440
+        answered = row.get("satisfaction_source") == "survey"
+        if not answered and SURVEY_FOLLOW_UP_DAYS <= age < SURVEY_DAYS:
+            return  # the app would have followed it up with a task: none generated
+        status = "answered" if answered else "sent" if age < SURVEY_DAYS else "expired"
+        at = self.stamps.at
+        table = self.survey
+        self.emit(table, {
+            **table.base, "id": self.next_id(table), "created_at": at(resolved),
+            "updated_at": row["satisfaction_at"] if answered else at(resolved),
+            "content_type_id": self.ticket_ct, "object_id": pk, "summary": f"{number} {summary}"[:300],
+            "customer_id": cid, "contact_id": contact, "email": contacts[contact - first_contact][3],
+            "language": "zh-hans" if chinese else "en", "token_id": secrets.token_urlsafe(16),
+            "sent_at": at(resolved + 1), "expires_at": at(resolved + SURVEY_DAYS * 1440), "status": status,
+            "answered_at": row["satisfaction_at"] if answered else None,
+            "rating": row["satisfaction"] if answered else None, "owner_id": owner,
+            "created_by_id": row["handler_id"]}, out)
+
+    def emit(self, table, row, out):
+        out[table.name].append(table.row(row))
+
+
 # --- the data set: each customer with everything that hangs off it ------------------------------
 
 DAYS_BACK = 3 * 365
@@ -769,7 +1158,7 @@ class DataSet:
     the contact ids are known (2 consecutive a customer), last_activity_at is the latest follow-up,
     a customer with a won opportunity is a won customer with the deal's amount, products and date."""
 
-    def __init__(self, n, rng, owner_ids, vendor, activities, catalog=None):
+    def __init__(self, n, rng, owner_ids, vendor, activities, catalog=None, service=None):
         from django.db import connection
         from django.utils import timezone
 
@@ -799,7 +1188,8 @@ class DataSet:
         self.words = {True: Words(True), False: Words(False)}
         self.seq_by_day: dict = {}
         self.opp_seq_by_day: dict = {}
-        self.build_s = dict.fromkeys(("customers", "opportunities", "followups", "tasks", "orders and money"), 0.0)
+        self.build_s = dict.fromkeys(("customers", "opportunities", "followups", "tasks", "orders and money", "service"),
+                                     0.0)
 
         self.tables = {"customers_customer": CUSTOMER_COLS, "customers_contact": CONTACT_COLS}
         self.trade = None
@@ -823,6 +1213,10 @@ class DataSet:
             # open, so that every later parent row scans its (unindexed while loading) child tables
             # for rows it resolves: quadratic (at 1M customers, 20,000 customers in ten minutes, slowing)
             self.tables.update(self.trade.tables)
+        self.service = None
+        if service is not None:  # service=(agent ids, assigner ids, {product: article ids}); after the contacts
+            self.service = Service(n, vendor, self.stamps, self.end_min, self.now_min, dicts, *service)
+            self.tables.update(self.service.tables)
         if not activities:
             return
         self.opp_id, self.change_id = ids["sales_opportunity"], ids["sales_stagechange"]
@@ -929,6 +1323,10 @@ class DataSet:
             figures = self.trade.customer(cid, who, int(created.timestamp()) // 60 + 1, first_contact, name, chinese,
                                           out, [oid for oid, _at in opps] if self.activities else ())
             self.build_s["orders and money"] += time.perf_counter() - t6
+        if self.service is not None:
+            t7 = time.perf_counter()
+            self.service.customer(cid, owner, int(created.timestamp()) // 60 + 1, first_contact, contacts, chinese, out)
+            self.build_s["service"] += time.perf_counter() - t7
         t5 = time.perf_counter()
         row = [
             cid, created, updated, 1, "{}", None, number, name, rng.choice("ABC") if rng.random() < 0.6 else "",
@@ -1107,14 +1505,14 @@ class DataSet:
 
 # --- the load ----------------------------------------------------------------------------------
 
-def load(n, rng, owner_ids, activities=True, batch=20_000, catalog=None):
+def load(n, rng, owner_ids, activities=True, batch=20_000, catalog=None, service=None):
     """Generate and load `n` customers (and, with `activities`, their opportunities, stage history,
     follow-ups and tasks; with a `catalog` (create_catalog), their contracts, orders, payment plans,
     payments and invoices) in batches of `batch` customers. Returns (first id, last id, {table: rows})."""
     from django.db import connection, transaction
 
     vendor = connection.vendor
-    data = DataSet(n, rng, owner_ids, vendor, activities, catalog)
+    data = DataSet(n, rng, owner_ids, vendor, activities, catalog, service)
     tables = data.tables
     t0 = time.time()
     dropped, dropped_fks = [], []
@@ -1263,6 +1661,56 @@ def order_samples(admin, supervisor, mid, race_product) -> dict:
     return out
 
 
+KB_TERMS = [("1 character", "机"), ("2 characters", "卡纸"), ("3+ characters", "指示灯不亮"),
+            ("common term", "打印机"), ("English word", "printer"), ("absent", "龘龘龘"), ("absent 2 characters", "龘龘")]
+
+
+def service_samples(admin, supervisor, agent, agent_key, scope_ids, mid) -> dict:
+    """What the service scenarios (run.py) need: the agent's and a rep's logins (a rep: the account
+    manager of the supervisor's department who owns most customers), for each role a ticket it sees
+    from the middle of the id range that was handled (handling entries, a survey, suggested articles)
+    and an open one, the handler the lists filter by, knowledge-base terms (1, 2, 3+ characters, a
+    common one, an English word, absent ones, a model number of one article)."""
+    from django.db.models import Count, Max, Min
+
+    from kehu.accounts.models import ApiToken, User
+    from kehu.customers.models import Customer
+    from kehu.knowledge.models import Article
+    from kehu.service.models import HandlingEntry, Ticket
+    from kehu.surveys.models import Survey
+
+    reps = (Customer.objects.filter(owner_id__in=scope_ids, owner__roles__code="account_manager")
+            .values("owner_id").annotate(n=Count("id")).order_by("-n").values_list("owner_id", flat=True))
+    rep = User.objects.get(pk=reps[0])
+    _t, rep_key = ApiToken.issue(rep, name="bench")
+    span = Ticket.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
+    middle = ((span["lo"] or 0) + (span["hi"] or 0)) // 2
+    out = {"agent": {"username": agent.username, "id": agent.pk, "token": agent_key},
+           "rep": {"username": rep.username, "id": rep.pk, "token": rep_key}, "mid_ticket": middle}
+    for label, user in (("admin", admin), ("supervisor", supervisor), ("agent", agent), ("rep", rep)):
+        visible = Ticket.objects.visible_to(user)
+        page = None
+        for pk in (visible.filter(pk__gte=middle, status__in=("handled", "feedback"), contact__isnull=False)
+                   .order_by("pk").values_list("pk", flat=True)[:500]):
+            if (HandlingEntry.objects.filter(ticket_id=pk).count() >= 2
+                    and Survey.objects.filter(object_id=pk, content_type__model="ticket").exists()):
+                page = pk
+                break
+        page = page or visible.filter(pk__gte=middle).order_by("pk").values_list("pk", flat=True).first() \
+            or visible.order_by("-pk").values_list("pk", flat=True).first()
+        open_pk = (visible.filter(pk__gte=middle, status="assigned").order_by("pk").values_list("pk", flat=True)
+                   .first() or visible.filter(status="assigned").order_by("-pk").values_list("pk", flat=True).first())
+        out[f"{label}_ticket_pk"], out[f"{label}_open_ticket_pk"] = page, open_pk
+    out["handler_id"] = agent.pk
+    model = (Article.objects.filter(status="published", title__regex=r" [A-Z][0-9]{3,4} ").order_by("pk")
+             .values_list("title", flat=True)[Article.objects.count() // 2 :][:1])
+    terms = list(KB_TERMS)
+    if model:
+        terms.append(("model number", model[0].split()[1] if " " in model[0] else model[0][:5]))
+    out["kb_terms"] = terms
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kehu.bench.generate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1274,6 +1722,8 @@ def main(argv=None):
                         help="only customers and contacts: no opportunities, stage history, follow-ups or tasks")
     parser.add_argument("--no-orders", action="store_true",
                         help="no products, stock, contracts, orders, payment plans, payments or invoices")
+    parser.add_argument("--no-service", action="store_true",
+                        help="no service agents, tickets, handling entries, feedback, surveys or knowledge base")
     opts = parser.parse_args(argv)
     if opts.db_url:
         os.environ["DATABASE_URL"] = opts.db_url
@@ -1288,10 +1738,18 @@ def main(argv=None):
     rng = random.Random(opts.seed)
     t0 = time.time()
     users, admin, supervisor, admin_key, sup_key, scope_ids = create_people(rng)
-    owner_ids = [u.pk for u in users]
+    owner_ids = [u.pk for u in users]  # before the service agents: they own no customers
     catalog, race_product = ([], None) if opts.no_orders else create_catalog(random.Random(opts.seed + 1), admin)
+    service, n_articles = None, 0
+    if not opts.no_service:
+        srng = random.Random(opts.seed + 2)
+        agent_ids, agent, agent_key = create_service_people(srng, admin, admin.department)
+        assigners = [u.pk for u in users if u.username.startswith("bench_supervisor")]
+        n_articles = article_count(opts.customers)
+        articles = create_knowledge(srng, n_articles, agent_ids + assigners)
+        service = (agent_ids, assigners, articles)
     first_id, last_id, counts = load(opts.customers, rng, owner_ids, activities=not opts.no_activities,
-                                     catalog=catalog)
+                                     catalog=catalog, service=service)
     meta = {
         "customers": opts.customers, "contacts": 2 * opts.customers, "users": len(users),
         "opportunities": counts.get("sales_opportunity", 0), "stage_changes": counts.get("sales_stagechange", 0),
@@ -1300,6 +1758,9 @@ def main(argv=None):
         "payments": counts.get("orders_payment", 0), "contracts": counts.get("orders_contract", 0),
         "instalments": counts.get("orders_instalment", 0), "invoices": counts.get("orders_invoice", 0),
         "products": len(catalog), "race_product": race_product,
+        "tickets": counts.get("service_ticket", 0), "handling_entries": counts.get("service_handlingentry", 0),
+        "feedback": counts.get("service_feedback", 0), "surveys": counts.get("surveys_survey", 0),
+        "article_links": counts.get("knowledge_articlelink", 0), "articles": n_articles,
         "password": PASSWORD,
         "admin": {"username": admin.username, "id": admin.pk, "token": admin_key},
         "supervisor": {"username": supervisor.username, "id": supervisor.pk, "token": sup_key,
@@ -1308,6 +1769,8 @@ def main(argv=None):
         "samples": samples(rng, admin, supervisor, scope_ids, first_id, last_id),
         "order_samples": None if opts.no_orders else order_samples(admin, supervisor, (first_id + last_id) // 2,
                                                                   race_product),
+        "service_samples": None if opts.no_service else service_samples(
+            admin, supervisor, agent, agent_key, scope_ids, (first_id + last_id) // 2),
         "seconds": round(time.time() - t0, 1),
     }
     log(f"done in {meta['seconds']} s")

@@ -366,13 +366,13 @@ def explain(db, conn, sql, args):
 
 # --- one database ---------------------------------------------------------------------------------
 
-PARTS = ("fixed", "generated", "exports", "mixed", "orders")
+PARTS = ("fixed", "generated", "exports", "mixed", "orders", "service")
 
 
 def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, warmup=5, seconds=20,
                  explain_slower_than_ms=20.0, meta_path: Path | None = None, parts=PARTS,
                  generated_requests=(20, 10), generated_sample=1, mixed_seconds=30, worker_models=None,
-                 mixed_passing: set | None = None, only: str | None = None):
+                 mixed_passing: set | None = None, only: str | None = None, service_only: str | None = None):
     """Generate (or, with `meta_path`, reuse a generated data set), serve, measure. Returns (result
     rows with a 'statuses' list each, notes dict). `parts`: which of PARTS to run."""
     env = base_env(db, work_dir)
@@ -388,7 +388,8 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
              "explain": {}, "samples": meta["samples"],
              "counts": {k: meta[k] for k in ("customers", "contacts", "opportunities", "stage_changes", "followups",
                                              "tasks", "products", "contracts", "orders", "order_lines", "instalments",
-                                             "payments", "invoices", "users") if meta.get(k)}}
+                                             "payments", "invoices", "tickets", "handling_entries", "feedback",
+                                             "surveys", "articles", "article_links", "users") if meta.get(k)}}
     s = meta["samples"]
     rows = []
     spec = None
@@ -408,7 +409,7 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
     if "mixed" in parts:
         notes["mixed"] = mixed_load(env, work_dir, db, spec, seconds=mixed_seconds, models=worker_models,
                                     passing=mixed_passing)
-    if not set(parts) & {"fixed", "generated", "exports", "orders"}:
+    if not set(parts) & {"fixed", "generated", "exports", "orders", "service"}:
         return rows, notes
     server = Server(env, work_dir)
     try:
@@ -416,6 +417,10 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
         log(f"{db.vendor}: serving on {server.base}, workers {server.workers()}")
         if "generated" in parts:
             notes["generated"] = run_generated(server.base, spec, db, *generated_requests)
+        if "service" in parts and meta.get("service_samples"):
+            r, notes["service"] = service_scenarios(server.base, meta, db, customers, requests, warmup,
+                                                    only=service_only)
+            rows += r
         if "orders" in parts and meta.get("order_samples"):
             r, notes["orders"] = orders_scenarios(server.base, meta, db, customers, requests, warmup)
             rows += r
@@ -1036,6 +1041,130 @@ def orders_md(notes) -> list[str]:
     return out
 
 
+# --- service: tickets, the queue, the knowledge base, feedback (issue 12, "Speed") -----------------
+
+BUDGET_TICKET_LIST = 20  # ticket list and queue API p95
+BUDGET_KB_SEARCH = 50  # knowledge-base search p95 (API and page)
+BUDGET_TICKET_PAGE = 80  # the ticket page with its panels
+BUDGET_HTML_LIST = 50  # issue 17's HTML list budget: the queue page (issue 12 names none)
+SERVICE_ROLES = ("admin", "supervisor", "agent", "rep")
+
+
+def service_users(meta) -> list[tuple[str, dict]]:
+    s = meta["service_samples"]
+    return [("admin", meta["admin"]), ("supervisor", meta["supervisor"]), ("agent", s["agent"]), ("rep", s["rep"])]
+
+
+def service_plan(meta, label, user) -> list[tuple[str, str, str, float | None]]:
+    """(client "api"/"html", scenario name, path, budget ms) of one role: the ticket list API (first
+    page; by status, priority, breached, handler), the queue (API and page) for those who assign,
+    the ticket page with its panels (handling entries, suggested articles, surveys) of a handled and
+    of an open ticket and its handling entries API, the knowledge-base search (API, page and the
+    suggestions for a ticket's text) with 1, 2, 3+ characters, a common and absent terms, and the
+    feedback list API."""
+    s = meta["service_samples"]
+    handler = user["id"] if label == "rep" else s["handler_id"]
+    plan = [("api", "ticket list first page", "/api/v1/tickets/", BUDGET_TICKET_LIST)]
+    for name, query in (("status=new", "status=new"), ("status=assigned", "status=assigned"),
+                        ("status=archived", "status=archived"), ("priority=urgent", "priority=urgent"),
+                        ("breached=true", "breached=true"), (f"handler={'self' if label == 'rep' else 'agent'}",
+                                                             f"handler={handler}"),
+                        ("status=assigned&breached=true", "status=assigned&breached=true")):
+        plan.append(("api", f"ticket list {name}", f"/api/v1/tickets/?{query}", BUDGET_TICKET_LIST))
+    plan.append(("html", "ticket list page", "/tickets/", BUDGET_HTML_LIST))
+    if label in ("admin", "supervisor"):
+        plan += [("api", "queue API", "/api/v1/tickets/queue", BUDGET_TICKET_LIST),
+                 ("html", "queue page", "/tickets/queue/", BUDGET_HTML_LIST)]
+    for kind, key in (("handled", f"{label}_ticket_pk"), ("open", f"{label}_open_ticket_pk")):
+        pk = s.get(key)
+        if pk:
+            plan.append(("html", f"ticket page ({kind})", f"/tickets/{pk}/", BUDGET_TICKET_PAGE))
+            plan.append(("api", f"ticket handling entries API ({kind})", f"/api/v1/tickets/{pk}/handling",
+                         BUDGET_TICKET_LIST))
+    for term_class, term in s["kb_terms"]:
+        q = httpx.QueryParams({"q": term})
+        plan.append(("api", f"KB search API {term_class} ({term})", f"/api/v1/articles/?{q}", BUDGET_KB_SEARCH))
+        plan.append(("html", f"KB search page {term_class} ({term})", f"/kb/articles/?{q}", BUDGET_KB_SEARCH))
+    text = httpx.QueryParams({"text": "激光打印机卡纸，指示灯不亮，客户已自行重启过，问题仍在。"})
+    plan.append(("api", "KB suggestions for a ticket's text", f"/api/v1/articles/suggest?{text}", BUDGET_KB_SEARCH))
+    plan += [("api", "feedback list first page", "/api/v1/feedback/", BUDGET_TICKET_LIST),
+             ("api", "feedback list status=open", "/api/v1/feedback/?status=open", BUDGET_TICKET_LIST),
+             ("api", "feedback list kind=complaint", "/api/v1/feedback/?kind=complaint", BUDGET_TICKET_LIST)]
+    return plan
+
+
+def service_scenarios(base, meta, db, customers, requests=50, warmup=5, only=None) -> tuple[list[dict], dict]:
+    """Issue 12's budgets for the admin (all data), the supervisor (a department), a service agent
+    (scope all, not an administrator) and a rep (an account manager: own customers' tickets, a
+    three-path scope): see `service_plan`. Returns (result rows, {"budgets": [...]})."""
+    info: dict = {"budgets": []}
+    rows = []
+    pattern = re.compile(only) if only else None
+    for label, user in service_users(meta):
+        api = api_client(base, user["token"])
+        html = html_client(base, user["username"], meta["password"])
+        try:
+            for kind, name, path, budget in service_plan(meta, label, user):
+                if pattern and not pattern.search(f"{label}: {name}"):
+                    continue
+                c = api if kind == "api" else html
+                times, statuses = measure(lambda p=path, c=c: c.get(p).status_code, requests, warmup)
+                row = result(name, label, db, customers, times, statuses)
+                rows.append(row)
+                bad = not set(statuses) <= {200}
+                info["budgets"].append({"scenario": row["scenario"], "role": label, "database": db.vendor,
+                                        "budget_ms": budget, "p50_ms": row["p50_ms"], "p95_ms": row["p95_ms"],
+                                        "what": path, "statuses": row["statuses"],
+                                        "verdict": "FAIL" if bad else _verdict(row["p95_ms"], budget)})
+        finally:
+            api.close()
+            html.close()
+        log(f"{db.vendor}: service scenarios of {label} measured "
+            f"({sum(b['verdict'] == 'FAIL' for b in info['budgets'] if b['role'] == label)} FAIL)")
+    return rows, info
+
+
+def service_md(notes) -> list[str]:
+    """Issue 12's budgets, PASS or FAIL, the databases side by side."""
+    budgets = [b for n in notes.values() for b in (n.get("service") or {}).get("budgets", [])]
+    if not budgets:
+        return []
+    dbs = sorted({b["database"] for b in budgets}, key=lambda v: v != "sqlite")
+    by_key: dict = {}
+    for b in budgets:
+        by_key.setdefault((b["scenario"], b["budget_ms"], b["what"]), {})[b["database"]] = b
+    summary = {db: {"PASS": 0, "FAIL": 0} for db in dbs}
+    for b in budgets:
+        summary[b["database"]][b["verdict"]] = summary[b["database"]].get(b["verdict"], 0) + 1
+    out = ["## Service (issue 12)", "",
+           f"Budgets: ticket list and queue API p95 <= {BUDGET_TICKET_LIST} ms (the feedback list API and the ticket's "
+           f"handling entries API held to the same); knowledge-base search p95 <= {BUDGET_KB_SEARCH} ms (the list API, "
+           f"the page and the suggestions); the ticket page p95 <= {BUDGET_TICKET_PAGE} ms (one request: the page "
+           "renders its handling entries, suggested and linked articles and surveys); the ticket list page and the "
+           f"queue page p95 <= {BUDGET_HTML_LIST} ms (issue 17's HTML list budget; issue 12 names none). Roles: admin "
+           "(all data), supervisor (a department), agent (a service agent: scope all, not an administrator), rep "
+           "(an account manager of the supervisor's department: own customers' tickets and those it created or "
+           "handles).", "",
+           "| database | PASS | FAIL |", "|---|---:|---:|"]
+    for db in dbs:
+        out.append(f"| {db} | {summary[db].get('PASS', 0)} | {summary[db].get('FAIL', 0)} |")
+    out += ["", "| scenario | budget ms | " + " | ".join(f"{db} p50 | {db} p95 | {db}" for db in dbs) + " | request |",
+            "|---|---:|" + "---:|---:|---|" * len(dbs) + "---|"]
+    for (scenario, budget, what), per_db in by_key.items():
+        cells = []
+        for db in dbs:
+            b = per_db.get(db)
+            if b is None:
+                cells.append("– | – | –")
+                continue
+            bad = "" if set(b["statuses"]) <= {200} else f" (HTTP {','.join(map(str, b['statuses']))})"
+            cells.append(f"{_ms(b['p50_ms'])} | {_ms(b['p95_ms'])} | "
+                         f"{'**FAIL**' if b['verdict'] == 'FAIL' else b['verdict']}{bad}")
+        out.append(f"| {scenario.replace('|', '/')} | {_ms(budget)} | " + " | ".join(cells) + f" | `{what}` |")
+    out.append("")
+    return out
+
+
 # --- the report -----------------------------------------------------------------------------------
 
 def machine():
@@ -1073,7 +1202,9 @@ def data_line(notes, sizes) -> str:
     names = {"customers": "customers", "contacts": "contacts", "opportunities": "opportunities",
              "stage_changes": "stage changes", "followups": "follow-ups", "tasks": "tasks", "products": "products",
              "contracts": "contracts", "orders": "orders", "order_lines": "order lines",
-             "instalments": "instalments", "payments": "payments", "invoices": "invoices", "users": "users"}
+             "instalments": "instalments", "payments": "payments", "invoices": "invoices", "tickets": "tickets",
+             "handling_entries": "handling entries", "feedback": "feedback records", "surveys": "surveys",
+             "articles": "articles", "article_links": "article links", "users": "users"}
     return ", ".join(f"{v:,} {names[k]}" for k, v in counts.items()) + " in 20 departments"
 
 
@@ -1130,6 +1261,7 @@ def write_outputs(rows, notes, md_path: Path, json_path: Path, command: str, ext
             out += ["", f"EXPLAIN for {key}:", "", "```", plan, "```"]
         out.append("")
     out += orders_md(notes)
+    out += service_md(notes)
     out += generated_md(notes)
     if extra_md:
         out.append(extra_md)
@@ -1255,6 +1387,8 @@ def main(argv=None):
     parser.add_argument("--mixed-seconds", type=int, default=int(os.environ.get("BENCH_MIXED_SECONDS", "30")))
     parser.add_argument("--only", help="a regular expression: only the generated scenarios whose "
                                            "'group: name' it matches (write --md/--json elsewhere)")
+    parser.add_argument("--service-only", help="a regular expression: only the service scenarios whose "
+                                               "'role: name' it matches")
     parser.add_argument("--reuse", action="append", default=[], metavar="DATABASE_URL=META_JSON",
                         help="measure a data set generated before (kept, not dropped) instead of generating one; "
                              "once per database")
@@ -1281,7 +1415,8 @@ def main(argv=None):
                                     seconds=opts.seconds, meta_path=meta_path, parts=parts,
                                     mixed_seconds=opts.mixed_seconds, worker_models=models,
                                     generated_requests=tuple(int(x) for x in opts.generated_requests.split(",")),
-                                    mixed_passing=passing_from(opts.mixed_passing, db.vendor), only=opts.only)
+                                    mixed_passing=passing_from(opts.mixed_passing, db.vendor), only=opts.only,
+                                    service_only=opts.service_only)
             finally:
                 db.drop()
             rows += r

@@ -32,14 +32,20 @@ class ArticleListView(RecordListView):
 
     def filtered_queryset(self):
         self.list_qs = super().filtered_queryset()
+        if self.ranked():  # the page shown is the ranked one (get): the generic page is not read first
+            return self.list_qs.none()
         return self.list_qs
+
+    def ranked(self) -> bool:
+        """A search shown ranked: a term, no explicit sort or cursor, a page (not an export or a count)."""
+        get = self.request.GET
+        return bool((get.get("q") or "").strip() and not any(get.get(k) for k in ("sort", "cursor", "format", "count"))
+                    and not self.filter_errors)
 
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
         q = (request.GET.get("q") or "").strip()
-        ranked = (q and not request.GET.get("sort") and not request.GET.get("cursor")
-                  and isinstance(response, TemplateResponse) and not self.filter_errors)
-        if ranked:
+        if self.ranked() and isinstance(response, TemplateResponse):
             ctx = response.context_data
             items = self.rt.prepare(services.rank(self.list_qs, q))
             ctx["page"] = Page(items=items, next_cursor=None, prev_cursor=None, sort=ctx["sort"])
