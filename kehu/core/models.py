@@ -455,3 +455,4 @@ class TransitionLog(models.Model):
 
 from .imports.models import ImportBatch, ImportJob, ImportMapping  # noqa: E402, F401  (imports: kehu/core/imports/)
 from .scheduler import JobRun  # noqa: E402, F401  (periodic jobs' last runs: kehu/core/scheduler.py)
+from .backup.models import BackupRun  # noqa: E402, F401  (backup runs: kehu/core/backup/)
