@@ -82,12 +82,19 @@ class SqliteDatabase:
     def snapshot(self, workdir: Path) -> Snapshot:
         copy = Path(workdir) / "snapshot.sqlite3"
         dst = sqlite3.connect(copy)
-        src = self.source or self._open()
-        try:
-            # pages=-1: the whole database in one step, i.e. in one read transaction of the source
-            src.backup(dst)
-        finally:
-            if self.source is None:
+        if self.source is not None:
+            # an in-memory database (the test suite's) read through its own connection, which may
+            # be inside a transaction: the backup API would wait for that transaction forever
+            memory = sqlite3.connect(":memory:")
+            memory.deserialize(self.source.serialize())
+            memory.backup(dst)
+            memory.close()
+        else:
+            src = self._open()
+            try:
+                # pages=-1: the whole database in one step, i.e. in one read transaction of the source
+                src.backup(dst)
+            finally:
                 src.close()
         try:
             tables = checksums.sqlite_stats(dst)

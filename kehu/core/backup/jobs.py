@@ -14,6 +14,7 @@ import logging
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -41,9 +42,8 @@ def administrators():
     from kehu.accounts.models import Role, User
 
     roles = [r.pk for r in Role.objects.all() if {"*", "backup.*", "backup.view"} & set(r.rights or [])]
-    users = User.objects.filter(is_active=True).filter(roles__in=roles).distinct() | \
-        User.objects.filter(is_active=True, is_superuser=True)
-    return list(users.distinct().order_by("id"))
+    return list(User.objects.filter(Q(roles__in=roles) | Q(is_superuser=True), is_active=True)
+                .distinct().order_by("id"))
 
 
 def notify_failure(run: BackupRun) -> int:
@@ -87,7 +87,10 @@ def run_backup(*, output_dir=None, trigger: str = BackupRun.Trigger.MANUAL, prun
         run = _record(started_at=started, finished_at=timezone.now(), trigger=trigger,
                       status=BackupRun.Status.FAILED, message=message[:4000])
         if notify:
-            notify_failure(run)
+            try:
+                notify_failure(run)
+            except Exception:  # the database that failed the backup may fail this too: the log has it
+                log.exception("the administrators could not be notified of the failed backup")
         return run, exc
     removed = retention.prune(directory) if prune else []
     run = _record(
