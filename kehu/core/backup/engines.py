@@ -19,6 +19,7 @@ import secrets
 import shutil
 import sqlite3
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,15 +97,29 @@ class SqliteDatabase:
                 src.backup(dst)
             finally:
                 src.close()
-        try:
-            tables = checksums.sqlite_stats(dst)
-            migrations = _migrations(dst.execute("SELECT app, name FROM django_migrations ORDER BY app, id"))
-        finally:
-            dst.close()
+        dst.close()
         packed = Path(workdir) / self.member
         level = int(setting("KEHU_BACKUP_GZIP_LEVEL", 1))
-        with open(copy, "rb") as src_fh, gzip.open(packed, "wb", compresslevel=level) as out:
-            shutil.copyfileobj(src_fh, out, 1024 * 1024)
+        failed: list[BaseException] = []
+
+        def pack():  # zlib lets go of the GIL: compressed on one core while the other checksums
+            try:
+                with open(copy, "rb") as src_fh, gzip.open(packed, "wb", compresslevel=level) as out:
+                    shutil.copyfileobj(src_fh, out, 1024 * 1024)
+            except BaseException as exc:  # noqa: BLE001 - raised below
+                failed.append(exc)
+
+        packer = threading.Thread(target=pack, name="kehu-backup-gzip")
+        packer.start()
+        reader = sqlite3.connect(copy)
+        try:
+            tables = checksums.sqlite_stats(reader)
+            migrations = _migrations(reader.execute("SELECT app, name FROM django_migrations ORDER BY app, id"))
+        finally:
+            reader.close()
+            packer.join()
+        if failed:
+            raise failed[0]
         size = copy.stat().st_size
         copy.unlink()
         return Snapshot(self.member, packed, tables, migrations,
