@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import translation
 
 from kehu.core.backup import checksums
 from kehu.core.backup.archive import MANIFEST, ArchiveError, read_archive, read_manifest, seal
@@ -24,6 +25,13 @@ from kehu.customers.testing import make_customer
 # committed data: on PostgreSQL pg_dump reads from its own connection, which cannot see a test's
 # open transaction
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages are read in English (the site's language is Chinese)."""
+    with translation.override("en"):
+        yield
+
 
 
 @pytest.fixture

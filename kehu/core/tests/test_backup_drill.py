@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kehu.core.backup import checksums
 from kehu.core.backup.engines import SqliteDatabase, database_for
@@ -23,6 +23,13 @@ from kehu.customers.testing import make_customer
 
 PAIR = ("INSERT INTO core_jobrun (name, last_run_at) VALUES ({p}, {p})",
         "INSERT INTO core_notification (user_id, title, body, url, created_at) VALUES ({p}, {p}, '', '', {p})")
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages are read in English (the site's language is Chinese)."""
+    with translation.override("en"):
+        yield
+
 
 
 class Writer(threading.Thread):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kehu.core import scheduler
 from kehu.core.backup import jobs, retention
@@ -16,6 +16,13 @@ from kehu.core.backup.service import archive_name, archive_time
 from kehu.core.models import Notification
 
 UTC = datetime.UTC
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages are read in English (the site's language is Chinese)."""
+    with translation.override("en"):
+        yield
+
 
 
 def ui(user):
