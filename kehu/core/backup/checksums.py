@@ -18,6 +18,10 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 
+# named in the manifest: an archive whose checksums were computed another way is compared by row
+# counts only (a restore by a later Kehu with a changed checksum must still work)
+ALGORITHM = {"sqlite": "sha256(repr(row)) in rowid order/1", "postgresql": "sum64(md5(row::text))/1"}
+
 # --- SQLite ----------------------------------------------------------------------------------------
 
 
@@ -92,8 +96,9 @@ def pg_stats(cur) -> dict[str, dict]:
     return {table: pg_table_stats(cur, table) for table in pg_tables(cur)}
 
 
-def compare(expected: dict[str, dict], actual: dict[str, dict]) -> list[str]:
-    """The differences between two {table: {rows, checksum}} maps, one line each (empty: equal)."""
+def compare(expected: dict[str, dict], actual: dict[str, dict], *, checksums: bool = True) -> list[str]:
+    """The differences between two {table: {rows, checksum}} maps, one line each (empty: equal).
+    checksums=False: the row counts only (checksums of another algorithm)."""
     problems = []
     for table in sorted(set(expected) | set(actual)):
         e, a = expected.get(table), actual.get(table)
@@ -103,6 +108,6 @@ def compare(expected: dict[str, dict], actual: dict[str, dict]) -> list[str]:
             problems.append(f"{table}: missing")
         elif e["rows"] != a["rows"]:
             problems.append(f"{table}: {a['rows']} rows, expected {e['rows']}")
-        elif e["checksum"] != a["checksum"]:
+        elif checksums and e["checksum"] != a["checksum"]:
             problems.append(f"{table}: checksum {a['checksum']}, expected {e['checksum']}")
     return problems

@@ -124,6 +124,7 @@ class SqliteDatabase:
         copy.unlink()
         return Snapshot(self.member, packed, tables, migrations,
                         {"vendor": self.vendor, "server_version": sqlite3.sqlite_version, "bytes": size,
+                         "checksum": checksums.ALGORITHM[self.vendor],
                          "tool": f"sqlite3.Connection.backup (SQLite {sqlite3.sqlite_version}), gzip -{level}"})
 
     def table_count(self) -> int:
@@ -296,7 +297,8 @@ class PostgresDatabase:
             conn.close()
         tool = subprocess.run([pg_dump, "--version"], capture_output=True, text=True).stdout.strip()
         return Snapshot(self.member, out, tables, migrations,
-                        {"vendor": self.vendor, "server_version": version, "tool": f"{tool}, custom format -Z{level}"})
+                        {"vendor": self.vendor, "server_version": version, "checksum": checksums.ALGORITHM[self.vendor],
+                         "tool": f"{tool}, custom format -Z{level}"})
 
     def table_count(self) -> int:
         with self.connect() as conn:

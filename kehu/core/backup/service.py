@@ -134,6 +134,10 @@ def _check_vendor(manifest: dict, db) -> None:
                             "a Kehu configured for %(archive)s.") % {"archive": vendor, "target": db.vendor})
 
 
+def _same_algorithm(manifest: dict, db) -> bool:
+    return manifest.get("database", {}).get("checksum") == checksums.ALGORITHM[db.vendor]
+
+
 def verify_archive(path, *, database=None) -> dict:
     """Check the archive's members, restore its database into a scratch database (a temporary SQLite
     file; a new PostgreSQL database on the same server, dropped after) and compare every table's
@@ -153,7 +157,7 @@ def verify_archive(path, *, database=None) -> dict:
                 loaded.discard()
         finally:
             scratch.destroy()
-        problems = checksums.compare(checked.manifest["tables"], actual)
+        problems = checksums.compare(checked.manifest["tables"], actual, checksums=_same_algorithm(checked.manifest, db))
         if problems:
             raise BackupError(_("The restored database differs from the manifest: %(problems)s")
                               % {"problems": "; ".join(problems[:10])})
@@ -213,7 +217,7 @@ def restore_archive(path, *, database=None, media_root=None, force: bool = False
             db.clear_for_restore()
         loaded = db.load(checked.database, workdir)
         actual = loaded.stats()
-        problems = checksums.compare(manifest["tables"], actual)
+        problems = checksums.compare(manifest["tables"], actual, checksums=_same_algorithm(manifest, db))
         if problems:
             loaded.discard()
             raise BackupError(_("The restored database differs from the manifest: %(problems)s")

@@ -314,7 +314,8 @@ def test_a_failed_verification_is_an_error_and_leaves_no_archive(data, tmp_path,
 
     real = checksums.compare
     monkeypatch.setattr(service.checksums, "compare",
-                        lambda expected, actual: real(expected, {**actual, "customers_customer": {"rows": 0, "checksum": "0"}}))
+                        lambda expected, actual, **kw: real(expected, {**actual, "customers_customer": {"rows": 0, "checksum": "0"}},
+                                                            **kw))
     with pytest.raises(BackupError, match="verification failed.*customers_customer: 0 rows, expected 30"):
         backup(tmp_path)
     assert not [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
@@ -332,3 +333,26 @@ def test_the_commands(data, tmp_path, capsys):
     assert "OK" in capsys.readouterr().out
     with pytest.raises(CommandError, match="not empty.*--force"):  # the test database itself is not empty
         call_command("restore", str(archive))
+
+
+def test_an_archive_with_another_checksum_algorithm_is_compared_by_counts(data, tmp_path):
+    """A later Kehu that changes the checksum still restores older archives (their counts checked)."""
+    result = backup(tmp_path)
+    assert result.manifest["database"]["checksum"] == checksums.ALGORITHM[connection.vendor]
+
+    def older(rows=None):
+        def change(name, data):
+            if name != MANIFEST:
+                return data
+            manifest = json.loads(data)
+            manifest["database"]["checksum"] = "an older algorithm"
+            for table in manifest["tables"].values():
+                table["checksum"] = "0" * 32
+            if rows:
+                manifest["tables"]["customers_customer"]["rows"] = rows
+            return json.dumps(seal(manifest)).encode()
+        return change
+
+    assert verify_archive(_rewrite(result.path, tmp_path / "old.tar", older()))["tables"] == len(result.manifest["tables"])
+    with pytest.raises(BackupError, match="customers_customer: 30 rows, expected 29"):
+        verify_archive(_rewrite(result.path, tmp_path / "old2.tar", older(rows=29)))
