@@ -144,7 +144,10 @@ def verify_archive(path, *, database=None) -> dict:
     count and checksum with the manifest. Raises ArchiveError / BackupError; returns a summary."""
     db = database or database_for()
     path = Path(path)
-    workdir = Path(tempfile.mkdtemp(prefix=".kehu-verify-", dir=path.parent))
+    try:  # beside the archive (room for its size), else the system's temporary directory
+        workdir = Path(tempfile.mkdtemp(prefix=".kehu-verify-", dir=path.parent))
+    except OSError:
+        workdir = Path(tempfile.mkdtemp(prefix="kehu-verify-"))
     try:
         checked = read_archive(path, workdir)
         _check_vendor(checked.manifest, db)
