@@ -15,6 +15,9 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    # the daily backup would run (a backup and its verification) in every test that runs the due jobs;
+    # kehu/core/tests/test_backup_schedule.py switches it on
+    settings.KEHU_BACKUP_SCHEDULE = "off"
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     from kehu.core import customfields

@@ -453,5 +453,6 @@ class TransitionLog(models.Model):
         return f"{self.content_type_id}:{self.object_id} {self.from_state} → {self.to_state}"
 
 
+from .backup.models import BackupRun  # noqa: E402, F401  (backup runs: kehu/core/backup/)
 from .imports.models import ImportBatch, ImportJob, ImportMapping  # noqa: E402, F401  (imports: kehu/core/imports/)
 from .scheduler import JobRun  # noqa: E402, F401  (periodic jobs' last runs: kehu/core/scheduler.py)

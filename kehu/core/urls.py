@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import admin_views, exports_views, header_search, views
+from .backup import views as backup_views
 from .imports import views as imports_views
 from .registry import registry
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("search/", header_search.search, name="search"),  # the header search (providers: kehu/core/registries.py)
     path("admin/audit/", admin_views.audit_log, name="audit_log"),
     path("admin/outbox/", admin_views.outbox, name="outbox"),
+    path("admin/backups/", backup_views.backups, name="backups"),
     path("admin/outbox/<int:pk>/", admin_views.outbox_message, name="outbox_message"),
     path("notifications/", admin_views.notifications, name="notifications"),
     path("notifications/<int:pk>/", admin_views.open_notification, name="notification_open"),
