@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from kehu.activities.models import FollowUp
 from kehu.core.imports import jobs
+from kehu.core.testing.imports import csv_bytes, run
 from kehu.customers.testing import make_customer
-from kehu.customers.tests.test_imports import csv_bytes, run
 
 pytestmark = pytest.mark.django_db
 

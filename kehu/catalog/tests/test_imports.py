@@ -9,7 +9,7 @@ from kehu.catalog.models import Product
 from kehu.catalog.testing import make_category, make_product
 from kehu.core.imports import jobs
 from kehu.core.models import ImportJob
-from kehu.customers.tests.test_imports import csv_bytes, run
+from kehu.core.testing.imports import csv_bytes, run
 
 pytestmark = pytest.mark.django_db
 HEADER = ["产品编码", "产品名称", "分类", "单价", "成本", "税率", "库存下限"]

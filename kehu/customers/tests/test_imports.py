@@ -2,8 +2,6 @@
 upload to undo, duplicates, coercion through the forms, presets, the export round trip, rights
 and the API. Every file is written by the test itself."""
 
-import csv
-import io
 import json
 
 import openpyxl
@@ -13,53 +11,9 @@ from django.utils import translation
 
 from kehu.core.imports import jobs
 from kehu.core.models import DictItem, ImportJob
+from kehu.core.testing.imports import csv_bytes, run, start, xlsx_bytes  # noqa: F401
 from kehu.customers.models import Contact, Customer
 from kehu.customers.testing import make_contact, make_customer
-
-
-def csv_bytes(rows, encoding="utf-8", delimiter=","):
-    buf = io.StringIO()
-    csv.writer(buf, delimiter=delimiter).writerows(rows)
-    return buf.getvalue().encode(encoding)
-
-
-def xlsx_bytes(rows, merges=()):
-    book = openpyxl.Workbook()
-    sheet = book.active
-    for row in rows:
-        sheet.append(row)
-    for ref in merges:
-        sheet.merge_cells(ref)
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
-
-
-def start(job, dry_run):
-    """jobs.start enqueues on commit: the test's transaction never commits, so run the callbacks."""
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        jobs.start(job, dry_run=dry_run)
-    job.refresh_from_db()
-    return job
-
-
-def run(user, data, filename="客户.csv", key="customer", *, duplicates="skip", mode="good", mapping=None,
-        value_map=None, preset="", dry_only=False):
-    with translation.override("en"):  # the job's language: its messages are in English
-        job = jobs.create(user, key, filename, data=data, preset=preset)
-    if mapping:
-        job.mapping = {**job.mapping, **mapping}
-    if value_map:
-        job.value_map = value_map
-    job.duplicates, job.mode = duplicates, mode
-    job.save()
-    start(job, True)
-    assert job.status == ImportJob.Status.CHECKED, job.error
-    if dry_only:
-        return job
-    start(job, False)
-    return job
-
 
 HEADER = ["客户名称", "行业", "电话", "邮箱", "联系人", "手机", "首次联系", "员工数", "年营业额", "标签"]
 

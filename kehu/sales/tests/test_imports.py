@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from kehu.core.imports import jobs
+from kehu.core.testing.imports import csv_bytes, run
 from kehu.customers.testing import make_customer
-from kehu.customers.tests.test_imports import csv_bytes, run
 from kehu.sales.models import Opportunity, Stage
 
 pytestmark = pytest.mark.django_db
