@@ -4,7 +4,9 @@ run) and imported by the import engine as the worker runs it, on the database of
     KEHU_VAR_DIR=$(mktemp -d) DATABASE_URL=sqlite:///$dir/bench.sqlite3 python scripts/bench_import.py --rows 100000
     DATABASE_URL=postgres://kehu@127.0.0.1:54349/postgres python scripts/bench_import.py --rows 100000
 
-Prints rows/s of the dry run and of the import and the process's peak resident memory after each."""
+Prints rows/s of the dry run and of the import and the process's peak resident memory after each
+(a line after the dry run, a line after the import), with the machine's load average (the 2 CPUs
+are shared)."""
 
 import argparse
 import csv
@@ -64,14 +66,15 @@ def main():
     seconds = time.perf_counter() - t
     assert report["counts"]["created"] == args.rows, report["counts"]
     result.update(dry_run_s=round(seconds, 1), dry_run_rows_s=round(args.rows / seconds),
-                  peak_mb_after_dry_run=round(peak_mb()))
+                  peak_mb_after_dry_run=round(peak_mb()), load_before=round(os.getloadavg()[0], 1))
+    print(json.dumps(result), flush=True)  # the dry run's figures before the import's
     job.refresh_from_db()
     t = time.perf_counter()
     report = engine.run(job, dry_run=False, progress=engine.Progress(job))
     seconds = time.perf_counter() - t
     assert report["counts"]["created"] == args.rows, report["counts"]
     result.update(import_s=round(seconds, 1), import_rows_s=round(args.rows / seconds),
-                  peak_mb_after_import=round(peak_mb()))
+                  peak_mb_after_import=round(peak_mb()), load_after=round(os.getloadavg()[0], 1))
     print(json.dumps(result))
 
 
