@@ -123,12 +123,16 @@ class CustomFieldsFormMixin:
                 self.initial.setdefault(cf.key, from_json(cf, stored[cf.name]))
 
     def _post_clean(self):
+        self.custom_fields_to_instance()
+        super()._post_clean()
+
+    def custom_fields_to_instance(self):
+        """The cleaned custom fields into the instance's JSON (imports call this for each row)."""
         values = dict(getattr(self.instance, "custom_fields", None) or {})
         for cf in self.custom_field_defs:
             if cf.key in self.cleaned_data:
                 values[cf.name] = to_json(self.cleaned_data[cf.key])
         self.instance.custom_fields = {k: v for k, v in values.items() if v is not None}
-        super()._post_clean()
 
 
 def add_filters(filterset, record_type: str):

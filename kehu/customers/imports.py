@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kehu.core.forms import KehuModelForm
+from kehu.core.imports import bulk
 from kehu.core.imports.base import Importer, register, write_tags
 
 from . import normalize
@@ -95,7 +96,7 @@ class CustomerImporter(Importer):
         for customer, contact in zip(customers, contacts, strict=True):
             rows = [(contact.name, contact.mobile, contact.phone, contact.email)] if contact else []
             customer.search_text = customer.build_search_text(contacts=rows)  # as Customer.save
-        Customer.objects.bulk_create(customers)
+        bulk.insert(Customer, customers)
         new_contacts = []
         for customer, contact in zip(customers, contacts, strict=True):
             if contact is not None:
@@ -104,7 +105,7 @@ class CustomerImporter(Importer):
                 contact.is_primary = True
                 contact.search_text = contact.build_search_text()
                 new_contacts.append(contact)
-        Contact.objects.bulk_create(new_contacts)
+        bulk.insert(Contact, new_contacts)
         write_tags(Customer, [(c.pk, row.tags) for c, row in zip(customers, creates, strict=True) if row.tags])
         return ([("main", [c.pk for c in customers]), ("customers.contact", [c.pk for c in new_contacts])],
                 self.apply_updates(updates, ctx))
@@ -266,7 +267,7 @@ class ContactImporter(Importer):
             contact.owner_id = contact.customer.owner_id  # as Contact.save
             contact.search_text = contact.build_search_text()
             contacts.append(contact)
-        Contact.objects.bulk_create(contacts)
+        bulk.insert(Contact, contacts)
         _attach_photos(contacts, creates, ctx)
         primary = [c for c in contacts if c.is_primary]
         if primary:  # one primary contact per customer, as Contact.save

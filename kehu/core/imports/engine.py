@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from . import base, coerce, readers
 from .models import ImportBatch, ImportJob
+from .plan import FormPlan
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,9 @@ class Context:
         self.child_preloaded: dict = {}
         self.refs: dict = {}  # form field -> {pk: row} of the batch's references, read in one query
         self.forms: dict = {}  # the forms of new records, built once (`_rebound`)
+        self.plans: dict = {}  # their compiled plans (`plan.FormPlan`), per slot ("form", "child")
+        self.preloaded_batch: dict = {}
+        self.batch_no = 0
         self.form_owner: dict = {}
         self.is_admin = self.user.has_right("dictitem", "create")
 
@@ -258,7 +262,9 @@ def defaults_of(ctx: Context) -> dict:
 
 
 def validate(row: Row, ctx: Context, instance=None) -> None:
-    """Bind the record's form (and its child's) and collect their errors on the row."""
+    """Validate the row through the record's form (and its child's) and collect their errors on
+    the row. A new record goes through the run's compiled form (`plan.FormPlan`: the form's
+    fields, clean methods and the model's validation, without binding a form per row)."""
     importer = ctx.importer
     if instance is None:
         # an empty cell of a new record keeps what its form starts with (a tax rate of 13 %, the
@@ -274,20 +280,42 @@ def validate(row: Row, ctx: Context, instance=None) -> None:
         data = {k: v for k, v in data.items() if v is not None}
         data.update({k: v for k, v in row.data.items() if k not in row.blank})
     importer.prepare_data(row, data, ctx)
-    if instance is None:  # a new record: the run's form, bound again (building one costs ~5 ms)
-        form = _rebound(ctx, "form", lambda: importer.make_form(data, ctx.user), data)
+    if instance is None:
+        form = _bind_new(ctx, "form", lambda: importer.make_form(None, ctx.user), data)
     else:
         form = importer.make_form(data, ctx.user, instance=instance)
-    _preload(form, ctx.preloaded, ctx.refs)
+        _preload(form, ctx.preloaded, ctx.refs)
     row.form = form
     if not form.is_valid():
         _form_errors(row, form, ctx, "")
     if importer.child_prefix and instance is None and any(v not in ("", None) for v in row.child.values()):
-        child = _rebound(ctx, "child", lambda: importer.make_child_form(row.child, ctx.user), row.child)
-        _preload(child, ctx.child_preloaded, {})
+        child = _bind_new(ctx, "child", lambda: importer.make_child_form(None, ctx.user), row.child)
         row.child_form = child
         if not child.is_valid():
             _form_errors(row, child, ctx, importer.child_prefix)
+
+
+def _preload_args(ctx: Context, slot: str):
+    return (ctx.preloaded, ctx.refs) if slot == "form" else (ctx.child_preloaded, {})
+
+
+def _bind_new(ctx: Context, slot: str, build, data):
+    """The row's data bound to the run's form of a new record: through its compiled plan, or (a
+    form the plan cannot follow) the form bound again (`_rebound`)."""
+    found = ctx.plans.get(slot)
+    if found is None:
+        form = build()
+        _preload(form, *_preload_args(ctx, slot))
+        found = ctx.plans[slot] = FormPlan(form)
+        ctx.preloaded_batch[slot] = ctx.batch_no
+    if ctx.preloaded_batch.get(slot) != ctx.batch_no:  # the batch's references (a contact's customers)
+        _preload(found.form, *_preload_args(ctx, slot))
+        ctx.preloaded_batch[slot] = ctx.batch_no
+    if found.compiled:
+        return found.clean(data)
+    form = _rebound(ctx, slot, lambda: found.form, data)
+    _preload(form, *_preload_args(ctx, slot))
+    return form
 
 
 def _rebound(ctx: Context, slot: str, build, data):
@@ -551,6 +579,7 @@ def _dup_report(row: Row) -> dict:
 def _remember_keys(batch, importer, seen: FileKeys, ctx):
     """The keys of rows a restarted import has committed already (their forms bound again)."""
     pairs = []
+    ctx.batch_no += 1
     for row in batch:
         coerce_row(row, ctx)
         validate(row, ctx)
@@ -562,6 +591,7 @@ def _remember_keys(batch, importer, seen: FileKeys, ctx):
 def process_batch(batch: list[Row], ctx: Context, seen: FileKeys) -> None:
     """Coerce, validate, match duplicates and decide each row's action."""
     importer = ctx.importer
+    ctx.batch_no += 1
     for row in batch:
         coerce_row(row, ctx)
     importer.resolve_refs([r for r in batch if r.refs], ctx)
