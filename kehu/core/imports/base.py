@@ -190,7 +190,15 @@ class Importer:
         row through its form's save (what the UI does)."""
         created = []
         for row in creates:
-            obj = self.rt.save_form(row.form, ctx.user) if hasattr(self.rt, "save_form") else row.form.save()
+            form = row.form
+            if not isinstance(form, forms.BaseForm):
+                # a row checked through the compiled form (plan.BoundRow): the record type's save
+                # (its services: changed_data, save_m2m…) is given the real form, bound to the same data
+                form = self.make_form(form.data, ctx.user)
+                if not form.is_valid():
+                    raise ValueError(f"line {row.line}: the form refused what its compiled checks passed: "
+                                     f"{form.errors.as_json()}")
+            obj = self.rt.save_form(form, ctx.user) if hasattr(self.rt, "save_form") else form.save()
             if row.tags is not None:
                 obj.set_tags(row.tags)
             created.append(obj.pk)

@@ -28,6 +28,7 @@ def test_opportunities_from_a_sheet(org):
     messages = {e["line"]: e["message"] for e in job.errors}
     assert "data scope" in messages[4] and "不存在的阶段" in messages[5]
     job = run(org.manager, csv_bytes(rows), key="opportunity")
+    assert job.status == "done" and job.created == 2, (job.status, job.error, job.errors)
     first = Opportunity.objects.get(title="二期扩容")
     assert (first.customer, first.stage, first.amount, str(first.expected_close)) == (
         mine, stage, Decimal("120000.50"), "2027-03-01")
