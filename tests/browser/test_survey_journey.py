@@ -8,7 +8,7 @@ import time
 
 from playwright.sync_api import expect
 
-from kehu.core.testing.smtp import Collector, free_port
+from kehu.core.testing.smtp import start_smtp
 from kehu.surveys.models import Survey
 from kehu.surveys.testing import make_survey
 
@@ -16,19 +16,6 @@ from .test_sales_journey import login
 
 PHONE = {"width": 390, "height": 844}
 
-
-def _smtp(settings):
-    from aiosmtpd.controller import Controller
-
-    collector = Collector()
-    port = free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    return controller, collector
 
 
 def _mailed_link(collector) -> str:
@@ -49,7 +36,7 @@ def test_customer_answers_the_survey_from_the_mailed_link_on_a_phone(page, live_
     cache.clear()
     settings.KEHU_BASE_URL = live_server.url
     settings.KEHU_COMPANY_NAME = "苏州客户科技有限公司"
-    controller, collector = _smtp(settings)
+    controller, collector = start_smtp(settings)
     try:
         survey = make_survey(browser_org.manager, language="zh-hans", title="服务器维修（工单 FW202605040001）")
         link = _mailed_link(collector)

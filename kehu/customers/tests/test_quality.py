@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from kehu.core.testing.smtp import Collector, free_port
+from kehu.core.testing.smtp import smtp_fixture
 from kehu.customers import quality
 from kehu.customers.models import Contact, Customer, QualityIssue, QualityScan
 from kehu.customers.testing import make_contact, make_customer
@@ -202,20 +202,7 @@ def test_the_scan_button_runs_one_scan_at_a_time_in_the_worker(client, org, seed
     assert not QualityIssue.objects.filter(scan=scan).exists()  # only the last scan's issues are kept
 
 
-@pytest.fixture
-def smtp(settings):
-    from aiosmtpd.controller import Controller
-
-    collector = Collector()
-    port = free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield collector
-    controller.stop()
+smtp = pytest.fixture(smtp_fixture, name="smtp")
 
 
 def received(collector, n):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from kehu.activities.models import Task
 from kehu.core import timeline
-from kehu.core.testing.smtp import Collector, free_port
+from kehu.core.testing.smtp import free_port, smtp_fixture
 from kehu.customers.testing import make_contact, make_customer
 from kehu.surveys import services, testing
 from kehu.surveys.models import Survey
@@ -72,20 +72,7 @@ def test_language_is_the_subjects_then_the_contacts_then_the_companys(org, setti
     assert services.send_survey(order, org.manager, language="zh_CN").language == "zh-hans"
 
 
-@pytest.fixture
-def smtp(settings):
-    from aiosmtpd.controller import Controller
-
-    collector = Collector()
-    port = free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield collector
-    controller.stop()
+smtp = pytest.fixture(smtp_fixture, name="smtp")
 
 
 def received(collector, n=1):
