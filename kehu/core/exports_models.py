@@ -11,8 +11,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .progress import RowProgress
 
-class ExportJob(models.Model):
+
+class ExportJob(RowProgress, models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
@@ -21,6 +23,7 @@ class ExportJob(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
+    progress_total = "total_estimate"  # kehu/core/progress.py
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="export_jobs",
                              verbose_name=_("user"))
@@ -56,9 +59,6 @@ class ExportJob(models.Model):
     def __str__(self):
         return self.filename
 
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
 
     @property
     def rows_text(self) -> str:
@@ -68,25 +68,5 @@ class ExportJob(models.Model):
     def total_text(self) -> str:
         return "" if self.total_estimate is None else f"{self.total_estimate:,}"
 
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.DONE:
-            return 100
-        if not self.total_estimate:
-            return 0
-        return max(0, min(99, int(self.rows_done * 100 / self.total_estimate)))
 
-    @property
-    def rows_per_second(self) -> float | None:
-        if not self.started_at or not self.rows_done:
-            return None
-        end = self.finished_at or self.progress_at or timezone.now()
-        seconds = (end - self.started_at).total_seconds()
-        return self.rows_done / seconds if seconds > 0 else None
 
-    @property
-    def seconds_left(self) -> int | None:
-        rate = self.rows_per_second
-        if self.status != self.Status.RUNNING or not rate or self.total_estimate is None:
-            return None
-        return max(0, int((self.total_estimate - self.rows_done) / rate))

@@ -11,8 +11,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core.progress import RowProgress
 
-class ImportJob(models.Model):
+
+class ImportJob(RowProgress, models.Model):
     class Status(models.TextChoices):
         NEW = "new", _("Mapping")
         QUEUED = "queued", _("Queued")
@@ -33,6 +35,7 @@ class ImportJob(models.Model):
         ALL = "all", _("All or nothing: import only if every row is good")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
+    progress_complete = (Status.DONE, Status.CHECKED)  # kehu/core/progress.py (total: rows_total)
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_jobs",
                              verbose_name=_("user"))
@@ -89,32 +92,9 @@ class ImportJob(models.Model):
     def __str__(self):
         return self.filename
 
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
 
-    @property
-    def percent(self) -> int:
-        if self.status in (self.Status.DONE, self.Status.CHECKED):
-            return 100
-        if not self.rows_total:
-            return 0
-        return max(0, min(99, int(self.rows_done * 100 / self.rows_total)))
 
-    @property
-    def rows_per_second(self) -> float | None:
-        if not self.started_at or not self.rows_done:
-            return None
-        end = self.finished_at or self.progress_at or timezone.now()
-        seconds = (end - self.started_at).total_seconds()
-        return self.rows_done / seconds if seconds > 0 else None
 
-    @property
-    def seconds_left(self) -> int | None:
-        rate = self.rows_per_second
-        if self.status != self.Status.RUNNING or not rate or self.rows_total is None:
-            return None
-        return max(0, int((self.rows_total - self.rows_done) / rate))
 
     @property
     def may_import(self) -> bool:
