@@ -8,6 +8,7 @@ phone width."""
 
 from playwright.sync_api import expect
 
+from kehu.core.testing.smtp import start_smtp
 from kehu.customers.testing import make_contact, make_customer
 from kehu.knowledge.links import ArticleLink
 from kehu.knowledge.testing import make_article
@@ -15,7 +16,7 @@ from kehu.service.models import Feedback, Ticket
 from kehu.service.testing import make_feedback, make_ticket
 
 from .test_sales_journey import login, logout
-from .test_survey_journey import PHONE, _mailed_link, _smtp
+from .test_survey_journey import PHONE, _mailed_link
 
 
 def test_ticket_lifecycle(page, live_server, browser_org, shot, settings):
@@ -69,7 +70,7 @@ def test_ticket_lifecycle(page, live_server, browser_org, shot, settings):
     page.fill("[name=minutes]", "25")
     page.click("[data-testid=handling-add]")
     expect(page.locator("[data-testid=handling-entry]")).to_have_count(1)
-    controller, collector = _smtp(settings)  # handled: the contact is mailed the survey's link
+    controller, collector = start_smtp(settings)  # handled: the contact is mailed the survey's link
     try:
         page.click("[data-testid=transition-handle]")
         page.fill("#transition-dialog [name=handling]", "已更换主轴编码器，机床恢复正常")
