@@ -26,6 +26,9 @@ def shared_database(tmp_path):
         connection.ensure_connection()
         target = sqlite3.connect(path)
         connection.connection.backup(target)  # the committed test data, schema and the migrations' rows
+        # WAL before the threads open it: each connection's init_command asks for WAL, and a switch
+        # of journal mode taken by eight connections at once can fail with "database is locked"
+        target.execute("PRAGMA journal_mode=WAL")
         target.close()
         settings = {**connection.settings_dict, "NAME": path,
                     "TEST": {**connection.settings_dict["TEST"], "NAME": path}}
