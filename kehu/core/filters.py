@@ -206,7 +206,7 @@ class KehuFilterSet(django_filters.FilterSet):
         self.search_notices = []  # a short term searched among the newest rows only (kehu/core/search.py)
         return queryset.filter(search_q(queryset.model, self.search_fields, value,
                                         indexed=getattr(self, "search_indexed", False),
-                                        notices=self.search_notices))
+                                        notices=self.search_notices, queryset=queryset))
 
     @classmethod
     def probe_ids(cls, term: str):

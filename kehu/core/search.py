@@ -13,12 +13,16 @@ a phone fragment: seconds at 1M rows). A filter set that sets `search_indexed = 
 - a search field through a relation (`customer__name`) asks the related record type's own search
   (its index), and becomes `customer_id IN (ids)` the same way.
 
-Terms under three characters have no trigram. On a table of more than SHORT_WINDOW rows with no
-search field through a relation (follow-ups, tasks, plan steps), such a term is probed in the
-newest SHORT_WINDOW rows only (an id range, one index range scan): found there PROBE times or more
-it is common and keeps `icontains` (the list's order meets it after a few rows); otherwise the list
+Terms under three characters have no trigram. On a table of more than SHORT_WINDOW rows, such a
+term is probed in the table's newest SHORT_WINDOW rows (an id range, one index range scan; the
+list's data scope and filters applied; a search field through a relation read through a join of
+those rows): found there PROBE times or more it
+is common and keeps `icontains` (the list's order meets it after a few rows); otherwise the list
 shows those matches, and says that older records were not searched (`notices`). Without that, a
-one-character term absent from 5M follow-ups walked them all into the 15-second limit (503).
+one-character term absent from 5M follow-ups walked them all into the 15-second limit (503), and
+"zh" in 1M opportunities (their titles and their customers' names) took 3.5 s. The same window
+serves a longer term that a related record type finds too often to list its ids (a phone fragment
+in thousands of customers' search text, absent from their names: 1.4 s).
 
 The customers' search, with its own column of words and number prefixes, is
 `kehu.customers.forms.search_condition`.
@@ -126,63 +130,76 @@ def _plain(fields: list[str], term: str) -> Q:
     return condition
 
 
-def short_window_probe(table: str, columns: list[str], term: str) -> tuple[list[int], int] | None:
-    """(ids of up to PROBE rows among the newest SHORT_WINDOW of `table` whose `columns` contain
-    `term`, the window's size), or None when the table is not larger than the window."""
+def short_window_probe(queryset, paths: list[str], term: str) -> tuple[list[int], int] | None:
+    """(ids of up to PROBE rows of `queryset` (the list as its user sees it: data scope and filters
+    applied) among the table's newest SHORT_WINDOW rows whose search `paths` contain `term`, the
+    window's size), or None when the table has no more rows than the window.
+
+    The window is an id range of the table, not the newest rows of the list: its cost is bounded
+    (SHORT_WINDOW rows read through the primary key) whatever the scope. Counting the newest rows of
+    a narrow scope instead walked the table for a rep's follow-ups (theirs and the public pool's:
+    170 ms at 250k rows)."""
+    table = queryset.model._meta.db_table
     with connection.cursor() as cursor:
         # two subqueries: SQLite reads MIN or MAX alone from the index end, not both in one SELECT
         cursor.execute(f"SELECT (SELECT MIN(id) FROM {table}), (SELECT MAX(id) FROM {table})")
         low, top = cursor.fetchone()
     if top is None or top - low < SHORT_WINDOW:  # the ids span no more rows than the window
         return None
-    # SQLite's LIKE ignores ASCII case by itself (UPPER over every row's text cost 8x)
-    like = "{c} LIKE %s ESCAPE '\\'" if connection.vendor == "sqlite" else "UPPER({c}) LIKE UPPER(%s) ESCAPE '\\'"
-    ors = " OR ".join(like.format(c=c) for c in columns)
-    sql = f"SELECT id FROM {table} WHERE id > %s AND deleted_at IS NULL AND ({ors}) LIMIT %s"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [top - SHORT_WINDOW, *[_like_pattern(term)] * len(columns), PROBE])
-        return [row[0] for row in cursor.fetchall()], SHORT_WINDOW
+    found = queryset.filter(pk__gt=top - SHORT_WINDOW).filter(_plain(paths, term)).order_by()
+    return list(found.values_list("pk", flat=True)[:PROBE]), SHORT_WINDOW
 
 
-def search_q(model, fields: list[str], term: str, indexed: bool, notices: list | None = None) -> Q:
+def search_q(model, fields: list[str], term: str, indexed: bool, notices: list | None = None,
+             queryset=None) -> Q:
     """The condition of a list search for `term` over `fields` of `model` (see the module). A
-    search limited to the newest rows appends the window's size to `notices`."""
+    search limited to the newest rows of `queryset` (the list being searched; default: every row)
+    appends the window's size to `notices`."""
     own = [f for f in fields if "__" not in f]
     related = [f for f in fields if "__" in f]
-    if (indexed and own and not related and len(term) < MIN_TERM
-            and connection.vendor in ("sqlite", "postgresql")):
-        found = short_window_probe(model._meta.db_table, [model._meta.get_field(f).column for f in own], term)
-        if found is not None and len(found[0]) < PROBE:
-            if notices is not None:
-                notices.append(found[1])
-            return Q(pk__in=found[0])
-        return _plain(own, term)
-    usable = indexed and len(term) >= MIN_TERM and connection.vendor in ("sqlite", "postgresql")
-    if usable and own:
-        columns = [model._meta.get_field(f).column for f in own]
-        ids = probe(model._meta.db_table, columns, term)
-        condition = Q(pk__in=ids) if ids is not None and len(ids) < PROBE else _plain(own, term)
-    else:
-        condition = _plain(own, term) if own else Q(pk__in=[])
+    if not indexed or connection.vendor not in ("sqlite", "postgresql"):
+        return _plain(fields, term)
+    short = len(term) < MIN_TERM
+    condition, windowed = Q(pk__in=[]), []
+    if own and short:
+        windowed += own
+    elif own:
+        ids = probe(model._meta.db_table, [model._meta.get_field(f).column for f in own], term)
+        if len(ids) >= PROBE:
+            # common in the record's own text: the list's ordered page meets matches after a few
+            # rows, whatever the related paths add
+            return _plain(fields, term)
+        condition = Q(pk__in=ids)
     for path in related:
-        condition |= _related_q(model, path, term) if usable else _plain([path], term)
+        ids = None if short else _related_ids(model, path, term)
+        if ids is None:
+            windowed.append(path)
+        else:
+            condition |= Q(**{f"{path.split('__', 1)[0]}_id__in": ids})
+    if windowed:
+        # no index answers these paths for this term (under three characters, or common in the
+        # related records but not known to be common here): the newest rows only, unless the
+        # table is small or the term is common among them
+        found = short_window_probe(model._default_manager.all() if queryset is None else queryset, windowed, term)
+        if found is None or len(found[0]) >= PROBE:
+            return condition | _plain(windowed, term)
+        if notices is not None:
+            notices.append(found[1])
+        condition |= Q(pk__in=found[0])
     return condition
 
 
-def _related_q(model, path: str, term: str) -> Q:
-    """`path` (fk__field) through the related record type's own indexed search: `fk_id IN (ids)`
-    when its filter set's `probe_ids` finds fewer than PROBE rows, else the plain `icontains`
-    across the join (a common term: the list's ordered page finds its rows after a few)."""
+def _related_ids(model, path: str, term: str) -> list[int] | None:
+    """Ids of the related records that `path` (fk__field) reaches, found by the related record
+    type's own indexed search (its filter set's `probe_ids`), or None when that search cannot give
+    them all (no index, or PROBE or more matches)."""
     from .registry import registry
 
     fk, _rest = path.split("__", 1)
     related_model = model._meta.get_field(fk).related_model
     rt = registry.for_model(related_model)
     probe_ids = getattr(rt.filterset, "probe_ids", None) if rt is not None and rt.filterset else None
-    ids = probe_ids(term) if probe_ids else None
-    if ids is None:
-        return _plain([path], term)
-    return Q(**{f"{fk}_id__in": ids})
+    return probe_ids(term) if probe_ids else None
 
 
 def probe_ids(filterset_class, term: str) -> list[int] | None:
