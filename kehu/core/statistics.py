@@ -47,3 +47,45 @@ def refresh(tables: list[str] | None = None) -> dict:
 def refresh_statistics(now: str | None = None) -> dict:
     """Daily (declared in kehu/core/registrations.py); `now` is the scheduler's tick, unused."""
     return refresh()
+
+
+def export_figures() -> dict[str, dict[str, str]]:
+    """The planner's figures of this SQLite database: {table: {index or "": stat}} (`sqlite_stat1`;
+    "" is a table without an index). `load_figures` gives them to another database with the same
+    schema, so that it plans as this one does (the plan test plans with the bench data set's)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY tbl, idx")
+        figures: dict[str, dict[str, str]] = {}
+        for table, index, stat in cursor.fetchall():
+            figures.setdefault(table, {})[index or ""] = stat
+    return figures
+
+
+def load_figures(figures: dict[str, dict[str, str]]) -> int:
+    """Replace the planner's figures of the tables in `figures` (from `export_figures`) by those,
+    for the indexes this database has, and make the planner read them. Returns the rows written.
+    SQLite documents writing sqlite_stat1 to make a small database plan as a large one does."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # creates sqlite_stat1 and gives every table its own figures first
+        cursor.execute("SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index'")
+        indexes = {(table, name) for name, table in cursor.fetchall()}
+        written = 0
+        for table, stats in figures.items():
+            for index, stat in stats.items():
+                if index and (table, index) not in indexes:
+                    continue  # an index of the data set's schema that this one does not have
+                cursor.execute("DELETE FROM sqlite_stat1 WHERE tbl = %s AND idx IS %s", [table, index or None])
+                cursor.execute("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (%s, %s, %s)",
+                               [table, index or None, stat])
+                written += 1
+        cursor.execute("ANALYZE sqlite_schema")  # the planner re-reads sqlite_stat1
+    return written
+
+
+def forget_figures() -> None:
+    """Remove every planner figure (SQLite): the planner's defaults again."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone():
+            cursor.execute("DELETE FROM sqlite_stat1")
+            cursor.execute("ANALYZE sqlite_schema")

@@ -33,3 +33,21 @@ def test_refresh_writes_the_figures_sqlite_plans_with(org):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(DISTINCT tbl) FROM sqlite_stat1")
         assert cursor.fetchone()[0] > 10
+
+
+def test_figures_exported_from_one_database_make_another_plan_as_it_does(org):
+    """load_figures: a small database told that customers_customer has a million rows and 5,000 per
+    owner plans an owner's list from the owner's index; forget_figures gives the guesses back."""
+    if connection.vendor != "sqlite":  # PostgreSQL's figures come from autovacuum
+        assert statistics.refresh()["analyzed"] == 0
+        return
+    make_customer(org.manager, "统计客户")
+    statistics.refresh(["customers_customer"])
+    figures = statistics.export_figures()
+    assert "customers_customer" in figures
+    index = next(i for i in figures["customers_customer"] if i)
+    written = statistics.load_figures({"customers_customer": {index: "1000000 5000", "no_such_index": "1 1"}})
+    assert written == 1  # the index this schema does not have is left out
+    assert statistics.export_figures()["customers_customer"][index] == "1000000 5000"
+    statistics.forget_figures()
+    assert statistics.export_figures() == {}

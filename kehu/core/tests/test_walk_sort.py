@@ -62,3 +62,22 @@ def test_html_list_follows_the_creation_date(client, org, customers):
     assert positions == sorted(positions)
     assert f'name="pk" value="{customers[3].pk}"' not in html  # on the next page
     assert f'name="pk" value="{customers[5].pk}"' not in html  # outside the range
+
+
+def test_overdue_tasks_are_read_in_due_order(client, org):
+    """The overdue filter is a range of due dates: the list reads task_open_due_idx in due order
+    (newest due first by default) instead of sorting every overdue task by id."""
+    from kehu.activities.models import Task
+    from kehu.activities.testing import make_task
+
+    rt = registry.get("task")
+    assert walk_sort(rt, None, {"overdue": "true"}) == "-due_at"
+    assert walk_sort(rt, "id", {"overdue": "true"}) == "due_at"
+    now = timezone.now()
+    tasks = [make_task(org.admin, title=f"逾期{i}") for i in range(3)]
+    for i, t in enumerate(tasks):  # due dates run opposite to the ids
+        Task.all_objects.filter(pk=t.pk).update(due_at=now - datetime.timedelta(days=1 + i))
+    future = make_task(org.admin, title="未到期")
+    Task.all_objects.filter(pk=future.pk).update(due_at=now + datetime.timedelta(days=3))
+    rows = client.get("/api/v1/tasks/?overdue=true", **auth(org.admin)).json()["results"]
+    assert [r["id"] for r in rows] == [t.pk for t in tasks]  # the least overdue first, not the newest id
