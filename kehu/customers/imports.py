@@ -240,7 +240,7 @@ class ContactImporter(Importer):
             return
         condition = Q()
         if mobiles:
-            condition |= Q(mobile__in=mobiles)
+            condition |= Q(mobile__in=mobiles) & ~Q(mobile="")  # the partial contact_mobile_idx
         if emails:
             condition |= Q(email_key__in=emails)
         stored = list(Contact.objects.alias(email_key=Lower("email")).filter(condition).select_related("customer"))

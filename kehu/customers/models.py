@@ -199,6 +199,14 @@ class Contact(KehuModel):
     scope_owner_field = "customer__owner"  # a contact is visible with its customer
     scope_includes_unowned = True
 
+    @staticmethod
+    def numbers_q(numbers) -> Q:
+        """Contacts whose mobile or phone is one of `numbers` (normalised), in the form the partial
+        indexes contact_mobile_idx and contact_phone_idx answer (their condition repeated)."""
+        numbers = [n for n in numbers if n]
+        return ((Q(mobile__in=numbers) & ~Q(mobile="")) | (Q(phone__in=numbers) & ~Q(phone=""))) if numbers \
+            else Q(pk__in=[])
+
     class Meta:
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
@@ -207,9 +215,13 @@ class Contact(KehuModel):
             models.Index(fields=["id"], name="contact_alive_id_idx", condition=ALIVE),
             models.Index(fields=["name", "id"], name="contact_name_idx", condition=ALIVE),
             models.Index(fields=["created_at", "id"], name="contact_created_idx", condition=ALIVE),
-            models.Index(fields=["mobile"], name="contact_mobile_idx"),
+            # only the numbers given: most contacts have no landline, and an index whose figures say
+            # "100,000 rows per value" (the empty one) made SQLite scan every contact for a phone
+            # (the duplicate check: 26 ms at 100k contacts, ~1 s at 2M). Queries repeat the
+            # condition (Contact.has_phone / has_mobile) so the partial index applies
+            models.Index(fields=["mobile"], name="contact_mobile_idx", condition=~Q(mobile="")),
             models.Index(fields=["email"], name="contact_email_idx"),
-            models.Index(fields=["phone"], name="contact_phone_idx"),
+            models.Index(fields=["phone"], name="contact_phone_idx", condition=~Q(phone="")),
             models.Index(Lower("email"), name="contact_email_lower_idx", condition=ALIVE),
         ]
 

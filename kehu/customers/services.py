@@ -71,7 +71,7 @@ def find_duplicates(*, name="", phone="", email="", exclude_pk=None, user=None, 
     if phone:
         for c in base.filter(phone=phone)[:limit]:
             add(c, _("same phone"))
-        ids = Contact.objects.filter(Q(mobile=phone) | Q(phone=phone)).values("customer_id")[:limit]
+        ids = Contact.objects.filter(Contact.numbers_q([phone])).values("customer_id")[:limit]
         for c in base.filter(pk__in=ids):
             add(c, _("same phone as a contact"))
     email = (email or "").strip()
@@ -125,7 +125,7 @@ def find_duplicates_bulk(candidates: list[dict], user=None) -> list[list[Duplica
     if phones_:
         for pk, phone in Customer.objects.filter(phone__in=phones_).values_list("pk", "phone"):
             add("phone", phone, pk, _("same phone"))
-        for cid, mobile, phone in Contact.objects.filter(Q(mobile__in=phones_) | Q(phone__in=phones_)).values_list(
+        for cid, mobile, phone in Contact.objects.filter(Contact.numbers_q(phones_)).values_list(
                 "customer_id", "mobile", "phone"):
             for p in (mobile, phone):
                 if p in phones_:
