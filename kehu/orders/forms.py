@@ -84,7 +84,7 @@ class OrderForm(DocumentForm):
     class Meta:
         model = Order
         fields = ["title", "customer", "contact", "opportunity", "contract", "order_date", "promised_date",
-                  "delivery_address", "payment_method", "notes", "owner"]
+                  "delivery_address", "payment_method", "external_number", "notes", "owner"]
         widgets = {"order_date": DATE, "promised_date": DATE}
 
     def __init__(self, *args, **kwargs):

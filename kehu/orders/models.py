@@ -190,6 +190,11 @@ class Order(Document):
 
     number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
     title = models.CharField(_("title"), max_length=200, blank=True)
+    # its number where it came from: an imported order's reference (订单号 of the file), or the
+    # customer's purchase order number; a re-import finds the order by it (kehu/orders/imports.py)
+    external_number = models.CharField(
+        _("external number"), max_length=64, blank=True,
+        help_text=_("The order's number in the system it came from, or the customer's purchase order number."))
     quotation = models.ForeignKey(Quotation, null=True, blank=True, on_delete=models.SET_NULL, editable=False,
                                   related_name="orders", verbose_name=_("quotation"))
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.CREATED)
@@ -234,6 +239,9 @@ class Order(Document):
             models.Index(fields=["promised_date", "owner"], name="order_open_promised_idx",
                          condition=Q(deleted_at__isnull=True, status__in=("created", "processing", "shipped"))),
             models.Index(fields=["contract", "id"], name="order_contract_idx", condition=ALIVE),
+            # an import's duplicates: the orders with an external number
+            models.Index(fields=["external_number"], name="order_external_idx",
+                         condition=Q(deleted_at__isnull=True) & ~Q(external_number="")),
             models.Index(fields=["payment_state", "id"], name="order_paystate_idx", condition=ALIVE),
             # overdue receivables: orders not paid by their next instalment's date
             models.Index(fields=["payment_due_on", "owner"], name="order_pay_due_idx",

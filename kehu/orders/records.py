@@ -54,14 +54,15 @@ class OrderType(RecordType):
     filterset = OrderFilterSet
     list_columns = ["number", "title", "customer", "order_date", "promised_date", "total", "status",
                     "amount_received", "outstanding", "payment_status", "owner"]
-    extra_columns = ["contact", "opportunity", "quotation", "payment_method", "net_total", "tax_total",
-                     "cost_total", "amount_invoiced", "payment_due_on", "delivery_address", "shipped_at",
+    extra_columns = ["contact", "opportunity", "quotation", "external_number", "payment_method", "net_total",
+                     "tax_total", "cost_total", "amount_invoiced", "payment_due_on", "delivery_address", "shipped_at",
                      "delivered_at", "created_at", "tags"]
     sort_fields = ["id", "order_date", "created_at", "updated_at", "total"]
     default_sort = "-id"
     list_select_related = ["customer", "owner"]
     detail_fields = ["number", "title", "status", "order_date", "promised_date", "delivery_address",
-                     "payment_method", "quotation", "contract", "notes", "shipped_at", "delivered_at", "cancelled_at",
+                     "payment_method", "external_number", "quotation", "contract", "notes", "shipped_at",
+                     "delivered_at", "cancelled_at",
                      *DOCUMENT_DETAIL]
     detail_template = "orders/document_detail.html"
     nav_icon = "ti-shopping-cart"

@@ -6,7 +6,7 @@ from kehu.core import registries as r
 from kehu.core.actions import Action
 from kehu.core.relations import Protect
 
-from . import home, services, tasks
+from . import home, imports, services, tasks  # noqa: F401  (imports: the order importer, kehu/core/imports)
 
 r.nav_section("orders", _("Orders"), order=30)
 r.default_rights({

@@ -59,6 +59,7 @@ class Importer:
     duplicate_fields: tuple = ()  # fields whose equal values mark a duplicate (within the file too)
     unique_key = False  # True: a duplicate is the same record by a unique key; "create anyway" skips it
     batch_size = 1000
+    grouped = False  # True: a record takes several rows (an order, a row per line): `group_key`
 
     # --- the record type and its forms ---------------------------------------------------------------
     @property
@@ -175,6 +176,57 @@ class Importer:
 
     def prepare_data(self, row, data: dict, ctx) -> None:
         """Last changes to a row's form data before it is validated."""
+
+    # --- records of several rows (grouped = True) -----------------------------------------------------
+    def group_key(self, cells, previous, ctx):
+        """The key of the record a row belongs to, from its raw cells (`ctx.cell(cells, field)`)
+        and the key of the row above (`previous`; None for the first row): consecutive rows with the
+        same key are one record. Only asked when `grouped`."""
+        return None
+
+    def join_group(self, head, row, ctx) -> None:
+        """A further row of `head`'s record: its record-level cells are the first row's. A cell it
+        fills must say the same as the first row's (else an error naming that line); then they are
+        left out of the row, which keeps only its child's fields (an order line's)."""
+        for name in sorted({*row.data, *(n for n in row.refs if not self._is_child(n, ctx))}):
+            if name in row.data and name in row.blank:
+                continue
+            mine = row.refs.get(name, row.data.get(name))
+            theirs = head.refs.get(name, head.data.get(name))
+            if mine in ("", None, []):
+                continue
+            if coerce.key(str(mine)) != coerce.key(str(theirs if theirs is not None else "")):
+                column = ctx.column_of.get(name, name)
+                shown = coerce.text(ctx.cell(head.cells, name)) if name in ctx.index_of else str(theirs or "")
+                value = coerce.text(ctx.cell(row.cells, name)) if name in ctx.index_of else mine
+                row.error(column, self.conflict_message(value, head.line, shown))
+        row.data = {}
+        row.refs = {n: v for n, v in row.refs.items() if self._is_child(n, ctx)}
+        row.tags = None
+
+    @staticmethod
+    def _is_child(name, ctx) -> bool:
+        f = ctx.fields.get(name)
+        return f is not None and bool(f.target)
+
+    def validate_group(self, head, ctx) -> None:
+        """Last checks of a whole record whose rows are valid (errors with `row.error`)."""
+
+    def conflict_message(self, value, line, first) -> str:
+        return _("“%(value)s” differs from line %(line)s of the same %(record)s (“%(first)s”): its own columns "
+                 "are read from its first row.") % {"value": value, "line": line, "record": self.rt.label.lower(),
+                                                     "first": first}
+
+    def apart_message(self, line) -> str:
+        return _("The rows of the record of line %(line)s again, after other rows: the rows of one record "
+                 "must follow each other.") % {"line": line}
+
+    def group_error_message(self, line) -> str:
+        return _("Line %(line)s of the same %(record)s is wrong: none of its rows is imported.") % {
+            "line": line, "record": self.rt.label.lower()}
+
+    def restored(self, obj, snap) -> None:
+        """Undo put back `obj`'s fields from `snap` (what `apply_updates` kept): restore the rest."""
 
     def find_existing(self, rows, ctx) -> None:
         """Set `row.existing = (pk, label, reasons)` on rows matching a stored record (one query

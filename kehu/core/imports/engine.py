@@ -55,7 +55,10 @@ class Row:
     existing: tuple | None = None  # (pk, label, reasons, visible)
     existing_obj: object = None
     dup_line: int | None = None
-    action: str = ""  # create | update | skip | error
+    action: str = ""  # create | update | skip | error | part (a further row of the record above: counted with it)
+    group: int | None = None  # a grouped importer: the line of the first row of this row's record
+    head: Row | None = None  # a further row of a record (an order's next line): the record's first row
+    parts: list = field(default_factory=list)  # the first row of a record: its further rows
 
     def error(self, column, message):
         self.errors.append((str(column), str(message)))
@@ -71,6 +74,7 @@ class Context:
         self.fields = {f.name: f for f in importer.fields()}
         self.headers = job.headers
         self.mapping = {int(k): v for k, v in job.mapping.items() if v}
+        self.index_of = {v: k for k, v in self.mapping.items()}  # field -> its column's index
         self.column_of = {v: job.headers[k] if k < len(job.headers) else v for k, v in self.mapping.items()}
         self.value_map = job.value_map or {}
         self.dicts: dict[str, dict[str, int]] = {}
@@ -85,12 +89,18 @@ class Context:
         self.preloaded: dict = {}
         self.child_preloaded: dict = {}
         self.refs: dict = {}  # form field -> {pk: row} of the batch's references, read in one query
+        self.child_refs: dict = {}  # the same for the child form's fields (an order line's product)
         self.forms: dict = {}  # the forms of new records, built once (`_rebound`)
         self.plans: dict = {}  # their compiled plans (`plan.FormPlan`), per slot ("form", "child")
         self.preloaded_batch: dict = {}
         self.batch_no = 0
         self.form_owner: dict = {}
         self.is_admin = self.user.has_right("dictitem", "create")
+
+    def cell(self, cells, name):
+        """The raw cell of the column mapped to `name` (None when no column is)."""
+        i = self.index_of.get(name)
+        return cells[i] if i is not None and i < len(cells) else None
 
     def user_index(self) -> dict[str, int]:
         if self.users is None:
@@ -218,7 +228,7 @@ def _coerce(f: base.ImportField, raw, row: Row, ctx: Context):
             raise ValueError(_("“%(value)s” is not a user of Kehu.") % {"value": value})
         return str(pk)
     if kind == base.REF:
-        row.refs[f.form_field] = value
+        row.refs[f.name] = value  # a child's field by its import name ("line_product")
         return _SKIP
     return value
 
@@ -266,6 +276,10 @@ def validate(row: Row, ctx: Context, instance=None) -> None:
     the row. A new record goes through the run's compiled form (`plan.FormPlan`: the form's
     fields, clean methods and the model's validation, without binding a form per row)."""
     importer = ctx.importer
+    if row.head is not None:  # a further row of a record: its record's fields are its first row's
+        row.form = None
+        _validate_child(row, ctx)
+        return
     if instance is None:
         # an empty cell of a new record keeps what its form starts with (a tax rate of 13 %, the
         # importing user as owner), as a form the user did not change
@@ -288,7 +302,13 @@ def validate(row: Row, ctx: Context, instance=None) -> None:
     row.form = form
     if not form.is_valid():
         _form_errors(row, form, ctx, "")
-    if importer.child_prefix and instance is None and any(v not in ("", None) for v in row.child.values()):
+    if instance is None:
+        _validate_child(row, ctx)
+
+
+def _validate_child(row: Row, ctx: Context) -> None:
+    importer = ctx.importer
+    if importer.child_prefix and any(v not in ("", None) for v in row.child.values()):
         child = _bind_new(ctx, "child", lambda: importer.make_child_form(None, ctx.user), row.child)
         row.child_form = child
         if not child.is_valid():
@@ -296,7 +316,7 @@ def validate(row: Row, ctx: Context, instance=None) -> None:
 
 
 def _preload_args(ctx: Context, slot: str):
-    return (ctx.preloaded, ctx.refs) if slot == "form" else (ctx.child_preloaded, {})
+    return (ctx.preloaded, ctx.refs) if slot == "form" else (ctx.child_preloaded, ctx.child_refs)
 
 
 def _bind_new(ctx: Context, slot: str, build, data):
@@ -499,12 +519,7 @@ def run(job: ImportJob, *, dry_run: bool, progress=None) -> dict:
     outer = transaction.atomic() if all_or_nothing else _nothing()
     try:
         with outer:
-            rows_iter = table.rows()
-            while True:
-                chunk = list(itertools.islice(rows_iter, importer.batch_size))
-                if not chunk:
-                    break
-                batch = [Row(line, cells) for line, cells in chunk]
+            for batch in batches(table, ctx):
                 counts["rows_done"] += len(batch)
                 if resume and batch[-1].line <= resume:
                     _remember_keys(batch, importer, seen, ctx)  # rows of committed batches: still in the file
@@ -576,14 +591,83 @@ def _dup_report(row: Row) -> dict:
             "reasons": [], "action": row.action}
 
 
+def batches(table: readers.Table, ctx: Context):
+    """The file's rows in batches of the importer's `batch_size`. A grouped importer's record (an
+    order and its lines: rows whose `group_key` follows the row above's) is never split between
+    two batches: a batch ends where a record does."""
+    importer = ctx.importer
+    rows = table.rows()
+    if not importer.grouped:
+        while True:
+            chunk = list(itertools.islice(rows, importer.batch_size))
+            if not chunk:
+                return
+            yield [Row(line, cells) for line, cells in chunk]
+    batch: list[Row] = []
+    key, first = None, None
+    for line, cells in rows:
+        new_key = importer.group_key(cells, key, ctx)
+        if first is None or new_key != key:
+            if len(batch) >= importer.batch_size:
+                yield batch
+                batch = []
+            first = line
+        key = new_key
+        batch.append(Row(line, cells, group=first))
+    if batch:
+        yield batch
+
+
+def join_groups(batch: list[Row], ctx: Context) -> list[Row]:
+    """A grouped importer's records: each row's first row (`head`), the further rows (`parts`)
+    joined to it by the importer (their record-level cells checked against the first row's).
+    Returns the first rows."""
+    heads: dict[int, Row] = {}
+    for row in batch:
+        head = heads.get(row.group)
+        if head is None:
+            heads[row.group] = row
+            continue
+        row.head = head
+        head.parts.append(row)
+        ctx.importer.join_group(head, row, ctx)
+    return list(heads.values())
+
+
+def settle_groups(heads: list[Row], ctx: Context) -> None:
+    """A record of several rows is imported whole or not at all: its first row's action is the
+    record's (its further rows are `part` of it); a bad row makes every row of the record bad (all
+    of them go to the error file, to be corrected and imported together). The importer checks the
+    whole record last (`validate_group`: an order's lines against its services)."""
+    importer = ctx.importer
+    for head in heads:
+        rows = [head, *head.parts]
+        if head.dup_line and not head.errors:  # its key is a record of earlier rows: not together
+            head.error(_("row"), importer.apart_message(head.dup_line))
+            head.dup_line = None
+        if head.action in ("create", "update") and not any(r.errors for r in rows):
+            importer.validate_group(head, ctx)
+        bad = next((r for r in rows if r.errors), None)
+        for row in rows:
+            if bad is not None:
+                row.action = "error"
+                if not row.errors:
+                    row.error(_("row"), importer.group_error_message(bad.line))
+            elif row is not head:
+                row.action = "part"
+
+
 def _remember_keys(batch, importer, seen: FileKeys, ctx):
     """The keys of rows a restarted import has committed already (their forms bound again)."""
     pairs = []
     ctx.batch_no += 1
     for row in batch:
         coerce_row(row, ctx)
+    if importer.grouped:
+        join_groups(batch, ctx)
+    for row in batch:
         validate(row, ctx)
-        if not row.errors:
+        if not row.errors and row.head is None:
             pairs += [(_key_text(k), row.line) for k in importer.within_file_keys(row)]
     seen.add(pairs)
 
@@ -594,10 +678,11 @@ def process_batch(batch: list[Row], ctx: Context, seen: FileKeys) -> None:
     ctx.batch_no += 1
     for row in batch:
         coerce_row(row, ctx)
+    heads = join_groups(batch, ctx) if importer.grouped else None
     importer.resolve_refs([r for r in batch if r.refs], ctx)
     for row in batch:
         validate(row, ctx)
-    good = [r for r in batch if not r.errors]
+    good = [r for r in batch if not r.errors and r.head is None]
     importer.find_existing(good, ctx)
     policy = ctx.job.duplicates
     if importer.unique_key and policy == ImportJob.Duplicates.CREATE:
@@ -606,6 +691,8 @@ def process_batch(batch: list[Row], ctx: Context, seen: FileKeys) -> None:
     earlier = seen.first_lines(k for keys in row_keys.values() for k in keys)  # lines of earlier batches
     here: dict = {}
     for row in batch:
+        if row.head is not None:
+            continue  # a further row of a record: its first row decides (settle_groups)
         if row.errors:
             row.action = "error"
             continue
@@ -633,4 +720,6 @@ def process_batch(batch: list[Row], ctx: Context, seen: FileKeys) -> None:
             row.action = "create" if policy == ImportJob.Duplicates.CREATE else "skip"
         else:
             row.action = "create"
+    if heads is not None:
+        settle_groups(heads, ctx)
     seen.add(list(here.items()))

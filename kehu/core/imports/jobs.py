@@ -318,6 +318,7 @@ def undo(job: ImportJob, user) -> dict:
                     obj.set_tags(snap.get("tags", []))
                     if hasattr(obj, "refresh_search_text"):
                         obj.refresh_search_text()
+                    importer.restored(obj, snap)
                     restored += 1
                 else:
                     kept += 1

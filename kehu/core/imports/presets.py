@@ -44,6 +44,25 @@ PRESETS: dict[str, dict[str, dict[str, str]]] = {
             "规格": "spec", "单位": "unit", "单价": "price", "价格": "price", "售价": "price", "成本": "cost",
             "成本价": "cost", "分类": "category", "备注": "description", "标签": "tags_text",
         },
+        "order": {  # a row per order line (kehu/orders/imports.py)
+            "订单号": "external_number", "订单编号": "external_number", "外部单号": "external_number",
+            "单号": "external_number", "Order No": "external_number", "Order Number": "external_number",
+            "Order Reference": "external_number", "客户": "customer", "客户名称": "customer",
+            "客户编号": "customer", "Customer": "customer", "联系人": "contact", "Contact": "contact",
+            "订单日期": "order_date", "下单日期": "order_date", "日期": "order_date", "Order Date": "order_date",
+            "交货日期": "promised_date", "交期": "promised_date", "Delivery Date": "promised_date",
+            "收货地址": "delivery_address", "送货地址": "delivery_address", "Delivery Address": "delivery_address",
+            "付款方式": "payment_method", "Payment Method": "payment_method", "备注": "notes", "Notes": "notes",
+            "负责人": "owner", "业务员": "owner", "销售": "owner", "Salesperson": "owner", "标题": "title",
+            "产品编码": "line_product", "商品编码": "line_product", "编码": "line_product", "SKU": "line_product",
+            "Product Code": "line_product", "产品名称": "line_description", "商品名称": "line_description",
+            "品名": "line_description", "Product": "line_description", "Product Name": "line_description",
+            "Description": "line_description", "数量": "line_quantity", "Quantity": "line_quantity",
+            "Qty": "line_quantity", "单价": "line_unit_price", "Unit Price": "line_unit_price",
+            "折扣": "line_discount_pct", "折扣(%)": "line_discount_pct", "Discount": "line_discount_pct",
+            "Discount (%)": "line_discount_pct", "税率": "line_tax_rate", "税率(%)": "line_tax_rate",
+            "Tax Rate": "line_tax_rate",
+        },
     },
     "salesforce": {
         "customer": {
@@ -68,6 +87,12 @@ PRESETS: dict[str, dict[str, dict[str, str]]] = {
         "contact": {
             "Name": "name", "Related Company": "customer", "Company Name": "customer", "Job Position": "title",
             "Email": "email", "Phone": "phone", "Mobile": "mobile", "Tags": "tags_text", "Notes": "notes",
+        },
+        "order": {  # sale.order.line: Order Reference / Customer / Product / Quantity / Unit Price...
+            "Order Reference": "external_number", "Customer": "customer", "Order Date": "order_date",
+            "Delivery Date": "promised_date", "Salesperson": "owner", "Product/Internal Reference": "line_product",
+            "Product": "line_description", "Description": "line_description", "Quantity": "line_quantity",
+            "Unit Price": "line_unit_price", "Discount (%)": "line_discount_pct",
         },
     },
     "hubspot": {

@@ -85,6 +85,12 @@ def _mapping_context(job: ImportJob) -> dict:
         label = _("first name") if "first" in name else _("last name")
         parent = next((f.label for f in fields if f.name == target), target)
         choices.append((name, importer.virtual_label(name) or f"{parent} ({label})", False))
+    # the child's fields (an order line's, a primary contact's) under its name: a narrow select
+    # shows "Quantity", not "Order line · …"
+    targets = {f.name: f.target for f in fields}
+    child = [(n, str(label).split(" · ", 1)[-1], r) for n, label, r in choices if targets.get(n)]
+    own = [c for c in choices if not targets.get(c[0])]
+    choice_groups = [("", own)] + ([(str(importer.child_label), child)] if child else [])
     table = engine.table_of(job)
     try:
         sample = readers.preview(table, 5)
@@ -95,7 +101,7 @@ def _mapping_context(job: ImportJob) -> dict:
         columns.append({"index": i, "header": header or _("(column %(n)s)") % {"n": i + 1},
                         "field": job.mapping.get(str(i), ""),
                         "samples": [row[i] for _line, row in sample if i < len(row) and row[i]][:3]})
-    return {"columns": columns, "choices": choices, "preview": sample, "missing": jobs.missing_required(job),
+    return {"columns": columns, "choices": choices, "choice_groups": choice_groups, "preview": sample, "missing": jobs.missing_required(job),
             "options_template": importer.options_template(), **importer.options_context(job)}
 
 

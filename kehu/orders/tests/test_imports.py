@@ -1,0 +1,283 @@
+"""Import of orders with their lines (issue 15): a row per line, rows grouped into orders by their
+reference (or customer and date), the order's cells read from its first row, products by code or
+name, the services' prices, costs and totals, duplicates by the reference, all or nothing, undo."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from kehu.catalog.testing import make_product
+from kehu.core.imports import base, jobs
+from kehu.core.models import DictItem, ImportJob
+from kehu.core.testing.imports import csv_bytes, run, start, xlsx_bytes
+from kehu.customers.testing import make_contact, make_customer
+from kehu.orders.models import Order, OrderLine
+from kehu.orders.testing import make_order, product_line, service_line
+
+pytestmark = pytest.mark.django_db
+HEADER = ["订单号", "客户", "联系人", "订单日期", "交货日期", "收货地址", "付款方式", "产品编码", "产品名称", "数量",
+          "单价", "折扣(%)", "税率(%)", "备注"]
+
+
+@pytest.fixture
+def shop(org):
+    """Two products, two customers of the manager and one of another manager."""
+    from types import SimpleNamespace
+
+    s = SimpleNamespace()
+    s.pump = make_product(org.admin, "离心泵", code="PUMP-100", list_price=Decimal("1250.00"), cost=Decimal("800.00"),
+                          tax_rate=Decimal("13"))
+    s.valve = make_product(org.admin, "球阀", code="VAL-20", list_price=Decimal("88.50"), cost=Decimal("40.00"),
+                           tax_rate=Decimal("13"))
+    s.east = make_customer(org.manager, "华东精密机械有限公司")
+    s.north = make_customer(org.manager, "北方重工集团")
+    s.theirs = make_customer(org.manager2, "别组的客户")
+    s.buyer = make_contact(s.east, "王采购", mobile="13800138000")
+    return s
+
+
+def _rows(s):
+    return [HEADER,
+            # SO-1: three lines, the order's cells on each; a price left to the product, a free-text line
+            ["SO-1", "华东精密机械有限公司", "王采购", "2026-03-02", "2026-03-20", "上海市浦东新区张江路1号", "银行转账",
+             "PUMP-100", "", "2", "", "10", "", "首单"],
+            ["SO-1", "华东精密机械有限公司", "王采购", "2026-03-02", "2026-03-20", "上海市浦东新区张江路1号", "银行转账",
+             "VAL-20", "球阀", "12", "80", "", "13", "首单"],
+            ["SO-1", "", "", "", "", "", "", "", "安装调试服务", "1", "¥3,000.00", "", "6", ""],
+            # SO-2: the order's cells on its first line only (an export with merged cells); by number
+            ["SO-2", s.north.number, "", "2026/3/5", "", "", "", "VAL-20", "", "100", "85", "5", "13", ""],
+            ["", "", "", "", "", "", "", "PUMP-100", "", "1", "1200", "", "13", ""],
+            # SO-3: one line, a product found by its name
+            ["SO-3", "北方重工集团", "", "2026年3月9日", "", "", "", "", "离心泵", "3", "", "", "", ""]]
+
+
+def _expected(owner, lines, **extra):
+    """The same order built through the services, as the UI's lines editor builds it."""
+    order = make_order(owner, lines=lines, **extra)
+    return order.net_total, order.tax_total, order.total, order.cost_total
+
+
+def _totals(order):
+    return order.net_total, order.tax_total, order.total, order.cost_total
+
+
+def test_orders_with_lines_from_a_csv(org, shop):
+    s = shop
+    job = run(org.manager, csv_bytes(_rows(s)), filename="订单.csv", key="order")
+    assert job.status == ImportJob.Status.DONE, (job.error, job.errors)
+    assert (job.created, job.failed_rows, job.rows_done) == (3, 0, 6), job.errors
+    first = Order.objects.get(external_number="SO-1")
+    assert first.number.startswith("DD") and first.owner == org.manager and first.created_by == org.manager
+    assert (first.customer, first.contact, str(first.order_date), str(first.promised_date)) == (
+        s.east, s.buyer, "2026-03-02", "2026-03-20")
+    assert first.delivery_address == "上海市浦东新区张江路1号" and first.notes == "首单"
+    assert first.payment_method == DictItem.objects.get(kind="payment_method", code="transfer")
+    lines = list(first.lines.order_by("position"))
+    assert [(ln.position, ln.product, ln.description, ln.quantity) for ln in lines] == [
+        (1, s.pump, "", Decimal("2")), (2, s.valve, "", Decimal("12")), (3, None, "安装调试服务", Decimal("1"))]
+    pump, valve, service = lines
+    # an empty price and tax rate are the product's; its cost at order time is kept
+    assert (pump.unit_price, pump.tax_rate, pump.discount_pct, pump.unit_cost) == (
+        Decimal("1250.00"), Decimal("13.00"), Decimal("10.00"), Decimal("800.00"))
+    assert (valve.unit_price, valve.unit_cost, service.unit_cost) == (Decimal("80.00"), Decimal("40.00"), Decimal(0))
+    assert _totals(first) == _expected(org.manager, [
+        product_line(s.pump, "2", discount_pct=Decimal("10")),
+        product_line(s.valve, "12", unit_price=Decimal("80"), tax_rate=Decimal("13")),
+        service_line("安装调试服务", "1", "3000.00", "6")], customer=s.east)
+    second = Order.objects.get(external_number="SO-2")
+    assert (second.customer, str(second.order_date), second.lines.count()) == (s.north, "2026-03-05", 2)
+    assert _totals(second) == _expected(org.manager, [
+        product_line(s.valve, "100", unit_price=Decimal("85"), discount_pct=Decimal("5"), tax_rate=Decimal("13")),
+        product_line(s.pump, "1", unit_price=Decimal("1200"), tax_rate=Decimal("13"))], customer=s.north)
+    third = Order.objects.get(external_number="SO-3")
+    assert [(ln.product, ln.unit_price) for ln in third.lines.all()] == [(s.pump, Decimal("1250.00"))]
+    # the customers' kept figures follow, as an order saved by its form makes them
+    s.east.refresh_from_db()
+    assert s.east.order_count == 2 and s.east.revenue == first.total + Order.objects.filter(
+        customer=s.east).exclude(pk=first.pk).get().total
+
+
+def test_orders_from_an_xlsx_with_numbers_and_dates(org, shop):
+    s = shop
+    rows = [["Order Reference", "Customer", "Order Date", "Product Code", "Product", "Quantity", "Unit Price",
+             "Discount (%)", "Tax Rate"],
+            ["A-7", "华东精密机械有限公司", datetime.datetime(2026, 4, 1), "PUMP-100", None, 4, 1180.5, 2.5, None],
+            ["A-7", "华东精密机械有限公司", datetime.datetime(2026, 4, 1), None, "运输费", 1, 260, None, 9],
+            ["A-8", "北方重工集团", 46114, "VAL-20", None, 30.0, None, None, 13],  # an Excel serial date
+            ["A-8", None, None, "PUMP-100", None, 1, 1250, 0, 13]]
+    job = run(org.manager, xlsx_bytes(rows), filename="orders.xlsx", key="order")
+    assert (job.status, job.created, job.failed_rows) == (ImportJob.Status.DONE, 2, 0), (job.error, job.errors)
+    a7 = Order.objects.get(external_number="A-7")
+    assert str(a7.order_date) == "2026-04-01" and a7.lines.count() == 2
+    assert _totals(a7) == _expected(org.manager, [
+        product_line(s.pump, "4", unit_price=Decimal("1180.50"), discount_pct=Decimal("2.5")),
+        service_line("运输费", "1", "260", "9")], customer=s.east)
+    a8 = Order.objects.get(external_number="A-8")
+    assert a8.order_date == datetime.date(1899, 12, 30) + datetime.timedelta(days=46114)
+    assert _totals(a8) == _expected(org.manager, [product_line(s.valve, "30", tax_rate=Decimal("13")),
+                                                  product_line(s.pump, "1", unit_price=Decimal("1250"))],
+                                    customer=s.north)
+    assert OrderLine.objects.filter(order__external_number__in=["A-7", "A-8"]).count() == 4
+
+
+def test_a_bad_row_keeps_its_whole_order_out(org, shop, monkeypatch):
+    rows = [HEADER,
+            ["B-6", "北方重工集团", "", "2026-03-02", "", "", "", "VAL-20", "", "1", "", "", "", ""],  # good
+            ["B-1", "华东精密机械有限公司", "", "2026-03-02", "", "", "", "PUMP-100", "", "1", "", "", "", ""],
+            ["B-1", "华东精密机械有限公司", "", "2026-03-03", "", "", "", "VAL-20", "", "2", "", "", "", ""],  # date differs
+            ["B-2", "北方重工集团", "", "2026-03-02", "", "", "", "NOPE-1", "", "1", "", "", "", ""],  # unknown code
+            ["B-2", "", "", "", "", "", "", "VAL-20", "", "1", "", "", "", ""],
+            ["B-3", "不存在的客户", "", "2026-03-02", "", "", "", "VAL-20", "", "1", "", "", "", ""],  # no such customer
+            ["B-4", "北方重工集团", "", "2026-03-02", "", "", "", "VAL-20", "", "-2", "", "", "", ""],  # quantity < 0
+            ["B-5", "北方重工集团", "", "2026-03-02", "", "", "", "", "", "1", "100", "", "", ""]]  # no product, no text
+    job = run(org.manager, csv_bytes(rows), key="order", dry_only=True)
+    assert (job.created, job.failed_rows) == (1, 7), job.errors
+    by_line: dict = {}
+    for e in job.errors:
+        by_line.setdefault(e["line"], []).append(e)
+    assert by_line[4][0]["column"] == "订单日期" and "line 3" in by_line[4][0]["message"]
+    assert "2026-03-02" in by_line[4][0]["message"]
+    assert "Line 4" in by_line[3][0]["message"]  # the good row of a bad order says which row is wrong
+    assert by_line[5][0]["column"] == "产品编码" and "NOPE-1" in by_line[5][0]["message"]
+    assert "Line 5" in by_line[6][0]["message"]
+    assert by_line[7][0]["column"] == "客户" and "不存在的客户" in by_line[7][0]["message"]
+    assert by_line[8][0]["column"] == "数量"
+    assert by_line[9][0]["column"] == "产品名称"
+    assert not Order.objects.exists() and not OrderLine.objects.exists()  # a dry run writes nothing
+    # the error file has every row of the bad orders, with its reason
+    from kehu.core.imports.files import imports_dir
+
+    text = (imports_dir() / job.errors_file).read_text(encoding="utf-8-sig")
+    assert text.count("\n") == 8 and "NOPE-1" in text
+    # all or nothing: the check's bad rows stop the import; an import meeting one rolls back what it wrote
+    job = run(org.manager, csv_bytes(rows), key="order", mode="all", dry_only=True)
+    with pytest.raises(ValidationError):
+        jobs.start(job, dry_run=False)
+    monkeypatch.setattr(base.get("order"), "batch_size", 1)  # B-6 is written before the bad orders are met
+    ImportJob.objects.filter(pk=job.pk).update(failed_rows=0)  # as if the file had changed since its check
+    job.refresh_from_db()
+    job = start(job, False)
+    assert job.status == ImportJob.Status.FAILED and "nothing was imported" in job.error
+    assert not Order.objects.exists() and not OrderLine.objects.exists()
+    # the good rows
+    job = run(org.manager, csv_bytes(rows), key="order", mode="good")
+    assert (job.status, job.created, job.failed_rows) == (ImportJob.Status.DONE, 1, 7)
+    assert list(Order.objects.values_list("external_number", flat=True)) == ["B-6"]
+
+
+def test_undo_removes_the_orders_with_their_lines(org, shop):
+    s = shop
+    job = run(org.manager, csv_bytes(_rows(s)), key="order")
+    assert job.created == 3 and OrderLine.objects.count() == 6
+    s.east.refresh_from_db()
+    assert s.east.order_count == 1
+    result = jobs.undo(job, org.manager)
+    assert result["removed"] == 3
+    assert not Order.all_objects.exists() and not OrderLine.objects.exists()
+    s.east.refresh_from_db()
+    assert (s.east.order_count, s.east.revenue) == (0, Decimal("0.00"))  # the kept figures follow
+
+
+def test_a_known_reference_is_skipped_or_updated_and_undo_puts_it_back(org, shop):
+    s = shop
+    rows = [HEADER, ["C-1", "华东精密机械有限公司", "", "2026-03-02", "", "", "", "PUMP-100", "", "1", "", "", "", "旧"],
+            ["C-1", "", "", "", "", "", "", "VAL-20", "", "2", "", "", "", ""]]
+    run(org.manager, csv_bytes(rows), key="order")
+    order = Order.objects.get(external_number="C-1")
+    before = (_totals(order), list(order.lines.values_list("pk", "product", "quantity")))
+    job = run(org.manager, csv_bytes(rows), key="order", duplicates="create")  # a reference is one order
+    assert (job.created, job.skipped, job.duplicate_rows) == (0, 1, 1)
+    assert job.duplicates_found[0]["label"].startswith(order.number)
+    changed = [HEADER, ["C-1", "华东精密机械有限公司", "", "2026-03-02", "", "", "", "PUMP-100", "", "5", "", "", "", "新"]]
+    job = run(org.manager, csv_bytes(changed), key="order", duplicates="update")
+    assert (job.updated, job.created, job.failed_rows) == (1, 0, 0), job.errors
+    order.refresh_from_db()
+    assert order.notes == "新" and list(order.lines.values_list("product", "quantity")) == [(s.pump.pk, Decimal("5"))]
+    assert _totals(order) == _expected(org.manager, [product_line(s.pump, "5")], customer=s.east)
+    jobs.undo(job, org.manager)
+    order.refresh_from_db()
+    assert order.notes == "旧" and (_totals(order), list(order.lines.values_list("pk", "product", "quantity"))) == before
+    # lines that are shipped are not replaced: a bad row, said in the check
+    from kehu.core.registry import registry
+
+    registry.get("order").workflow.take(order, "process", org.manager)
+    job = run(org.manager, csv_bytes(changed), key="order", duplicates="update", dry_only=True)
+    assert job.failed_rows == 1 and "cannot change" in job.errors[0]["message"], job.errors
+
+
+def test_rows_without_a_reference_are_grouped_by_customer_and_date(org, shop, monkeypatch):
+    monkeypatch.setattr(base.get("order"), "batch_size", 2)  # an order of three lines is not split
+    rows = [["客户", "订单日期", "产品编码", "数量"],
+            ["华东精密机械有限公司", "2026-05-01", "PUMP-100", "1"],
+            ["", "", "VAL-20", "3"],  # the cells of the row above
+            ["华东精密机械有限公司", "2026-05-01", "VAL-20", "1"],  # the same customer and day: the same order
+            ["华东精密机械有限公司", "2026-05-02", "VAL-20", "1"],  # another day: another order
+            ["北方重工集团", "2026-05-02", "VAL-20", "1"]]
+    job = run(org.manager, csv_bytes(rows), key="order")
+    assert (job.created, job.failed_rows) == (3, 0), job.errors
+    counts = sorted((o.customer.name, str(o.order_date), o.lines.count()) for o in Order.objects.all())
+    assert counts == [("北方重工集团", "2026-05-02", 1), ("华东精密机械有限公司", "2026-05-01", 3),
+                      ("华东精密机械有限公司", "2026-05-02", 1)]
+
+
+def test_the_lines_of_an_order_must_follow_each_other(org, shop):
+    rows = [HEADER, ["D-1", "北方重工集团", "", "2026-03-02", "", "", "", "VAL-20", "", "1", "", "", "", ""],
+            ["D-2", "北方重工集团", "", "2026-03-02", "", "", "", "VAL-20", "", "1", "", "", "", ""],
+            ["D-1", "北方重工集团", "", "2026-03-02", "", "", "", "PUMP-100", "", "1", "", "", "", ""]]
+    job = run(org.manager, csv_bytes(rows), key="order", dry_only=True)
+    assert (job.created, job.failed_rows) == (2, 1)
+    assert job.errors[0]["line"] == 4 and "line 2" in job.errors[0]["message"]
+
+
+def test_a_rep_imports_orders_of_the_customers_they_see_owned_by_themself(org, shop):
+    s = shop
+    rows = [["订单号", "客户", "产品编码", "数量", "负责人"],
+            ["E-1", "华东精密机械有限公司", "VAL-20", "1", ""],
+            ["E-2", "别组的客户", "VAL-20", "1", ""],  # another manager's customer: outside the scope
+            ["E-3", "北方重工集团", "VAL-20", "1", "manager2"]]  # another owner: not the manager's right
+    job = run(org.manager, csv_bytes(rows), key="order")
+    assert (job.created, job.failed_rows) == (1, 2), job.errors
+    messages = {e["line"]: e for e in job.errors}
+    assert "data scope" in messages[3]["message"] and messages[4]["column"] == "负责人"
+    order = Order.objects.get()
+    assert (order.external_number, order.owner, order.customer) == ("E-1", org.manager, s.east)
+    assert Order.objects.visible_to(org.manager).filter(pk=order.pk).exists()
+    assert not Order.objects.filter(customer=s.theirs).exists()
+    # a reference another manager imported is outside the scope: skipped, never updated
+    theirs = make_order(org.manager2, customer=s.theirs)
+    theirs.external_number = "E-9"
+    theirs.save()
+    rows = [["订单号", "客户", "产品编码", "数量"], ["E-9", "华东精密机械有限公司", "VAL-20", "1"]]
+    job = run(org.manager, csv_bytes(rows), key="order", duplicates="update")
+    assert (job.updated, job.skipped, job.created) == (0, 1, 0)
+    assert job.duplicates_found[0]["id"] is None and "scope" in job.duplicates_found[0]["label"]
+
+
+def test_headers_in_chinese_and_english_and_the_generic_preset(org):
+    importer = base.get("order")
+    zh = ["订单号", "客户名称", "联系人", "下单日期", "交货日期", "收货地址", "付款方式", "产品编码", "产品名称", "数量",
+          "单价", "折扣", "税率", "备注", "业务员", "金额"]
+    mapping = importer.guess_mapping(zh)
+    assert [mapping.get(str(i)) for i in range(len(zh))] == [
+        "external_number", "customer", "contact", "order_date", "promised_date", "delivery_address",
+        "payment_method", "line_product", "line_description", "line_quantity", "line_unit_price",
+        "line_discount_pct", "line_tax_rate", "notes", "owner", None]  # an amount is computed, not imported
+    en = ["Order No", "Customer", "Order Date", "Delivery Date", "SKU", "Description", "Qty", "Unit Price",
+          "Discount (%)", "Tax Rate", "Salesperson"]
+    mapping = importer.guess_mapping(en, preset="generic")
+    assert [mapping.get(str(i)) for i in range(len(en))] == [
+        "external_number", "customer", "order_date", "promised_date", "line_product", "line_description",
+        "line_quantity", "line_unit_price", "line_discount_pct", "line_tax_rate", "owner"]
+
+
+def test_the_import_pages_offer_orders(client, org, shop):
+    client.force_login(org.manager)
+    page = client.get(reverse("core:import_history")).content.decode()
+    assert 'data-testid="new-import-order"' in page
+    assert client.get(reverse("core:import_new") + "?type=order").status_code == 200
+    job = jobs.create(org.manager, "order", "订单.csv", data=csv_bytes(_rows(shop)))
+    page = client.get(reverse("core:import_detail", args=[job.pk])).content.decode()
+    assert 'data-testid="order-import-options"' in page and 'data-testid="order-grouping"' in page
