@@ -14,6 +14,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.catalog.models import QuantityField
 from kehu.core.fields import dict_fk
@@ -219,7 +220,7 @@ class Order(Document):
     numbering = Numbering("DD")
 
     class Meta:
-        verbose_name = _("order")
+        verbose_name = pgettext_lazy("sales order", "order")
         verbose_name_plural = _("orders")
         indexes = [
             models.Index(fields=["id"], name="order_alive_id_idx", condition=ALIVE),
@@ -311,7 +312,7 @@ class Order(Document):
 
 
 class OrderLine(Line):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order"))
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=pgettext_lazy("sales order", "order"))
     unit_cost = MoneyField(_("unit cost"), default=ZERO, editable=False,
                            help_text=_("The product's cost when it was ordered."))
     shipped_quantity = QuantityField(_("shipped"), default=Decimal(0), editable=False)
@@ -343,7 +344,7 @@ class OrderLine(Line):
 class Shipment(models.Model):
     """One delivery of (part of) an order 发货: its lines write the stock movements."""
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("order"))
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments", verbose_name=pgettext_lazy("sales order", "order"))
     warehouse = models.ForeignKey("catalog.Warehouse", on_delete=models.PROTECT, related_name="+",
                                   verbose_name=_("warehouse"))
     shipped_at = models.DateTimeField(_("shipped at"), default=timezone.now)
@@ -494,7 +495,7 @@ class Instalment(models.Model):
     plan's instalments add up to the document's total (payments.py checks it)."""
 
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="instalments",
-                              verbose_name=_("order"))
+                              verbose_name=pgettext_lazy("sales order", "order"))
     contract = models.ForeignKey(Contract, null=True, blank=True, on_delete=models.CASCADE,
                                  related_name="instalments", verbose_name=_("contract"))
     position = models.PositiveSmallIntegerField(_("instalment"), default=1)
@@ -532,7 +533,7 @@ class Payment(KehuModel):
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="payments",
                                  verbose_name=_("customer"), db_index=False)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="payments",
-                              verbose_name=_("order"), db_index=False)
+                              verbose_name=pgettext_lazy("sales order", "order"), db_index=False)
     contract = models.ForeignKey(Contract, null=True, blank=True, on_delete=models.PROTECT, related_name="payments",
                                  verbose_name=_("contract"), db_index=False)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PAYMENT)
@@ -601,7 +602,7 @@ class Invoice(KehuModel):
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="invoices",
                                  verbose_name=_("customer"), db_index=False)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices",
-                              verbose_name=_("order"), db_index=False)
+                              verbose_name=pgettext_lazy("sales order", "order"), db_index=False)
     contract = models.ForeignKey(Contract, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices",
                                  verbose_name=_("contract"), db_index=False)
     type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.ORDINARY)
