@@ -6,7 +6,9 @@ import datetime
 import hashlib
 import re
 import secrets
+import threading
 import zoneinfo
+from collections import OrderedDict
 
 from django.conf import settings
 from django.contrib import messages
@@ -190,11 +192,34 @@ def feed(request, token):
             for name, value in headers.items():
                 response[name] = value
             return response
-    response = HttpResponse(build_calendar(user, now).encode(), content_type="text/calendar; charset=utf-8")
+    response = HttpResponse(_built(user, now, etag), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="kehu.ics"'
     for name, value in headers.items():
         response[name] = value
     return response
+
+
+# Feeds built recently, by ETag: a calendar app polls the same URL every few minutes and most polls
+# find nothing changed. Many apps send no If-None-Match, so they would get the whole feed built again
+# (1,000 tasks and 1,000 follow-up actions: ~100-170 ms at 1M customers); the ETag already names
+# everything the text depends on, so a body cached under it is never stale. Bounded per process.
+_BUILT: OrderedDict[str, bytes] = OrderedDict()
+_BUILT_MAX = 64
+_BUILT_LOCK = threading.Lock()
+
+
+def _built(user, now, etag: str) -> bytes:
+    with _BUILT_LOCK:
+        body = _BUILT.get(etag)
+        if body is not None:
+            _BUILT.move_to_end(etag)
+            return body
+    body = build_calendar(user, now).encode()
+    with _BUILT_LOCK:
+        _BUILT[etag] = body
+        while len(_BUILT) > _BUILT_MAX:
+            _BUILT.popitem(last=False)
+    return body
 
 
 def feed_url(request, user) -> str:

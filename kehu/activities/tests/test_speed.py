@@ -210,3 +210,25 @@ def test_history_query_count_is_constant_in_the_number_of_changes(org):
     many, html = count()
     assert many == few, (few, many)
     assert "改名14有限公司" in html and str(org.manager2) in html
+
+
+@pytest.mark.django_db
+def test_calendar_feed_polled_without_validators_is_built_once(org, monkeypatch):
+    """Calendar apps that send no If-None-Match get the body built for the same ETag before
+    (ical._built), and a change builds it again."""
+    now = timezone.now()
+    client = client_for(org.manager)
+    client.post("/calendar/link/")
+    org.manager.refresh_from_db()
+    task = make_task(org.manager, title="轮询的任务", due_at=now + datetime.timedelta(days=1))
+    built = []
+    real = ical.build_calendar
+    monkeypatch.setattr(ical, "build_calendar", lambda *a, **k: built.append(1) or real(*a, **k))
+    first = _feed(Client(), org.manager.calendar_token)
+    second = _feed(Client(), org.manager.calendar_token)
+    assert first.status_code == second.status_code == 200 and first.content == second.content
+    assert len(built) == 1 and first["ETag"] == second["ETag"]
+    task.title = "改了"
+    task.save()
+    third = _feed(Client(), org.manager.calendar_token)
+    assert len(built) == 2 and "改了" in third.content.decode() and third["ETag"] != first["ETag"]
