@@ -232,3 +232,33 @@ def test_calendar_feed_polled_without_validators_is_built_once(org, monkeypatch)
     task.save()
     third = _feed(Client(), org.manager.calendar_token)
     assert len(built) == 2 and "改了" in third.content.decode() and third["ETag"] != first["ETag"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("probe", [1000, 2])
+def test_pending_actions_few_are_listed_by_id_many_in_the_lists_order(client, org, monkeypatch, probe):
+    """filter_pending: under PENDING_PROBE pending follow-ups are read from fu_next_due_idx (ids); more are
+    common and the list is read in its own order with the condition on `+next_action_at` (SQLite)."""
+    from kehu.activities import forms as activity_forms
+    from kehu.activities.models import FollowUp
+    from kehu.core.testing.factories import auth
+
+    monkeypatch.setattr(activity_forms, "PENDING_PROBE", probe)
+    now = timezone.now()
+    customer = make_customer(org.manager)
+    pending = [make_followup(customer, org.manager, next_action=f"待办{i}",
+                             next_action_at=now + datetime.timedelta(days=i + 1)) for i in range(3)]
+    make_followup(customer, org.manager, next_action="已过", next_action_at=now - datetime.timedelta(days=1))
+    make_followup(customer, org.manager)
+    rt = registry.get("followup")
+    fs = rt.filterset({"pending_action": "true"}, queryset=rt.visible(org.admin), user=org.admin)
+    sql = str(fs.qs.query)
+    if probe == 2 and connection.vendor == "sqlite":
+        assert '+"activities_followup"."next_action_at"' in sql, sql
+    elif probe > 2:
+        assert '"activities_followup"."id" IN' in sql, sql
+    rows = client.get("/api/v1/followups/?pending_action=true", **auth(org.admin)).json()["results"]
+    expected = FollowUp.objects.filter(pk__in=[f.pk for f in pending]).order_by("-occurred_at", "-id")
+    assert [r["id"] for r in rows] == [f.pk for f in expected]
+    rest = client.get("/api/v1/followups/?pending_action=false", **auth(org.admin)).json()["results"]
+    assert len(rest) == 2 and not {r["id"] for r in rest} & {f.pk for f in pending}

@@ -121,10 +121,6 @@ KNOWN_GAPS: dict[tuple[str, str, str, str], str] = {
         "bench generator",
     ("sqlite", "gadgetcount", "*", "supervisor/*"):
         "the test app's read-only type in a department scope: no bench figures for a test table",
-    ("sqlite", "followup", "filter pending_action=*", "*/*"):
-        "next actions still to come: SQLite reads their range from fu_next_due_idx and sorts it in the "
-        "list's order (-occurred_at): 0.4-1.1 s at 1M (docs/benchmarks.md). Not fixed: the list would "
-        "have to be read in next-action order, a sort field with its own owner indexes",
     ("sqlite", "user", "filter *", "admin/*"):
         "users of one department / role ordered by username: a few hundred rows at most, sorted",
 }
