@@ -373,8 +373,9 @@ def filter_parameters(rt: RecordType) -> list[dict]:
     for name, f in rt.filterset.base_filters.items():
         description = str(f.label or name)
         if name == "q" and getattr(rt.filterset, "search_indexed", False):
-            description += (". A term under three characters may be searched in the newest records only: the "
-                            "response then has the header X-Kehu-Search-Window (how many).")
+            description += (". A term under three characters (or one that matches too many related records, such as "
+                            "customers by name) may be searched in the newest records only: the response then has "
+                            "the header X-Kehu-Search-Window (how many).")
         params.append({"in": "query", "name": name, "schema": {"type": "string"}, "description": description})
     return params
 

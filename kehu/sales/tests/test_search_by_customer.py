@@ -27,11 +27,11 @@ def test_opportunity_search_by_customer_number(client, org):
 @pytest.mark.django_db
 def test_short_term_through_the_customer_searches_the_newest_opportunities(client, org, monkeypatch):
     """"zh" has no trigram: the opportunities' own titles and their customers' names are read in
-    the newest rows only (a join of SHORT_WINDOW rows), and the response says so, instead of
+    the newest rows only (a join of RELATED_WINDOW rows), and the response says so, instead of
     walking every opportunity joined to its customer (3.5 s at 1M)."""
     from kehu.core import search
 
-    monkeypatch.setattr(search, "SHORT_WINDOW", 3)
+    monkeypatch.setattr(search, "RELATED_WINDOW", 3)
     old = make_opportunity(org.manager, customer=make_customer(org.manager, name="Zhongshan Trading"))
     for i in range(3):
         make_opportunity(org.manager, title=f"项目{i}")
@@ -40,7 +40,7 @@ def test_short_term_through_the_customer_searches_the_newest_opportunities(clien
     r = client.get("/api/v1/opportunities/?q=zh", **auth(org.admin))
     assert r.status_code == 200 and r["X-Kehu-Search-Window"] == "3"
     assert {row["id"] for row in r.json()["results"]} == {by_name.pk, by_title.pk}  # not `old`
-    monkeypatch.setattr(search, "SHORT_WINDOW", 1000)  # a small table: every row, no notice
+    monkeypatch.setattr(search, "RELATED_WINDOW", 1000)  # a small table: every row, no notice
     r = client.get("/api/v1/opportunities/?q=zh", **auth(org.admin))
     assert {row["id"] for row in r.json()["results"]} == {old.pk, by_name.pk, by_title.pk}
     assert "X-Kehu-Search-Window" not in r
@@ -52,7 +52,7 @@ def test_term_common_among_customers_is_windowed_through_the_join(client, org, m
     newest opportunities' customers, not by walking every opportunity."""
     from kehu.core import search
 
-    monkeypatch.setattr(search, "SHORT_WINDOW", 2)
+    monkeypatch.setattr(search, "RELATED_WINDOW", 2)
     monkeypatch.setattr(search, "PROBE", 2)
     monkeypatch.setattr("kehu.customers.forms.SEARCH_PROBE", 2)
     old = make_opportunity(org.manager, customer=make_customer(org.manager, name="宏达贸易一"))
