@@ -206,7 +206,25 @@ class KehuFilterSet(django_filters.FilterSet):
         self.search_notices = []  # a short term searched among the newest rows only (kehu/core/search.py)
         return queryset.filter(search_q(queryset.model, self.search_fields, value,
                                         indexed=getattr(self, "search_indexed", False),
-                                        notices=self.search_notices, queryset=queryset))
+                                        notices=self.search_notices, queryset=queryset,
+                                        narrow=self.narrow_scope(queryset.model)))
+
+    NARROW_OWNERS = 3
+
+    def narrow_scope(self, model) -> bool:
+        """The user sees the records of a few owners only (a rep's own), with no public-pool
+        branch: that list is a small share of the table (5,000 of 1M opportunities for one of 200
+        reps), so a search reads all of it instead of the table's newest rows, where a rep's own
+        records are a few dozen (kehu/core/search.py)."""
+        from kehu.accounts.models import DataScope
+        from kehu.accounts.scope import scope_paths
+
+        access = getattr(self.user, "access", None)
+        if access is None or access.user_id is None or access.scope == DataScope.ALL:
+            return False
+        if getattr(model, "scope_includes_unowned", False) or not scope_paths(model):
+            return False
+        return len(access.scope_user_ids()) <= self.NARROW_OWNERS
 
     @classmethod
     def probe_ids(cls, term: str):

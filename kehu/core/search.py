@@ -18,7 +18,9 @@ term is probed in the table's newest SHORT_WINDOW rows (an id range, one index r
 list's data scope and filters applied; with a search field through a relation, the newest
 RELATED_WINDOW rows joined to their related rows): found there PROBE times or more it
 is common and keeps `icontains` (the list's order meets it after a few rows); otherwise the list
-shows those matches, and says that older records were not searched (`notices`). Without that, a
+shows those matches, and says that older records were not searched (`notices`). A rep's own list
+(a few owners, no public pool: KehuFilterSet.narrow_scope) is searched whole instead: it is a small
+share of the table, and the table's newest rows would hold only a few dozen of its records. Without that, a
 one-character term absent from 5M follow-ups walked them all into the 15-second limit (503), and
 "zh" in 1M opportunities (their titles and their customers' names) took 3.5 s. The same window
 serves a longer term that a related record type finds too often to list its ids (a phone fragment
@@ -155,10 +157,11 @@ def short_window_probe(queryset, paths: list[str], term: str, window: int | None
 
 
 def search_q(model, fields: list[str], term: str, indexed: bool, notices: list | None = None,
-             queryset=None) -> Q:
+             queryset=None, narrow: bool = False) -> Q:
     """The condition of a list search for `term` over `fields` of `model` (see the module). A
     search limited to the newest rows of `queryset` (the list being searched; default: every row)
-    appends the window's size to `notices`."""
+    appends the window's size to `notices`. `narrow`: the list is a few owners' own records (a
+    rep's), small enough to be searched whole without an index (KehuFilterSet.narrow_scope)."""
     own = [f for f in fields if "__" not in f]
     related = [f for f in fields if "__" in f]
     if not indexed or connection.vendor not in ("sqlite", "postgresql"):
@@ -180,6 +183,8 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
             windowed.append(path)
         else:
             condition |= Q(**{f"{path.split('__', 1)[0]}_id__in": ids})
+    if windowed and narrow:
+        return condition | _plain(windowed, term)
     if windowed:
         # no index answers these paths for this term (under three characters, or common in the
         # related records but not known to be common here): the newest rows only, unless the

@@ -63,3 +63,19 @@ def test_term_common_among_customers_is_windowed_through_the_join(client, org, m
     r = client.get("/api/v1/opportunities/?q=宏达贸", **auth(org.admin))
     assert [row["id"] for row in r.json()["results"]] == [new.pk] and old.pk not in {row["id"] for row in r.json()["results"]}
     assert r["X-Kehu-Search-Window"] == "2"
+
+
+@pytest.mark.django_db
+def test_a_reps_own_list_is_searched_whole(client, org, monkeypatch):
+    """A rep's opportunities are a small share of the table: a short term searches all of them
+    (no window, no notice), where the table's newest rows would hold few of theirs."""
+    from kehu.core import search
+
+    monkeypatch.setattr(search, "RELATED_WINDOW", 2)
+    mine_old = make_opportunity(org.manager, customer=make_customer(org.manager, name="Zhongshan 老客户"))
+    for i in range(3):
+        make_opportunity(org.manager2, title=f"别人的项目{i}")
+    r = client.get("/api/v1/opportunities/?q=zh", **auth(org.manager))
+    assert [row["id"] for row in r.json()["results"]] == [mine_old.pk] and "X-Kehu-Search-Window" not in r
+    r = client.get("/api/v1/opportunities/?q=zh", **auth(org.admin))  # every opportunity: the window
+    assert r["X-Kehu-Search-Window"] == "2" and mine_old.pk not in {row["id"] for row in r.json()["results"]}
