@@ -285,6 +285,8 @@ class PlainFilterSet(django_filters.FilterSet):
         strict_booleans(self)
 
     search = KehuFilterSet.search
+    narrow_scope = KehuFilterSet.narrow_scope
+    NARROW_OWNERS = KehuFilterSet.NARROW_OWNERS
     primary: list[str] = []
     form = KehuFilterSet.form
 
