@@ -29,3 +29,13 @@ def test_every_search_index_and_total_keeps_its_triggers():
             expected = {"sales_pipeline_total_ins", "sales_pipeline_total_del", "sales_pipeline_total_upd"}
         assert expected <= set(triggers), expected - set(triggers)
         assert all(re.match(r"^[a-z_]+$", t) for t in triggers)
+
+
+def test_a_new_order_is_found_through_the_search_index(org):
+    """orders/0005 added a column by rebuilding orders_order on SQLite until it was added in place:
+    new orders were then missing from the search index."""
+    from kehu.core import search
+    from kehu.orders.testing import make_order
+
+    order = make_order(org.manager, title="检索触发器订单")
+    assert order.pk in search.probe("orders_order", ["number", "title"], "触发器")
