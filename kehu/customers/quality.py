@@ -5,6 +5,9 @@ The scan (`run_scan`, a background job) is set-based: each kind of duplicate is 
 `INSERT INTO customers_qualityissue … SELECT … WHERE key IN (SELECT key … GROUP BY key HAVING
 COUNT(*) > 1)` over the columns the duplicate rules already index (the E.164 phone, LOWER(email),
 the cleaned name), so the database groups a million customers without a row going through Python.
+Similar names (北京华为技术有限公司 / 华为技术(北京)有限公司) are the one kind scored in Python: the
+stored name keys are read once in index order and only the keys of one block (same first characters)
+are compared, with rapidfuzz (`scan_similar_names`).
 Invalid values: the rows whose phone is not in phonenumbers' own national pattern of the default
 region (KEHU_PHONE_REGION, a regular expression the database applies) and whose e-mail is not in a
 plain form are few; only those are checked in Python (phonenumbers, Django's validate_email).
@@ -16,6 +19,7 @@ data scope. Duplicate groups and invalid values are `QualityIssue` rows, read th
 from __future__ import annotations
 
 import datetime
+import itertools
 import logging
 import time
 
@@ -30,11 +34,13 @@ from django.utils.translation import gettext_lazy
 
 from kehu.core import phones
 
+from . import normalize
 from .models import Contact, Customer, QualityIssue, QualityScan
 
 log = logging.getLogger(__name__)
 
-DUPLICATE_KINDS = (QualityIssue.Kind.DUP_PHONE, QualityIssue.Kind.DUP_EMAIL, QualityIssue.Kind.DUP_NAME)
+DUPLICATE_KINDS = (QualityIssue.Kind.DUP_PHONE, QualityIssue.Kind.DUP_EMAIL, QualityIssue.Kind.DUP_NAME,
+                   QualityIssue.Kind.DUP_SIMILAR)
 INVALID_KINDS = (QualityIssue.Kind.BAD_PHONE, QualityIssue.Kind.BAD_EMAIL)
 STALE_MINUTES = 30  # a running scan older than this lost its worker
 
@@ -92,16 +98,124 @@ def _insert_duplicates(cursor, scan_id: int, kind: str, key_sql: str, field: str
 
 
 def scan_duplicates(scan: QualityScan) -> dict:
-    """The duplicate groups of the whole table, written by the database itself."""
+    """The duplicate groups of the whole table: the exact keys written by the database itself, the
+    similar names scored within blocks of name keys (scan_similar_names)."""
     with connection.cursor() as cursor:
         _insert_duplicates(cursor, scan.pk, QualityIssue.Kind.DUP_PHONE, "phone", "phone")
         _insert_duplicates(cursor, scan.pk, QualityIssue.Kind.DUP_EMAIL, "LOWER(email)", "email")
         _insert_duplicates(cursor, scan.pk, QualityIssue.Kind.DUP_NAME, "name", "name")
+    scan_similar_names(scan)
     rows = QualityIssue.objects.filter(scan=scan, kind__in=DUPLICATE_KINDS).values("kind").annotate(
         rows=Count("id"), groups=Count("key", distinct=True))
     by_kind = {r["kind"]: r for r in rows}
     return {"groups": {k: by_kind.get(k, {}).get("groups", 0) for k in DUPLICATE_KINDS},
             "in_groups": {k: by_kind.get(k, {}).get("rows", 0) for k in DUPLICATE_KINDS}}
+
+
+# --- similar names ------------------------------------------------------------------------------
+# Names are compared by their keys (Customer.name_key, normalize.name_key: the name without legal form,
+# its place moved behind), which save() fills once per customer and cust_name_key_idx keeps in order.
+# The scan walks that index once; keys sharing their first BLOCK_PREFIX characters form a block, and
+# only the keys of one block are scored against each other (rapidfuzz's ratio, the create-time rule's
+# SIMILAR_NAME_SCORE). A block of more than BLOCK_LIMIT distinct keys is cut by one character more, so
+# no block costs more than BLOCK_LIMIT² / 2 comparisons whatever the table's size. A group is a key and
+# the keys whose similarity to it is at or over the threshold (normalize.similarity: the same place, the
+# same numbers, for Latin names word by word), never a chain of pairs; one key shared by differently written names is a group too (北京华为技术有限公司
+# and 华为技术(北京)有限公司 have the key 华为技术|北京). A group whose customers all have the same name is
+# the same-name kind's and is not repeated.
+# What blocking misses: two keys that differ in their first two characters (the create-time check's
+# probe, the key's first four characters, misses those too).
+
+BLOCK_PREFIX = 2
+BLOCK_LIMIT = 2000
+NAME_BATCH = 2000
+
+
+def _components(keys: list[str], threshold: float) -> list[list[int]]:
+    """The groups of `keys` (indices, in key order; keys of one place) within one block: each unassigned
+    key in turn takes the unassigned keys whose similarity to it (normalize.similarity) is `threshold`
+    or more. Every member is similar to its group's first key: similarity is not transitive, and
+    linking chains of pairs made groups of dozens of unrelated names."""
+    from rapidfuzz import fuzz, process
+
+    cores = [k.partition(normalize.KEY_PLACE)[0] for k in keys]
+    taken = [False] * len(keys)
+    groups = []
+    for i in range(len(keys) - 1):
+        if taken[i]:
+            continue
+        members = [i]
+        # the ratio of the cores in C first; the finer rules only for what passes it
+        for _choice, _score, j in process.extract(cores[i], cores[i + 1:], scorer=fuzz.ratio, score_cutoff=threshold,
+                                                   limit=None):
+            j += i + 1
+            if not taken[j] and normalize.similarity(keys[i], keys[j]) >= threshold:
+                taken[j] = True
+                members.append(j)
+        if len(members) > 1:
+            taken[i] = True
+            groups.append(sorted(members))
+    return groups
+
+
+def _similar_in_block(block: dict[str, list[int]], threshold: float, prefix: int):
+    """(group key, customer ids, one key only) of a block ({key: [customer id]}); a block over BLOCK_LIMIT
+    keys is cut by its keys' next character."""
+    if len(block) > BLOCK_LIMIT and prefix < 200:
+        parts: dict[str, dict[str, list[int]]] = {}
+        for key, ids in block.items():
+            parts.setdefault(key[:prefix + 1], {})[key] = ids
+        if len(parts) > 1:
+            for part in parts.values():
+                yield from _similar_in_block(part, threshold, prefix + 1)
+            return
+    by_place: dict[str, list[str]] = {}  # only keys of one place can be similar
+    for key in block:
+        by_place.setdefault(key.partition(normalize.KEY_PLACE)[2], []).append(key)
+    for keys in by_place.values():
+        linked = set()
+        if len(keys) > 1:
+            for members in _components(keys, threshold):
+                linked.update(members)
+                yield keys[members[0]], [pk for i in members for pk in block[keys[i]]], False
+        for i, key in enumerate(keys):
+            if i not in linked and len(block[key]) > 1:
+                yield key, block[key], True
+
+
+def scan_similar_names(scan: QualityScan, threshold: float | None = None) -> None:
+    """The similar-name groups (QualityIssue.Kind.DUP_SIMILAR) of the whole table, by blocks of name keys."""
+    from .services import SIMILAR_NAME_SCORE
+
+    threshold = SIMILAR_NAME_SCORE if threshold is None else threshold
+    rows = (Customer.objects.exclude(name_key="").order_by("name_key")
+            .values_list("name_key", "id").iterator(chunk_size=20000))
+    found: list[tuple[str, list[int]]] = []  # (group key, customer ids)
+    one_key: list[tuple[str, list[int]]] = []  # a key shared by several customers: a group if their names differ
+    block: dict[str, list[int]] = {}
+    block_of = None
+
+    def close():
+        for key, ids, single in _similar_in_block(block, threshold, BLOCK_PREFIX):
+            (one_key if single else found).append((key, ids))
+
+    for key, pk in rows:
+        head = key[:BLOCK_PREFIX]
+        if head != block_of:
+            close()
+            block, block_of = {}, head
+        block.setdefault(key, []).append(pk)
+    close()
+    # one key, several customers: a group only if their names are not all the same (else it is the
+    # same-name kind's group); names read for these customers only, a batch of ids at a time
+    for start in range(0, len(one_key), NAME_BATCH // 4):
+        part = one_key[start:start + NAME_BATCH // 4]
+        names = dict(Customer.objects.filter(pk__in=[pk for _k, ids in part for pk in ids]).values_list("id", "name"))
+        found += [(key, ids) for key, ids in part if len({names.get(pk) for pk in ids}) > 1]
+    issues = (QualityIssue(scan=scan, kind=QualityIssue.Kind.DUP_SIMILAR, key=key[:320], customer_id=pk, field="name")
+              for key, ids in found for pk in ids)
+    while batch := list(itertools.islice(issues, 5000)):
+        QualityIssue.objects.bulk_create(batch)
 
 
 def phone_patterns(region: str | None = None) -> tuple[str, str]:
@@ -143,8 +257,6 @@ def _valid_phone(value: str) -> bool:
 
 
 def _valid_email(value: str) -> bool:
-    from . import normalize
-
     try:
         normalize.normalize_email(value)
     except ValidationError:
@@ -281,7 +393,11 @@ def groups(scan: QualityScan, user, kind: str, *, offset: int = 0, limit: int = 
         for c in rows:
             c.contact_count = contacts.get(c.pk, 0)
         if len(rows) >= 2:
-            label = phones.display_phone(key) if kind == QualityIssue.Kind.DUP_PHONE else key
+            label = key
+            if kind == QualityIssue.Kind.DUP_PHONE:
+                label = phones.display_phone(key)
+            elif kind == QualityIssue.Kind.DUP_SIMILAR:
+                label = normalize.key_label(key)
             out.append({"key": key, "label": label, "customers": rows})
     return out
 

@@ -81,6 +81,16 @@ def test_data_quality_page(page, live_server, browser_org, shot):
     expect(page.locator("[data-testid=quality-group]")).to_have_count(1)
     expect(page.locator("[data-testid=quality-group]")).to_contain_text("精工机械（苏州）")
     shot("quality-duplicates")
+    # similar names: the same company with its place in front, behind in brackets, without legal form
+    expect(page.locator("[data-testid=count-dup_similar]")).to_have_text("1")
+    page.click("[data-testid=tab-dup_similar]")
+    group = page.locator("[data-testid=quality-group]")
+    expect(group).to_have_count(1)
+    expect(group).to_contain_text("精工机械（苏州）")
+    expect(group).to_contain_text("苏州精工机械有限公司")
+    expect(group.locator("tbody tr")).to_have_count(3)
+    expect(page.locator("body")).not_to_contain_text("杭州青山贸易有限公司")  # another place than 青山贸易's none
+    shot("quality-similar")
     page.click("[data-testid=tab-invalid]")
     expect(page.locator("[data-testid=invalid-bad_phone]")).to_contain_text("0512-123")
     shot("quality-invalid")
