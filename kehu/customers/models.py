@@ -325,3 +325,22 @@ class QualityIssue(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.key}"
+
+
+class QualityDismissal(models.Model):
+    """A duplicate group someone said is not one ("Not duplicates"): later scans leave it out while its
+    customers are the same ones or fewer; a customer joining it brings it back (quality.apply_dismissals)."""
+
+    kind = models.CharField(max_length=12, choices=QualityIssue.Kind.choices)
+    key = models.CharField(max_length=320)
+    customers = models.JSONField(default=list)  # the ids of the group's customers when it was dismissed
+    dismissed_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    dismissed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "key"], name="quality_dismissal_idx")]
+
+    def __str__(self):
+        return f"{self.kind} {self.key}"
+

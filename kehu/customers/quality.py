@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy
 from kehu.core import phones
 
 from . import normalize
-from .models import Contact, Customer, QualityIssue, QualityScan
+from .models import Contact, Customer, QualityDismissal, QualityIssue, QualityScan
 
 log = logging.getLogger(__name__)
 
@@ -380,6 +380,7 @@ def run_scan(scan: QualityScan | None = None) -> QualityScan:
         scan.refresh_from_db()
         return scan
     counts["seconds"] = seconds
+    counts["dismissed"] = apply_dismissals(scan)
     scan.counts, scan.status, scan.finished_at = counts, QualityScan.Status.DONE, timezone.now()
     scan.save(update_fields=["counts", "status", "finished_at"])
     QualityIssue.objects.filter(scan_id__lt=scan.pk).delete()
@@ -467,6 +468,38 @@ def _owners_in_scope(user) -> set[str] | None:
 def invalid_rows(scan: QualityScan, user, kind: str, limit: int = 50) -> list[QualityIssue]:
     return list(visible_issues(scan, user).filter(kind=kind).select_related("customer", "contact")
                 .order_by("customer_id", "id")[:limit])
+
+
+def dismiss_group(scan: QualityScan, kind: str, key: str, customers: list[Customer], user) -> QualityDismissal | None:
+    """"Not duplicates": the group of `kind` and `key` among `customers` (those the user sees of it)
+    leaves the page now, and later scans while no other customer joins it (apply_dismissals)."""
+    ids = sorted(set(visible_issues(scan, user).filter(kind=kind, key=key, customer__in=customers)
+                     .values_list("customer_id", flat=True)))
+    if kind not in DUPLICATE_KINDS or len(ids) < 2:
+        return None
+    with transaction.atomic():
+        dismissal = QualityDismissal.objects.create(kind=kind, key=key, customers=ids, dismissed_by=user)
+        QualityIssue.objects.filter(scan=scan, kind=kind, key=key, customer_id__in=ids).delete()
+    return dismissal
+
+
+def apply_dismissals(scan: QualityScan) -> int:
+    """Leave out of a scan the groups dismissed before whose customers are all among the dismissed
+    ones (a merged or deleted one may be gone); a group with another customer stays, also one the
+    dismissing user did not see (a supervisor dismisses what they see of a group). One query per
+    dismissal of a kind and key the scan found (dismissals are few: one per click)."""
+    left_out = 0
+    found = set(QualityIssue.objects.filter(scan=scan, kind__in=DUPLICATE_KINDS).values_list("kind", "key").distinct()
+                .filter(key__in=QualityDismissal.objects.values("key")))
+    for dismissal in QualityDismissal.objects.filter(key__in={k for _kind, k in found}).order_by("id"):
+        if (dismissal.kind, dismissal.key) not in found:
+            continue
+        rows = QualityIssue.objects.filter(scan=scan, kind=dismissal.kind, key=dismissal.key)
+        members = set(rows.values_list("customer_id", flat=True))
+        if members and members <= set(dismissal.customers):
+            rows.delete()
+            left_out += 1
+    return left_out
 
 
 def merge_group(keep: Customer, others: list[Customer], user) -> int:

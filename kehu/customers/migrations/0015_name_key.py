@@ -5,9 +5,12 @@ The column is added without copying the table, as in 0013: Django's SQLite schem
 rebuild customers_customer for a NOT NULL column with a default, copying every customer and dropping
 the triggers of the search index. The keys are written in batches of 2,000, each batch its own
 transaction (a million customers: a few hundred commits, not a million), and the index is built
-after them. QualityIssue.kind grows to 12 characters ("dup_similar"): SQLite does not enforce a
+after them. QualityDismissal: the groups someone said are not duplicates. QualityIssue.kind grows to 12 characters ("dup_similar"): SQLite does not enforce a
 varchar's length, so only PostgreSQL's column is altered (no table copy either way)."""
 
+import django.db.models.deletion
+import django.utils.timezone
+from django.conf import settings
 from django.db import migrations, models, transaction
 
 BATCH = 2000
@@ -62,7 +65,7 @@ def fill_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     atomic = False  # a million customers: each batch commits on its own
-    dependencies = [("customers", "0014_quality")]
+    dependencies = [("customers", "0014_quality"), migrations.swappable_dependency(settings.AUTH_USER_MODEL)]
 
     operations = [
         migrations.SeparateDatabaseAndState(
@@ -74,6 +77,19 @@ class Migration(migrations.Migration):
             database_operations=[migrations.RunPython(add_column, drop_column)],
         ),
         migrations.RunPython(fill_keys, migrations.RunPython.noop),
+        migrations.CreateModel(
+            name="QualityDismissal",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", _kind_field()),
+                ("key", models.CharField(max_length=320)),
+                ("customers", models.JSONField(default=list)),
+                ("dismissed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("dismissed_by", models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL,
+                                                   related_name="+", to=settings.AUTH_USER_MODEL)),
+            ],
+            options={"indexes": [models.Index(fields=["kind", "key"], name="quality_dismissal_idx")]},
+        ),
         migrations.AddIndex(
             model_name="customer",
             index=models.Index(condition=models.Q(("deleted_at__isnull", True)), fields=["name_key", "id"],

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from kehu.core.testing.smtp import smtp_fixture
 from kehu.customers import quality
-from kehu.customers.models import Contact, Customer, QualityIssue, QualityScan
+from kehu.customers.models import Contact, Customer, QualityDismissal, QualityIssue, QualityScan
 from kehu.customers.testing import make_contact, make_customer
 
 
@@ -290,6 +290,33 @@ def test_a_similar_name_group_is_merged_from_the_page(client, org, seeded):
     listed = client.get(reverse("customers:customer_list") + "?quality=dup_similar&format=csv")
     names = b"".join(listed.streaming_content).decode("utf-8-sig") if listed.streaming else listed.content.decode()
     assert "上海宏达贸易有限公司" in names and "北京华信科技有限公司" not in names
+
+
+@pytest.mark.django_db
+def test_a_group_dismissed_as_not_duplicates_stays_away_until_another_customer_joins(client, org, seeded):
+    scan = quality.run_scan()
+    hd1, hd2 = seeded["hd1"], seeded["hd2"]
+    client.force_login(org.supervisor)  # sees one of the two: nothing to dismiss
+    response = client.post(reverse("customers:quality_dismiss"),
+                           {"kind": "dup_similar", "key": "宏达贸易|上海", "pk": [hd1.pk, hd2.pk]})
+    assert response.status_code == 302 and not QualityDismissal.objects.exists()
+    client.force_login(org.admin)
+    page = client.get(reverse("customers:quality") + "?tab=dup_similar").content.decode()
+    assert 'data-testid="dismiss-group"' in page
+    client.post(reverse("customers:quality_dismiss"), {"kind": "dup_similar", "key": "宏达贸易|上海",
+                                                      "pk": [hd1.pk, hd2.pk], "next": reverse("customers:quality")})
+    dismissal = QualityDismissal.objects.get()
+    assert dismissal.customers == sorted([hd1.pk, hd2.pk]) and dismissal.dismissed_by == org.admin
+    assert "宏达贸易|上海" not in groups_of(scan, org.admin, "dup_similar")
+    page = client.get(reverse("customers:quality") + "?tab=dup_similar").content.decode()
+    assert "上海宏达贸易有限公司" not in page and "北京华为技术有限公司" in page
+    scan = quality.run_scan()  # the next scan leaves it out too
+    assert "宏达贸易|上海" not in groups_of(scan, org.admin, "dup_similar") and scan.counts["dismissed"] == 1
+    assert quality.summary(scan, org.admin)["duplicates"]["dup_similar"]["groups"] == 2
+    make_customer(org.manager, "上海宏达贸易股份有限公司")  # a third one: the group is back, all three
+    scan = quality.run_scan()
+    assert groups_of(scan, org.admin, "dup_similar")["宏达贸易|上海"] == [
+        "上海宏达贸易有限公司", "上海宏达贸易股份有限公司", "宏达贸易（上海）有限公司"]
 
 
 @pytest.mark.django_db
