@@ -77,7 +77,7 @@ CUSTOMER_COLS = [
     "id", "created_at", "updated_at", "version", "custom_fields", "deleted_at", "number", "name", "grade",
     "status", "country", "province", "city", "address", "phone", "email", "website", "employees",
     "annual_revenue", "needs", "first_contact_date", "notes", "deal_amount", "deal_products", "signed_on",
-    "claimed_at", "pool_entered_at", "search_text", "created_by_id", "deleted_by_id", "industry_id",
+    "claimed_at", "pool_entered_at", "search_text", "name_key", "created_by_id", "deleted_by_id", "industry_id",
     "level_id", "merged_into_id", "owner_id", "region_id", "source_id", "type_id", "updated_by_id",
     "last_activity_at", "pool_warned_at",
     # the kept figures (kehu/orders/figures.py), from the customer's generated orders and payments
@@ -117,6 +117,13 @@ def build_search_text(pinyin, number, name, phone, email, contacts) -> str:
     from kehu.customers.normalize import search_text
 
     return search_text(number, name, phone, email, contacts, pinyin=pinyin)
+
+
+def name_key(name) -> str:
+    """Customer.name_key, as save() fills it."""
+    from kehu.customers.normalize import name_key as key
+
+    return key(name)
 
 
 def contact_search_text(name, mobile, phone, email, wechat, pinyin) -> str:
@@ -1335,7 +1342,7 @@ class DataSet:
             rng.randrange(1, 500) * 100000 if rng.random() < 0.3 else None, "",
             (created.date() if rng.random() < 0.5 else None), "", deal_amount, deal_products, signed_on,
             None, (created if owner is None else None),
-            build_search_text(pinyin, number, name, phone, email, contacts),
+            build_search_text(pinyin, number, name, phone, email, contacts), name_key(name),
             owner, None, industry, level, None, owner, region, source, type_id, owner, last_activity, None,
             *figures,
         ]

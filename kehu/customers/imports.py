@@ -96,6 +96,7 @@ class CustomerImporter(Importer):
         for customer, contact in zip(customers, contacts, strict=True):
             rows = [(contact.name, contact.mobile, contact.phone, contact.email)] if contact else []
             customer.search_text = customer.build_search_text(contacts=rows)  # as Customer.save
+            customer.name_key = normalize.name_key(customer.name)
         bulk.insert(Customer, customers)
         new_contacts = []
         for customer, contact in zip(customers, contacts, strict=True):

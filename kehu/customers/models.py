@@ -96,6 +96,9 @@ class Customer(KehuModel):
         verbose_name=_("merged into"),
     )
     search_text = models.TextField(editable=False, default="")
+    # the name without legal form, its place moved behind (normalize.name_key): what the duplicate
+    # check and the data-quality scan compare names by; filled by save()
+    name_key = models.CharField(max_length=200, editable=False, default="", blank=True)
 
     scope_includes_unowned = True  # the public pool is visible to everyone who may view customers
     numbering = Numbering("KH")  # KH202611220001 (kehu/core/numbering.py)
@@ -121,6 +124,8 @@ class Customer(KehuModel):
             models.Index(fields=["deleted_at"], name="cust_deleted_idx", condition=Q(deleted_at__isnull=False)),
             models.Index(fields=["owner", "claimed_at"], name="cust_claims_idx"),
             models.Index(fields=["last_activity_at", "id"], name="cust_activity_idx", condition=ALIVE),
+            # the data-quality scan walks the names in the order of their keys (similar names: quality.py)
+            models.Index(fields=["name_key", "id"], name="cust_name_key_idx", condition=ALIVE),
         ]
 
     def __str__(self):
@@ -148,8 +153,9 @@ class Customer(KehuModel):
     def save(self, *args, **kwargs):
         self.fill_number()  # first: the search text holds the number
         self.search_text = self.build_search_text()
+        self.name_key = normalize.name_key(self.name)
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = set(kwargs["update_fields"]) | {"search_text"}
+            kwargs["update_fields"] = set(kwargs["update_fields"]) | {"search_text", "name_key"}
         super().save(*args, **kwargs)
 
     def build_search_text(self, contacts=None) -> str:
@@ -311,11 +317,12 @@ class QualityIssue(models.Model):
         DUP_PHONE = "dup_phone", _("Same phone")
         DUP_EMAIL = "dup_email", _("Same e-mail")
         DUP_NAME = "dup_name", _("Same name")
+        DUP_SIMILAR = "dup_similar", _("Similar name")
         BAD_PHONE = "bad_phone", _("Invalid phone")
         BAD_EMAIL = "bad_email", _("Invalid e-mail")
 
     scan = models.ForeignKey(QualityScan, on_delete=models.CASCADE, related_name="issues")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
     key = models.CharField(max_length=320)  # the shared phone / e-mail / name, or the invalid value
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
@@ -330,3 +337,22 @@ class QualityIssue(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.key}"
+
+
+class QualityDismissal(models.Model):
+    """A duplicate group someone said is not one ("Not duplicates"): later scans leave it out while its
+    customers are the same ones or fewer; a customer joining it brings it back (quality.apply_dismissals)."""
+
+    kind = models.CharField(max_length=12, choices=QualityIssue.Kind.choices)
+    key = models.CharField(max_length=320)
+    customers = models.JSONField(default=list)  # the ids of the group's customers when it was dismissed
+    dismissed_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    dismissed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "key"], name="quality_dismissal_idx")]
+
+    def __str__(self):
+        return f"{self.kind} {self.key}"
+

@@ -32,7 +32,7 @@ class CustomerType(RecordType):
         "first_contact_date", "owner", "deal_amount", "deal_products", "signed_on", "notes", "created_at",
         "updated_at", "tags",  # the import's column names: an export imports back (kehu/customers/imports.py)
     ]
-    api_exclude = ["search_text"]
+    api_exclude = ["search_text", "name_key"]
     nav_icon = "ti-building-store"
     nav_section, nav_order = "customers", 10
     bulk_actions = [  # handlers: kehu.customers.views.CustomerBulkView

@@ -16,7 +16,6 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rapidfuzz import fuzz
 
 from kehu.core import phones
 from kehu.core.assignment import owner_changed
@@ -94,10 +93,13 @@ def find_duplicates(*, name="", phone="", email="", exclude_pk=None, user=None, 
 
     core = normalize.name_core(name or "")
     if len(core) >= 2:
+        # names are compared by their keys (core and place: 北京华为技术有限公司 = 华为技术(北京)有限公司),
+        # as the data-quality scan compares them (quality.scan_similar_names)
+        key = normalize.name_key(name)
         probe = core[:4] if len(core) >= 4 else core
         candidates = base.filter(search_condition(probe.lower())).order_by("-id")[:200]
         for c in candidates:
-            score = fuzz.ratio(core, normalize.name_core(c.name))
+            score = normalize.similarity(key, c.name_key or normalize.name_key(c.name))
             if score >= SIMILAR_NAME_SCORE:
                 add(c, _("similar name (%(score)d%%)") % {"score": score})
     if user is not None and found:

@@ -18,6 +18,7 @@ urlpatterns = [
     path("customers/quality/", views.quality_view, name="quality"),
     path("customers/quality/scan/", views.quality_scan_view, name="quality_scan"),
     path("customers/quality/merge/", views.quality_merge_view, name="quality_merge"),
+    path("customers/quality/dismiss/", views.quality_dismiss_view, name="quality_dismiss"),
     path("contacts/<int:pk>/vcard/", views.contact_vcard_view, name="contact_vcard"),
     path("contacts/<int:pk>/qr.png", views.contact_qr_view, name="contact_qr"),
 ]

@@ -315,6 +315,29 @@ def quality_merge_view(request):
     return HttpResponseRedirect(back)
 
 
+@login_required
+@require_POST
+def quality_dismiss_view(request):
+    """"Not duplicates": one group of the last scan leaves the page and the next scans (while no other
+    customer joins it)."""
+    from . import quality
+
+    _require_quality(request.user)
+    back = request.POST.get("next") or reverse("customers:quality")
+    if not back.startswith("/") or back.startswith("//"):
+        back = reverse("customers:quality")
+    scan = quality.last_scan()
+    ids = {int(p) for p in request.POST.getlist("pk") if p.isdigit()}
+    customers = list(Customer.objects.visible_to(request.user).filter(pk__in=ids))
+    if scan is None or quality.dismiss_group(scan, request.POST.get("kind", ""), request.POST.get("key", ""),
+                                             customers, request.user) is None:
+        messages.warning(request, _("This group is no longer among the duplicates you see."))
+    else:
+        messages.success(request, _("The group is marked as not duplicates; a scan shows it again only if "
+                                    "another customer joins it."))
+    return HttpResponseRedirect(back)
+
+
 # --- vCard 名片 (kehu/customers/vcard.py) ---------------------------------------------------------
 
 def _attachment_header(filename: str) -> str:

@@ -1,6 +1,7 @@
 """Issue 15: a phone's .vcf imported through the import pages (mapping with the customer for cards
 whose organization is unknown, the check, the import), a contact's card downloaded as .vcf and its
-QR code shown; the data-quality page of an administrator with a group merged from it."""
+QR code shown; the data-quality page of an administrator with a similar-name group dismissed and a
+phone group merged from it."""
 
 from playwright.sync_api import expect
 
@@ -81,6 +82,20 @@ def test_data_quality_page(page, live_server, browser_org, shot):
     expect(page.locator("[data-testid=quality-group]")).to_have_count(1)
     expect(page.locator("[data-testid=quality-group]")).to_contain_text("精工机械（苏州）")
     shot("quality-duplicates")
+    # similar names: the same company with its place in front, behind in brackets, without legal form
+    expect(page.locator("[data-testid=count-dup_similar]")).to_have_text("1")
+    page.click("[data-testid=tab-dup_similar]")
+    group = page.locator("[data-testid=quality-group]")
+    expect(group).to_have_count(1)
+    expect(group).to_contain_text("精工机械（苏州）")
+    expect(group).to_contain_text("苏州精工机械有限公司")
+    expect(group.locator("tbody tr")).to_have_count(3)
+    expect(page.locator("body")).not_to_contain_text("杭州青山贸易有限公司")  # another place than 青山贸易's none
+    shot("quality-similar")
+    page.click("[data-testid=dismiss-group]")  # "Not duplicates": gone from the page
+    expect(page.locator(".alert-success")).to_be_visible()
+    expect(page.locator("[data-testid=quality-group]")).to_have_count(0)
+    expect(page.locator("[data-testid=count-dup_similar]")).to_have_text("0")
     page.click("[data-testid=tab-invalid]")
     expect(page.locator("[data-testid=invalid-bad_phone]")).to_contain_text("0512-123")
     shot("quality-invalid")

@@ -137,7 +137,7 @@ class SqliteDatabase:
         finally:
             conn.close()
 
-    def load(self, member_path: Path, workdir: Path) -> LoadedSqlite:
+    def load(self, member_path: Path, workdir: Path, *, throwaway: bool = False) -> LoadedSqlite:
         """The archive's database as a file next to the target, not yet in its place."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         staged = self.path.with_name(f".{self.path.name}.restore-{secrets.token_hex(4)}")
@@ -204,6 +204,22 @@ def _tool_major(path: str) -> int | None:
         return None
     m = re.search(r"(\d+)(?:\.(\d+))?", out)
     return int(m.group(1)) if m else None
+
+
+def restore_jobs() -> int:
+    """pg_restore's parallel jobs into a scratch database: KEHU_BACKUP_JOBS, else one per CPU this
+    process may use (at most 8: the index builds that dominate a restore stop gaining there)."""
+    value = setting("KEHU_BACKUP_JOBS", None)
+    if value is not None:
+        try:
+            return max(1, int(value))
+        except (TypeError, ValueError):
+            raise BackupError(_("KEHU_BACKUP_JOBS must be a whole number, not “%(value)s”.") % {"value": value})
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
 
 
 def pg_tool(name: str, server_major: int) -> str:
@@ -322,14 +338,20 @@ class PostgresDatabase:
                 raise BackupError(_("Could not empty the database %(db)s (stop Kehu's web server and worker first): "
                                     "%(error)s") % {"db": self.dbname, "error": exc})
 
-    def load(self, member_path: Path, workdir: Path) -> LoadedPostgres:
+    def load(self, member_path: Path, workdir: Path, *, throwaway: bool = False) -> LoadedPostgres:
+        """pg_restore the dump into this database. Into a `throwaway` database (the scratch database of
+        a verification, dropped whatever happens) with parallel jobs: nothing needs undoing there.
+        Anywhere else in one transaction, so that a failure leaves no half-restored database; one
+        transaction rules out --jobs."""
         pg_restore = pg_tool("pg_restore", self.server_major())
-        proc = subprocess.run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+        jobs = restore_jobs() if throwaway else 1
+        mode = [f"--jobs={jobs}"] if jobs > 1 else ["--single-transaction"]
+        proc = subprocess.run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", *mode,
                                "--dbname", self.dbname, str(member_path)],
                               env=self.env(), capture_output=True)
         if proc.returncode:
             raise BackupError(_("pg_restore failed: %(error)s") % {"error": proc.stderr.decode(errors="replace").strip()})
-        return LoadedPostgres(self)
+        return LoadedPostgres(self, throwaway=throwaway)
 
     def scratch(self, workdir: Path) -> PostgresDatabase:
         from psycopg import sql
@@ -356,18 +378,21 @@ class PostgresDatabase:
 
 
 class LoadedPostgres:
-    def __init__(self, target: PostgresDatabase):
-        self.target = target
+    def __init__(self, target: PostgresDatabase, *, throwaway: bool = False):
+        self.target, self.throwaway = target, throwaway
 
     def stats(self) -> dict[str, dict]:
         with self.target.connect() as conn:
             return checksums.pg_stats(conn.cursor())
 
     def commit(self) -> None:
-        pass  # pg_restore committed its single transaction
+        pass  # pg_restore committed (its single transaction, or each job's own into a scratch database)
 
     def discard(self) -> None:
-        pass
+        """A restored database that differs from the manifest is emptied again (as SQLite's file is never
+        put in place): a restore leaves the archive's database or none. A scratch database is dropped."""
+        if not self.throwaway:
+            self.target.clear_for_restore()
 
 
 def database_for(alias: str = "default"):

@@ -153,7 +153,7 @@ def verify_archive(path, *, database=None) -> dict:
         _check_vendor(checked.manifest, db)
         scratch = db.scratch(workdir)
         try:
-            loaded = scratch.load(checked.database, workdir)
+            loaded = scratch.load(checked.database, workdir, throwaway=True)  # dropped after: parallel
             try:
                 actual = loaded.stats()
             finally:

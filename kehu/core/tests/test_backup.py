@@ -214,6 +214,42 @@ def test_a_resealed_manifest_that_lies_fails_the_comparison(data, tmp_path, targ
     db = target()
     with pytest.raises(BackupError, match="customers_customer: 30 rows, expected 31"):
         restore_archive(bad, database=db, media_root=tmp_path / "m")
+    assert db.table_count() == 0  # what differs from the manifest is not left behind
+
+
+def test_verification_restores_with_parallel_jobs_and_a_restore_in_one_transaction(data, tmp_path, target,
+                                                                                      monkeypatch, settings):
+    """pg_restore into the scratch database of a verification runs KEHU_BACKUP_JOBS jobs (it is dropped
+    whatever happens); the restore into Kehu's own database stays one transaction (a failure leaves no
+    half-restored database)."""
+    import subprocess
+
+    from kehu.core.backup import engines
+
+    settings.KEHU_BACKUP_JOBS = "3"
+    assert engines.restore_jobs() == 3
+    settings.KEHU_BACKUP_JOBS = "many"
+    with pytest.raises(BackupError, match="KEHU_BACKUP_JOBS must be a whole number"):
+        engines.restore_jobs()
+    settings.KEHU_BACKUP_JOBS = None
+    monkeypatch.delenv("KEHU_BACKUP_JOBS", raising=False)
+    assert 1 <= engines.restore_jobs() <= 8
+    settings.KEHU_BACKUP_JOBS = 2
+    restores = []
+    real = subprocess.run
+
+    def run(args, *a, **kw):
+        if "pg_restore" in str(args[0]) and "--version" not in args:
+            restores.append([arg for arg in args if arg.startswith(("--jobs", "--single"))])
+        return real(args, *a, **kw)
+
+    monkeypatch.setattr(engines.subprocess, "run", run)
+    result = backup(tmp_path)  # verified in a scratch database
+    restore_archive(result.path, database=target(), media_root=tmp_path / "m")
+    if connection.vendor == "postgresql":
+        assert restores == [["--jobs=2"], ["--single-transaction"]]
+    else:
+        assert restores == []  # SQLite: a file copy, no pg_restore
 
 
 def test_an_added_or_missing_member_is_refused(data, tmp_path):

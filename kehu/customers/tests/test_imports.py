@@ -44,6 +44,7 @@ def test_gbk_csv_with_a_title_row_checked_then_imported_then_undone(org):
     assert str(c.first_contact_date) == "2026-01-05" and c.employees == 1200
     assert str(c.annual_revenue) == "12345678.50" and c.owner == org.manager
     assert c.number.startswith("KH") and "huadong" in c.search_text and "王伟" in c.search_text
+    assert c.name_key == "华东精密机械"  # as save() fills it: the scan's similar names see imported customers
     assert {t.name for t in c.tags} == {"华东", "重点"}
     contact = c.contacts.get()
     assert (contact.name, contact.mobile, contact.is_primary, contact.owner_id) == ("王伟", "+8613912345678", True,

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from kehu.core.testing.smtp import smtp_fixture
 from kehu.customers import quality
-from kehu.customers.models import Contact, Customer, QualityIssue, QualityScan
+from kehu.customers.models import Contact, Customer, QualityDismissal, QualityIssue, QualityScan
 from kehu.customers.testing import make_contact, make_customer
 
 
@@ -49,6 +49,21 @@ def seeded(org):
     contact = make_contact(s["e1"], "王芳", mobile="13812345678", email="wf@example.cn")
     Contact.all_objects.filter(pk=contact.pk).update(mobile="138-1234", email="wf at example.cn")
     s["contact"] = contact
+    # similar names: one company written two ways (place in front or in brackets, another legal form)
+    s["hw1"] = make_customer(m, "北京华为技术有限公司")
+    s["hw2"] = make_customer(m, "华为技术(北京)有限公司")
+    s["hw3"] = make_customer(m2, "华为技术（北京）股份有限公司")
+    s["hd1"] = make_customer(m, "上海宏达贸易有限公司")
+    s["hd2"] = make_customer(m2, "宏达贸易（上海）有限公司")
+    s["br1"] = make_customer(m2, "Blue River Trading Co., Ltd.")
+    s["br2"] = make_customer(m2, "Blue River Tradings Ltd")  # a typo: keys differ, ratio 97
+    # unrelated: another place, another trade, other numbers, another brand, one word of three another
+    # (most letters shared), a city that is part of the name after the place (厦门金昌: 金昌 is a city too)
+    for name in ("上海华为技术有限公司", "宏达物流（上海）有限公司", "华信1号仓储有限公司", "华信2号仓储有限公司",
+                 "北京华信科技有限公司", "Huawei Technologies (Shanghai) Co., Ltd.", "Huawei Technologies (Beijing) Co., Ltd.",
+                 "Evergreen Bay Manufacturing Inc.", "Evergreen Light Manufacturing Inc.", "厦门金昌信息技术有限公司",
+                 "金昌信息技术有限公司"):
+        s[name] = make_customer(m, name)
     return s
 
 
@@ -64,12 +79,87 @@ def test_the_scan_finds_duplicate_groups_in_the_database(org, seeded):
     inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT INTO \"customers_qualityissue\"")
                or q["sql"].startswith("INSERT INTO customers_qualityissue")]
     assert sum("GROUP BY" in sql for sql in inserts) == 3  # one set-based statement per kind of duplicate
-    assert scan.counts["groups"] == {"dup_phone": 1, "dup_email": 1, "dup_name": 1}
-    assert scan.counts["in_groups"] == {"dup_phone": 3, "dup_email": 2, "dup_name": 3}
+    assert scan.counts["groups"] == {"dup_phone": 1, "dup_email": 1, "dup_name": 1, "dup_similar": 3}
+    assert scan.counts["in_groups"] == {"dup_phone": 3, "dup_email": 2, "dup_name": 3, "dup_similar": 7}
     assert groups_of(scan, org.admin, "dup_phone") == {"+8613912345678": ["丙公司", "乙公司", "甲公司"]}
     assert groups_of(scan, org.admin, "dup_email") == {"info@huadong.cn": ["丁公司", "戊公司"]}
     assert groups_of(scan, org.admin, "dup_name") == {"华东精密机械有限公司": ["华东精密机械有限公司"] * 3}
     assert scan.counts["seconds"]["duplicates"] >= 0
+
+
+@pytest.mark.django_db
+def test_similar_names_are_grouped_by_key_and_score(org, seeded):
+    scan = quality.run_scan()
+    assert scan.status == QualityScan.Status.DONE, scan.error
+    # the pairs of the issue, a third spelling, and a typo; not: another place (上海华为), another trade
+    # (宏达物流), other numbers (华信1号 / 华信2号), and the same-name group (华东精密机械 ×3: dup_name's)
+    assert groups_of(scan, org.admin, "dup_similar") == {
+        "华为技术|北京": ["北京华为技术有限公司", "华为技术(北京)有限公司", "华为技术（北京）股份有限公司"],
+        "宏达贸易|上海": ["上海宏达贸易有限公司", "宏达贸易（上海）有限公司"],
+        "blue river trading": ["Blue River Trading Co., Ltd.", "Blue River Tradings Ltd"],
+    }
+    labels = {g["key"]: g["label"] for g in quality.groups(scan, org.admin, "dup_similar")}
+    assert labels["华为技术|北京"] == "华为技术（北京）"
+    assert quality.summary(scan, org.admin)["duplicates"]["dup_similar"] == {"groups": 3, "customers": 7}
+
+
+@pytest.mark.django_db
+def test_the_name_key_is_kept_by_save_and_filled_by_the_migration(org):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    from kehu.customers import normalize
+
+    c = make_customer(org.manager, "北京华为技术有限公司")
+    assert Customer.objects.get(pk=c.pk).name_key == "华为技术|北京"
+    c.name = "宏达贸易（上海）有限公司"
+    c.save(update_fields=["name"])
+    assert Customer.objects.get(pk=c.pk).name_key == "宏达贸易|上海" == normalize.name_key(c.name)
+    other = make_customer(org.manager, "Huawei Technologies (Shanghai) Co., Ltd.")
+    assert other.name_key == normalize.name_key("Shanghai Huawei Technologies Co., Ltd.") == "huawei technologies|上海"
+    Customer.all_objects.update(name_key="")  # as the column is right after it was added
+    migration = importlib.import_module("kehu.customers.migrations.0015_name_key")
+    migration.fill_keys(apps, SimpleNamespace(connection=connection))  # what it uses of the schema editor
+    assert dict(Customer.objects.values_list("id", "name_key")) == {c.pk: "宏达贸易|上海",
+                                                                   other.pk: "huawei technologies|上海"}
+
+
+def test_a_group_is_a_key_and_its_similar_keys_never_a_chain():
+    # a ~ b and b ~ c, but a is not similar to c: two groups at most, each similar to its first key
+    keys = ["abcdefghij", "abcdefghiz", "abcdefghyz", "abcdefgxyz"]
+    from rapidfuzz import fuzz
+
+    assert fuzz.ratio(keys[0], keys[1]) >= 85 and fuzz.ratio(keys[1], keys[2]) >= 85 and fuzz.ratio(keys[0], keys[2]) < 85
+    groups = quality._components(keys, 85)
+    assert groups == [[0, 1], [2, 3]]
+
+
+@pytest.mark.django_db
+def test_a_large_block_is_cut_and_still_groups(org, monkeypatch):
+    # more keys in a block than BLOCK_LIMIT: cut by the next character, the groups stay the same
+    for name in ("华为技术有限公司", "华为技术股份有限公司 ", "华为技朮有限公司", "华信科技有限公司", "华信科技（集团）有限公司",
+                 "华丰食品有限公司", "华美家具有限公司"):
+        make_customer(org.manager, name)
+    expected = {"华为技术": ["华为技术有限公司", "华为技术股份有限公司"], "华信科技": ["华信科技有限公司", "华信科技（集团）有限公司"]}
+    for limit in (2000, 2):
+        monkeypatch.setattr(quality, "BLOCK_LIMIT", limit)
+        QualityIssue.objects.all().delete()
+        scan = quality.run_scan()
+        assert groups_of(scan, org.admin, "dup_similar") == expected, limit
+
+
+@pytest.mark.django_db
+def test_the_create_time_check_finds_the_same_similar_names(org):
+    from kehu.customers.services import find_duplicates
+
+    make_customer(org.manager, "北京华为技术有限公司")
+    make_customer(org.manager, "华信1号仓储有限公司")
+    found = find_duplicates(name="华为技术（北京）有限公司", user=org.admin)
+    assert [d.customer.name for d in found] == ["北京华为技术有限公司"] and "100" in str(found[0].reasons[0])
+    assert find_duplicates(name="上海华为技术有限公司", user=org.admin) == []  # another place
+    assert find_duplicates(name="华信2号仓储有限公司", user=org.admin) == []  # another number
 
 
 @pytest.mark.django_db
@@ -118,6 +208,10 @@ def test_a_supervisor_sees_the_groups_of_their_department(client, org, seeded):
     assert groups_of(scan, org.supervisor, "dup_phone") == {"+8613912345678": ["乙公司", "甲公司"]}
     # the name group has one customer in sales1: no group for the supervisor
     assert groups_of(scan, org.supervisor, "dup_name") == {}
+    # similar names: two of the three 华为 in sales1; one 宏达 each side, the Blue Rivers in sales2
+    assert groups_of(scan, org.supervisor, "dup_similar") == {
+        "华为技术|北京": ["北京华为技术有限公司", "华为技术(北京)有限公司"]}
+    assert quality.summary(scan, org.supervisor)["duplicates"]["dup_similar"] == {"groups": 1, "customers": 2}
     s = quality.summary(scan, org.supervisor)
     assert s["duplicates"]["dup_phone"] == {"groups": 1, "customers": 2}
     assert s["invalid"] == {"bad_phone": 2, "bad_email": 1}  # the e-mail of 坏邮箱公司 is sales2's
@@ -127,6 +221,9 @@ def test_a_supervisor_sees_the_groups_of_their_department(client, org, seeded):
     assert page.status_code == 200 and "华东精密机械有限公司" not in page.content.decode()
     page = client.get(reverse("customers:quality") + "?tab=dup_phone").content.decode()
     assert "甲公司" in page and "丙公司" not in page
+    page = client.get(reverse("customers:quality") + "?tab=dup_similar").content.decode()
+    assert "华为技术(北京)有限公司" in page and "股份有限公司" not in page and "宏达贸易" not in page
+    assert 'data-testid="count-dup_similar">1<' in page
     for user in (org.manager, org.executive, org.nobody):  # neither administrators nor supervisors
         client.force_login(user)
         assert client.get(reverse("customers:quality")).status_code == 403
@@ -176,6 +273,50 @@ def test_a_group_is_merged_from_the_page(client, org, seeded):
     client.force_login(org.admin)
     page = client.get(reverse("customers:quality") + "?tab=dup_phone").content.decode()
     assert 'data-testid="merge-group"' in page
+
+
+@pytest.mark.django_db
+def test_a_similar_name_group_is_merged_from_the_page(client, org, seeded):
+    scan = quality.run_scan()
+    keep, others = seeded["hw1"], [seeded["hw2"], seeded["hw3"]]
+    client.force_login(org.admin)
+    page = client.get(reverse("customers:quality") + "?tab=dup_similar").content.decode()
+    assert f'data-testid="keep-{keep.pk}"' in page and "华为技术（北京）" in page
+    response = client.post(reverse("customers:quality_merge"), {
+        "keep": keep.pk, "pk": [keep.pk] + [o.pk for o in others], "next": reverse("customers:quality")})
+    assert response.status_code == 302
+    assert all(Customer.all_objects.get(pk=o.pk).merged_into_id == keep.pk for o in others)
+    assert "华为技术|北京" not in groups_of(scan, org.admin, "dup_similar")
+    listed = client.get(reverse("customers:customer_list") + "?quality=dup_similar&format=csv")
+    names = b"".join(listed.streaming_content).decode("utf-8-sig") if listed.streaming else listed.content.decode()
+    assert "上海宏达贸易有限公司" in names and "北京华信科技有限公司" not in names
+
+
+@pytest.mark.django_db
+def test_a_group_dismissed_as_not_duplicates_stays_away_until_another_customer_joins(client, org, seeded):
+    scan = quality.run_scan()
+    hd1, hd2 = seeded["hd1"], seeded["hd2"]
+    client.force_login(org.supervisor)  # sees one of the two: nothing to dismiss
+    response = client.post(reverse("customers:quality_dismiss"),
+                           {"kind": "dup_similar", "key": "宏达贸易|上海", "pk": [hd1.pk, hd2.pk]})
+    assert response.status_code == 302 and not QualityDismissal.objects.exists()
+    client.force_login(org.admin)
+    page = client.get(reverse("customers:quality") + "?tab=dup_similar").content.decode()
+    assert 'data-testid="dismiss-group"' in page
+    client.post(reverse("customers:quality_dismiss"), {"kind": "dup_similar", "key": "宏达贸易|上海",
+                                                      "pk": [hd1.pk, hd2.pk], "next": reverse("customers:quality")})
+    dismissal = QualityDismissal.objects.get()
+    assert dismissal.customers == sorted([hd1.pk, hd2.pk]) and dismissal.dismissed_by == org.admin
+    assert "宏达贸易|上海" not in groups_of(scan, org.admin, "dup_similar")
+    page = client.get(reverse("customers:quality") + "?tab=dup_similar").content.decode()
+    assert "上海宏达贸易有限公司" not in page and "北京华为技术有限公司" in page
+    scan = quality.run_scan()  # the next scan leaves it out too
+    assert "宏达贸易|上海" not in groups_of(scan, org.admin, "dup_similar") and scan.counts["dismissed"] == 1
+    assert quality.summary(scan, org.admin)["duplicates"]["dup_similar"]["groups"] == 2
+    make_customer(org.manager, "上海宏达贸易股份有限公司")  # a third one: the group is back, all three
+    scan = quality.run_scan()
+    assert groups_of(scan, org.admin, "dup_similar")["宏达贸易|上海"] == [
+        "上海宏达贸易有限公司", "上海宏达贸易股份有限公司", "宏达贸易（上海）有限公司"]
 
 
 @pytest.mark.django_db
@@ -235,6 +376,7 @@ def test_the_weekly_mail_reaches_administrators_and_supervisors(org, seeded, smt
     assert str(make_header(decode_header(messages[org.admin.email]["Subject"]))).startswith("Weekly data quality")
     assert "Industry" in en
     assert "Same phone — groups: 1, customers: 3" in en and "Invalid e-mail: 2" in en
+    assert "Similar name — groups: 3, customers: 7" in en
     # the supervisor's counts are their department's
     assert quality.summary(quality.last_scan(), org.supervisor)["duplicates"]["dup_phone"]["customers"] == 2
     # the next days of the week: a scan, no mail; the next Monday: a mail again
