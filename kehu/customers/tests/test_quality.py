@@ -120,7 +120,7 @@ def test_the_name_key_is_kept_by_save_and_filled_by_the_migration(org):
     other = make_customer(org.manager, "Huawei Technologies (Shanghai) Co., Ltd.")
     assert other.name_key == normalize.name_key("Shanghai Huawei Technologies Co., Ltd.") == "huawei technologies|上海"
     Customer.all_objects.update(name_key="")  # as the column is right after it was added
-    migration = importlib.import_module("kehu.customers.migrations.0015_name_key")
+    migration = importlib.import_module("kehu.customers.migrations.0016_name_key")
     migration.fill_keys(apps, SimpleNamespace(connection=connection))  # what it uses of the schema editor
     assert dict(Customer.objects.values_list("id", "name_key")) == {c.pk: "宏达贸易|上海",
                                                                    other.pk: "huawei technologies|上海"}

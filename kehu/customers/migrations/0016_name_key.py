@@ -65,7 +65,7 @@ def fill_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     atomic = False  # a million customers: each batch commits on its own
-    dependencies = [("customers", "0014_quality"), migrations.swappable_dependency(settings.AUTH_USER_MODEL)]
+    dependencies = [("customers", "0015_contact_numbers_given"), migrations.swappable_dependency(settings.AUTH_USER_MODEL)]
 
     operations = [
         migrations.SeparateDatabaseAndState(
