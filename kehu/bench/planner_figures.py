@@ -42,12 +42,9 @@ def main(argv=None) -> int:
         source.close()
         target.execute(f"PRAGMA analysis_limit = {statistics.ANALYSIS_LIMIT}")
         target.execute("ANALYZE")
-        rows = target.execute("SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY tbl, idx").fetchall()
+        figures = statistics.figures_of(target.cursor())
         target.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    figures: dict[str, dict[str, str]] = {}
-    for table, index, stat in rows:
-        figures.setdefault(table, {})[index or ""] = stat
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump({"note": args.note, "analysis_limit": statistics.ANALYSIS_LIMIT, "figures": figures}, f,
                   ensure_ascii=False, indent=1, sort_keys=True)

@@ -183,26 +183,26 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
             windowed.append(path)
         else:
             condition |= Q(**{f"{path.split('__', 1)[0]}_id__in": ids})
-    if windowed and narrow:
+    if not windowed:
+        return condition
+    base = model._default_manager.all() if queryset is None else queryset
+    plain = _plain(windowed, term)
+    if narrow:
         # the rep's rows read through the scope's owner index, unordered: in the list's order a
         # planner that guesses the term common walks the whole table for a rare one (PostgreSQL, a
         # rep's 5,080 of 1M tasks, "zh": 180 ms by the primary key, 20 ms through the owner)
-        base = model._default_manager.all() if queryset is None else queryset
-        found = list(base.filter(_plain(windowed, term)).order_by().values_list("pk", flat=True)[:PROBE])
-        return condition | (_plain(windowed, term) if len(found) >= PROBE else Q(pk__in=found))
-    if windowed:
-        # no index answers these paths for this term (under three characters, or common in the
-        # related records but not known to be common here): the newest rows only, unless the
-        # table is small or the term is common among them
-        joined = any("__" in path for path in windowed)
-        found = short_window_probe(model._default_manager.all() if queryset is None else queryset, windowed, term,
-                                   RELATED_WINDOW if joined else SHORT_WINDOW)
-        if found is None or len(found[0]) >= PROBE:
-            return condition | _plain(windowed, term)
-        if notices is not None:
-            notices.append(found[1])
-        condition |= Q(pk__in=found[0])
-    return condition
+        found = list(base.filter(plain).order_by().values_list("pk", flat=True)[:PROBE])
+        return condition | (plain if len(found) >= PROBE else Q(pk__in=found))
+    # no index answers these paths for this term (under three characters, or common in the
+    # related records but not known to be common here): the newest rows only, unless the table
+    # is small or the term is common among them
+    joined = any("__" in path for path in windowed)
+    found = short_window_probe(base, windowed, term, RELATED_WINDOW if joined else SHORT_WINDOW)
+    if found is None or len(found[0]) >= PROBE:
+        return condition | plain
+    if notices is not None:
+        notices.append(found[1])
+    return condition | Q(pk__in=found[0])
 
 
 def _related_ids(model, path: str, term: str) -> list[int] | None:

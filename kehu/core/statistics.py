@@ -54,10 +54,15 @@ def export_figures() -> dict[str, dict[str, str]]:
     "" is a table without an index). `load_figures` gives them to another database with the same
     schema, so that it plans as this one does (the plan test plans with the bench data set's)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY tbl, idx")
-        figures: dict[str, dict[str, str]] = {}
-        for table, index, stat in cursor.fetchall():
-            figures.setdefault(table, {})[index or ""] = stat
+        return figures_of(cursor)
+
+
+def figures_of(cursor) -> dict[str, dict[str, str]]:
+    """`export_figures` through any DB-API cursor of a SQLite database (Django's or sqlite3's)."""
+    cursor.execute("SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY tbl, idx")
+    figures: dict[str, dict[str, str]] = {}
+    for table, index, stat in cursor.fetchall():
+        figures.setdefault(table, {})[index or ""] = stat
     return figures
 
 

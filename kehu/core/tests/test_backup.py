@@ -13,26 +13,19 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.utils import translation
 
 from kehu.core.backup import checksums
 from kehu.core.backup.archive import MANIFEST, ArchiveError, read_archive, read_manifest, seal
 from kehu.core.backup.engines import BackupError, NotEmpty, SqliteDatabase, database_for
 from kehu.core.backup.service import create_backup, restore_archive, verify_archive
+from kehu.core.testing.backup import english  # noqa: F401 - autouse
+from kehu.core.testing.backup import table_stats as stats_of
 from kehu.core.testing.factories import make_user
 from kehu.customers.testing import make_customer
 
 # committed data: on PostgreSQL pg_dump reads from its own connection, which cannot see a test's
 # open transaction
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-@pytest.fixture(autouse=True)
-def english():
-    """The messages are read in English (the site's language is Chinese)."""
-    with translation.override("en"):
-        yield
-
-
 
 @pytest.fixture
 def data(settings):
@@ -60,19 +53,6 @@ def target(tmp_path):
     yield make
     for db in made:
         db.destroy()
-
-
-def stats_of(db):
-    if db.vendor == "sqlite":
-        import sqlite3
-
-        conn = sqlite3.connect(db.path)
-        try:
-            return checksums.sqlite_stats(conn)
-        finally:
-            conn.close()
-    with db.connect() as conn:
-        return checksums.pg_stats(conn.cursor())
 
 
 def backup(tmp_path, **kw):

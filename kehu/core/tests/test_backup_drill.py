@@ -13,24 +13,18 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from kehu.core.backup import checksums
 from kehu.core.backup.engines import SqliteDatabase, database_for
 from kehu.core.backup.service import create_backup, restore_archive
+from kehu.core.testing.backup import english, query  # noqa: F401 - english: autouse
+from kehu.core.testing.backup import table_stats as stats
 from kehu.core.testing.factories import make_user
 from kehu.customers.testing import make_customer
 
 PAIR = ("INSERT INTO core_jobrun (name, last_run_at) VALUES ({p}, {p})",
         "INSERT INTO core_notification (user_id, title, body, url, created_at) VALUES ({p}, {p}, '', '', {p})")
-
-@pytest.fixture(autouse=True)
-def english():
-    """The messages are read in English (the site's language is Chinese)."""
-    with translation.override("en"):
-        yield
-
-
 
 class Writer(threading.Thread):
     """Writes a job run and a notification in one transaction, again and again, until stopped."""
@@ -70,28 +64,6 @@ class Writer(threading.Thread):
             time.sleep(0.01)
         assert self.error is None, self.error
         assert self.written >= n, f"the writer wrote only {self.written}"
-
-
-def query(db, sql):
-    if db.vendor == "sqlite":
-        conn = sqlite3.connect(db.path)
-        try:
-            return conn.execute(sql).fetchone()[0]
-        finally:
-            conn.close()
-    with db.connect() as conn:
-        return conn.execute(sql).fetchone()[0]
-
-
-def stats(db):
-    if db.vendor == "sqlite":
-        conn = sqlite3.connect(db.path)
-        try:
-            return checksums.sqlite_stats(conn)
-        finally:
-            conn.close()
-    with db.connect() as conn:
-        return checksums.pg_stats(conn.cursor())
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -7,23 +7,16 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.test import Client
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from kehu.core import scheduler
 from kehu.core.backup import jobs, retention
 from kehu.core.backup.models import BackupRun
 from kehu.core.backup.service import archive_name, archive_time
 from kehu.core.models import Notification
+from kehu.core.testing.backup import english  # noqa: F401 - autouse
 
 UTC = datetime.UTC
-
-@pytest.fixture(autouse=True)
-def english():
-    """The messages are read in English (the site's language is Chinese)."""
-    with translation.override("en"):
-        yield
-
-
 
 def ui(user):
     client = Client()
