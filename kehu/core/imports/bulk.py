@@ -12,6 +12,8 @@ particularities are not special here: no signals are sent, as bulk_create sends 
 
 from __future__ import annotations
 
+import zlib
+
 from django.db import connections, models, router
 from django.utils import timezone
 
@@ -55,7 +57,8 @@ def insert(model, objs: list) -> None:
             # its pending terms at every statement's savepoint, so an executemany straight into a
             # table with a search trigger wrote a segment per row and merged them (10,000 customers
             # with their contacts: 2.9 s; staged: 0.68 s, docs/benchmarks.md "Import")
-            stage = qn(f"kehu_stage_{opts.db_table}")
+            # named after its columns: a connection that outlives a migration never reuses an old one
+            stage = qn(f"kehu_stage_{opts.db_table}_{zlib.crc32(columns.encode()):08x}")
             cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ({columns})")  # no types: values as given
             marks = ", ".join(["%s"] * (len(fields) + 1))
             try:
