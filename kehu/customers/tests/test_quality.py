@@ -324,13 +324,14 @@ def test_the_scan_button_runs_one_scan_at_a_time_in_the_worker(client, org, seed
     client.force_login(org.admin)
     page = client.get(reverse("customers:quality"))
     assert page.status_code == 200 and b'data-testid="quality-summary"' not in page.content  # no scan yet
+    assert b'data-testid="quality-first"' in page.content  # what the scan looks for, before the first one
     with django_capture_on_commit_callbacks(execute=True):  # the tests' task backend runs it at once
         response = client.post(reverse("customers:quality_scan"))
     assert response.status_code == 302
     scan = QualityScan.objects.get()
     assert scan.status == QualityScan.Status.DONE and scan.requested_by == org.admin
     page = client.get(reverse("customers:quality")).content.decode()
-    assert 'data-testid="count-dup_phone">1<' in page
+    assert 'data-testid="count-dup_phone">1<' in page and 'data-testid="quality-first"' not in page
     running = QualityScan.objects.create(status=QualityScan.Status.RUNNING)
     assert quality.start_scan(org.admin) is None  # a second click while one runs
     page = client.get(reverse("customers:quality"))
