@@ -46,6 +46,20 @@ def test_contact_with_autocomplete_attachment_and_languages(page, live_server, b
     # the customer's contacts tab lists it; the customer is now found by the contact's name
     page.goto(f"{base}/customers/{customer.pk}/?tab=contacts")
     expect(page.locator("[data-testid=contacts]")).to_contain_text("周杰")
+    # on a phone the record's tabs scroll sideways, each label on one line (Chinese labels used to
+    # break after every character, 详/细/资/料 stacked)
+    size = page.viewport_size
+    page.click("#user-menu")
+    page.click("[data-testid=lang-zh-hans]")
+    page.set_viewport_size({"width": 390, "height": 844})
+    tabs = page.locator(".card-header-tabs .nav-link")
+    expect(tabs.first).to_have_text("详细资料")
+    heights = [tabs.nth(i).bounding_box()["height"] for i in range(4)]
+    assert max(heights) < 1.5 * min(heights) and max(heights) < 60, heights
+    page.set_viewport_size(size)
+    page.click("#user-menu")
+    page.click("[data-testid=lang-en]")
+    expect(page.locator("[data-testid=nav-customer]")).to_have_text("Customers")
     page.fill("[data-testid=header-search]", "zhoujie")
     page.press("[data-testid=header-search]", "Enter")
     expect(page.locator("[data-testid=search-customers]")).to_contain_text("上海明珠贸易有限公司")
