@@ -312,6 +312,16 @@ def test_forecast_sums_open_opportunities_by_month(org):
     assert response.context["sum_total"] == Decimal("4500.00")
 
 
+def test_the_views_nav_names_the_list_view_a_list_in_chinese(org):
+    """"List" is also the dictionary form's label (字典类型): the view's has its own context."""
+    client = login(org.manager)
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("sales:opportunity_forecast"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    nav = page[page.index('data-testid="sales-views"'):]
+    nav = nav[:nav.index("</ul>")]
+    assert "列表" in nav and "字典类型" not in nav and "销售预测" in nav
+
+
 # --- detail page and development plan ------------------------------------------------------------
 
 def test_detail_tabs_and_plan_htmx(org):
