@@ -5,6 +5,7 @@ from decimal import Decimal
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.filters import DictFilter, KehuFilterSet, PlainFilterSet
 from kehu.core.forms import KehuModelForm, PlainModelForm
@@ -30,7 +31,7 @@ class ProductFilterSet(KehuFilterSet):
                                                 method="filter_category", label=_("Category"))
     kind = django_filters.ChoiceFilter(choices=Product.Kind.choices, label=_("Kind"))
     unit = DictFilter("product_unit", label=_("Unit"))
-    active = django_filters.BooleanFilter(label=_("Active"))
+    active = django_filters.BooleanFilter(label=pgettext_lazy("product", "Active"))
     low_stock = django_filters.BooleanFilter(method="filter_low_stock", label=_("Low stock"))
     # code, name and pinyin in one indexed column (Product.search_text)
     search_fields = ["search_text"]

@@ -40,7 +40,7 @@ from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 NONE, OPTIONAL, REQUIRED = "none", "optional", "required"
 
@@ -227,12 +227,12 @@ class Workflow:
     def form_class(self, t: Transition, obj) -> type[forms.Form]:
         attrs: dict[str, Any] = {}
         if obj is None:  # the API's input schema: any state, checked when taken
-            attrs["to"] = forms.CharField(label=gettext_lazy("To"), required=False, help_text=gettext_lazy(
+            attrs["to"] = forms.CharField(label=pgettext_lazy("target state", "To"), required=False, help_text=gettext_lazy(
                 "The state to move to, when the transition leads to several."))
         else:
             targets = self.targets(t, obj)
             if len(targets) > 1:
-                attrs["to"] = forms.ChoiceField(label=gettext_lazy("To"), choices=[("", "---------"), *targets])
+                attrs["to"] = forms.ChoiceField(label=pgettext_lazy("target state", "To"), choices=[("", "---------"), *targets])
         return input_form_class(self.model, t, attrs)
 
     def form(self, t: Transition, obj, data=None) -> forms.Form:

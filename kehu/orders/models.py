@@ -383,7 +383,7 @@ class AfterSalesRequest(models.Model):
     received, records the refund. The service issue turns requests into tickets."""
 
     class Kind(models.TextChoices):
-        RETURN = "return", _("Return")
+        RETURN = "return", pgettext_lazy("after-sales", "Return")
         EXCHANGE = "exchange", _("Exchange")
         REPAIR = "repair", _("Repair")
 

@@ -2,6 +2,7 @@ import django_filters
 from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.accounts.models import Department, User
 from kehu.core.filters import DictFilter, KehuFilterSet, PlainFilterSet, UserFilter
@@ -65,7 +66,7 @@ class OpportunityFilterSet(KehuFilterSet):
     owner = UserFilter(field_name="owner_id", label=_("Owner"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
     source = DictFilter("customer_source", label=_("Source"))
-    open = django_filters.BooleanFilter(field_name="closed_at", lookup_expr="isnull", label=_("Open"))
+    open = django_filters.BooleanFilter(field_name="closed_at", lookup_expr="isnull", label=pgettext_lazy("opportunity", "Open"))
     close_after = django_filters.DateFilter(field_name="expected_close", lookup_expr="gte",
                                             label=_("Expected close from"))
     close_before = django_filters.DateFilter(field_name="expected_close", lookup_expr="lte",
