@@ -128,3 +128,20 @@ def test_kb_search_page_counts_no_ranked_row(org):
     many = count(agent, path)
     assert many == few, (few, many)
     assert agent.get(path).content.decode().count("打印机指示灯") == 12
+
+
+def test_list_tags_are_read_once_when_shown_and_not_at_all_otherwise(org):
+    sup = ui(org.supervisor)
+    for i in range(3):
+        make_ticket(org.manager).set_tags([f"标签{i}", "共同"])
+    with_tags = "/tickets/?columns=number&columns=tags"
+    few = count(sup, with_tags)
+    for i in range(3, 8):
+        make_ticket(org.manager).set_tags([f"标签{i}", "共同"])
+    assert count(sup, with_tags) == few
+    page = sup.get(with_tags).content.decode()
+    assert all(f"标签{i}" in page for i in range(8))
+    sup.get("/tickets/?columns=number&columns=summary")  # the columns are kept as the user's choice
+    with CaptureQueriesContext(connection) as q:
+        assert sup.get("/tickets/").status_code == 200
+    assert not [x for x in q.captured_queries if "core_taggeditem" in x["sql"]]
