@@ -145,3 +145,19 @@ def test_list_tags_are_read_once_when_shown_and_not_at_all_otherwise(org):
     with CaptureQueriesContext(connection) as q:
         assert sup.get("/tickets/").status_code == 200
     assert not [x for x in q.captured_queries if "core_taggeditem" in x["sql"]]
+
+
+def test_queue_api_answers_what_its_schema_documents(org):
+    """The queue's answer is not validated against QueueOut on its way out (as the generic lists):
+    this checks it is what the schema says."""
+    from kehu.service.api import QueueOut
+
+    breached(org.manager, priority="urgent")
+    make_ticket(org.manager, status="assigned", handler=org.service)
+    r = Client(**auth(org.supervisor)).get("/api/v1/tickets/queue")
+    body = r.json()
+    assert QueueOut.model_validate(body).model_dump(mode="json") == body
+    ticket = body["unassigned"][0]
+    assert ticket["breached"] is True and ticket["priority"] == "urgent" and ticket["type"] == "consultation"
+    assert ticket["resolution_due"].endswith("Z") and ticket["customer_name"]
+    assert {"handler": org.service.pk, "name": str(org.service), "open": 1, "breached": 0} in body["load"]
