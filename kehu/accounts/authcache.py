@@ -23,7 +23,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 _lock = threading.Lock()
 _tokens: dict[str, tuple[float, object, object]] = {}  # key hash -> (deadline, ApiToken, User)
 _access: dict[tuple, tuple[float, object]] = {}  # (user id, is_active, is_superuser, dept) -> (deadline, Access)
-_pickable: dict[str, tuple[float, list]] = {}  # "all" -> (deadline, [(pk, name, active)])
+_pickable: dict[str, tuple[float, object]] = {}  # "all" -> (deadline, [(pk, name, active)]); remembered()
 MAX_ENTRIES = 5000
 
 
@@ -83,17 +83,25 @@ def filter_users() -> list[tuple[int, str, bool]]:
     """[(pk, name, active)] of every user, the active ones first, by username: the owner filters
     of the lists (which must also find a departed colleague's records) and the menus of active
     users. 200 users read and built per request cost ~4 ms of each list page."""
-    seconds = ttl()
-    now = time.monotonic()
-    hit = _pickable.get("all") if seconds > 0 else None
-    if hit is not None and hit[0] >= now:
-        return hit[1]
     from .models import User
 
-    value = [(u.pk, str(u), u.is_active) for u in
-             User.objects.only("id", "username", "full_name", "is_active").order_by("-is_active", "username")]
-    if seconds > 0:
-        _put(_pickable, "all", (now + seconds, value))
+    return remembered("all", lambda: [(u.pk, str(u), u.is_active) for u in User.objects.only(
+        "id", "username", "full_name", "is_active").order_by("-is_active", "username")])
+
+
+def remembered(key: str, compute):
+    """`compute()`'s answer about users and their roles (the service queue's handlers, for one),
+    kept like `filter_users` for the time limit and forgotten on the same changes: what is handed
+    out is shared between requests and must not be changed."""
+    seconds = ttl()
+    if seconds <= 0:
+        return compute()
+    now = time.monotonic()
+    hit = _pickable.get(key)
+    if hit is not None and hit[0] >= now:
+        return hit[1]
+    value = compute()
+    _put(_pickable, key, (now + seconds, value))
     return value
 
 

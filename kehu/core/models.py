@@ -194,6 +194,8 @@ class KehuModel(models.Model):
     @property
     def tags(self) -> list[Tag]:
         cached = getattr(self, "_tag_cache", None)
+        if isinstance(cached, PageTags):
+            cached = self._tag_cache = cached.of(self.pk)
         if cached is not None:
             return cached
         return [item.tag for item in self.tagged_items.select_related("tag").order_by("tag__name")]
@@ -240,14 +242,30 @@ def tag_names_subquery(model):
                          .order_by("tag__name").values("tag__name"))
 
 
+class PageTags:
+    """The tags of a page of records, read in one query when the first of them is asked for: a list
+    whose tags column is not shown reads none (50 articles' tags: ~3 ms of the knowledge base's
+    search page, for a column it does not show)."""
+
+    __slots__ = ("model", "ids", "by_id")
+
+    def __init__(self, model, ids):
+        self.model, self.ids, self.by_id = model, ids, None
+
+    def of(self, pk) -> list:
+        if self.by_id is None:
+            self.by_id = tags_by_id(self.model, self.ids)
+        return self.by_id.get(pk, [])
+
+
 def attach_tags(objs) -> None:
     """Load the tags of many records in one query (a GenericRelation prefetch builds a
-    queryset per row, which dominated list pages)."""
+    queryset per row, which dominated list pages), when one of them is first asked for."""
     if not objs:
         return
-    by_id = tags_by_id(type(objs[0]), [obj.pk for obj in objs])
+    page = PageTags(type(objs[0]), [obj.pk for obj in objs])
     for obj in objs:
-        obj._tag_cache = by_id[obj.pk]
+        obj._tag_cache = page
 
 
 class DictItem(models.Model):

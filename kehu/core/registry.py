@@ -17,8 +17,34 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.utils.encoding import force_str
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
+
+_CHOICES: dict[tuple[type, str], tuple[str, dict] | None] = {}
+
+
+def choice_labels(cls, name: str) -> tuple[str, dict] | None:
+    """(attname, {value: label}) of the model field `name` when `get_<name>_display` is Django's own
+    and its choices are fixed; None otherwise (not a field with choices, a display method of the
+    model's own, choices from a callable). Django's method builds the field's choices again on every
+    call: 26 µs, against 4 µs for the lookup, for each status and priority cell of a list."""
+    key = (cls, name)
+    if key in _CHOICES:
+        return _CHOICES[key]
+    import functools
+    import inspect
+
+    from django.utils.hashable import make_hashable
+
+    found = None
+    method = inspect.getattr_static(cls, f"get_{name}_display", None)
+    if isinstance(method, functools.partialmethod):
+        field = method.keywords.get("field")
+        if field is not None and isinstance(field.choices, (list, tuple)):
+            found = (field.attname, dict(make_hashable(field.flatchoices)))
+    _CHOICES[key] = found
+    return found
 
 
 @dataclass
@@ -39,6 +65,14 @@ class Column:
         for part in self.name.split("__"):
             if value is None:
                 return None
+            labels = choice_labels(type(value), part) if isinstance(value, models.Model) else None
+            if labels is not None:  # what get_<part>_display() answers, without building the choices again
+                raw = getattr(value, labels[0])
+                try:
+                    value = force_str(labels[1].get(raw, raw), strings_only=True)
+                except TypeError:  # an unhashable value (a list of a JSON field's choices)
+                    value = getattr(value, f"get_{part}_display")()
+                continue
             display = getattr(value, f"get_{part}_display", None)
             value = display() if callable(display) else getattr(value, part, None)
         return value
@@ -79,6 +113,10 @@ class RecordType:
     sort_fields: list[str] = ["id"]  # each has an index
     default_sort: str = "-id"
     list_select_related: list[str] = []
+    # relations of list_select_related a row shows by their name only, with the columns their name
+    # is made of: read after the page, one query each with only those columns, as the owner always
+    # is (a ticket row joined its whole customer: 2 of the 5 ms a 50-row page spent reading its rows)
+    list_names: dict[str, tuple[str, ...]] = {}
     list_prefetch: list[str] = []
     detail_fields: list[str] | None = None
     detail_template: str = "core/record_detail.html"
@@ -217,14 +255,14 @@ class RecordType:
         qs = self.model._default_manager.all()
         # the owner is not joined but read for the rows afterwards (prepare): with the users joined,
         # SQLite planned a data scope's `owner_id IN (...)` users-first and sorted ~260k customers
-        related = [name for name in self.list_select_related if name != "owner"]
+        related = [name for name in self.list_select_related if name != "owner" and name not in self.list_names]
         if related:
             qs = qs.select_related(*related)
         return qs.prefetch_related(*self.list_prefetch) if self.list_prefetch else qs
 
     def prepare(self, objs: list) -> list:
         """Attach what list rows show without a query per row: tags in one query, dictionary
-        values from the in-memory cache."""
+        values from the in-memory cache, the owner and the `list_names` relations by name."""
         from . import dictionary
 
         dictionary.attach(objs, dictionary.dict_fields(self.model))
@@ -232,14 +270,21 @@ class RecordType:
             from .models import attach_tags
 
             attach_tags(objs)
-        if "owner" in self.list_select_related and objs:  # the rows' owners in one query
-            field = self.model._meta.get_field("owner")
+        names = dict(self.list_names)
+        if "owner" in self.list_select_related:
             # a row shows its owner's name: not the password, settings JSON and the rest (~1.5 ms a page)
-            owners = field.related_model._default_manager.only("id", "username", "full_name").in_bulk(
-                {o.owner_id for o in objs if o.owner_id})
+            names.setdefault("owner", ("username", "full_name"))
+        for name, columns in names.items() if objs else ():  # each relation's rows in one query
+            field = self.model._meta.get_field(name)
+            ids = {getattr(o, field.attname) for o in objs if not field.is_cached(o)} - {None}
+            if not ids:
+                continue
+            # the base manager, as a join would: a soft-deleted customer still names its tickets
+            rows = field.related_model._base_manager.only("pk", *columns).in_bulk(ids)
             for obj in objs:
-                if obj.owner_id and not field.is_cached(obj):
-                    field.set_cached_value(obj, owners.get(obj.owner_id))
+                value = getattr(obj, field.attname)
+                if value is not None and not field.is_cached(obj):
+                    field.set_cached_value(obj, rows.get(value))
         return objs
 
     def visible(self, user, owned: bool = False):

@@ -53,7 +53,7 @@ def entry_out(e) -> dict:
 
 
 def extend(router, out_schema, rt):
-    from kehu.core.api import get_visible, require
+    from kehu.core.api import get_visible, require, respond
 
     from . import home, services
 
@@ -63,14 +63,16 @@ def extend(router, out_schema, rt):
     def ticket_queue(request, after: str = ""):
         require(request, rt, "assign")
         rows, cursor = home.unassigned(request.auth, after=after)
-        return {"unassigned": [{"id": t.pk, "number": t.number, "summary": t.summary, "customer": t.customer_id,
-                                "customer_name": t.customer.name, "priority": t.priority,
-                                "type": t.type.code if t.type_id else None, "breached": t.breached,
-                                "response_due": t.response_due, "resolution_due": t.resolution_due,
-                                "created_at": t.created_at} for t in rows],
-                "next": cursor,
-                "load": [{"handler": r["user"].pk, "name": str(r["user"]), "open": r["open"],
-                          "breached": r["breached"]} for r in home.handler_load(request.auth)]}
+        # answered as built, as the generic lists are (respond): the schema documents it; validating
+        # 50 tickets and ~200 handlers' rows against it was a third of the request's Python
+        unassigned = [{"id": t.pk, "number": t.number, "summary": t.summary, "customer": t.customer_id,
+                       "customer_name": t.customer.name, "priority": t.priority,
+                       "type": t.type.code if t.type_id else None, "breached": t.breached,
+                       "response_due": t.response_due, "resolution_due": t.resolution_due,
+                       "created_at": t.created_at} for t in rows]
+        load = [{"handler": r["user"].pk, "name": str(r["user"]), "open": r["open"], "breached": r["breached"]}
+                for r in home.handler_load(request.auth)]
+        return respond(request, {"unassigned": unassigned, "next": cursor, "load": load})
 
     @router.get("/{int:pk}/handling", response=list[HandlingOut], operation_id="ticket_handling",
                 summary="The ticket's handling entries, newest first")

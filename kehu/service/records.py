@@ -82,6 +82,7 @@ class TicketType(RecordType):
     sort_fields = ["id", "created_at", "updated_at", "resolution_due"]
     default_sort = "-id"
     list_select_related = ["customer", "handler", "owner"]
+    list_names = {"customer": ("name",), "handler": ("username", "full_name")}
     detail_fields = ["number", "summary", "type", "priority", "channel", "status", "customer", "contact",
                      "order_line", "request", "handler", "assigned_at", "assigned_by", "response_due",
                      "responded_at", "resolution_due", "resolved_at", "handling", "result", "satisfaction",
@@ -122,6 +123,7 @@ class FeedbackType(RecordType):
     sort_fields = ["id", "created_at", "updated_at"]
     default_sort = "-id"
     list_select_related = ["customer", "owner", "ticket"]
+    list_names = {"customer": ("name",), "ticket": ("number", "summary")}
     detail_fields = ["kind", "source", "status", "customer", "contact", "content", "result", "satisfaction", "ticket",
                      "owner", "created_at", "created_by", "updated_at", "updated_by"]
     detail_template = "service/feedback_detail.html"

@@ -1,0 +1,163 @@
+"""The service pages' queries do not grow with what they list (issue 12, the pages' Python time): the
+queue (its rows, the team's breaches, the handlers' load), the ticket page (handling entries,
+linked articles, surveys), the ticket and feedback lists (customers, handlers and tickets by name)
+and the knowledge base's ranked search page. Each page is requested once to warm the per-process
+memories (rights, dictionary, users), then counted with a few and with many rows."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from kehu.core import customfields, dictionary
+from kehu.core.testing.factories import auth, make_user
+from kehu.customers.testing import make_contact, make_customer
+from kehu.knowledge import links
+from kehu.knowledge.testing import make_article
+from kehu.service import services
+from kehu.service.models import Ticket
+from kehu.service.testing import make_feedback, make_ticket
+from kehu.surveys.services import send_survey
+
+pytestmark = pytest.mark.django_db
+
+
+def ui(user):
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def count(client, path) -> int:
+    client.get(path)  # warm
+    dictionary._cache["at"] = 0.0  # these memories expire by time: a slow machine would reload them in one run only
+    customfields._CACHE.clear()
+    client.get(path)
+    with CaptureQueriesContext(connection) as q:
+        r = client.get(path)
+    assert r.status_code == 200, path
+    return len(q)
+
+
+def breached(owner, **extra) -> Ticket:
+    ticket = make_ticket(owner, **extra)
+    Ticket.all_objects.filter(pk=ticket.pk).update(breached=True)
+    return ticket
+
+
+def test_queue_page_and_api_count_no_row_breach_or_handler(org):
+    sup, sup_api = ui(org.supervisor), Client(**auth(org.supervisor))
+    breached(org.manager)
+    breached(org.manager, status="assigned", handler=org.service)
+    make_ticket(org.manager)
+    few = (count(sup, "/tickets/queue/"), count(sup_api, "/api/v1/tickets/queue"))
+    for i in range(6):  # more unassigned tickets, breaches (new and assigned) and handlers with their load
+        agent = make_user(f"agent{i}", "service", org.hq)
+        breached(org.manager)
+        breached(org.manager, status="assigned", handler=agent)
+        make_ticket(org.manager, status="assigned", handler=agent)
+        make_ticket(org.manager)
+    many = (count(sup, "/tickets/queue/"), count(sup_api, "/api/v1/tickets/queue"))
+    assert many == few, (few, many)
+    page = sup.get("/tickets/queue/").content.decode()
+    assert page.count('data-testid="queue-row"') == 14 and page.count('data-testid="queue-load-row"') >= 7
+    assert page.count('data-testid="queue-assign"') == 14 and "agent5" in page
+    assert few[0] <= 12, few  # session, user, rights, the page's reads: no lookups per row
+
+
+def test_queue_rows_escape_what_users_typed(org):
+    customer = make_customer(org.manager, name="<script>alert(1)</script>客户")
+    make_ticket(org.manager, customer=customer, summary='<img src=x onerror="alert(2)">')
+    page = ui(org.supervisor).get("/tickets/queue/").content.decode()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;客户" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in page
+
+
+def test_ticket_page_counts_no_entry_article_or_survey(org):
+    customer = make_customer(org.manager)
+    contact = make_contact(customer, "韩梅梅", email="han.meimei@example.com")
+    ticket = make_ticket(org.manager, customer=customer, contact=contact, status="assigned", handler=org.service,
+                         summary="打印机无法连接", request="客户反映打印机无法连接网络")
+    agent, path = ui(org.service), f"/tickets/{ticket.pk}/"
+    services.add_handling(ticket, org.service, description="电话指导", minutes=5)
+    links.link(make_article(org.supervisor, "打印机无法连接网络的处理办法"), ticket, org.service)
+    send_survey(ticket, org.service)
+    few = count(agent, path)
+    for i in range(6):
+        services.add_handling(ticket, org.service if i % 2 else org.supervisor, description=f"第{i}次处理", minutes=5)
+        links.link(make_article(org.supervisor, f"打印机网络设置{i}"), ticket, org.service)
+        send_survey(ticket, org.service)
+    many = count(agent, path)
+    assert many == few, (few, many)
+    page = agent.get(path).content.decode()
+    assert page.count('data-testid="kb-linked-article"') == 7 and page.count('data-testid="survey-row"') == 7
+
+
+def test_ticket_and_feedback_lists_name_their_customers_handlers_and_tickets_in_one_query_each(org):
+    sup = ui(org.supervisor)
+    make_ticket(org.manager, status="assigned", handler=org.service)
+    make_feedback(org.manager, ticket=make_ticket(org.manager))
+    few = (count(sup, "/tickets/"), count(sup, "/feedback/"))
+    handlers = [make_user(f"handler{i}", "service", org.hq, full_name=f"处理人{i}") for i in range(4)]
+    for i, handler in enumerate(handlers):
+        make_ticket(org.manager, status="assigned", handler=handler, customer=make_customer(org.manager, name=f"列表客户{i}"))
+        make_feedback(org.manager, ticket=make_ticket(org.manager), customer=make_customer(org.manager, name=f"反馈客户{i}"))
+    many = (count(sup, "/tickets/"), count(sup, "/feedback/"))
+    assert many == few, (few, many)
+    tickets, feedback = sup.get("/tickets/").content.decode(), sup.get("/feedback/").content.decode()
+    assert all(f"处理人{i}" in tickets and f"列表客户{i}" in tickets for i in range(4))
+    assert all(f"反馈客户{i}" in feedback for i in range(4))
+    assert all(t.number in feedback for t in Ticket.objects.filter(complaint__isnull=False))
+
+
+def test_a_soft_deleted_customer_still_names_its_tickets_in_the_list(org):
+    customer = make_customer(org.manager, name="已删除的客户")
+    make_ticket(org.manager, customer=customer)
+    customer.soft_delete(org.admin)
+    assert "已删除的客户" in ui(org.admin).get("/tickets/").content.decode()
+
+
+def test_kb_search_page_counts_no_ranked_row(org):
+    agent = ui(org.service)
+    path = "/kb/articles/?q=%E6%89%93%E5%8D%B0%E6%9C%BA"  # 打印机
+    make_article(org.supervisor, "打印机卡纸", tags=["打印"])
+    few = count(agent, path)
+    for i in range(12):
+        make_article(org.supervisor, f"打印机指示灯{i}", tags=["打印", f"型号{i}"])
+        make_article(org.supervisor, f"网络设置{i}", body="连接打印机前先检查网络")
+    many = count(agent, path)
+    assert many == few, (few, many)
+    assert agent.get(path).content.decode().count("打印机指示灯") == 12
+
+
+def test_list_tags_are_read_once_when_shown_and_not_at_all_otherwise(org):
+    sup = ui(org.supervisor)
+    for i in range(3):
+        make_ticket(org.manager).set_tags([f"标签{i}", "共同"])
+    with_tags = "/tickets/?columns=number&columns=tags"
+    few = count(sup, with_tags)
+    for i in range(3, 8):
+        make_ticket(org.manager).set_tags([f"标签{i}", "共同"])
+    assert count(sup, with_tags) == few
+    page = sup.get(with_tags).content.decode()
+    assert all(f"标签{i}" in page for i in range(8))
+    sup.get("/tickets/?columns=number&columns=summary")  # the columns are kept as the user's choice
+    with CaptureQueriesContext(connection) as q:
+        assert sup.get("/tickets/").status_code == 200
+    assert not [x for x in q.captured_queries if "core_taggeditem" in x["sql"]]
+
+
+def test_queue_api_answers_what_its_schema_documents(org):
+    """The queue's answer is not validated against QueueOut on its way out (as the generic lists):
+    this checks it is what the schema says."""
+    from kehu.service.api import QueueOut
+
+    breached(org.manager, priority="urgent")
+    make_ticket(org.manager, status="assigned", handler=org.service)
+    r = Client(**auth(org.supervisor)).get("/api/v1/tickets/queue")
+    body = r.json()
+    assert QueueOut.model_validate(body).model_dump(mode="json") == body
+    ticket = body["unassigned"][0]
+    assert ticket["breached"] is True and ticket["priority"] == "urgent" and ticket["type"] == "consultation"
+    assert ticket["resolution_due"].endswith("Z") and ticket["customer_name"]
+    assert {"handler": org.service.pk, "name": str(org.service), "open": 1, "breached": 0} in body["load"]
