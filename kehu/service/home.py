@@ -181,7 +181,8 @@ def my_tickets_panel(request, ctx):
 def queue_panel(request, ctx):
     rows, _cursor = unassigned(request.user, limit=10)
     ctx["queue_rows"] = rows
-    ctx["team_breaches"] = team_breaches(request.user, limit=10)
+    shown = {t.pk for t in rows}  # an unassigned breach is listed once, among the unassigned above
+    ctx["team_breaches"] = [t for t in team_breaches(request.user, limit=10) if t.pk not in shown]
     return "service/home_queue.html" if rows or ctx["team_breaches"] else None
 
 

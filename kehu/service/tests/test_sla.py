@@ -168,6 +168,21 @@ def test_breached_tickets_are_badged_in_the_list(org):
     assert Ticket.objects.filter(breached=True).count() == 1
 
 
+def test_the_home_queue_lists_an_unassigned_breach_once_and_names_no_handler_none(org):
+    from django.test import Client
+
+    with time_machine.travel(at(2026, 12, 7, 9, 0), tick=False):
+        alone = make_ticket(org.manager, priority="urgent")
+        taken = make_ticket(org.manager, priority="urgent", handler=org.service, status=Ticket.Status.ASSIGNED)
+    tasks.mark_breaches.call(at(2026, 12, 8, 9, 0).isoformat())
+    client = Client()
+    client.force_login(org.supervisor)
+    panel = client.get("/", {"panel": "service_queue"}).content.decode()
+    assert 'data-testid="home-service-queue"' in panel
+    assert panel.count(alone.number) == 1  # among the unassigned, not again among the breaches
+    assert taken.number in panel and str(org.service) in panel and "None" not in panel
+
+
 def test_one_policy_per_type_and_priority_on_every_database():
     """SQLite creates no unique constraint whose NULLs are not distinct (Django's models.W047, silenced
     in settings): the model's validation refuses the second "any type, any priority" policy there
