@@ -56,6 +56,14 @@ def test_ticket_lifecycle(page, live_server, browser_org, shot, settings):
     logout(page)
 
     login(page, base, o.service.username)
+    # My day: the assignment is among the handler's open tickets; on a phone its number shows whole
+    mine = page.locator("[data-testid=home-my-ticket]", has_text=ticket.number)
+    expect(mine).to_be_visible()
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    line = mine.locator(".fw-medium").locator("xpath=..")
+    assert line.evaluate("e => e.scrollWidth <= e.clientWidth"), "the ticket number is cut on a phone"
+    page.set_viewport_size(size)
     page.goto(f"{base}/tickets/{ticket.pk}/")
     # the knowledge base suggests the article from the ticket's text: linked, then opened
     suggestion = page.locator("[data-testid=kb-suggestion]", has_text="主轴编码器")
