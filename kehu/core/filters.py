@@ -110,7 +110,16 @@ class DictFilter(django_filters.ChoiceFilter):
 
 class StrictNullBooleanSelect(forms.NullBooleanSelect):
     """NullBooleanSelect, but a value it does not know stays as sent (the field refuses it)
-    instead of becoming "unknown", which filtered nothing: `?mine=yes` listed everything."""
+    instead of becoming "unknown", which filtered nothing: `?mine=yes` listed everything. Its empty
+    choice is the other filters' "---------" (any), not "Unknown" (未知), which read as a value."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", "---------"), ("true", _("Yes")), ("false", _("No"))]
+
+    def format_value(self, value):
+        found = super().format_value(value)
+        return [""] if found == "unknown" else [found]  # a list, as Select's: "" is in every string
 
     def value_from_datadict(self, data, files, name):
         value = data.get(name)

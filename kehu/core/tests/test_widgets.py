@@ -61,3 +61,19 @@ def test_quick_select_matches_django_select(data):
         assert str(quick[name]) == str(django[name]), name
     if data.get("who") == "2":
         assert '<option value="2" selected>B &amp; &quot;quoted&quot; &lt;b&gt;</option>' in str(quick["who"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("given,selected", [(None, ""), ("true", "true"), ("false", "false")])
+def test_a_boolean_filter_offers_any_yes_no_not_unknown(given, selected):
+    """A list's yes/no filter starts at "---------" (any) like its other selects; "Unknown" (未知)
+    read as a value to filter on."""
+    from django.utils import translation
+
+    from kehu.sales.forms import OpportunityFilterSet
+
+    with translation.override("zh-hans"):
+        html = str(OpportunityFilterSet({"open": given} if given else {}).form["open"])
+    assert "未知" not in html and 'value="unknown"' not in html
+    assert '>---------</option>' in html and "是" in html and "否" in html
+    assert f'<option value="{selected}" selected>' in html
