@@ -421,6 +421,7 @@ def transition_buttons(rt: RecordType, obj, user) -> list[dict]:
         out.append({"t": t, "targets": targets if len(targets) > 1 else [],
                     "dialog": bool(t.fields) or t.comment == "required",
                     "url": reverse(rt.url_name("transition"), args=[obj.pk, t.name])})
+    out += [{"t": t, "blocked": reason} for t, reason in rt.workflow.blocked(obj, user)]
     return out
 
 

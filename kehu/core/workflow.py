@@ -72,6 +72,9 @@ class Transition:
     help: Any = ""
     style: str = "outline-secondary"
     icon: str = "ti-arrow-right"
+    # when its guard objects, the button is still shown, disabled, with the reason (a prerequisite
+    # the user can fill in: a contract's signing date), instead of being left out
+    explain: bool = False
 
 
 @dataclass
@@ -214,6 +217,18 @@ class Workflow:
     def available(self, obj, user) -> list[Transition]:
         """The transitions this user may take on this record now (the buttons)."""
         return [t for t in self.transitions if self.may(user, t) and self.refusal(obj, user, t) is None]
+
+    def blocked(self, obj, user) -> list[tuple[Transition, str]]:
+        """The `explain` transitions this user may take from the record's state but whose guard
+        objects now, with the reason (shown as disabled buttons)."""
+        current = self.state(obj)
+        out = []
+        for t in self.transitions:
+            if t.explain and t.guard is not None and self.may(user, t) and self.matches(current, t.source, obj):
+                reason = t.guard(obj, user)
+                if reason:
+                    out.append((t, str(reason)))
+        return out
 
     def transition_to(self, obj, target: str) -> Transition | None:
         """The transition that leads `obj` to the state `target` (the pipeline board's drop)."""

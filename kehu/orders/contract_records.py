@@ -27,7 +27,7 @@ class ContractWorkflow(Workflow):
     frozen = {"active": ("title", "contact", "notes", "owner"), "completed": ("notes",), "terminated": ("notes",)}
     transitions = (
         Transition("activate", _("Put in force"), source=("draft",), target="active", comment=NONE,
-                   guard=contracts.activate_refusal, run=contracts.contract_activated, icon="ti-signature",
+                   guard=contracts.activate_refusal, run=contracts.contract_activated, icon="ti-signature", explain=True,
                    style="primary", help=_("The contract is signed: its amount, dates and terms are frozen.")),
         Transition("complete", _("Mark completed"), source=("active",), target="completed", comment=OPTIONAL,
                    run=contracts.contract_closed, icon="ti-circle-check", style="success"),

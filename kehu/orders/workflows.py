@@ -14,7 +14,7 @@ class QuotationWorkflow(Workflow):
     frozen = {state: ("notes",) for state in ("sent", "accepted", "rejected", "expired", "revised")}
     transitions = (
         Transition("send", _("Mark sent"), source=("draft",), target="sent", comment=NONE,
-                   guard=services.quotation_send_refusal, run=services.quotation_sent, icon="ti-send",
+                   guard=services.quotation_send_refusal, run=services.quotation_sent, icon="ti-send", explain=True,
                    style="primary", help=_("The quotation went to the customer; its lines are frozen.")),
         Transition("accept", _("Accepted"), source=("sent",), target="accepted", comment=OPTIONAL,
                    run=services.quotation_decided, icon="ti-check", style="success"),
@@ -36,7 +36,7 @@ class OrderWorkflow(Workflow):
               "delivered": ("notes",), "cancelled": ("notes",)}
     transitions = (
         Transition("process", _("Start processing"), source=("created",), target="processing", comment=NONE,
-                   guard=services.order_has_lines, icon="ti-player-play", style="primary"),
+                   guard=services.order_has_lines, icon="ti-player-play", style="primary", explain=True),
         Transition("ship", _("Mark shipped"), source=("created", "processing"), target="shipped", comment=NONE,
                    guard=services.order_ship_refusal, run=services.order_shipped, icon="ti-truck",
                    help=_("Every goods line is shipped (recorded shipments do this by themselves).")),

@@ -101,6 +101,22 @@ def test_putting_in_force_needs_signing_date_term_and_amount(org, missing):
     assert fresh(contract).status == "draft"
 
 
+def test_the_page_shows_put_in_force_disabled_with_what_is_missing(org):
+    """A draft without its signing date shows "Put in force" disabled, saying what to fill in,
+    instead of leaving the user without a way to find it; complete, it is the working button."""
+    contract = make_contract(org.manager)
+    Contract.all_objects.filter(pk=contract.pk).update(signed_on=None)
+    page = ui(org.manager).get(f"/contracts/{contract.pk}/").content.decode()
+    assert 'data-testid="transition-activate-blocked"' in page and 'data-testid="transition-activate"' not in page
+    reason = contracts.activate_refusal(fresh(contract), org.manager)
+    assert 'data-testid="blocked-reason"' in page and reason in page
+    Contract.all_objects.filter(pk=contract.pk).update(signed_on=timezone.localdate())
+    page = ui(org.manager).get(f"/contracts/{contract.pk}/").content.decode()
+    assert 'data-testid="transition-activate"' in page and "blocked" not in page
+    # a user without the right sees neither
+    assert 'transition-activate' not in ui(org.executive).get(f"/contracts/{contract.pk}/").content.decode()
+
+
 def test_termination_needs_a_reason(org):
     contract = make_contract(org.manager, status="active")
     r = post(api(org.manager), f"/api/v1/contracts/{contract.pk}/transitions/terminate", {})
