@@ -81,15 +81,18 @@ PENDING_PROBE = 1000  # pending next actions listed by id below this many (Follo
 
 
 class WalkOnly(Func):
-    """A column as an expression no index serves on SQLite (`+column`), so a filter on it is applied
-    to the rows the list's order reads; the plain column elsewhere (PostgreSQL plans from its
-    histograms)."""
+    """A column as an expression no index serves on SQLite, so a filter on it is applied to the
+    rows the list's order reads; the plain column elsewhere (PostgreSQL plans from its histograms).
+    `COALESCE(column, NULL)`, not `+column`: SQLite still took `+next_action_at >= ?` (and
+    `next_action_at || ''`) as proof of `next_action_at IS NOT NULL`, the condition of the partial
+    fu_next_due_idx, read all ~100,000 pending follow-ups from it and sorted them (330 ms at 5M
+    follow-ups, 0.7-1.4 s with a scope); through COALESCE it walks the list's order (2 ms)."""
 
     template = "%(expressions)s"
     output_field = DateTimeField()
 
     def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="+%(expressions)s", **extra)
+        return self.as_sql(compiler, connection, template="COALESCE(%(expressions)s, NULL)", **extra)
 
 
 class FollowUpFilterSet(KehuFilterSet):
