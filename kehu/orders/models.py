@@ -554,8 +554,12 @@ class Payment(KehuModel):
         indexes = [
             models.Index(fields=["id"], name="payment_alive_id_idx", condition=ALIVE),
             models.Index(fields=["customer", "id"], name="payment_customer_idx", condition=ALIVE),
-            models.Index(fields=["order", "id"], name="payment_order_idx", condition=ALIVE),
-            models.Index(fields=["contract", "id"], name="payment_contract_idx", condition=ALIVE),
+            # only the rows that have the document: where (nearly) every row has the other one, SQLite's
+            # figures for an index holding the NULLs said "all rows match" and it walked the table
+            # instead (an invoice list filtered by contract: 115-170 ms at 632,000 invoices)
+            models.Index(fields=["order", "id"], name="payment_order_idx", condition=ALIVE & Q(order__isnull=False)),
+            models.Index(fields=["contract", "id"], name="payment_contract_idx",
+                         condition=ALIVE & Q(contract__isnull=False)),
             models.Index(fields=["received_on", "id"], name="payment_date_idx", condition=ALIVE),
             models.Index(fields=["created_at", "id"], name="payment_created_idx", condition=ALIVE),
             models.Index(fields=["amount", "id"], name="payment_amount_idx", condition=ALIVE),
@@ -625,8 +629,12 @@ class Invoice(KehuModel):
         indexes = [
             models.Index(fields=["id"], name="invoice_alive_id_idx", condition=ALIVE),
             models.Index(fields=["customer", "id"], name="invoice_customer_idx", condition=ALIVE),
-            models.Index(fields=["order", "id"], name="invoice_order_idx", condition=ALIVE),
-            models.Index(fields=["contract", "id"], name="invoice_contract_idx", condition=ALIVE),
+            # only the rows that have the document: where (nearly) every row has the other one, SQLite's
+            # figures for an index holding the NULLs said "all rows match" and it walked the table
+            # instead (an invoice list filtered by contract: 115-170 ms at 632,000 invoices)
+            models.Index(fields=["order", "id"], name="invoice_order_idx", condition=ALIVE & Q(order__isnull=False)),
+            models.Index(fields=["contract", "id"], name="invoice_contract_idx",
+                         condition=ALIVE & Q(contract__isnull=False)),
             models.Index(fields=["status", "id"], name="invoice_status_idx", condition=ALIVE),
             models.Index(fields=["invoiced_on", "id"], name="invoice_date_idx", condition=ALIVE),
             models.Index(fields=["created_at", "id"], name="invoice_created_idx", condition=ALIVE),
