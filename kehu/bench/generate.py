@@ -1002,7 +1002,7 @@ class Service:
         pk = self.next_id(self.ticket)
         row = {**self.ticket.base, "id": pk, "number": number, "type_id": type_id, "priority": priority,
                "channel": choice(CHANNELS), "customer_id": cid, "contact_id": contact, "summary": summary,
-               "request": request, "status": status, "owner_id": creator, "created_by_id": creator,
+               "request": request, "status": status, "owner_id": creator, "customer_owner_id": owner, "created_by_id": creator,
                "updated_by_id": creator, "created_at": at(t),
                "response_due": at(response_due), "resolution_due": at(resolution_due),
                "response_warn_at": at(self.due(t, max(response_min - remind, 0))),

@@ -22,7 +22,7 @@ def _text(value):
 
 
 ALWAYS_EXCLUDED = {"id", "version", "updated_at", "updated_by", "created_at", "created_by", "deleted_by",
-                   "search_text", "password", "last_login", "preferences", "calendar_token", "path"}
+                   "search_text", "customer_owner", "password", "last_login", "preferences", "calendar_token", "path"}
 
 
 def register_record_types() -> None:

@@ -68,9 +68,9 @@ class CustomerType(RecordType):
             obj.pool_entered_at = None
 
     def after_assign(self, obj, old_owner_id, by):
-        from .services import contacts_follow
+        from .services import owner_follows
 
-        contacts_follow(obj)
+        owner_follows(obj)
 
     def extend_api(self, router, out_schema):
         from .api import extend

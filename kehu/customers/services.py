@@ -4,6 +4,7 @@ and jobs call these; no rule is written twice."""
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 
 from auditlog.models import LogEntry
@@ -238,7 +239,7 @@ def merge_customers(keep: Customer, other: Customer, user) -> Customer:
     with transaction.atomic():
         # every model that points at Customer (contacts, opportunities, follow-ups, tasks; orders later)
         move_related(registry.get("customer"), keep, other, user)
-        contacts_follow(keep)
+        owner_follows(keep)
         ct = ContentType.objects.get_for_model(Customer)
         Attachment.objects.filter(content_type=ct, object_id=other.pk).update(object_id=keep.pk)
         keep_tags = set(TaggedItem.objects.filter(content_type=ct, object_id=keep.pk).values_list("tag_id", flat=True))
@@ -291,13 +292,26 @@ def transfer_customers(customers, new_owner, user, *, notify_owner=True) -> int:
     return moved
 
 
-def contacts_follow(customer) -> None:
-    """A customer's contacts belong to whoever owns the customer (also in the recycle bin). Called
-    for every owner change through `CustomerType.after_assign` (kehu.core.assignment.owner_changed:
-    assign, record forms, the public pool's claim, release and sweep) and by merge; a contact saved
-    on its own takes its customer's owner in `Contact.save`."""
+def owner_follows(customer) -> None:
+    """What belongs to whoever owns the customer follows its owner (also in the recycle bin): its
+    contacts' owner, and every copy of the customer's owner (`CarriesCustomerOwner`: tickets).
+    Called for every owner change through `CustomerType.after_assign` (kehu.core.assignment.owner_changed:
+    assign, record forms, imports, the public pool's claim, release and sweep) and by merge; a
+    contact saved on its own takes its customer's owner in `Contact.save`, a copy in its own save."""
     Contact.all_objects.filter(customer_id=customer.pk).exclude(owner_id=customer.owner_id).update(
         owner_id=customer.owner_id)
+    for model in customer_owner_copies():
+        model._base_manager.filter(customer_id=customer.pk).exclude(customer_owner_id=customer.owner_id).update(
+            customer_owner_id=customer.owner_id)
+
+
+@functools.cache
+def customer_owner_copies() -> tuple:
+    from django.apps import apps
+
+    from .models import CarriesCustomerOwner
+
+    return tuple(m for m in apps.get_models() if issubclass(m, CarriesCustomerOwner))
 
 
 def can_use_pool(user) -> bool:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from kehu.core.fields import dict_fk
 from kehu.core.models import KehuModel
 from kehu.core.numbering import Numbering
+from kehu.customers.models import CarriesCustomerOwner
 
 ALIVE = Q(deleted_at__isnull=True)
 OPEN_STATES = ("new", "assigned")  # the SLA clock runs
@@ -30,7 +31,7 @@ class Priority(models.TextChoices):
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 
-class Ticket(KehuModel):
+class Ticket(KehuModel, CarriesCustomerOwner):
     """A service ticket 服务工单: new → assigned → handled → feedback given → archived (workflows in
     records.py). Seen by its creator (owner), its handler and the owner of its customer."""
 
@@ -90,7 +91,8 @@ class Ticket(KehuModel):
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
 
     numbering = Numbering("FW")
-    scope_paths = ("owner", "handler", "customer__owner")
+    # its creator, its handler, its customer's owner (a copy on the ticket: CarriesCustomerOwner)
+    scope_paths = ("owner", "handler", "customer_owner")
 
     class Meta:
         verbose_name = _("ticket")
@@ -99,6 +101,8 @@ class Ticket(KehuModel):
             models.Index(fields=["id"], name="ticket_alive_id_idx", condition=ALIVE),
             models.Index(fields=["owner", "id"], name="ticket_owner_idx", condition=ALIVE),
             models.Index(fields=["handler", "id"], name="ticket_handler_idx", condition=ALIVE),
+            # not partial: the scope's union reads it for deleted tickets too (a partial index left a scan)
+            models.Index(fields=["customer_owner", "id"], name="ticket_customer_owner_idx"),
             models.Index(fields=["customer", "id"], name="ticket_customer_idx", condition=ALIVE),
             models.Index(fields=["status", "id"], name="ticket_status_idx", condition=ALIVE),
             models.Index(fields=["priority", "id"], name="ticket_priority_idx", condition=ALIVE),

@@ -26,6 +26,8 @@ from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from kehu.core.assignment import owner_change, owner_changed
+
 from . import coerce
 from .presets import PRESETS
 
@@ -261,7 +263,10 @@ class Importer:
         for row in updates:
             obj = row.form.instance
             snap = snapshot(self.model, row.existing_obj)
+            is_assignment, old_owner_id = owner_change(row.form, ctx.user)
             row.form.save()
+            if is_assignment:  # what follows the owner moves, as after any assignment (no notice per row)
+                owner_changed(obj, old_owner_id, ctx.user, notify=False, rt=self.rt)
             if row.tags is not None:
                 obj.set_tags(row.tags)
             snap["version"] = obj.version
