@@ -61,7 +61,8 @@ class TicketFilterSet(KehuFilterSet):
     handler = UserFilter(field_name="handler_id", label=_("Handler"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
     breached = django_filters.BooleanFilter(field_name="breached", label=_("SLA breached"))
-    search_fields = ["number", "summary"]
+    search_fields = ["number", "summary", "customer__name"]
+    search_indexed = True  # migration 0007: kehu.core.search.search_index_operation
     primary = ["status", "priority", "type", "breached", "handler"]
 
     class Meta:
@@ -85,7 +86,8 @@ class FeedbackFilterSet(KehuFilterSet):
     kind = django_filters.ChoiceFilter(choices=Feedback.Kind.choices, label=_("Type"))
     source = django_filters.ChoiceFilter(choices=Feedback.Source.choices, label=_("Source channel"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
-    search_fields = ["content"]
+    search_fields = ["content", "customer__name"]
+    search_indexed = True  # migration 0007: kehu.core.search.search_index_operation
     primary = ["status", "kind", "source", "owner"]
 
     class Meta:

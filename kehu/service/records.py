@@ -93,7 +93,7 @@ class TicketType(RecordType):
     detail_template = "service/ticket_detail.html"
     nav_icon = "ti-lifebuoy"
     nav_section, nav_order = "service", 10
-    search_placeholder = _("Number, summary")
+    search_placeholder = _("Number, summary, customer")
     workflow = TicketWorkflow()
     actions = (Action("complete_after_sales", _("Complete after-sales request"), run=services.complete_after_sales,
                       right="order.edit", guard=services.complete_after_sales_refusal, icon="ti-package-import",
@@ -129,7 +129,7 @@ class FeedbackType(RecordType):
     detail_template = "service/feedback_detail.html"
     nav_icon = "ti-message-report"
     nav_section, nav_order = "service", 20
-    search_placeholder = _("Content")
+    search_placeholder = _("Content, customer")
     workflow = FeedbackWorkflow()
     actions = (Action("escalate", _("Escalate into a ticket"), run=services.escalate, right="ticket.create",
                       guard=services.escalate_refusal, icon="ti-arrow-up-right", style="primary",
