@@ -3,15 +3,18 @@ expired, the average rating, filters by date and rating), the survey's page, the
 Surveys are written by kehu/surveys/services.py only (send, answer, follow up, expire)."""
 
 import django_filters
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, Min, Q
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core.counts import COUNT_EXACT_LIMIT
 from kehu.core.filters import KehuFilterSet, LocalDateFilter
 from kehu.core.registry import Column, RecordType, registry
 from kehu.core.views import RecordListView
 
 from .models import Survey
 
+FIGURES_LIMIT = COUNT_EXACT_LIMIT
 RATINGS = [(str(n), f"{n} ★") for n in range(1, 6)]
 
 
@@ -23,7 +26,8 @@ class SurveyFilterSet(KehuFilterSet):
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
     answered_after = LocalDateFilter(field_name="answered_at", lookup_expr="gte", label=_("Answered from"))
     answered_before = LocalDateFilter(field_name="answered_at", lookup_expr="lte", label=_("Answered to"))
-    search_fields = ["summary", "email"]
+    search_fields = ["summary", "email", "customer__name"]
+    search_indexed = True  # migration 0002: kehu.core.search.search_index_operation
     primary = ["status", "rating", "created_after", "created_before"]
 
     class Meta:
@@ -32,19 +36,36 @@ class SurveyFilterSet(KehuFilterSet):
 
 
 class SurveyListView(RecordListView):
-    """The generic list, with the figures of what it lists above it (one aggregate query)."""
+    """The generic list, with the figures of what it lists above it. The figures come in a request
+    of their own (`?figures=1`, asked by the page once shown, and again by a filter's HTMX answer):
+    the rows never wait for an aggregate (a rep's figures read up to FIGURES_LIMIT of their surveys
+    among everyone's: 60-130 ms at 1M customers, against 15-25 ms for the list)."""
 
     template_name = "surveys/survey_list.html"
-    table_template = "surveys/partials/survey_table.html"  # a filter's HTMX answer updates the figures too
+    table_template = "surveys/partials/survey_table.html"  # a filter's HTMX answer asks for the figures too
 
-    def extra_context(self):
-        qs = self.filtered_queryset().order_by()
-        figures = qs.aggregate(
-            total=Count("id"), answered=Count("id", filter=Q(status=Survey.Status.ANSWERED)),
-            sent=Count("id", filter=Q(status=Survey.Status.SENT)),
-            expired=Count("id", filter=Q(status=Survey.Status.EXPIRED)), average=Avg("rating"))
-        figures["response_rate"] = round(100 * figures["answered"] / figures["total"]) if figures["total"] else None
-        return {"figures": figures}
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("figures"):
+            figures = survey_figures(self.filtered_queryset())
+            return TemplateResponse(request, "surveys/partials/figures.html", {"figures": figures})
+        return super().get(request, *args, **kwargs)
+
+
+def survey_figures(qs, limit: int | None = None) -> dict:
+    """Sent, answered, waiting, expired, the response rate and the average rating of the surveys of
+    `qs`. Of all of them up to `limit`; of a larger set, of its newest `limit` (by id), flagged
+    `newest`: like the list's count (kehu/core/counts.py), the figures never read more than `limit`
+    rows. All of a supervisor's 300,000 surveys aggregated on every page view took 0.7-1 s on
+    SQLite at 1M customers, against a 50 ms budget for the page."""
+    limit = limit or FIGURES_LIMIT
+    newest = qs.order_by("-id")[:limit]
+    figures = newest.aggregate(
+        total=Count("id"), answered=Count("id", filter=Q(status=Survey.Status.ANSWERED)),
+        sent=Count("id", filter=Q(status=Survey.Status.SENT)),
+        expired=Count("id", filter=Q(status=Survey.Status.EXPIRED)), average=Avg("rating"), oldest=Min("id"))
+    figures["newest"] = bool(figures["total"] >= limit and qs.filter(pk__lt=figures["oldest"]).exists())
+    figures["response_rate"] = round(100 * figures["answered"] / figures["total"]) if figures["total"] else None
+    return figures
 
 
 @registry.register
@@ -69,7 +90,7 @@ class SurveyType(RecordType):
     # in the Customers menu: a section of its own widened the bar past 1280 px; at merge it may join
     # the tickets' "service" section (one more entry in that section's menu costs no width)
     nav_section, nav_order = "service", 90
-    search_placeholder = _("Subject, e-mail")
+    search_placeholder = _("Subject, e-mail, customer")
 
     def available_columns(self):
         cols = super().available_columns()

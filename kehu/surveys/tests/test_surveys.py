@@ -413,7 +413,8 @@ def test_the_recipient_is_the_subjects_contact_at_send_time(org):
 # --- the supervisors' list ---------------------------------------------------------------------------
 
 def test_the_list_shows_the_figures_of_what_it_lists(org):
-
+    """The figures come in a request of their own (`?figures=1`) that the page and every filtered
+    table ask for with the list's filters: the rows never wait for the aggregate."""
     a = make_survey(org.manager)
     b = make_survey(org.manager)
     make_survey(org.manager)
@@ -424,19 +425,55 @@ def test_the_list_shows_the_figures_of_what_it_lists(org):
     client.force_login(org.supervisor)
     page = client.get("/surveys/")
     assert page.status_code == 200
-    figures = page.context["figures"]
+    html = page.content.decode()
+    assert 'hx-get="/surveys/?figures=1"' in html and 'data-testid="fig-total"' not in html
+    part = client.get("/surveys/", {"figures": "1"})
+    figures = part.context["figures"]
     assert (figures["total"], figures["answered"], figures["sent"], figures["expired"]) == (3, 2, 1, 0)
     assert float(figures["average"]) == 3.5 and figures["response_rate"] == 67
+    assert 'data-testid="fig-total">3<' in part.content.decode() and "<html" not in part.content.decode()
     low = client.get("/surveys/", {"rating_max": "2"})
-    assert [s.pk for s in low.context["page"].items] == [b.pk] and low.context["figures"]["total"] == 1
+    assert [s.pk for s in low.context["page"].items] == [b.pk]
+    assert client.get("/surveys/", {"rating_max": "2", "figures": "1"}).context["figures"]["total"] == 1
     answered = client.get("/surveys/", {"status": "answered"})
     assert {s.pk for s in answered.context["page"].items} == {a.pk, b.pk}
     today = timezone.localdate().isoformat()
     assert len(client.get("/surveys/", {"answered_after": today}).context["page"].items) == 2
-    # HTMX: the table and, out of band, the figures
+    # HTMX: the table and, out of band, the figures' placeholder asking for the filtered figures
     part = client.get("/surveys/", {"rating": "5"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="record-table")
     html = part.content.decode()
     assert 'id="survey-figures"' in html and 'hx-swap-oob="true"' in html and 'id="record-table"' in html
+    assert 'hx-get="/surveys/?rating=5&amp;figures=1"' in html
+    # the nobody gets no figures either
+    nobody = Client()
+    nobody.force_login(org.nobody)
+    assert nobody.get("/surveys/", {"figures": "1"}).status_code == 403
+
+
+def test_the_figures_of_a_large_list_are_those_of_its_newest_surveys_and_say_so(org, monkeypatch):
+    """Above the limit the figures read only the newest surveys (by id), and the page says so; at
+    or under it they are of every survey listed, with no such line."""
+    from kehu.surveys import records
+
+    monkeypatch.setattr(records, "FIGURES_LIMIT", 3)
+    oldest = make_survey(org.manager)
+    services.answer_survey(oldest, 1)
+    newer = [make_survey(org.manager) for _ in range(3)]
+    services.answer_survey(newer[0], 5)
+    client = Client()
+    client.force_login(org.supervisor)
+    page = client.get("/surveys/", {"figures": "1"})
+    figures = page.context["figures"]
+    assert (figures["total"], figures["answered"], figures["sent"], figures["newest"]) == (3, 1, 2, True)
+    assert float(figures["average"]) == 5.0 and figures["response_rate"] == 33
+    assert 'data-testid="fig-newest"' in page.content.decode()
+    # a filter that leaves exactly the limit: every survey counted, no line
+    exact = client.get("/surveys/", {"status": "sent", "figures": "1"})
+    assert (exact.context["figures"]["total"], exact.context["figures"]["newest"]) == (2, False)
+    assert 'data-testid="fig-newest"' not in exact.content.decode()
+    monkeypatch.setattr(records, "FIGURES_LIMIT", 4)
+    whole = client.get("/surveys/", {"figures": "1"}).context["figures"]
+    assert (whole["total"], whole["answered"], whole["newest"], float(whole["average"])) == (4, 2, False, 3.0)
 
 
 def test_account_managers_see_their_customers_surveys_only_and_the_nobody_nothing(org):
