@@ -174,7 +174,10 @@ class PageOwner(Func):
 
     def as_sqlite(self, compiler, connection, **extra_context):
         query = compiler.query
-        if not (query.order_by and query.high_mark is not None) or _matches_substring(query.where):
+        # a query that marks itself `walk_in_order` reads a bounded range in order whatever it
+        # matches (the short-term search's window of the newest rows, kehu/core/search.py)
+        walk = getattr(query, "walk_in_order", False)
+        if not walk and (not (query.order_by and query.high_mark is not None) or _matches_substring(query.where)):
             return self.as_sql(compiler, connection, **extra_context)
         col = self.source_expressions[0]
         join = query.alias_map.get(getattr(col, "alias", None))
@@ -195,7 +198,8 @@ SUBSTRING_LOOKUPS = frozenset({"contains", "icontains", "startswith", "istartswi
 
 
 def _matches_substring(node) -> bool:
-    """`node` (a WHERE tree) holds a substring match, a condition no index answers."""
-    if getattr(node, "lookup_name", None) in SUBSTRING_LOOKUPS:
+    """`node` (a WHERE tree) holds a substring match, a condition no index answers, that is not
+    known to match many rows (kehu.core.search.CommonIContains: those a page meets in its order)."""
+    if getattr(node, "lookup_name", None) in SUBSTRING_LOOKUPS and not getattr(node, "known_common", False):
         return True
     return any(_matches_substring(child) for child in getattr(node, "children", ()))

@@ -12,6 +12,9 @@ class CoreConfig(AppConfig):
 
         from . import checks, records, registries, signals  # noqa: F401
         from .dictionary import seed_dictionary
+        from .search import register_lookups
+
+        register_lookups()  # common_icontains / common_contains (kehu/core/search.py)
 
         # every installed app's registrations.py: navigation, dictionary kinds, default rights, search,
         # My day panels, reminder kinds, jobs (kehu/core/registries.py)

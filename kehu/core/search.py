@@ -33,7 +33,8 @@ The customers' search, with its own column of words and number prefixes, is
 from __future__ import annotations
 
 from django.db import connection, migrations, transaction
-from django.db.models import Q
+from django.db.models import CharField, Q, TextField
+from django.db.models.lookups import Contains, IContains
 
 PROBE = 5000
 MIN_TERM = 3  # a trigram index cannot serve a shorter substring
@@ -128,10 +129,33 @@ def probe(table: str, columns: list[str], term: str, limit: int = PROBE) -> list
         return [row[0] for row in cursor.fetchall()]
 
 
-def _plain(fields: list[str], term: str) -> Q:
+class CommonIContains(IContains):
+    """`icontains` for a term known to match many rows (the probe found PROBE or more, or it is a
+    latin pair). Its SQL is `icontains`'s; `known_common` tells the SQLite scope (PageOwner,
+    kehu/accounts/scope.py) that a page query may walk the list's order, since matches come within
+    a few rows. A plain substring match keeps the scope's owner index instead, against the rare
+    term that would walk the whole table. Registered as `common_icontains` (kehu/core/apps.py)."""
+
+    known_common = True
+
+
+class CommonContains(Contains):
+    """`contains` for a term known to be common (`search_text`, already lower-case): as above."""
+
+    known_common = True
+
+
+def register_lookups() -> None:
+    for field in (CharField, TextField):
+        field.register_lookup(CommonIContains, "common_icontains")
+        field.register_lookup(CommonContains, "common_contains")
+
+
+def _plain(fields: list[str], term: str, common: bool = False) -> Q:
+    lookup = "common_icontains" if common else "icontains"
     condition = Q()
     for field in fields:
-        condition |= Q(**{f"{field}__icontains": term})
+        condition |= Q(**{f"{field}__{lookup}": term})
     return condition
 
 
@@ -152,7 +176,11 @@ def short_window_probe(queryset, paths: list[str], term: str, window: int | None
         low, top = cursor.fetchone()
     if top is None or top - low < window:  # the ids span no more rows than the window
         return None
-    found = queryset.filter(pk__gt=top - window).filter(_plain(paths, term)).order_by()
+    found = queryset.filter(pk__gt=top - window).filter(_plain(paths, term)).order_by("pk")
+    # the window is read in id order and each row's scope tested (PageOwner): planned from the
+    # scope instead, SQLite read a department's customers and the public pool's first and then
+    # their follow-ups in the window (a supervisor's one-character search: 520-690 ms at 5M, 30 ms so)
+    found.query.walk_in_order = True
     return list(found.values_list("pk", flat=True)[:PROBE]), window
 
 
@@ -175,7 +203,7 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
         if len(ids) >= PROBE:
             # common in the record's own text: the list's ordered page meets matches after a few
             # rows, whatever the related paths add
-            return _plain(fields, term)
+            return _plain(fields, term, common=True)
         condition = Q(pk__in=ids)
     for path in related:
         ids = None if short else _related_ids(model, path, term)
@@ -198,8 +226,8 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
     # is small or the term is common among them
     joined = any("__" in path for path in windowed)
     found = short_window_probe(base, windowed, term, RELATED_WINDOW if joined else SHORT_WINDOW)
-    if found is None or len(found[0]) >= PROBE:
-        return condition | plain
+    if found is None or len(found[0]) >= PROBE:  # a small table, or common among the newest rows
+        return condition | _plain(windowed, term, common=True)
     if notices is not None:
         notices.append(found[1])
     return condition | Q(pk__in=found[0])

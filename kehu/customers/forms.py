@@ -211,7 +211,7 @@ def search_condition(term: str, model=Customer) -> Q:
         if prefix:
             return number_condition(prefix)
     if len(term) < 3 or connection.vendor not in ("sqlite", "postgresql"):
-        return Q(search_text__contains=term)
+        return Q(search_text__common_contains=term)
     table = model._meta.db_table
     if connection.vendor == "sqlite":
         # a quoted phrase of the trigram tokenizer is a substring match answered from the index's
@@ -223,7 +223,7 @@ def search_condition(term: str, model=Customer) -> Q:
     else:
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         if _pg_estimated_share(f"%{escaped}%", table) >= SEARCH_COMMON_SHARE:
-            return Q(search_text__contains=term)
+            return Q(search_text__common_contains=term)
         sql = f"SELECT id FROM {table} WHERE deleted_at IS NULL AND search_text LIKE %s LIMIT %s"
         params = [f"%{escaped}%", SEARCH_PROBE]
     with connection.cursor() as cursor:
@@ -231,7 +231,7 @@ def search_condition(term: str, model=Customer) -> Q:
         ids = [row[0] for row in cursor.fetchall()]
     if len(ids) < params[-1]:
         return Q(pk__in=ids)
-    return Q(search_text__contains=term)
+    return Q(search_text__common_contains=term)
 
 
 def number_condition(prefix: str) -> Q:
