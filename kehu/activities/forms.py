@@ -1,12 +1,12 @@
 import django_filters
 from django import forms
-from django.db.models import DateTimeField, Func, Q
+from django.db.models import Q
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.models import User
-from kehu.core.filters import DictFilter, KehuFilterSet, LocalDateFilter
+from kehu.core.filters import DictFilter, KehuFilterSet, LocalDateFilter, WalkOnly
 from kehu.core.forms import KehuModelForm
 from kehu.core.widgets import AutocompleteSelect
 from kehu.customers.models import Contact, Customer
@@ -78,21 +78,6 @@ def _date_filter(field, lookup, label):
 
 
 PENDING_PROBE = 1000  # pending next actions listed by id below this many (FollowUpFilterSet.filter_pending)
-
-
-class WalkOnly(Func):
-    """A column as an expression no index serves on SQLite, so a filter on it is applied to the
-    rows the list's order reads; the plain column elsewhere (PostgreSQL plans from its histograms).
-    `COALESCE(column, NULL)`, not `+column`: SQLite still took `+next_action_at >= ?` (and
-    `next_action_at || ''`) as proof of `next_action_at IS NOT NULL`, the condition of the partial
-    fu_next_due_idx, read all ~100,000 pending follow-ups from it and sorted them (330 ms at 5M
-    follow-ups, 0.7-1.4 s with a scope); through COALESCE it walks the list's order (2 ms)."""
-
-    template = "%(expressions)s"
-    output_field = DateTimeField()
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="COALESCE(%(expressions)s, NULL)", **extra)
 
 
 class FollowUpFilterSet(KehuFilterSet):

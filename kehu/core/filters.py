@@ -11,10 +11,29 @@ import django_filters.constants
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.db.models import Func
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import TaggedItem
+
+
+class WalkOnly(Func):
+    """A column as an expression no index serves on SQLite, so a condition on it is tested on the
+    rows the list's order (or another condition's index) reads; the plain column on PostgreSQL,
+    which plans from its histograms. For a value SQLite takes for rare when it is common: without
+    a histogram it judges `email = ''` (a fifth of all customers) by the index's average of two rows
+    per value.
+
+    `COALESCE(column, NULL)`, not `+column`: SQLite still took `+next_action_at >= ?` (and
+    `next_action_at || ''`) as proof of `next_action_at IS NOT NULL`, the condition of the partial
+    fu_next_due_idx, read all ~100,000 pending follow-ups from it and sorted them (330 ms at 5M
+    follow-ups, 0.7-1.4 s with a scope); through COALESCE it walks the list's order (2 ms)."""
+
+    template = "%(expressions)s"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="COALESCE(%(expressions)s, NULL)", **extra)
 
 
 def local_day_start(day: datetime.date, tz=None) -> datetime.datetime:

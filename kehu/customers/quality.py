@@ -28,11 +28,13 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Length
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kehu.core import phones
+from kehu.core.filters import WalkOnly
 
 from . import normalize
 from .models import Contact, Customer, QualityDismissal, QualityIssue, QualityScan
@@ -46,7 +48,9 @@ STALE_MINUTES = 30  # a running scan older than this lost its worker
 
 # what a customer should have besides its required fields: (key, label, condition for "missing")
 RECOMMENDED = [
-    ("contact_details", gettext_lazy("Phone or e-mail"), Q(phone="") & Q(email="")),
+    # WalkOnly: SQLite judges `email = ''` by the e-mail index's two rows per value, reads the
+    # 225,000 customers without one from it and sorts them (300 ms at 1M with a one-month filter)
+    ("contact_details", gettext_lazy("Phone or e-mail"), Q(Exact(WalkOnly("phone"), "")) & Q(Exact(WalkOnly("email"), ""))),
     ("contact_person", gettext_lazy("A contact person"), None),  # NOT EXISTS a contact: built in missing_q
     ("industry", gettext_lazy("Industry"), Q(industry__isnull=True)),
     ("type", gettext_lazy("Customer type"), Q(type__isnull=True)),
