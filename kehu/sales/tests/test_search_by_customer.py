@@ -1,5 +1,6 @@
 """An opportunity search for a customer's number reads the customers' number index
-(CustomerFilterSet.probe_ids), not every opportunity joined to its customer."""
+(CustomerFilterSet.probe_ids), not every opportunity joined to its customer; the opportunities of
+the customers found become one id list, which the page reads in its own order."""
 
 import pytest
 
@@ -18,10 +19,27 @@ def test_opportunity_search_by_customer_number(client, org):
     assert registry.get("customer").filterset.probe_ids(a.number) == [a.pk]
     fs = rt.filterset({"q": a.number}, queryset=rt.visible(org.admin), user=org.admin)
     sql = str(fs.qs.query)
-    assert '"customer_id" IN' in sql and "LIKE" not in sql.upper(), sql  # no walk through the join
+    assert f'"sales_opportunity"."id" IN ({wanted.pk})' in sql and "LIKE" not in sql.upper(), sql  # no walk
     rows = client.get(f"/api/v1/opportunities/?q={a.number}", **auth(org.admin)).json()["results"]
     assert [r["id"] for r in rows] == [wanted.pk]
     assert other.pk not in [r["id"] for r in rows]
+
+
+@pytest.mark.django_db
+def test_customers_with_many_opportunities_keep_the_customer_condition(client, org, monkeypatch):
+    """The opportunities of the customers found are listed by id up to PROBE; past it the term is
+    common among opportunities and the page keeps `customer_id IN (...)` in its own order."""
+    from kehu.core import search
+
+    monkeypatch.setattr(search, "PROBE", 3)
+    a = make_customer(org.manager)
+    many = [make_opportunity(org.manager, customer=a) for _i in range(3)]
+    make_opportunity(org.manager, customer=make_customer(org.manager))
+    rt = registry.get("opportunity")
+    sql = str(rt.filterset({"q": a.number}, queryset=rt.visible(org.admin), user=org.admin).qs.query)
+    assert f'"sales_opportunity"."customer_id" IN ({a.pk})' in sql, sql
+    rows = client.get(f"/api/v1/opportunities/?q={a.number}", **auth(org.admin)).json()["results"]
+    assert sorted(r["id"] for r in rows) == sorted(o.pk for o in many)
 
 
 @pytest.mark.django_db
