@@ -14,6 +14,11 @@ def is_cjk(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
 
 
+def is_word_pair(term: str) -> bool:
+    """A two-character Chinese word (发票): searched among the articles' character pairs."""
+    return len(term) == 2 and all(is_cjk(ch) for ch in term)
+
+
 def category_label(c: ArticleCategory) -> str:
     return "\u3000" * c.depth + c.name
 
@@ -56,7 +61,7 @@ class ArticleFilterSet(KehuFilterSet):
         from kehu.core.search import search_q
 
         term = (value or "").strip()
-        if len(term) == 2 and all(is_cjk(ch) for ch in term):
+        if is_word_pair(term):
             self.search_notices = []
             return queryset.filter(search_q(queryset.model, ["search_words"], f" {term} ", indexed=True))
         return super().search(queryset, name, value)
