@@ -148,8 +148,23 @@ def _instance_rows(queryset, field: str, forward_desc: bool, data, size: int) ->
             break
     if not ids:
         return []
-    by_id = queryset.order_by().in_bulk(ids)
+    by_id = _loader(queryset).in_bulk(ids)
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def _loader(queryset):
+    """The queryset that loads the page's rows by id: its joins, prefetches and deferred fields,
+    without its conditions, which the ids already met. The data scope of a ticket (owner, handler
+    or customer's owner) is a union of three index reads: loading the rows, it was evaluated a
+    second time (7 ms for a rep at 1.5M tickets). A queryset with annotations or extra SQL, which
+    may depend on its joins, is kept whole."""
+    query = queryset.query
+    if query.annotations or query.extra or query.distinct:
+        return queryset.order_by()
+    loader = queryset.model._base_manager.db_manager(queryset.db).order_by()
+    loader.query.select_related = query.select_related
+    loader.query.deferred_loading = query.deferred_loading
+    return loader.prefetch_related(*queryset._prefetch_related_lookups)
 
 
 def _ordered(qs, field: str, forward_desc: bool):

@@ -68,6 +68,24 @@ def test_cursor_page_is_a_row_comparison_the_index_can_be_entered_with(org, sort
         assert "TEMP B-TREE" not in plan
 
 
+def test_the_page_rows_are_loaded_by_id_without_the_scope_again(org):
+    """A rep's tickets are those they created, handle or whose customer they own: a union of three
+    index reads, evaluated once to find the page's ids, not again to load the rows (7 ms a page
+    at 1.5M tickets). The rows keep the list's joins and order."""
+    from kehu.service.testing import make_ticket
+
+    mine = [make_ticket(org.manager, customer=make_customer(org.manager)) for _i in range(3)]
+    make_ticket(org.manager2, customer=make_customer(org.manager2))  # not theirs
+    rt = registry.get("ticket")
+    with CaptureQueriesContext(connection) as ctx:
+        page = paginate(rt.visible(org.manager).select_related("customer"), sort="-id", cursor=None, size=2)
+    assert [t.pk for t in page.items] == [t.pk for t in reversed(mine)][:2]
+    assert page.items[0].customer.name == mine[-1].customer.name  # the list's join, no query more
+    tickets = [q["sql"] for q in ctx.captured_queries if 'FROM "service_ticket"' in q["sql"]]
+    assert len(tickets) == 2 and "UNION" in tickets[0].upper(), tickets
+    assert "UNION" not in tickets[1].upper() and '"customers_customer"' in tickets[1], tickets[1]
+
+
 @pytest.mark.parametrize("sort", ["due_at", "-due_at"])
 def test_nullable_sort_walks_in_segments_each_entered_through_the_index(org, sort):
     """NULL due dates: every segment a plain index range (no `OR`), the walk unchanged."""
