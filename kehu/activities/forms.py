@@ -1,12 +1,13 @@
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.db.models.lookups import GreaterThanOrEqual
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.models import User
-from kehu.core.filters import DictFilter, KehuFilterSet, LocalDateFilter, WalkOnly
+from kehu.core.filters import DictFilter, KehuFilterSet, LocalDateFilter, WalkOnly, listed_or_walked
 from kehu.core.forms import KehuModelForm
 from kehu.core.widgets import AutocompleteSelect
 from kehu.customers.models import Contact, Customer
@@ -95,22 +96,16 @@ class FollowUpFilterSet(KehuFilterSet):
         fields = []
 
     def filter_pending(self, queryset, name, value):
-        """Next actions still to come. Their number decides the plan, as a search term's does
-        (kehu/core/search.py): fewer than PENDING_PROBE of them are read from the partial
-        fu_next_due_idx and the list shows those (sorting at most that many rows); more are common,
-        and the list is read in its own order, where they come after a few rows. SQLite cannot tell the two apart (it has no
-        histogram) and read every pending follow-up from the index to sort them: 0.4-1.1 s at 5M."""
+        """Next actions still to come, planned by their number (kehu.core.filters.listed_or_walked):
+        SQLite read every pending follow-up from fu_next_due_idx to sort them (0.4-1.1 s at 5M)."""
         if value is None:
             return queryset
         now = timezone.now()
         cond = Q(next_action_at__isnull=False, next_action_at__gte=now)
         if not value:
             return queryset.exclude(cond)
-        ids = list(FollowUp.objects.filter(cond).order_by().values_list("pk", flat=True)[:PENDING_PROBE])
-        if len(ids) < PENDING_PROBE:
-            return queryset.filter(pk__in=ids)
-        # common: the same condition on an expression no index serves, so the page walks the list's order
-        return queryset.alias(pending_at=WalkOnly("next_action_at")).filter(pending_at__gte=now)
+        return listed_or_walked(queryset, cond, Q(GreaterThanOrEqual(WalkOnly("next_action_at"), now)),
+                                limit=PENDING_PROBE)
 
 
 class TaskFilterSet(KehuFilterSet):
