@@ -2,10 +2,19 @@
 
 import django_filters
 from django import forms
+from django.db.models import Q
+from django.db.models.lookups import Exact
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.filters import DictFilter, KehuFilterSet, PlainFilterSet, UserFilter
+from kehu.core.filters import (
+    DictFilter,
+    KehuFilterSet,
+    PlainFilterSet,
+    UserFilter,
+    WalkOnly,
+    listed_or_walked,
+)
 from kehu.core.forms import KehuModelForm, PlainModelForm
 from kehu.core.widgets import AutocompleteSelect
 from kehu.customers.models import Contact, Customer
@@ -60,7 +69,7 @@ class TicketFilterSet(KehuFilterSet):
     channel = django_filters.ChoiceFilter(choices=Ticket.Channel.choices, label=_("Channel"))
     handler = UserFilter(field_name="handler_id", label=_("Handler"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
-    breached = django_filters.BooleanFilter(field_name="breached", label=_("SLA breached"))
+    breached = django_filters.BooleanFilter(method="filter_breached", label=_("SLA breached"))
     search_fields = ["number", "summary", "customer__name"]
     search_indexed = True  # migration 0007: kehu.core.search.search_index_operation
     primary = ["status", "priority", "type", "breached", "handler"]
@@ -68,6 +77,16 @@ class TicketFilterSet(KehuFilterSet):
     class Meta:
         model = Ticket
         fields = []
+
+    def filter_breached(self, queryset, name, value):
+        """Planned by the number of breached tickets (kehu.core.filters.listed_or_walked): with a
+        status, SQLite read all of that status's breached tickets from ticket_breached_due_idx and
+        sorted them (a supervisor's 25,000 assigned breached tickets at 1.5M: 65 ms)."""
+        if value is None:
+            return queryset
+        if not value:
+            return queryset.filter(breached=False)
+        return listed_or_walked(queryset, Q(breached=True), Q(Exact(WalkOnly("breached"), True)))
 
 
 class FeedbackForm(PartiesMixin, KehuModelForm):

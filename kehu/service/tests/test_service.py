@@ -250,3 +250,29 @@ def test_queue_offers_the_service_team_and_the_ticket_page_everyone(org):
     assert f"/tickets/{ticket.pk}/transitions/assign/" in detail
     form = ui(org.supervisor).get(f"/tickets/{ticket.pk}/transitions/assign/").content.decode()
     assert f'value="{org.manager.pk}"' in form  # the assign transition's handler field: everyone
+
+
+@pytest.mark.parametrize("few_rows", [10, 2])
+def test_the_breached_filter_with_few_and_many_breaches(org, monkeypatch, few_rows):
+    """Issue 12: breached tickets are planned by their number (kehu.core.filters.listed_or_walked):
+    a few are listed by id, many are tested on the rows of the list's order, with or without a
+    status (SQLite read all 25,000 of a status's breaches and sorted them: 65 ms)."""
+    from kehu.core import filters
+
+    monkeypatch.setattr(filters, "FEW_ROWS", few_rows)
+    late = [make_ticket(org.manager, status="assigned", handler=org.service) for _i in range(3)]
+    Ticket.all_objects.filter(pk__in=[t.pk for t in late]).update(breached=True)
+    on_time = make_ticket(org.manager, status="assigned", handler=org.service)
+    new_breach = make_ticket(org.manager)
+    Ticket.all_objects.filter(pk=new_breach.pk).update(breached=True)
+    client = api(org.supervisor)
+    rows = client.get("/api/v1/tickets/?status=assigned&breached=true").json()["results"]
+    assert [r["id"] for r in rows] == [t.pk for t in reversed(late)]
+    rows = client.get("/api/v1/tickets/?breached=true").json()["results"]
+    assert [r["id"] for r in rows] == [new_breach.pk, *[t.pk for t in reversed(late)]]
+    rows = client.get("/api/v1/tickets/?breached=false&status=assigned").json()["results"]
+    assert [r["id"] for r in rows] == [on_time.pk]
+    with CaptureQueriesContext(connection) as ctx:
+        client.get("/api/v1/tickets/?status=assigned&breached=true")
+    page = next(q["sql"] for q in ctx.captured_queries if 'FROM "service_ticket"' in q["sql"] and "ORDER BY" in q["sql"])
+    assert ('"service_ticket"."id" IN (' in page) == (few_rows > 4), page
