@@ -36,6 +36,8 @@ from django.db import connection, migrations, transaction
 from django.db.models import CharField, Q, TextField
 from django.db.models.lookups import Contains, IContains
 
+from .filters import IdList
+
 PROBE = 5000
 MIN_TERM = 3  # a trigram index cannot serve a shorter substring
 SHORT_WINDOW = 30_000  # newest rows searched for a term under MIN_TERM characters (see the module)
@@ -210,15 +212,15 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
         if ids is None:
             windowed.append(path)
         elif ids:
-            through |= Q(**{f"{path.split('__', 1)[0]}_id__in": ids})
-    condition = Q(pk__in=found_ids)
+            through |= Q(**{f"{path.split('__', 1)[0]}_id__in": IdList(ids)})
+    condition = Q(pk__in=IdList(found_ids))
     if through:
         # the rows of the related records found, read once through the foreign key's index: as
         # `customer_id IN (4,000 customers)` beside the list's order and scope, SQLite walked the
         # whole table in id order for a rep whose few matches never filled the page (800k surveys:
         # 50 ms); as one id list the page reads those ids in its order (kehu/accounts/scope.py)
         rows = list(model._default_manager.filter(through).order_by().values_list("pk", flat=True)[:PROBE])
-        condition = Q(pk__in=sorted(set(found_ids) | set(rows))) if len(rows) < PROBE else condition | through
+        condition = Q(pk__in=IdList(sorted(set(found_ids) | set(rows)))) if len(rows) < PROBE else condition | through
     if not windowed:
         return condition
     base = model._default_manager.all() if queryset is None else queryset
@@ -228,7 +230,7 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
         # planner that guesses the term common walks the whole table for a rare one (PostgreSQL, a
         # rep's 5,080 of 1M tasks, "zh": 180 ms by the primary key, 20 ms through the owner)
         found = list(base.filter(plain).order_by().values_list("pk", flat=True)[:PROBE])
-        return condition | (plain if len(found) >= PROBE else Q(pk__in=found))
+        return condition | (plain if len(found) >= PROBE else Q(pk__in=IdList(found)))
     # no index answers these paths for this term (under three characters, or common in the
     # related records but not known to be common here): the newest rows only, unless the table
     # is small or the term is common among them
@@ -238,7 +240,7 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
         return condition | _plain(windowed, term, common=True)
     if notices is not None:
         notices.append(found[1])
-    return condition | Q(pk__in=found[0])
+    return condition | Q(pk__in=IdList(found[0]))
 
 
 def _related_ids(model, path: str, term: str) -> list[int] | None:

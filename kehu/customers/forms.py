@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.filters import DictFilter, KehuFilterSet, UserFilter
+from kehu.core.filters import DictFilter, IdList, KehuFilterSet, UserFilter
 from kehu.core.forms import KehuModelForm
 from kehu.core.models import DictItem
 from kehu.core.widgets import AutocompleteSelect
@@ -230,7 +230,7 @@ def search_condition(term: str, model=Customer) -> Q:
         cursor.execute(sql, params)
         ids = [row[0] for row in cursor.fetchall()]
     if len(ids) < params[-1]:
-        return Q(pk__in=ids)
+        return Q(pk__in=IdList(ids))
     return Q(search_text__common_contains=term)
 
 

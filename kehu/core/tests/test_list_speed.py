@@ -250,3 +250,23 @@ def test_html_list_says_the_filter_is_invalid_instead_of_listing_everything(org)
     body = response.content.decode()
     assert 'data-testid="filter-errors"' in body and "不该列出的客户" not in body
     assert list(response.context["page"].items) == []
+
+
+def test_id_lists_are_written_as_literals_and_only_ever_hold_integers(org):
+    """A search's probe ids go into the page query as one literal list (kehu.core.filters.IdList):
+    Django prepared and bound each of 5,000 values one by one (6.5 ms a list, several per header
+    search). Only integers can be in it; an empty list matches nothing, also inside an OR."""
+    from django.db.models import Q
+
+    from kehu.core.filters import IdList
+
+    a, b, c = (make_customer(org.manager, f"字面量{i}") for i in range(3))
+    qs = Customer.objects.filter(pk__in=IdList([c.pk, str(a.pk)])).order_by("pk")
+    assert list(qs) == [a, c]
+    sql, params = qs.query.sql_with_params()
+    assert f"IN ({c.pk}, {a.pk})" in sql and c.pk not in params
+    assert list(Customer.objects.filter(pk__in=IdList([]))) == []
+    assert list(Customer.objects.filter(Q(pk__in=IdList([])) | Q(pk=b.pk))) == [b]
+    with pytest.raises(ValueError):
+        IdList(["1) OR (1=1"])
+    assert sorted(IdList([3, 1])) == [1, 3] and len(IdList([3, 1])) == 2
