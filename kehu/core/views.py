@@ -416,12 +416,13 @@ def transition_buttons(rt: RecordType, obj, user) -> list[dict]:
     if rt.workflow is None:
         return []
     out = []
-    for t in rt.workflow.available(obj, user):
+    available, blocked = rt.workflow.offered(obj, user)
+    for t in available:
         targets = rt.workflow.targets(t, obj)
         out.append({"t": t, "targets": targets if len(targets) > 1 else [],
                     "dialog": bool(t.fields) or t.comment == "required",
                     "url": reverse(rt.url_name("transition"), args=[obj.pk, t.name])})
-    out += [{"t": t, "blocked": reason} for t, reason in rt.workflow.blocked(obj, user)]
+    out += [{"t": t, "blocked": reason} for t, reason in blocked]
     return out
 
 

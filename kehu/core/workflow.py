@@ -214,21 +214,31 @@ class Workflow:
             return _("There is no state “%(transition)s” can lead to.") % {"transition": t.label}
         return None
 
+    def offered(self, obj, user) -> tuple[list[Transition], list[tuple[Transition, str]]]:
+        """(the transitions this user may take on this record now: the buttons; the `explain`
+        transitions they may take from its state but whose guard objects now, with the reason:
+        the disabled buttons). Each guard is asked once: a guard may read the database."""
+        current = self.state(obj)
+        available, blocked = [], []
+        for t in self.transitions:
+            if not (self.may(user, t) and self.matches(current, t.source, obj)):
+                continue
+            reason = t.guard(obj, user) if t.guard is not None else None
+            if reason:
+                if t.explain:
+                    blocked.append((t, str(reason)))
+            elif self.targets(t, obj):
+                available.append(t)
+        return available, blocked
+
     def available(self, obj, user) -> list[Transition]:
         """The transitions this user may take on this record now (the buttons)."""
-        return [t for t in self.transitions if self.may(user, t) and self.refusal(obj, user, t) is None]
+        return self.offered(obj, user)[0]
 
     def blocked(self, obj, user) -> list[tuple[Transition, str]]:
         """The `explain` transitions this user may take from the record's state but whose guard
         objects now, with the reason (shown as disabled buttons)."""
-        current = self.state(obj)
-        out = []
-        for t in self.transitions:
-            if t.explain and t.guard is not None and self.may(user, t) and self.matches(current, t.source, obj):
-                reason = t.guard(obj, user)
-                if reason:
-                    out.append((t, str(reason)))
-        return out
+        return self.offered(obj, user)[1]
 
     def transition_to(self, obj, target: str) -> Transition | None:
         """The transition that leads `obj` to the state `target` (the pipeline board's drop)."""

@@ -480,3 +480,27 @@ def test_lines_added_through_the_api_retotal_the_order_once(org):
         assert order.total == sum((ln.gross for ln in order.lines.all()), Decimal("0"))
     # the products in one query, the lines in one INSERT: ten lines cost what one does
     assert counts[10] <= counts[1], counts
+
+
+def test_the_detail_page_asks_each_guard_once(org, monkeypatch):
+    """A guard may read the database (an order's lines): the buttons and the disabled buttons
+    with their reasons come from one pass (Workflow.offered), each guard asked once."""
+    from dataclasses import replace
+
+    from kehu.core.registry import registry
+    from kehu.core.views import transition_buttons
+
+    rt = registry.get("order")
+    calls = []
+
+    def not_yet(obj, user):
+        calls.append(obj.pk)
+        return "还不行"
+
+    monkeypatch.setattr(rt.workflow, "transitions", tuple(
+        replace(t, guard=not_yet) if t.name == "process" else t for t in rt.workflow.transitions))
+    order = make_order(org.manager)
+    buttons = transition_buttons(rt, order, org.manager)
+    assert calls == [order.pk]
+    assert [b["blocked"] for b in buttons if b["t"].name == "process"] == ["还不行"]
+    assert {b["t"].name for b in buttons if "blocked" not in b} >= {"cancel"}
