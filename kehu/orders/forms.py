@@ -1,12 +1,11 @@
 import django_filters
 from django import forms
 from django.db.models import Q
-from django.db.models.lookups import LessThan
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.filters import DictFilter, KehuFilterSet, WalkOnly, listed_or_walked
+from kehu.core.filters import DictFilter, KehuFilterSet
 from kehu.core.forms import KehuFormMixin, KehuModelForm, PreloadedModelChoiceField, preload_rows
 from kehu.core.widgets import AutocompleteSelect
 from kehu.customers.models import Contact, Customer
@@ -185,13 +184,11 @@ class OrderFilterSet(KehuFilterSet):
     def filter_late(self, queryset, name, value):
         if value is None:
             return queryset
-        today = timezone.localdate()
-        cond = Q(status__in=Order.OPEN, promised_date__lt=today)
-        if not value:
-            return queryset.exclude(cond)
-        # planned by their number: 77,000 late orders of 2M were read from order_open_promised_idx
-        # and sorted (40 ms); so many are met after a few rows of the list's order
-        return listed_or_walked(queryset, cond, Q(status__in=Order.OPEN) & Q(LessThan(WalkOnly("promised_date"), today)))
+        # read from the partial order_open_promised_idx and sorted. Planned by their number
+        # (listed_or_walked) it was no faster at 2M orders: late orders are old ones, so the
+        # newest-first walk read deep (an administrator's API list 17 -> 23.5 ms)
+        cond = Q(status__in=Order.OPEN, promised_date__lt=timezone.localdate())
+        return queryset.filter(cond) if value else queryset.exclude(cond)
 
     def filter_payment(self, queryset, name, value):
         """The payment status as the list shows it: overdue (not paid by the next instalment's
