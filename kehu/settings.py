@@ -63,6 +63,14 @@ def database_from_url(url: str) -> dict:
         page_cost = os.environ.get("KEHU_PG_RANDOM_PAGE_COST", "1.1").strip()
         if page_cost:
             options["options"] = f"{options.get('options', '')} -c random_page_cost={float(page_cost):g}".strip()
+        # JIT compilation pays off for long analytical queries; Kehu's are short, and a plan whose
+        # estimate is inflated (a probe with sequential scans discouraged, a misjudged join) spent
+        # 39-78 ms compiling before a query of a few ms (docs/decisions.md). "" leaves the server's.
+        jit = os.environ.get("KEHU_PG_JIT", "off").strip().lower()
+        if jit:
+            if jit not in ("on", "off"):
+                raise ImproperlyConfigured(f"KEHU_PG_JIT must be on, off or empty, not {jit!r}")
+            options["options"] = f"{options.get('options', '')} -c jit={jit}".strip()
         db = {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")) or "kehu",
