@@ -236,7 +236,7 @@ def probe_many(probes: list[tuple[str, list[str]]], limit: int) -> list[list[int
         for i, term, columns in todo:
             ors = " OR ".join(f"UPPER({c}::text) LIKE UPPER(%s)" for c in columns)
             cursor.execute(f"SELECT id FROM {TABLE} WHERE deleted_at IS NULL AND ({ors}) LIMIT %s",
-                           [*[core_search._like_pattern(term)] * len(columns), limit])
+                           [*[core_search.like_pattern(term)] * len(columns), limit])
             out[i] = [row[0] for row in cursor.fetchall()]
     return out
 
