@@ -153,8 +153,12 @@ def save_record(rt, form, by):
 
 
 def scope_field(rt) -> str:
-    """The form field that decides a record's visibility (`customer` for a contact)."""
+    """The form field that decides a record's visibility (`customer` for a contact, whose owner is
+    its customer's: `scope_decided_by`)."""
     from kehu.accounts.scope import scope_paths
 
+    decided_by = getattr(rt.model, "scope_decided_by", None)
+    if decided_by:
+        return decided_by
     path = next(iter(scope_paths(rt.model)), None)
     return path.split("__", 1)[0] if path else "__all__"

@@ -146,6 +146,9 @@ class KehuModel(models.Model):
     scope_includes_unowned = False
     # more than one path (kehu.accounts.scope.scope_paths): ("handler", "customer__owner")
     scope_paths: tuple[str, ...] = ()
+    # the form field that moves a record in or out of a scope when the owner is derived from it
+    # (a contact's owner is its customer's: "customer"); None = the scope path's own field
+    scope_decided_by: str | None = None
 
     # Human-readable numbers: `numbering = Numbering("KH")` fills `number` on creation (kehu/core/numbering.py)
     numbering = None

@@ -233,8 +233,13 @@ class Contact(KehuModel):
     # customer's (FTS5 on SQLite, trigram GIN on PostgreSQL; migration 0008)
     search_text = models.TextField(editable=False, default="")
 
-    scope_owner_field = "customer__owner"  # a contact is visible with its customer
+    # a contact is visible with its customer: its own `owner` is always its customer's (set in
+    # `save`, moved by `services.owner_follows` with every owner change), so the scope reads the
+    # contact's column and its indexes instead of joining every contact to its customer (a rep's
+    # contacts filtered by another owner: 400 ms at 2M contacts on PostgreSQL, 35 ms on SQLite)
+    scope_owner_field = "owner"
     scope_includes_unowned = True
+    scope_decided_by = "customer"  # the form field a user changes to move it (kehu.core.assignment.scope_field)
 
     @staticmethod
     def numbers_q(numbers) -> Q:
@@ -249,6 +254,9 @@ class Contact(KehuModel):
         verbose_name_plural = _("contacts")
         indexes = [
             models.Index(fields=["customer", "id"], name="contact_customer_idx", condition=ALIVE),
+            models.Index(fields=["owner", "id"], name="contact_owner_id_idx", condition=ALIVE),
+            models.Index(fields=["owner", "name", "id"], name="contact_owner_name_idx", condition=ALIVE),
+            models.Index(fields=["owner", "created_at", "id"], name="contact_owner_created_idx", condition=ALIVE),
             models.Index(fields=["id"], name="contact_alive_id_idx", condition=ALIVE),
             models.Index(fields=["name", "id"], name="contact_name_idx", condition=ALIVE),
             models.Index(fields=["created_at", "id"], name="contact_created_idx", condition=ALIVE),

@@ -640,6 +640,22 @@ def test_a_write_that_ends_outside_the_scope_is_rolled_back(org, monkeypatch):
     assert not Contact.all_objects.filter(name="看不见的人").exists()
 
 
+def test_the_contacts_scope_reads_their_own_owner_column(org):
+    """A contact's owner is its customer's, so the scope is the contact's own column (indexed with
+    the list's sorts), not a join of every contact to its customer (400 ms at 2M contacts on
+    PostgreSQL for a rep's contacts of another owner). Moving the customer moves what is seen."""
+    mine = make_contact(make_customer(org.manager, "本人客户有限公司"), "本人联系人")
+    theirs = make_contact(make_customer(org.manager2, "他人客户有限公司"), "他人联系人")
+    pooled = make_contact(make_customer(None, "公海客户二有限公司"), "公海联系人二")
+    rt = registry.get("contact")
+    qs = rt.filterset({"owner": org.admin.pk}, queryset=rt.visible(org.manager), user=org.manager).qs
+    where = str(qs.query).split(" WHERE ", 1)[1]
+    assert "customers_customer" not in where and f'"customers_contact"."owner_id" = {org.admin.pk}' in where, where
+    assert set(rt.visible(org.manager)) == {mine, pooled}
+    services.transfer_customers(Customer.objects.filter(pk=theirs.customer_id), org.manager, org.admin)
+    assert set(rt.visible(org.manager)) == {mine, theirs, pooled}
+
+
 def test_contacts_belong_to_their_customers_owner(org):
     pooled = make_customer(None, "公海客户有限公司")
     response = api(org.manager).post("/api/v1/contacts/", {"customer": pooled.pk, "name": "公海联系人"},
