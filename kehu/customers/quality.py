@@ -128,8 +128,9 @@ def scan_duplicates(scan: QualityScan) -> dict:
 # word), never a chain of pairs; one key shared by differently written names is a group too
 # (北京华为技术有限公司 and 华为技术(北京)有限公司 have the key 华为技术|北京). A group whose customers
 # all have the same name is the same-name kind's and is not repeated.
-# What blocking misses: two keys that differ in their first two characters (the create-time check's
-# probe, the core's first four characters, misses those too).
+# What blocking misses: two keys that differ in their first two characters. The create-time check
+# (services.similar_name_candidates) reads the same block around the new key, and also the names
+# that hold the core's first four characters when those are rare.
 
 BLOCK_PREFIX = 2
 BLOCK_LIMIT = 2000

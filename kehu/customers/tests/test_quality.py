@@ -417,3 +417,26 @@ def test_missing_contact_details_with_a_date_range_reads_the_date_index(org, see
         statistics.forget_figures()
     assert "cust_email_idx" not in text and "cust_phone_idx" not in text, text
     assert "cust_created_idx" in text, text
+
+
+@pytest.mark.django_db
+def test_the_create_time_check_reads_the_names_next_to_the_key_however_common_their_beginning(org):
+    """A name's beginning shared by many customers ("Atlas …"): the similar names are the keys next
+    to the new one in the name-key index, read as two index ranges. Before, only the newest 200
+    customers holding the first four characters were compared, so an older duplicate was missed."""
+    from django.test.utils import CaptureQueriesContext
+
+    from kehu.customers import normalize
+    from kehu.customers.services import find_duplicates
+
+    old = make_customer(org.manager, "Atlas Star Electronics Co., Ltd.")
+    names = [f"Atlas Harbour Trading {i:03d} Ltd." for i in range(210)]
+    Customer.objects.bulk_create([
+        Customer(name=n, number=f"KHT{i:05d}", owner=org.manager, name_key=normalize.name_key(n),
+                 search_text=n.lower()) for i, n in enumerate(names)])
+    with CaptureQueriesContext(connection) as queries:
+        found = find_duplicates(name="Atlas Star Electronics Limited", user=org.admin)
+    assert [d.customer.pk for d in found] == [old.pk]
+    ranges = [q["sql"] for q in queries.captured_queries
+              if '"customers_customer"."name_key" >=' in q["sql"] or '"customers_customer"."name_key" <' in q["sql"]]
+    assert len(ranges) == 2 and all(s.endswith("LIMIT 50") for s in ranges), ranges
