@@ -89,6 +89,88 @@ class PreloadedModelChoiceField(forms.ModelChoiceField):
         return super().to_python(value)
 
 
+class DictChoiceIterator(forms.models.ModelChoiceIterator):
+    def __iter__(self):
+        if not self.field.from_cache:
+            yield from super().__iter__()
+            return
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for item in self.field.cached_items():
+            yield self.choice(item)
+
+    def __len__(self):
+        if not self.field.from_cache:
+            return super().__len__()
+        return len(self.field.cached_items()) + (self.field.empty_label is not None)
+
+    def __bool__(self):
+        if not self.field.from_cache:
+            return super().__bool__()
+        return self.field.empty_label is not None or bool(self.field.cached_items())
+
+
+class DictItemChoiceField(forms.ModelChoiceField):
+    """A data dictionary value (`kehu.core.fields.dict_fk`): offered and validated from the
+    dictionary's cache (kehu.core.dictionary, the lists' cache), not by a query per field and form.
+    A customer's form has six such fields: each built its queryset from `limit_choices_to` for
+    every form (2 ms of an API edit) and read its values to render and to validate (5 queries per
+    edit page). The rule is the model field's: active values of the field's list. A queryset set
+    on the field after it was built (a form narrowing the choices) is read as usual."""
+
+    iterator = DictChoiceIterator
+
+    def __init__(self, queryset, *, limit_choices_to=None, **kwargs):
+        limit = dict(limit_choices_to or {})
+        self.kind = limit.get("kind", "")
+        super().__init__(queryset.filter(**limit), **kwargs)
+        self.from_cache = set(limit) == {"kind", "active"} and limit["active"] is True
+
+    def _set_queryset(self, queryset):
+        forms.ModelChoiceField._set_queryset(self, queryset)
+        self.from_cache = False  # narrowed by a form: its own queryset decides
+
+    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
+
+    def __deepcopy__(self, memo):
+        result = super().__deepcopy__(memo)  # sets the copy's queryset
+        result.from_cache = self.from_cache
+        return result
+
+    def cached_items(self) -> list:
+        from .dictionary import items_by_id
+
+        items = [item for item in items_by_id().values() if item.kind == self.kind and item.active]
+        items.sort(key=lambda item: (item.order, item.pk))  # DictItem's ordering within a list
+        return items
+
+    def to_python(self, value):
+        if not self.from_cache or value in self.empty_values:
+            return super().to_python(value)
+        from .dictionary import items_by_id
+        from .models import DictItem
+
+        if isinstance(value, DictItem):
+            value = value.pk
+        try:
+            pk = int(value) if not isinstance(value, bool) else None
+        except (TypeError, ValueError, OverflowError):
+            pk = None
+        item = items_by_id().get(pk) if pk is not None else None
+        if item is None:  # unknown, or added since the cache was filled: the queryset decides
+            return super().to_python(value)
+        if item.kind != self.kind or not item.active:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                        params={"value": value})
+        return item
+
+
+def resolves_choice(field) -> bool:
+    """A form field that reads the chosen row itself (from its queryset, preloaded rows or the
+    dictionary's cache): the model's own check of that foreign key would read it again."""
+    return type(field) is forms.ModelChoiceField or isinstance(field, (PreloadedModelChoiceField, DictItemChoiceField))
+
+
 def preload_rows(queryset, pks) -> dict:
     """{pk: row} of the rows of `queryset` among `pks` (ignoring what is not a number), in one
     query: the `preloaded` of a PreloadedModelChoiceField shared by many forms."""
@@ -124,8 +206,7 @@ class KehuFormMixin(BootstrapMixin):
 
             constrained = constrained_fields(self._meta.model)
             for name, field in self.fields.items():
-                if (type(field) is forms.ModelChoiceField or isinstance(field, PreloadedModelChoiceField)) \
-                        and name not in constrained and isinstance(self.cleaned_data.get(name), models.Model):
+                if resolves_choice(field) and name not in constrained and isinstance(self.cleaned_data.get(name), models.Model):
                     excluded.add(name)
         return excluded
 

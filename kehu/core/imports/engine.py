@@ -241,14 +241,14 @@ def _preload(form, cache: dict, refs: dict):
     from django import forms as djforms
     from django.contrib.auth import get_user_model
 
-    from kehu.core.forms import PreloadedModelChoiceField
+    from kehu.core.forms import DictItemChoiceField, PreloadedModelChoiceField
     from kehu.core.models import DictItem
 
     for name, ff in form.fields.items():
         if name in refs and isinstance(ff, djforms.ModelChoiceField):
             ff.__class__ = PreloadedModelChoiceField
             ff.preloaded = refs[name]
-        elif type(ff) is djforms.ModelChoiceField and ff.queryset is not None and \
+        elif type(ff) in (djforms.ModelChoiceField, DictItemChoiceField) and ff.queryset is not None and \
                 ff.queryset.model in (DictItem, get_user_model()):
             if name not in cache:
                 cache[name] = {o.pk: o for o in ff.queryset} if ff.queryset is not None else {}

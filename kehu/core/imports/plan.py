@@ -33,7 +33,7 @@ from django.forms.models import BaseModelForm, InlineForeignKeyField
 from django.forms.utils import ErrorDict
 
 from kehu.core.customfields import CustomFieldsFormMixin
-from kehu.core.forms import KehuFormMixin, PreloadedModelChoiceField
+from kehu.core.forms import KehuFormMixin, PreloadedModelChoiceField, resolves_choice
 
 CACHE_SIZE = 5000  # cleaned values kept per field of a pure field class (dates, choices, dictionary values)
 
@@ -117,7 +117,7 @@ class FormPlan:
             if not f.blank and not ff.required:
                 self.maybe_empty.append((name, ff))
             if isinstance(form, KehuFormMixin) and name not in constrained and \
-                    (type(ff) is forms.ModelChoiceField or isinstance(ff, PreloadedModelChoiceField)):
+                    resolves_choice(ff):
                 self.fk_resolved.append(name)
         self.static_exclude |= {n for n, ff in form_fields.items() if isinstance(ff, InlineForeignKeyField)}
         self.model_fields = [f for f in opts.fields if f.name not in self.static_exclude and not f.generated]
