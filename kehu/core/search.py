@@ -188,7 +188,8 @@ def _plain(fields: list[str], term: str, common: bool = False) -> Q:
     return condition
 
 
-def short_window_probe(queryset, paths: list[str], term: str, window: int | None = None) -> tuple[list[int], int] | None:
+def short_window_probe(queryset, paths: list[str], term: str, window: int | None = None,
+                       condition: Q | None = None) -> tuple[list[int], int] | None:
     """(ids of up to PROBE rows of `queryset` (the list as its user sees it: data scope and filters
     applied) among the table's newest SHORT_WINDOW rows whose search `paths` contain `term`, the
     window's size), or None when the table has no more rows than the window.
@@ -205,7 +206,8 @@ def short_window_probe(queryset, paths: list[str], term: str, window: int | None
         low, top = cursor.fetchone()
     if top is None or top - low < window:  # the ids span no more rows than the window
         return None
-    found = queryset.filter(pk__gt=top - window).filter(_plain(paths, term)).order_by("pk")
+    found = queryset.filter(pk__gt=top - window).filter(_plain(paths, term) if condition is None else condition)
+    found = found.order_by("pk")
     # the window is read in id order and each row's scope tested (PageOwner): planned from the
     # scope instead, SQLite read a department's customers and the public pool's first and then
     # their follow-ups in the window (a supervisor's one-character search: 520-690 ms at 5M, 30 ms so)
@@ -233,10 +235,25 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
             # common in the record's own text: the list's ordered page meets matches after a few
             # rows, whatever the related paths add
             return _plain(fields, term, common=True)
-    through = Q()
+    through, ranged = Q(), Q()
     for path in related:
-        ids = None if short else _related_ids(model, path, term)
-        if ids is None:
+        key_range = None if short else _related_condition(model, path, term)
+        ids = None if short or key_range is not None else _related_ids(model, path, term)
+        if key_range is not None:
+            # a range of the foreign key (a customer-number prefix: the customers of a month, or
+            # one customer's number), cheaper than listing the related ids and shorter than a list
+            # of thousands. Its rows are listed when few (the foreign key's index); else the range is
+            # tested where the related text would have been, on the rep's rows or the newest ones,
+            # without reading the related record. Before, a prefix of more customers than the probe
+            # lists had the related record's text tested for the number, which matched nothing (a
+            # rep's list came back empty).
+            source = queryset if narrow and queryset is not None else model._default_manager.all()
+            rows = list(source.filter(key_range).order_by().values_list("pk", flat=True)[:PROBE])
+            if len(rows) < PROBE:
+                found_ids = [*found_ids, *rows]
+            else:
+                ranged |= key_range
+        elif ids is None:
             windowed.append(path)
         elif ids:
             through |= Q(**{f"{path.split('__', 1)[0]}_id__in": IdList(ids)})
@@ -248,11 +265,13 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
         # 50 ms); as one id list the page reads those ids in its order (kehu/accounts/scope.py)
         rows = list(model._default_manager.filter(through).order_by().values_list("pk", flat=True)[:PROBE])
         condition = Q(pk__in=IdList(sorted(set(found_ids) | set(rows)))) if len(rows) < PROBE else condition | through
-    if not windowed:
+    if not windowed and not ranged:
         return condition
     base = model._default_manager.all() if queryset is None else queryset
-    plain = _plain(windowed, term)
+    plain = (_plain(windowed, term) if windowed else Q()) | ranged
     if narrow:
+        if not windowed:  # the range alone, which the rep's rows already met PROBE times
+            return condition | ranged
         # the rep's rows read through the scope's owner index, unordered: in the list's order a
         # planner that guesses the term common walks the whole table for a rare one (PostgreSQL, a
         # rep's 5,080 of 1M tasks, "zh": 180 ms by the primary key, 20 ms through the owner)
@@ -261,10 +280,11 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
     # no index answers these paths for this term (under three characters, or common in the
     # related records but not known to be common here): the newest rows only, unless the table
     # is small or the term is common among them
-    joined = any("__" in path for path in windowed)
-    found = short_window_probe(base, windowed, term, RELATED_WINDOW if joined else SHORT_WINDOW)
+    # a related record's text, or a range of the foreign key standing for it: the smaller window
+    joined = bool(ranged) or any("__" in path for path in windowed)
+    found = short_window_probe(base, windowed, term, RELATED_WINDOW if joined else SHORT_WINDOW, condition=plain)
     if found is None or len(found[0]) >= PROBE:  # a small table, or common among the newest rows
-        return condition | _plain(windowed, term, common=True)
+        return condition | (_plain(windowed, term, common=True) if windowed else Q()) | ranged
     if notices is not None:
         notices.append(found[1])
     return condition | Q(pk__in=IdList(found[0]))
@@ -281,6 +301,17 @@ def _related_ids(model, path: str, term: str) -> list[int] | None:
     rt = registry.for_model(related_model)
     probe_ids = getattr(rt.filterset, "probe_ids", None) if rt is not None and rt.filterset else None
     return probe_ids(term) if probe_ids else None
+
+
+def _related_condition(model, path: str, term: str) -> Q | None:
+    """A condition on `model`'s foreign key of `path` from the related record type's filter set
+    (`related_condition`, e.g. a customer-number prefix as a range of customer ids), or None."""
+    from .registry import registry
+
+    fk, _rest = path.split("__", 1)
+    rt = registry.for_model(model._meta.get_field(fk).related_model)
+    make = getattr(rt.filterset, "related_condition", None) if rt is not None and rt.filterset else None
+    return make(term, fk) if make else None
 
 
 def probe_ids(filterset_class, term: str) -> list[int] | None:

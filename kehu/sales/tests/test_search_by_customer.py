@@ -28,7 +28,8 @@ def test_opportunity_search_by_customer_number(client, org):
 @pytest.mark.django_db
 def test_customers_with_many_opportunities_keep_the_customer_condition(client, org, monkeypatch):
     """The opportunities of the customers found are listed by id up to PROBE; past it the term is
-    common among opportunities and the page keeps `customer_id IN (...)` in its own order."""
+    common among opportunities and the page keeps the customer condition in its own order (for a
+    customer number, the range of its customer's id)."""
     from kehu.core import search
 
     monkeypatch.setattr(search, "PROBE", 3)
@@ -37,7 +38,7 @@ def test_customers_with_many_opportunities_keep_the_customer_condition(client, o
     make_opportunity(org.manager, customer=make_customer(org.manager))
     rt = registry.get("opportunity")
     sql = str(rt.filterset({"q": a.number}, queryset=rt.visible(org.admin), user=org.admin).qs.query)
-    assert f'"sales_opportunity"."customer_id" IN ({a.pk})' in sql, sql
+    assert f'"sales_opportunity"."customer_id" >= {a.pk} AND "sales_opportunity"."customer_id" <= {a.pk}' in sql, sql
     rows = client.get(f"/api/v1/opportunities/?q={a.number}", **auth(org.admin)).json()["results"]
     assert sorted(r["id"] for r in rows) == sorted(o.pk for o in many)
 
@@ -97,3 +98,47 @@ def test_a_reps_own_list_is_searched_whole(client, org, monkeypatch):
     assert [row["id"] for row in r.json()["results"]] == [mine_old.pk] and "X-Kehu-Search-Window" not in r
     r = client.get("/api/v1/opportunities/?q=zh", **auth(org.admin))  # every opportunity: the window
     assert r["X-Kehu-Search-Window"] == "2" and mine_old.pk not in {row["id"] for row in r.json()["results"]}
+
+
+@pytest.mark.django_db
+def test_a_number_prefix_of_many_customers_finds_their_rows_by_the_customer_id_range(client, org, monkeypatch):
+    """A customer-number prefix that covers more customers than the probe lists ("KH202312", a
+    month of customers) is the range of their ids: every opportunity of those customers is found,
+    for an administrator and for a rep, without a window. Before, the fallback tested the
+    customer's name for the number, which matched nothing: a rep's list came back empty."""
+    from kehu.core import search
+    from kehu.customers.models import Customer
+
+    monkeypatch.setattr(search, "PROBE", 2)
+    mine = [make_customer(org.manager) for _i in range(3)]
+    theirs = make_opportunity(org.manager2, customer=make_customer(org.manager2))
+    later = make_customer(org.manager)
+    Customer.all_objects.filter(pk=later.pk).update(number="KH209912310001")  # another month, after the range
+    prefix = mine[0].number[:8]
+    assert all(c.number.startswith(prefix) for c in mine)
+    wanted = [make_opportunity(org.manager, customer=c) for c in mine]
+    make_opportunity(org.manager, customer=later)
+    for user, expected in ((org.admin, {*[o.pk for o in wanted], theirs.pk}), (org.manager, {o.pk for o in wanted})):
+        r = client.get(f"/api/v1/opportunities/?q={prefix}", **auth(user))
+        assert r.status_code == 200 and "X-Kehu-Search-Window" not in r
+        assert {row["id"] for row in r.json()["results"]} == expected, user
+    rt = registry.get("opportunity")
+    where = str(rt.filterset({"q": prefix}, queryset=rt.visible(org.admin), user=org.admin).qs.query).split(" WHERE ")[1]
+    assert '"sales_opportunity"."customer_id" >=' in where and "customers_customer" not in where, where
+
+
+@pytest.mark.django_db
+def test_a_number_range_with_other_numbers_inside_keeps_the_number_test(client, org, monkeypatch):
+    """A customer imported with its own number inside the prefix's id range: the range alone would
+    find its rows too, so the customer's number is tested as well."""
+    from kehu.core import search
+    from kehu.customers.models import Customer
+
+    monkeypatch.setattr(search, "PROBE", 2)
+    first, imported, last = (make_customer(org.manager) for _i in range(3))
+    Customer.all_objects.filter(pk=imported.pk).update(number="CRM-000042")
+    prefix = first.number[:8]
+    wanted = [make_opportunity(org.manager, customer=c) for c in (first, last)]
+    make_opportunity(org.manager, customer=imported)
+    rows = client.get(f"/api/v1/opportunities/?q={prefix}", **auth(org.admin)).json()["results"]
+    assert {row["id"] for row in rows} == {o.pk for o in wanted}
