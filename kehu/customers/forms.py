@@ -162,24 +162,18 @@ class CustomerFilterSet(KehuFilterSet):
 
         ids = set()
         for term in normalize.search_terms(value):
-            prefix = normalize.number_prefix(term)
-            if prefix:  # a number or its prefix: the id range of number_condition, when it is small
-                found = list(Customer.all_objects.filter(number_condition(prefix)).order_by()
-                             .values_list("pk", flat=True)[:PROBE])
-                if len(found) >= PROBE:
-                    return None
-                ids.update(found)
-                continue
             condition = search_condition(term)
             listed = listed_ids(condition)
             if listed is not None:
                 ids.update(listed)
                 continue
-            # judged common for a customer list's page, but another list may have few of them:
-            # up to PROBE ids through the index (not a sequential scan that "stops soon")
+            # judged common for a customer list's page (or a number prefix: a range of ids), but
+            # another list may have few of them: up to PROBE ids through the index (not a
+            # sequential scan that "stops soon")
             if len(term) < 3:
                 return None
-            if connection.vendor == "postgresql" and _pg_estimated_rows(like_pattern(term)) >= 2 * PROBE:
+            if connection.vendor == "postgresql" and not normalize.number_prefix(term) \
+                    and _pg_estimated_rows(like_pattern(term)) >= 2 * PROBE:
                 # the statistics expect far more than PROBE: reading PROBE ids to learn it cost
                 # 11 ms at 1M customers ("atla": 12,000 expected, 8,350 found)
                 return None
@@ -195,10 +189,11 @@ class CustomerFilterSet(KehuFilterSet):
 
     @classmethod
     def related_condition(cls, value: str, fk: str):
-        """A condition on another list's rows through their customer (`fk`) for a search that
-        `probe_ids` could not list (PROBE or more customers), when the customers' indexes still
-        express it: a number prefix ("KH202312", the customers of a month) as the range of their
-        ids (number_range_condition). None otherwise: the list then tests the customer's name.
+        """A condition on another list's rows through their customer (`fk`), asked before
+        `probe_ids` (kehu/core/search.py), when the customers' indexes express the search as a
+        range: a number prefix ("KH202312", the customers of a month, or one customer's number) as
+        the range of their ids (number_range_condition). None otherwise: the list then asks
+        `probe_ids` or tests the customer's name.
         Before, that name test was all a number prefix got, and it matched nothing: a rep's
         payments searched for KH202312 came back empty although 391 were theirs."""
         terms = normalize.search_terms(value)
@@ -283,13 +278,19 @@ def number_condition(prefix: str) -> Q:
 def number_range(prefix: str) -> tuple[int, int] | None:
     """(lowest, highest id) of the customers (the recycle bin's too) whose numbers lie in the
     range of `prefix` (see number_condition), or None when there are none."""
-    top = prefix + "9" * (Customer._meta.get_field("number").max_length - len(prefix))
-    in_range = Customer.all_objects.filter(number__gte=prefix, number__lte=top)
+    in_range = _numbers_in_range(prefix)
     first = in_range.order_by("number").values_list("pk", flat=True).first()
     if first is None:
         return None
     last = in_range.order_by("-number").values_list("pk", flat=True).first()
     return min(first, last), max(first, last)
+
+
+def _numbers_in_range(prefix: str):
+    """The customers (the recycle bin's too) whose number lies between `prefix` and `prefix`
+    followed by nines: a range of the number's unique index."""
+    top = prefix + "9" * (Customer._meta.get_field("number").max_length - len(prefix))
+    return Customer.all_objects.filter(number__gte=prefix, number__lte=top)
 
 
 def number_range_condition(prefix: str, fk: str) -> Q:
@@ -303,8 +304,7 @@ def number_range_condition(prefix: str, fk: str) -> Q:
         return Q(**{f"{fk}_id__in": []})
     low, high = found
     condition = Q(**{f"{fk}_id__gte": low, f"{fk}_id__lte": high})
-    top = prefix + "9" * (Customer._meta.get_field("number").max_length - len(prefix))
-    numbered = Customer.all_objects.filter(number__gte=prefix, number__lte=top).order_by().count()
+    numbered = _numbers_in_range(prefix).order_by().count()
     # as many numbers as ids in the range: no other number can be inside (the usual case, and no
     # count of the id range needed: 3-6 ms for a month of customers at 1M)
     exact = numbered == high - low + 1 or \
