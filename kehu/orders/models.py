@@ -224,7 +224,12 @@ class Order(Document):
         verbose_name_plural = _("orders")
         indexes = [
             models.Index(fields=["id"], name="order_alive_id_idx", condition=ALIVE),
-            models.Index(fields=["owner", "id"], name="order_owner_idx", condition=ALIVE),
+            # a rep's orders in id order, holding what their search tests (number, title, the customer
+            # whose name is read next) and the recycle-bin column of the condition, so SQLite plans it
+            # as covering: a rep's search read each of their 10,000 rows from the table (1-2
+            # characters or a common term at 2M orders: 40-66 ms, 15-34 ms so; kehu/core/search.py)
+            models.Index(fields=["owner", "id", "customer", "number", "title", "deleted_at"],
+                         name="order_owner_cover_idx", condition=ALIVE),
             models.Index(fields=["customer", "order_date", "id"], name="order_customer_idx", condition=ALIVE),
             models.Index(fields=["opportunity"], name="order_opp_idx", condition=ALIVE),
             models.Index(fields=["status", "id"], name="order_status_idx", condition=ALIVE),
@@ -564,7 +569,9 @@ class Payment(KehuModel):
             models.Index(fields=["created_at", "id"], name="payment_created_idx", condition=ALIVE),
             models.Index(fields=["amount", "id"], name="payment_amount_idx", condition=ALIVE),
             # the owner is the document's (a rep's payments: one index range, in every sort)
-            models.Index(fields=["owner", "id"], name="payment_owner_idx", condition=ALIVE),
+            # holding what a rep's search tests, as order_owner_cover_idx (15,000 payments a rep at 3M)
+            models.Index(fields=["owner", "id", "customer", "number", "reference", "deleted_at"],
+                         name="payment_owner_cover_idx", condition=ALIVE),
             models.Index(fields=["owner", "received_on", "id"], name="payment_owner_date_idx", condition=ALIVE),
             models.Index(fields=["owner", "created_at", "id"], name="payment_owner_created_idx", condition=ALIVE),
             models.Index(fields=["owner", "amount", "id"], name="payment_owner_amount_idx", condition=ALIVE),
