@@ -263,7 +263,8 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
         # `customer_id IN (4,000 customers)` beside the list's order and scope, SQLite walked the
         # whole table in id order for a rep whose few matches never filled the page (800k surveys:
         # 50 ms); as one id list the page reads those ids in its order (kehu/accounts/scope.py)
-        rows = list(model._default_manager.filter(through).order_by().values_list("pk", flat=True)[:PROBE])
+        source = queryset if narrow and queryset is not None else model._default_manager.all()
+        rows = list(source.filter(through).order_by().values_list("pk", flat=True)[:PROBE])
         condition = Q(pk__in=IdList(sorted(set(found_ids) | set(rows)))) if len(rows) < PROBE else condition | through
     if not windowed and not ranged:
         return condition
