@@ -60,13 +60,19 @@ def search_terms(meta) -> list[tuple[str, str, int]]:
         ("2 letters", "zh", BUDGET_API_SHORT),
         ("no match", "龘", BUDGET_API_SHORT),
         ("no match long", "龘龘龘龘", BUDGET_API_SHORT),
-        ("common term", s["city"], BUDGET_API),
-        ("pinyin initials", s["initials"], BUDGET_API),
+        ("common term", s["city"], _budget(s["city"])),
+        ("pinyin initials", s["initials"], _budget(s["initials"])),
         ("phone", s["phone"], BUDGET_API),
         ("phone fragment 4 digits", s["phone"][-4:], BUDGET_API),
-        ("contact name", s["contact_name"], BUDGET_API),
+        ("contact name", s["contact_name"], _budget(s["contact_name"])),
         ("e-mail domain", email.split("@", 1)[1], BUDGET_API),
     ]
+
+
+def _budget(term: str) -> int:
+    """The API budget of a sampled search term: the issue's "terms under 3 characters ≤ 50 ms" by
+    its length (a city such as 重庆 or a two-character name is one), else 20 ms."""
+    return BUDGET_API_SHORT if len(term) < 3 else BUDGET_API
 
 
 def _field_value(rt, name, field, user, tag):
