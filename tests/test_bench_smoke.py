@@ -13,6 +13,7 @@ from kehu.bench import SCALES, run
 CUSTOMERS = SCALES["small"]  # BENCH_SCALE=small: 10,000 customers and everything that hangs off them
 
 
+@pytest.mark.own_database
 def test_bench_smoke(tmp_path):
     db = run.SqliteDatabase(tmp_path)
     rows, notes = run.run_database(db, CUSTOMERS, tmp_path, requests=3, warmup=1, seconds=1.0,

@@ -14,6 +14,8 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
+
 from kehu.core.testing.smtp import free_port
 
 # what the proxy in front of Kehu sends: production redirects plain HTTP to HTTPS
@@ -48,6 +50,7 @@ def get(url):
         return exc.code, exc.read().decode("utf-8", "replace")
 
 
+@pytest.mark.own_database
 def test_production_mode_starts_and_serves_hashed_static_files(tmp_path):
     env = production_env(tmp_path)
     (tmp_path / "var").mkdir()
