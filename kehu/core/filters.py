@@ -281,7 +281,14 @@ class KehuFilterSet(django_filters.FilterSet):
         return queryset.filter(search_q(queryset.model, self.search_fields, value,
                                         indexed=getattr(self, "search_indexed", False),
                                         notices=self.search_notices, queryset=queryset,
-                                        narrow=self.narrow_scope(queryset.model)))
+                                        narrow=self.narrow_scope(queryset.model),
+                                        newest_first=self.newest_first()))
+
+    def newest_first(self) -> bool:
+        """The list is read newest first (no sort asked, or by id or creation), so a condition met
+        by many of the newest rows finds a page after a few of them (kehu/core/search.py)."""
+        sort = (self.data.get("sort") or "") if self.data is not None else ""
+        return sort.lstrip("-") in ("", "id", "created_at")
 
     NARROW_OWNERS = 3
 
@@ -360,6 +367,7 @@ class PlainFilterSet(django_filters.FilterSet):
 
     search = KehuFilterSet.search
     narrow_scope = KehuFilterSet.narrow_scope
+    newest_first = KehuFilterSet.newest_first
     NARROW_OWNERS = KehuFilterSet.NARROW_OWNERS
     primary: list[str] = []
     form = KehuFilterSet.form
