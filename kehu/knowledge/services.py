@@ -261,10 +261,10 @@ def rank(queryset, q: str, limit: int = RANKED_ROWS) -> list[Article]:
     needle = q.lower()
     fields = ("id", "title", "tag_text", "helpful_count")  # tuples: 1,000 model instances cost 10 ms
     queryset = queryset.select_related(None).prefetch_related(None)
-    from .forms import is_word_pair
+    from .forms import is_stored_word
 
     few = None
-    if len(q) < core_search.MIN_TERM and not is_word_pair(q):  # no index: the condition is tested per row
+    if len(q) < core_search.MIN_TERM and not is_stored_word(q):  # no index: the condition is tested per row
         few = list(queryset.order_by("pk").values_list(*fields)[:RANK_POOL + 1])
     if few is not None and len(few) <= RANK_POOL:
         pool = {row[0]: row for row in few}
