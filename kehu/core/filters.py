@@ -4,6 +4,7 @@ Every filter set understands `q` (free-text search), `tag`, `owner`, `mine`, `cr
 `created_before` and a `cf_<name>` filter per custom field.
 """
 
+import copy
 import datetime
 
 import django_filters
@@ -133,11 +134,23 @@ def user_choices():
     return [(pk, name if active else inactive % {"name": name}) for pk, name, active in filter_users()]
 
 
+class UserChoiceField(django_filters.fields.ChoiceField):
+    """A user's id checked against the per-process user memory as a set: ChoiceField walked and
+    normalised the 200 users' choices to validate one (0.2 ms of a 4 ms list request)."""
+
+    def valid_value(self, value):
+        from kehu.accounts.authcache import filter_users
+
+        return str(value) in {str(pk) for pk, _name, _active in filter_users()}
+
+
 class UserFilter(django_filters.ChoiceFilter):
     """One user (an owner, a responsible person), offered as a select whose options come from the
     per-process user memory (kehu/accounts/authcache.py) instead of 200 model instances per page:
     the active users, then the inactive ones marked so (a departed colleague's records are found
     to hand them over). An unknown user's id is refused like any invalid choice."""
+
+    field_class = UserChoiceField
 
     def __init__(self, *args, **kwargs):
         from .widgets import QuickSelect
@@ -216,7 +229,47 @@ def strict_booleans(filterset) -> None:
             f.field_class = StrictNullBooleanField
 
 
-class KehuFilterSet(django_filters.FilterSet):
+class OwnCopyFilters(dict):
+    """A filter set class's declared filters, copied for each filter set one level deep: each filter
+    and its options dict, not everything they reference. django-filter deep-copies them per list
+    request (with their choices, querysets and lazy labels: ~690 objects a customer list), and the
+    filter form deep-copies the fields made from them again; together 0.5 ms of a 4 ms API list.
+    A filter's per-request state (its filter set, model and form field) is set on its own copy."""
+
+    def __deepcopy__(self, memo):
+        out = {}
+        for name, declared in self.items():
+            own = copy.copy(declared)
+            own.extra = dict(declared.extra)
+            own.__dict__.pop("_field", None)  # a form field of this filter set's own
+            if isinstance(own.__dict__.get("filter"), django_filters.filters.FilterMethod):
+                own.filter = django_filters.filters.FilterMethod(own)  # calls this copy's filter set
+            out[name] = own
+        return out
+
+
+class OwnFields(dict):
+    """A filter form's fields, made for its filter set alone (OwnCopyFilters): the form takes them
+    as they are instead of deep-copying them."""
+
+    def __deepcopy__(self, memo):
+        return dict(self)
+
+
+class OwnCopies:
+    """OwnCopyFilters and OwnFields for a filter set class (KehuFilterSet, PlainFilterSet)."""
+
+    @classmethod
+    def get_filters(cls):
+        return OwnCopyFilters(super().get_filters())
+
+    def get_form_class(self):
+        form_class = super().get_form_class()
+        form_class.base_fields = OwnFields(form_class.base_fields)
+        return form_class
+
+
+class KehuFilterSet(OwnCopies, django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     tag = django_filters.CharFilter(method="filter_tag", label=_("Tag"))
     owner = UserFilter(field_name="owner_id", label=_("Owner"))
@@ -354,7 +407,7 @@ def style_filter_form(form):
     form._kehu_styled = True
 
 
-class PlainFilterSet(django_filters.FilterSet):
+class PlainFilterSet(OwnCopies, django_filters.FilterSet):
     """For record types that are not KehuModels (users, roles, departments)."""
 
     q = django_filters.CharFilter(method="search", label=_("Search"))
