@@ -28,7 +28,8 @@ run: install system-packages
 	$(BIN)/kehu demo
 	@echo "Kehu on http://127.0.0.1:8000 — demo logins in README.md (password Kehu@2026)"
 	$(BIN)/kehu worker & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
-	KEHU_DEBUG=$${KEHU_DEBUG:-0} $(BIN)/kehu serve --bind 127.0.0.1:8000 --workers $${KEHU_WORKERS:-3}
+	KEHU_DEBUG=$${KEHU_DEBUG:-0} $(BIN)/kehu serve --bind 127.0.0.1:8000 \
+	  --workers $${KEHU_WORKERS:-$$(case "$${DATABASE_URL:-}" in postgres*) echo 3;; *) echo 2;; esac)}
 
 # PDF documents (kehu/core/pdf.py) need a Chinese font and Pango: installed when missing if root,
 # otherwise said (the CRM runs; its PDFs would show boxes instead of Chinese, or not render).
