@@ -3,17 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models
 
-
-def analyze_new_index(apps, schema_editor):
-    """An index created after the database was analyzed has no figures in sqlite_stat1, and SQLite
-    undervalues it against the analyzed ones: give it its own (ANALYZE of the index alone)."""
-    connection = schema_editor.connection
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
-        if cursor.fetchone():
-            cursor.execute("ANALYZE fu_created_cover_idx")
+from kehu.core.statistics import analyze_indexes_operation
 
 
 class Migration(migrations.Migration):
@@ -35,5 +25,5 @@ class Migration(migrations.Migration):
             model_name='followup',
             index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['created_at', 'id', 'owner', 'next_action_at'], name='fu_created_cover_idx'),
         ),
-        migrations.RunPython(analyze_new_index, migrations.RunPython.noop),
+        analyze_indexes_operation("fu_created_cover_idx"),
     ]

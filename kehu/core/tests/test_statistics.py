@@ -51,3 +51,35 @@ def test_figures_exported_from_one_database_make_another_plan_as_it_does(org):
     assert statistics.export_figures()["customers_customer"][index] == "1000000 5000"
     statistics.forget_figures()
     assert statistics.export_figures() == {}
+
+
+@pytest.mark.django_db
+def test_a_migration_analyses_the_indexes_it_adds_where_the_database_has_figures(org):
+    """analyze_indexes_operation: an index created after ANALYZE gets figures of its own (SQLite),
+    and a database without any figures is left without (nothing to be undervalued against)."""
+    from django.db import migrations
+
+    from kehu.activities.testing import make_followup
+
+    make_followup(make_customer(org.manager, "统计客户"), org.manager)  # an empty table has no figures
+    operation = statistics.analyze_indexes_operation("fu_created_cover_idx")
+    assert isinstance(operation, migrations.RunPython)
+
+    class Editor:
+        pass
+
+    editor = Editor()
+    editor.connection = connection
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("DROP TABLE IF EXISTS sqlite_stat1")  # no figures: nothing written
+    operation.code(None, editor)
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        assert cursor.fetchone() is None
+        cursor.execute("ANALYZE customers_customer")  # figures of another table
+        operation.code(None, editor)
+        cursor.execute("SELECT tbl FROM sqlite_stat1 WHERE idx = 'fu_created_cover_idx'")
+        assert cursor.fetchone() == ("activities_followup",)

@@ -3,18 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models
 
-
-def analyze_new_indexes(apps, schema_editor):
-    """Indexes created after the database was analyzed have no figures in sqlite_stat1, and SQLite
-    undervalues them against the analyzed ones: give them their own (ANALYZE of each index alone)."""
-    connection = schema_editor.connection
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
-        if cursor.fetchone():
-            cursor.execute("ANALYZE order_owner_cover_idx")
-            cursor.execute("ANALYZE payment_owner_cover_idx")
+from kehu.core.statistics import analyze_indexes_operation
 
 
 class Migration(migrations.Migration):
@@ -44,5 +33,5 @@ class Migration(migrations.Migration):
             model_name='payment',
             index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['owner', 'id', 'customer', 'number', 'reference', 'deleted_at'], name='payment_owner_cover_idx'),
         ),
-        migrations.RunPython(analyze_new_indexes, migrations.RunPython.noop),
+        analyze_indexes_operation("order_owner_cover_idx", "payment_owner_cover_idx"),
     ]
