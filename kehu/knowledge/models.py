@@ -9,6 +9,8 @@ ties an article to what it solved (a ticket, a customer).
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -78,12 +80,27 @@ class ArticleManager(models.Manager.from_queryset(ArticleQuerySet)):
         return super().get_queryset().filter(deleted_at__isnull=True)
 
 
+LATIN_RUN = re.compile(r"[a-z0-9]+")
+
+
+def latin_pairs(text: str) -> list[str]:
+    """Every distinct pair of adjacent latin letters or digits of `text`, lower-case: Zhang 3G ->
+    zh ha an ng 3g."""
+    seen: dict[str, None] = {}
+    for run in LATIN_RUN.findall((text or "").lower()):
+        for i in range(len(run) - 1):
+            seen.setdefault(run[i:i + 2], None)
+    return list(seen)
+
+
 def search_words_of(title: str, tag_text: str, body: str) -> str:
-    """An article's `search_words` (Article.build_search_words; also migration 0003)."""
+    """An article's `search_words` (Article.build_search_words; also migration 0003):
+    each Chinese character, each pair of adjacent Chinese characters and each pair of adjacent
+    latin letters or digits, as words (" 北 ", " 发票 ", " zh ")."""
     from kehu.customers.normalize import cjk_bigrams, cjk_unigrams
 
     text = " ".join([title or "", tag_text or "", (body or "")[:20000]])
-    words = cjk_unigrams(text) + cjk_bigrams(text)
+    words = cjk_unigrams(text) + cjk_bigrams(text) + latin_pairs(text)
     return " " + " ".join(words) + " " if words else ""
 
 
@@ -151,9 +168,10 @@ class Article(KehuModel):
             raise ValidationError({"title": _("An article needs a title.")})
 
     def build_search_words(self) -> str:
-        """Each Chinese character and each pair of adjacent ones of the title, tags and body, as
-        words (" 北 ", " 发票 "): a search of one or two Chinese characters reads them through the
-        trigram index, which a shorter term cannot use (ArticleFilterSet.search)."""
+        """Each Chinese character, each pair of adjacent ones and each pair of adjacent latin letters
+        or digits of the title, tags and body, as words (" 北 ", " 发票 ", " zh "): a search of one or
+        two Chinese characters or of two letters reads them through the trigram index, which a
+        shorter term cannot use (ArticleFilterSet.search)."""
         return search_words_of(self.title, self.tag_text, self.body)
 
     def save(self, *args, **kwargs):

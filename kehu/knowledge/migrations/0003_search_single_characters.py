@@ -1,5 +1,6 @@
-"""Articles' `search_words` hold each Chinese character as well as each pair (" 北 "): a one-character
-search reads them through the trigram index instead of testing every article's body."""
+"""Articles' `search_words` hold each Chinese character as well as each pair, and each pair of
+adjacent latin letters or digits (" 北 ", " zh "): a one-character or two-letter search reads them
+through the trigram index instead of testing every article's body."""
 
 from django.db import migrations
 
