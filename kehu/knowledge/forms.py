@@ -14,11 +14,6 @@ def is_cjk(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
 
 
-def is_word_pair(term: str) -> bool:
-    """A two-character Chinese word (发票): searched among the articles' character pairs."""
-    return len(term) == 2 and all(is_cjk(ch) for ch in term)
-
-
 def is_stored_word(term: str) -> bool:
     """One or two Chinese characters (北, 发票) or two latin letters or digits (zh, 5G): searched as a
     word of the articles' `search_words` (Article.build_search_words)."""
