@@ -147,7 +147,7 @@ def _listed_or_rowwise(model, paths, ids, owned) -> Q:
     the probe, then a page by id; a user with many rows meets a page of them after a few rows
     (rep 4-14 ms, agent 0.5-3 ms). Not kept between querysets: a record created since must show.
     Only for paths that are the record's own columns (a ticket's customer_owner): through a relation
-    (feedback's `customer__owner`) the probe itself read the owner's customers and their rows
+    (`customer__owner`, as feedback had) the probe itself read the owner's customers and their rows
     (~20 ms for a rep's 4,700 customers), slower than the union."""
     owner_field = paths[0]
     with_pool = getattr(model, "scope_includes_unowned", False) and not owned

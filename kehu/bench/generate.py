@@ -965,7 +965,8 @@ class Service:
                 **table.base, "id": self.next_id(table), "created_at": at(t), "updated_at": at(done if status != "open" else t),
                 "owner_id": who, "created_by_id": who, "updated_by_id": who,
                 "source": choice(("hotline", "hotline", "email", "social", "visit", "survey")), "kind": kind,
-                "customer_id": cid, "contact_id": contact, "content": choice(texts), "status": status,
+                "customer_id": cid, "customer_owner_id": owner, "contact_id": contact, "content": choice(texts),
+                "status": status,
                 "result": choice(RESULTS if chinese else EN_RESULTS) if status == "resolved" else "",
                 "satisfaction": choice(SATISFACTION_PICK) if status == "resolved" and random() < 0.6 else None,
                 "ticket_id": ticket}, out)

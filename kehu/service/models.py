@@ -317,7 +317,7 @@ class Holiday(models.Model):
 
 
 # --- feedback and complaints -------------------------------------------------------------------
-class Feedback(KehuModel):
+class Feedback(KehuModel, CarriesCustomerOwner):
     """Customer feedback 客户反馈与投诉: a complaint, a suggestion or praise; open → in progress →
     resolved. A complaint may be escalated into a ticket (once: `ticket`)."""
 
@@ -351,7 +351,10 @@ class Feedback(KehuModel):
     ticket = models.OneToOneField(Ticket, null=True, blank=True, editable=False, on_delete=models.SET_NULL,
                                   related_name="complaint", verbose_name=_("ticket"))
 
-    scope_paths = ("owner", "customer__owner")
+    # the customer's owner as a column of its own (CarriesCustomerOwner), as a ticket's: through
+    # `customer__owner` a rep's scope joined the customers, and PostgreSQL read every feedback record
+    # for it (a rep's list at 200,000 records: 24-29 ms, 40-50 ms as a page)
+    scope_paths = ("owner", "customer_owner")
 
     class Meta:
         verbose_name = _("feedback")
@@ -359,6 +362,8 @@ class Feedback(KehuModel):
         indexes = [
             models.Index(fields=["id"], name="feedback_alive_id_idx", condition=ALIVE),
             models.Index(fields=["owner", "id"], name="feedback_owner_idx", condition=ALIVE),
+            # not partial, as ticket_customer_owner_idx: the scope reads it for deleted records too
+            models.Index(fields=["customer_owner", "id"], name="feedback_customer_owner_idx"),
             models.Index(fields=["customer", "id"], name="feedback_customer_idx", condition=ALIVE),
             models.Index(fields=["customer", "created_at", "id"], name="feedback_customer_created_idx",
                          condition=ALIVE),

@@ -76,3 +76,27 @@ def test_an_import_that_changes_a_customers_owner_moves_its_contacts_and_tickets
     assert Contact.all_objects.get(pk=contact.pk).owner_id == org.manager2.pk
     assert copies(ticket) == [org.manager2.pk]
     assert sees(org.manager2, ticket) and not sees(org.manager, ticket)
+
+
+def test_feedback_keeps_the_same_copy_and_is_seen_through_it(org):
+    """Feedback is seen by its owner and by its customer's owner, through its own copy of the latter
+    (`scope_paths = ("owner", "customer_owner")`), moved with the customer like a ticket's."""
+    from kehu.service.models import Feedback
+    from kehu.service.testing import make_feedback
+
+    customer = make_customer(org.manager)
+    feedback = make_feedback(org.service, customer=customer)
+    binned = make_feedback(org.service, customer=customer)
+    binned.soft_delete(org.admin)
+
+    def feedback_copies():
+        return [Feedback.all_objects.get(pk=f.pk).customer_owner_id for f in (feedback, binned)]
+
+    def sees_feedback(user):
+        return Feedback.objects.visible_to(user).filter(pk=feedback.pk).exists()
+
+    assert feedback_copies() == [org.manager.pk, org.manager.pk]
+    assert sees_feedback(org.manager) and sees_feedback(org.supervisor) and not sees_feedback(org.manager2)
+    assign(customer, org.manager2, org.admin)
+    assert feedback_copies() == [org.manager2.pk, org.manager2.pk]
+    assert sees_feedback(org.manager2) and not sees_feedback(org.manager) and sees_feedback(org.service)
