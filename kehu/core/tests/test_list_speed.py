@@ -82,8 +82,16 @@ def test_the_page_rows_are_loaded_by_id_without_the_scope_again(org):
     assert [t.pk for t in page.items] == [t.pk for t in reversed(mine)][:2]
     assert page.items[0].customer.name == mine[-1].customer.name  # the list's join, no query more
     tickets = [q["sql"] for q in ctx.captured_queries if 'FROM "service_ticket"' in q["sql"]]
-    assert len(tickets) == 2 and "UNION" in tickets[0].upper(), tickets
-    assert "UNION" not in tickets[1].upper() and '"customers_customer"' in tickets[1], tickets[1]
+    if connection.vendor == "postgresql":
+        # the scope's ids are read once (its paths' UNION ALL), then listed in the page's query
+        # (kehu.accounts.scope._listed_or_rowwise)
+        assert len(tickets) == 3 and "UNION ALL" in tickets[0].upper(), tickets
+        assert "UNION" not in tickets[1].upper(), tickets[1]
+    else:
+        assert len(tickets) == 2 and "UNION" in tickets[0].upper(), tickets
+    load = tickets[-1]
+    assert "UNION" not in load.upper() and '"customers_customer"' in load, load
+    assert load.split(" WHERE ", 1)[1].count(" IN (") == 1, load  # the page's ids only
 
 
 @pytest.mark.parametrize("sort", ["due_at", "-due_at"])
