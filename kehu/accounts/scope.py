@@ -114,12 +114,7 @@ def scope_filter(qs, user, owned: bool = False):
         # `id IN (ids by path 1 UNION ids by path 2 …)`: each part reads its path's index, and the
         # list walks its order's index testing membership; `path1 IN … OR path2 IN …` made both
         # databases read every row of the scope and sort them (the plan test on a two-path type)
-        branches = []
-        for path in paths:
-            cond = Q(**{f"{path}_id__in": ids}) if len(ids) > 1 else Q(**{f"{path}_id": ids[0]})
-            branches.append(model._base_manager.filter(cond).order_by().values("pk"))
-        if getattr(model, "scope_includes_unowned", False) and not owned:
-            branches.append(model._base_manager.filter(**{f"{owner_field}_id__isnull": True}).order_by().values("pk"))
+        branches = _path_branches(model, paths, ids[0], owned)
         return qs.filter(pk__in=branches[0].union(*branches[1:]))
     if not getattr(model, "scope_includes_unowned", False) or owned:
         return qs.filter(Q(**{f"{owner_field}_id__in": ids}) if len(ids) > 1 else Q(**{f"{owner_field}_id": ids[0]}))
@@ -149,22 +144,28 @@ def _listed_or_rowwise(model, paths, ids, owned) -> Q:
     Only for paths that are the record's own columns (a ticket's customer_owner): through a relation
     (`customer__owner`, as feedback had) the probe itself read the owner's customers and their rows
     (~20 ms for a rep's 4,700 customers), slower than the union."""
-    owner_field = paths[0]
-    with_pool = getattr(model, "scope_includes_unowned", False) and not owned
-    branches = [model._base_manager.filter(**{f"{path}_id": ids[0]}).order_by().values_list("pk", flat=True)
-                for path in paths]
-    if with_pool:
-        branches.append(model._base_manager.filter(**{f"{owner_field}_id__isnull": True}).order_by()
-                        .values_list("pk", flat=True))
+    branches = _path_branches(model, paths, ids[0], owned)
     found = list(branches[0].union(*branches[1:], all=True)[:SCOPE_LISTED])
     if len(found) < SCOPE_LISTED:
         from kehu.core.filters import IdList
 
         return Q(pk__in=IdList(sorted(set(found))))
     condition = _rowwise(model, paths, ids)
-    if with_pool:
-        condition |= Q(**{f"{owner_field}_id__isnull": True})
+    if getattr(model, "scope_includes_unowned", False) and not owned:
+        condition |= Q(**{f"{paths[0]}_id__isnull": True})
     return condition
+
+
+def _path_branches(model, paths, user_id: int, owned: bool) -> list:
+    """The ids one user reaches through each path, one queryset each (the recycle bin's rows too:
+    the list filters), plus the public pool's (`owner IS NULL`) where the type has one and the
+    caller did not narrow to owned rows."""
+    branches = [model._base_manager.filter(**{f"{path}_id": user_id}).order_by().values_list("pk", flat=True)
+                for path in paths]
+    if getattr(model, "scope_includes_unowned", False) and not owned:
+        branches.append(model._base_manager.filter(**{f"{paths[0]}_id__isnull": True}).order_by()
+                        .values_list("pk", flat=True))
+    return branches
 
 
 def _rowwise(model, paths, ids) -> Q:
