@@ -130,9 +130,11 @@ def handler_load(user, people=None) -> list[dict]:
     """Each handler's open tickets (and breached ones) among those the user sees, busiest first;
     handlers with nothing open are listed too (`people`: handlers() when the caller has them)."""
     counts: dict[int, dict] = {}
-    for status in OPEN_STATES:  # one status at a time: see ticket_status_handler_idx
+    # one status at a time, from ticket_status_handler_idx alone: the handler is counted, not the id,
+    # which the index lacks (PostgreSQL read 18,000 heap pages to count ids: 48 ms; from the index: 7)
+    for status in OPEN_STATES:
         for row in (Ticket.objects.visible_to(user).filter(status=status, handler__isnull=False).values("handler")
-                    .annotate(open=Count("id"), breached=Count("id", filter=Q(breached=True))).order_by()):
+                    .annotate(open=Count("handler"), breached=Count("handler", filter=Q(breached=True))).order_by()):
             c = counts.setdefault(row["handler"], {"open": 0, "breached": 0})
             c["open"] += row["open"]
             c["breached"] += row["breached"]
