@@ -20,9 +20,10 @@ def _test_settings(settings, tmp_path):
     settings.KEHU_BACKUP_SCHEDULE = "off"
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-    from kehu.core import customfields
+    from kehu.core import customfields, search
 
     customfields._CACHE.clear()
+    search._common_terms.clear()  # a term one test's rows made common is not common in the next's
 
 
 @pytest.fixture

@@ -119,3 +119,36 @@ def test_probe_limit_falls_back_to_the_plain_match(data, monkeypatch):
     assert set(qs.values_list("pk", flat=True)) == plain(rt, data.admin, "华东区")
     assert "LIKE" in str(qs.query).upper()
     assert FollowUp.objects.count() >= 1 and Opportunity.objects.count() == 2
+
+
+def test_a_term_found_common_skips_the_probe_for_a_while_and_its_rows_stay_exact(data, monkeypatch):
+    """A probe that finds PROBE matches or more is remembered for COMMON_KEPT seconds: the next
+    searches of the term match it on the page's rows at once (PostgreSQL: 机 in 20,000 articles'
+    words, 24 ms of probe before a 8 ms page). Only the plan is remembered: rows deleted meanwhile
+    are not found, a row added is, and once the time is up the term is probed again."""
+    monkeypatch.setattr(search, "PROBE", 2)
+    now = [1000.0]
+    monkeypatch.setattr(search.time, "monotonic", lambda: now[0])
+    rt = registry.get("followup")
+    customer = make_customer(data.manager, name="常见词客户")
+    rows = [make_followup(customer, topic=f"华南大区回访 {i}") for i in range(3)]
+    marker = "activities_followup_fts MATCH" if connection.vendor == "sqlite" else "SELECT id FROM activities_followup"
+
+    def search_once():
+        with CaptureQueriesContext(connection) as ctx:
+            _fs, qs = list_queryset(rt, data.admin, {"q": "华南大区"})
+            found = set(qs.values_list("pk", flat=True))
+        return found, sum(marker in q["sql"] for q in ctx.captured_queries)
+
+    assert search_once() == ({r.pk for r in rows}, 1)  # probed: 3 >= PROBE, remembered
+    assert search_once() == ({r.pk for r in rows}, 0)  # not probed again
+    FollowUp.all_objects.filter(pk__in=[rows[0].pk, rows[1].pk]).delete()
+    added = make_followup(customer, topic="华南大区 新增")
+    assert search_once() == ({rows[2].pk, added.pk}, 0)  # still exact
+    now[0] += search.COMMON_KEPT + 1
+    found, probes = search_once()
+    assert (found, probes) == ({rows[2].pk, added.pk}, 1)
+    assert search_once()[1] == 0  # 2 matches: common again at PROBE = 2
+    monkeypatch.setattr(search, "PROBE", 5000)  # remembered per PROBE: at 5000 the term is rare
+    assert search_once() == ({rows[2].pk, added.pk}, 1)
+    assert search_once()[1] == 1  # a rare term is never remembered
