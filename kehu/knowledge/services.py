@@ -246,9 +246,10 @@ def title_ids(term: str, limit: int = 1000) -> list[int]:
     return probe(term, ["title"], limit)
 
 
-def rank(queryset, q: str, limit: int = RANKED_ROWS) -> list[Article]:
+def rank(queryset, q: str, limit: int = RANKED_ROWS, unsearched=None) -> list[Article]:
     """The best `limit` articles of `queryset` (a list's search result for `q`), ranked: title hits
     first, then tag hits, then the rest; among equals the most helpful, then the newest.
+    `unsearched`: the same list without the search (its scope and other filters), if the caller has it.
 
     Never a sort of every match: the RANK_POOL most helpful matches (the helpful-count index walked
     until enough rows match: a common term fills it after a few rows), and the title hits (the
@@ -270,9 +271,15 @@ def rank(queryset, q: str, limit: int = RANKED_ROWS) -> list[Article]:
         pool = {row[0]: row for row in few}
     else:
         pool = {row[0]: row for row in queryset.order_by("-helpful_count", "-id").values_list(*fields)[:RANK_POOL]}
-    titled = title_ids(q)
+    # the title hits not in the pool yet, read from `unsearched` when given: a title hit matches the
+    # search anyway, and beside the search's own id list PostgreSQL planned `id IN (1,900 ids) AND
+    # id IN (500 ids)` as a walk of every article (打印机: 12 ms; from the title hits alone: 2)
+    titled = [pk for pk in title_ids(q) if pk not in pool][:RANK_POOL]
     if titled:
-        pool.update((row[0], row) for row in queryset.filter(pk__in=titled[:RANK_POOL]).values_list(*fields))
+        from kehu.core.filters import IdList
+
+        source = queryset if unsearched is None else unsearched.select_related(None).prefetch_related(None)
+        pool.update((row[0], row) for row in source.filter(pk__in=IdList(titled)).values_list(*fields))
 
     def key(row):
         pk, title, tags, helpful = row
@@ -288,6 +295,7 @@ def search_articles(q: str, user, limit: int = RANKED_ROWS) -> list[Article]:
     """The list's search for `q` among the articles `user` may read, ranked (see `rank`)."""
     from kehu.core.filters import list_queryset
 
-    _fs, qs = list_queryset(registry.get("article"), user, {"q": q})
-    return rank(qs, q, limit)
+    rt = registry.get("article")
+    _fs, qs = list_queryset(rt, user, {"q": q})
+    return rank(qs, q, limit, unsearched=rt.visible(user))
 

@@ -47,7 +47,12 @@ class ArticleListView(RecordListView):
         q = (request.GET.get("q") or "").strip()
         if self.ranked() and isinstance(response, TemplateResponse):
             ctx = response.context_data
-            items = self.rt.prepare(services.rank(self.list_qs, q))
+            from kehu.core.filters import list_queryset
+
+            rest = request.GET.copy()
+            rest.pop("q", None)  # the same list without its search, for the title hits (services.rank)
+            _fs, unsearched = list_queryset(self.rt, request.user, rest, owned=self.owned_tab())
+            items = self.rt.prepare(services.rank(self.list_qs, q, unsearched=unsearched))
             ctx["page"] = Page(items=items, next_cursor=None, prev_cursor=None, sort=ctx["sort"])
             ctx["ranked"] = len(items)
         return response

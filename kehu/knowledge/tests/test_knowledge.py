@@ -284,3 +284,23 @@ def test_the_change_log_keeps_the_text_not_the_derived_columns(org):
     article.save()
     changes = LogEntry.objects.get_for_object(article).order_by("-id").first().changes_dict
     assert "body" in changes and "search_words" not in changes and "tag_text" not in changes
+
+
+def test_the_ranked_page_reads_title_hits_by_their_ids_alone_within_the_lists_filters(org, kb):
+    """The title hits are read from the list without its search (a title hit matches it anyway):
+    beside the search's own id list, PostgreSQL planned two id lists as a walk of every article
+    (打印机 in 20,000 articles: 12 ms, 2 ms so). The list's other filters and its scope still hold."""
+    hardware, printers, finance = kb["tree"]
+    other = make_article(org.service, title="打印机卡纸的财务报销", category=finance, body="报销")
+    c = client_for(org.manager)
+    with CaptureQueriesContext(connection) as ctx:
+        page = c.get("/kb/articles/", {"q": "打印机卡纸"})
+    assert [x.pk for x in page.context["page"].items] == [kb["jam"].pk, other.pk, kb["toner"].pk] or \
+        [x.pk for x in page.context["page"].items] == [other.pk, kb["jam"].pk, kb["toner"].pk]
+    titled = [q["sql"] for q in ctx.captured_queries
+              if '"knowledge_article"."id" IN (' in q["sql"] and "helpful_count" in q["sql"]]
+    assert titled and all(q.count('"knowledge_article"."id" IN (') == 1 for q in titled), titled
+    # a category filter keeps the title hits of other categories out; the draft stays the editor's
+    in_printers = c.get("/kb/articles/", {"q": "打印机卡纸", "category": printers.pk}).context["page"].items
+    assert [x.pk for x in in_printers] == [kb["jam"].pk, kb["toner"].pk]
+    assert kb["draft"].pk not in {x.pk for x in services.search_articles("打印机卡纸", org.manager)}
