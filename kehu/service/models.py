@@ -101,8 +101,9 @@ class Ticket(KehuModel, CarriesCustomerOwner):
             models.Index(fields=["id"], name="ticket_alive_id_idx", condition=ALIVE),
             models.Index(fields=["owner", "id"], name="ticket_owner_idx", condition=ALIVE),
             models.Index(fields=["handler", "id"], name="ticket_handler_idx", condition=ALIVE),
-            # not partial: the scope's union reads it for deleted tickets too (a partial index left a scan)
-            models.Index(fields=["customer_owner", "id"], name="ticket_customer_owner_idx"),
+            # not partial: the scope's union reads it for deleted tickets too (a partial index left a scan);
+            # with deleted_at beside it on PostgreSQL, the listed scope's alive ids are read from it alone
+            models.Index(fields=["customer_owner", "id"], name="ticket_customer_owner_idx", include=["deleted_at"]),
             models.Index(fields=["customer", "id"], name="ticket_customer_idx", condition=ALIVE),
             models.Index(fields=["status", "id"], name="ticket_status_idx", condition=ALIVE),
             models.Index(fields=["priority", "id"], name="ticket_priority_idx", condition=ALIVE),
@@ -363,7 +364,7 @@ class Feedback(KehuModel, CarriesCustomerOwner):
             models.Index(fields=["id"], name="feedback_alive_id_idx", condition=ALIVE),
             models.Index(fields=["owner", "id"], name="feedback_owner_idx", condition=ALIVE),
             # not partial, as ticket_customer_owner_idx: the scope reads it for deleted records too
-            models.Index(fields=["customer_owner", "id"], name="feedback_customer_owner_idx"),
+            models.Index(fields=["customer_owner", "id"], name="feedback_customer_owner_idx", include=["deleted_at"]),
             models.Index(fields=["customer", "id"], name="feedback_customer_idx", condition=ALIVE),
             models.Index(fields=["customer", "created_at", "id"], name="feedback_customer_created_idx",
                          condition=ALIVE),
