@@ -113,6 +113,36 @@ def search_index_operation(table: str, columns: list[str]) -> migrations.RunPyth
     return migrations.RunPython(forwards, backwards, elidable=False)
 
 
+# the ends of an e-mail address or domain that most rows share: their trigrams ("com", ".co") are in
+# nearly every row's index entries, and intersecting those lists was most of a domain's probe
+COMMON_DOMAIN_ENDS = (".com.cn", ".net.cn", ".org.cn", ".gov.cn", ".edu.cn", ".com", ".cn", ".net", ".org",
+                      ".edu", ".gov", ".io", ".hk", ".tw")
+
+
+def index_pieces(term: str) -> list[str] | None:
+    """Shorter parts of `term` for a trigram index to find its candidates with (PostgreSQL), when
+    the term's own trigrams would make the index intersect many long lists: None to use the whole
+    term. The caller still tests the whole term on each candidate.
+
+    - A run of 8 or more digits (a phone number): its first and last four digits. Every digit
+      trigram is in ~4 % of the customers' search text; the nine of a mobile number took 8.8 ms to
+      intersect at 1M customers, the four of "1310" and "5957" 4.9 ms, with ~130 candidates.
+    - An e-mail domain or address: without its common end (.com, .cn…), when at least three
+      letters or digits are left in a row. crystalvalley.com: 10.1 → 5.1 ms."""
+    if len(term) >= 8 and term.isdigit():
+        return [term[:4], term[-4:]]
+    lowered = term.lower()
+    for end in COMMON_DOMAIN_ENDS:
+        if "." in lowered and lowered.endswith(end):
+            core = term[:-len(end)]
+            run = longest = 0
+            for ch in core:
+                run = run + 1 if ch.isalnum() else 0
+                longest = max(longest, run)
+            return [core] if longest >= 3 else None
+    return None
+
+
 def like_pattern(term: str) -> str:
     """`%term%` for LIKE ... ESCAPE '\\', the term's own wildcards escaped."""
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from kehu.core.filters import DictFilter, IdList, KehuFilterSet, UserFilter
 from kehu.core.forms import KehuModelForm
 from kehu.core.models import DictItem
-from kehu.core.search import like_pattern
+from kehu.core.search import index_pieces, like_pattern
 from kehu.core.widgets import AutocompleteSelect
 
 from . import normalize
@@ -242,8 +242,15 @@ def search_condition(term: str, model=Customer) -> Q:
     else:
         if _pg_estimated_share(like_pattern(term), table) >= SEARCH_COMMON_SHARE:
             return Q(search_text__common_contains=term)
-        sql = f"SELECT id FROM {table} WHERE deleted_at IS NULL AND search_text LIKE %s LIMIT %s"
-        params = [like_pattern(term), SEARCH_PROBE]
+        pieces = index_pieces(term)
+        if pieces:  # the index finds the candidates by the pieces; the whole term is tested on each
+            found = " AND ".join(["search_text LIKE %s"] * len(pieces))
+            sql = (f"SELECT id FROM {table} WHERE deleted_at IS NULL AND {found} "
+                   "AND (search_text || '') LIKE %s LIMIT %s")
+            params = [*map(like_pattern, pieces), like_pattern(term), SEARCH_PROBE]
+        else:
+            sql = f"SELECT id FROM {table} WHERE deleted_at IS NULL AND search_text LIKE %s LIMIT %s"
+            params = [like_pattern(term), SEARCH_PROBE]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         ids = [row[0] for row in cursor.fetchall()]
