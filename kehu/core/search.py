@@ -357,6 +357,8 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
     if narrow:
         if not windowed:  # the range alone, which the rep's rows already met PROBE times
             return condition | ranged
+        if _common_in_sample(base, plain):
+            return condition | _plain(windowed, term, common=True) | ranged
         # the rep's rows read through the scope's owner index, unordered: in the list's order a
         # planner that guesses the term common walks the whole table for a rare one (PostgreSQL, a
         # rep's 5,080 of 1M tasks, "zh": 180 ms by the primary key, 20 ms through the owner)
@@ -384,6 +386,21 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
     # (a window dense with matches read as its id span with the condition, which the page walks,
     # was tried: no faster newest first at 1M, 1-2 ms slower under another sort; the ids stay)
     return condition | Q(pk__in=IdList(found[0]))
+
+
+SAMPLE_ROWS = 200  # a rep's rows tested first for a short term (_common_in_sample)
+COMMON_IN_SAMPLE = 10  # matches among them that make the term common (5 %)
+
+
+def _common_in_sample(base, condition: Q) -> bool:
+    """Whether `condition` holds for COMMON_IN_SAMPLE or more of SAMPLE_ROWS rows of `base` (a
+    rep's list; a short term that no index answers), read in no order from the scope's index. At
+    5 % or more the term is common: the list's page meets a page of matches within ~1,000 rows in
+    any order. Without the sample, a rep's rows were read until PROBE of them matched to learn it
+    (公司 in a rep's 15,800 payments, three in four matching: ~6,700 rows joined to their
+    customers). A rarer term is then read whole as before, after the sample's small query."""
+    sample = base.order_by().values("pk")[:SAMPLE_ROWS]
+    return base.filter(pk__in=sample).filter(condition).order_by().count() >= COMMON_IN_SAMPLE
 
 
 _WALKED_LOOKUPS = {"gte": GreaterThanOrEqual, "lte": LessThanOrEqual, "gt": GreaterThan, "lt": LessThan,
