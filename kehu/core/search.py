@@ -180,6 +180,16 @@ def probe(table: str, columns: list[str], term: str, limit: int = PROBE) -> list
     return ids
 
 
+def _rare_ids(model, fields: list[str], term: str) -> list[int] | None:
+    """Ids of every row of `model` whose own search `fields` contain `term`, or None when the term
+    is common there (remembered, or PROBE matches or more)."""
+    table, columns = model._meta.db_table, [model._meta.get_field(f).column for f in fields]
+    if known_common(table, columns, term):
+        return None
+    ids = probe(table, columns, term)
+    return ids if len(ids) < PROBE else None
+
+
 def _probe(table: str, columns: list[str], term: str, limit: int) -> list[int]:
     if connection.vendor == "sqlite":
         phrase = '"' + term.replace('"', '""') + '"'
@@ -311,11 +321,8 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
     if own and short:
         windowed += own
     elif own:
-        columns = [model._meta.get_field(f).column for f in own]
-        if known_common(model._meta.db_table, columns, term):
-            return _plain(fields, term, common=True)
-        found_ids = probe(model._meta.db_table, columns, term)
-        if len(found_ids) >= PROBE:
+        found_ids = _rare_ids(model, own, term)
+        if found_ids is None:
             # common in the record's own text: the list's ordered page meets matches after a few
             # rows, whatever the related paths add
             return _plain(fields, term, common=True)
@@ -462,8 +469,4 @@ def probe_ids(filterset_class, term: str) -> list[int] | None:
     if not (getattr(filterset_class, "search_indexed", False) and own and len(term) >= MIN_TERM
             and connection.vendor in ("sqlite", "postgresql")):
         return None
-    columns = [model._meta.get_field(f).column for f in own]
-    if known_common(model._meta.db_table, columns, term):
-        return None
-    ids = probe(model._meta.db_table, columns, term)
-    return ids if ids is not None and len(ids) < PROBE else None
+    return _rare_ids(model, own, term)
