@@ -123,11 +123,11 @@ def scope_filter(qs, user, owned: bool = False):
         branches = _path_branches(model, paths, ids[0], owned)
         return qs.filter(pk__in=branches[0].union(*branches[1:]))
     if not getattr(model, "scope_includes_unowned", False) or owned:
-        return qs.filter(Q(**{f"{owner_field}_id__in": ids}) if len(ids) > 1 else Q(**{f"{owner_field}_id": ids[0]}))
+        return qs.filter(Q(**{f"{owner_field}_id__in": _literal(ids)}) if len(ids) > 1 else Q(**{f"{owner_field}_id": ids[0]}))
     # with the public pool: the same SQL as `owner_id IN (ids) OR owner_id IS NULL`, but on SQLite a
     # page query walks the index of its order (PageOwner)
     owner, unowned = PageOwner(F(f"{owner_field}_id")), PageOwner(F(f"{owner_field}_id"))
-    condition = Q(In(owner, ids)) if len(ids) > 1 else Q(Exact(owner, ids[0]))
+    condition = Q(In(owner, _literal(ids))) if len(ids) > 1 else Q(Exact(owner, ids[0]))
     return qs.filter(condition | Q(IsNull(unowned, True)))
 
 
@@ -229,8 +229,17 @@ def _rowwise(model, paths, ids) -> Q:
             col = Subquery(related._base_manager.filter(pk=OuterRef(f"{rel}_id")).order_by().values(f"{rest}_id")[:1])
         else:
             col = RowwiseOwner(F(f"{path}_id"))
-        condition |= Q(In(col, ids))
+        condition |= Q(In(col, _literal(ids)))
     return condition
+
+
+def _literal(ids):
+    """A department's owner ids written into the SQL (`IdList`): bound one by one they were prepared by
+    Django and adapted by the driver per value, three times per query over a ticket's three paths
+    (a supervisor's queue: 3 queries × 3 paths × 37 owners)."""
+    from kehu.core.filters import IdList
+
+    return IdList(ids)
 
 
 def without_rowwise_scope(qs):
