@@ -164,7 +164,7 @@ def known_common(table: str, columns: list[str], term: str) -> bool:
     return seen is not None and time.monotonic() - seen < COMMON_KEPT
 
 
-def _remember_common(table: str, columns: list[str], term: str) -> None:
+def remember_common(table: str, columns: list[str], term: str) -> None:
     if len(_common_terms) >= COMMON_TERMS:
         _common_terms.clear()
     _common_terms[(table, tuple(columns), term, PROBE)] = time.monotonic()
@@ -176,7 +176,7 @@ def probe(table: str, columns: list[str], term: str, limit: int = PROBE) -> list
     remembered (known_common)."""
     ids = _probe(table, columns, term, limit)
     if limit >= PROBE and len(ids) >= PROBE:
-        _remember_common(table, columns, term)
+        remember_common(table, columns, term)
     return ids
 
 
@@ -329,7 +329,9 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
     through, ranged, expected = Q(), Q(), 0.0
     for path in related:
         key_range = None if short else _related_condition(model, path, term)
-        ids = None if short or key_range is not None else _related_ids(model, path, term)
+        # a short term too: the related type's index may hold it as a word (one or two Chinese
+        # characters in the customers' search text); its probe_ids says None when it cannot
+        ids = None if key_range is not None else _related_ids(model, path, term)
         if key_range is not None:
             # a range of the foreign key (a customer-number prefix: the customers of a month, or
             # one customer's number), cheaper than listing the related ids and shorter than a list

@@ -66,6 +66,12 @@ def test_a_reps_short_term_search_reads_the_covering_owner_index(org, key, index
     assert f"USING COVERING INDEX {index}" in text, text
 
 
+def _common_among_customers(monkeypatch):
+    """The customers' index finds the term too often to list their ids (公司 at 1M customers), so the
+    orders test it on their customer's name: what these tests are about."""
+    monkeypatch.setattr(registry.get("customer").filterset, "probe_ids", classmethod(lambda cls, value: None))
+
+
 @pytest.mark.django_db
 def test_a_term_common_among_the_reps_rows_is_searched_as_common(client, org, monkeypatch):
     """A short term that PROBE or more of the rep's rows match is written as a common one
@@ -76,6 +82,7 @@ def test_a_term_common_among_the_reps_rows_is_searched_as_common(client, org, mo
     from kehu.core import search
 
     monkeypatch.setattr(search, "PROBE", 3)
+    _common_among_customers(monkeypatch)
     company = make_customer(org.manager, name="南宁贸易有限公司")
     mine = [make_order(org.manager, customer=company) for _i in range(4)]
     make_order(org.manager, customer=make_customer(org.manager, name="Nanning Trading"))
@@ -105,6 +112,7 @@ def test_a_short_term_common_in_a_sample_of_the_reps_rows_is_not_read_whole(clie
 
     monkeypatch.setattr(search, "SAMPLE_ROWS", 5)
     monkeypatch.setattr(search, "COMMON_IN_SAMPLE", 2)
+    _common_among_customers(monkeypatch)
     common = make_customer(org.manager, name="南宁贸易有限公司")
     rare = make_customer(org.manager, name="柳州机械厂")
     mine = [make_order(org.manager, customer=common) for _i in range(3)]
