@@ -181,11 +181,58 @@ def _listed_or_rowwise(qs, paths, ids, owned) -> tuple[Q, list[Q] | None]:
             _wide_scopes.clear()
         _wide_scopes[key] = time.monotonic()
     condition = _rowwise(model, paths, ids)
-    branches = [Q(**{f"{path}_id": ids[0]}) for path in paths]
+    branches = [(Q(**{f"{path}_id": ids[0]}), _held_by_path_index(model, path)) for path in paths]
     if getattr(model, "scope_includes_unowned", False) and not owned:
         condition |= Q(**{f"{paths[0]}_id__isnull": True})
-        branches.append(Q(**{f"{paths[0]}_id__isnull": True}))
+        branches.append((Q(**{f"{paths[0]}_id__isnull": True}), _held_by_path_index(model, paths[0])))
     return condition, branches
+
+
+def _held_by_path_index(model, path: str) -> frozenset[str]:
+    """The columns that the index on (path, id) holds beside its key (`include`; PostgreSQL), but
+    deleted_at, which partial indexes are chosen by."""
+    for index in model._meta.indexes:
+        if list(index.fields[:2]) == [path, "id"]:
+            return frozenset(model._meta.get_field(name).column for name in index.include) - {"deleted_at"}
+    return frozenset()
+
+
+class InIndex(Func):
+    """A column of a scope path's branch tested where the path's index holds it: `COALESCE(col,
+    NULL)`, the same value, which no index answers, so PostgreSQL walks the path's index and tests
+    it there (index-only) instead of intersecting with another index whose estimate is off: beside
+    a rep's 3,500 own tickets it read all 25,000 assigned ones from the breached tickets' partial
+    index, which it expected to hold 4,200 (5 ms per path; 0.5 ms walked)."""
+
+    template = "COALESCE(%(expressions)s, NULL)"
+
+
+def tested_in_index(qs, columns):
+    """`qs` with its conditions on `columns` written through InIndex (see there)."""
+    if not columns:
+        return qs
+    qs = qs.all()
+    qs.query.where = _in_index(qs.query.where, columns)
+    return qs
+
+
+def _in_index(node, columns):
+    import copy
+
+    from django.db.models.expressions import Col
+    from django.db.models.sql.where import WhereNode
+
+    if isinstance(node, WhereNode):
+        clone = node.create(connector=node.connector, negated=node.negated)
+        clone.children = [_in_index(child, columns) for child in node.children]
+        return clone
+    lhs = getattr(node, "lhs", None)
+    sources = lhs.get_source_expressions() if isinstance(lhs, Func) and not isinstance(lhs, InIndex) else []
+    column = sources[0] if len(sources) == 1 else lhs  # a column already written through WalkOnly
+    if isinstance(column, Col) and column.target.column in columns:
+        node = copy.copy(node)
+        node.lhs = InIndex(column)
+    return node
 
 
 def _alive_only(qs) -> bool:

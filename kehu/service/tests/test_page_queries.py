@@ -203,3 +203,32 @@ def test_the_handlers_load_is_counted_from_the_index_alone(org):
                 plan = " ".join(str(row[-1]) for row in cursor.fetchall())
                 assert "ticket_status_handler_idx" in plan, plan
         assert counts
+
+
+def test_a_reps_wide_ticket_scope_tests_the_paths_filters_in_their_indexes(org, monkeypatch):
+    """A rep who sees too many tickets to list (here SCOPE_LISTED is 2) gets the same filtered pages;
+    on PostgreSQL each path's read tests the filters its index holds through InIndex, so the path's
+    index is walked: as a plain `status = 'assigned'` the planner intersected the rep's own tickets
+    with the 25,000 assigned ones of another index (1.5M tickets: 10 → 0.8 ms)."""
+    from kehu.accounts import scope
+
+    monkeypatch.setattr(scope, "SCOPE_LISTED", 2)
+    assert scope._held_by_path_index(Ticket, "owner") >= {"status", "priority", "breached", "type_id", "channel"}
+    assert "deleted_at" not in scope._held_by_path_index(Ticket, "customer_owner")
+    tickets = [make_ticket(org.manager, status=("assigned" if i % 2 else "new")) for i in range(4)]
+    tickets += [make_ticket(org.manager2, handler=org.manager, status="assigned") for _i in range(2)]
+    make_ticket(org.manager2, status="assigned")
+    expected = sorted((t.pk for t in tickets if t.status == "assigned"), reverse=True)
+    api = Client(**auth(org.manager))
+    got, cursor = [], ""
+    with CaptureQueriesContext(connection) as ctx:
+        while True:
+            body = api.get(f"/api/v1/tickets/?status=assigned&limit=2{cursor}").json()
+            got += [row["id"] for row in body["results"]]
+            if not body["next_cursor"]:
+                break
+            cursor = f"&cursor={body['next_cursor']}"
+    assert got == expected
+    if connection.vendor == "postgresql":
+        branches = [q["sql"] for q in ctx.captured_queries if "UNION ALL" in q["sql"] and "ORDER BY" in q["sql"]]
+        assert branches and all(b.count('COALESCE("service_ticket"."status", NULL)') == 3 for b in branches), branches
