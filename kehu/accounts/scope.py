@@ -226,9 +226,12 @@ def _in_index(node, columns):
         clone = node.create(connector=node.connector, negated=node.negated)
         clone.children = [_in_index(child, columns) for child in node.children]
         return clone
+    from kehu.core.filters import WalkOnly
+
     lhs = getattr(node, "lhs", None)
-    sources = lhs.get_source_expressions() if isinstance(lhs, Func) and not isinstance(lhs, InIndex) else []
-    column = sources[0] if len(sources) == 1 else lhs  # a column already written through WalkOnly
+    # a column already written through WalkOnly (a filter judged common); any other function of it
+    # (LOWER(status)) is left as it is
+    column = lhs.get_source_expressions()[0] if isinstance(lhs, WalkOnly) else lhs
     if isinstance(column, Col) and column.target.column in columns:
         node = copy.copy(node)
         node.lhs = InIndex(column)

@@ -232,3 +232,21 @@ def test_a_reps_wide_ticket_scope_tests_the_paths_filters_in_their_indexes(org, 
     if connection.vendor == "postgresql":
         branches = [q["sql"] for q in ctx.captured_queries if "UNION ALL" in q["sql"] and "ORDER BY" in q["sql"]]
         assert branches and all(b.count('COALESCE("service_ticket"."status", NULL)') == 3 for b in branches), branches
+
+
+def test_only_the_held_columns_themselves_are_tested_in_the_path_index():
+    """tested_in_index rewrites a condition on a held column (or the column through WalkOnly), never
+    a function of it, whose value differs, nor another column."""
+    from django.db.models import F
+    from django.db.models.functions import Lower
+
+    from kehu.accounts.scope import tested_in_index
+    from kehu.core.filters import WalkOnly
+
+    qs = Ticket.objects.alias(low=Lower("status"), walked=WalkOnly(F("priority"))).filter(
+        status="assigned", low="assigned", walked="low", summary="x")
+    sql = str(tested_in_index(qs, frozenset({"status", "priority"})).query)
+    assert 'COALESCE("service_ticket"."status", NULL) = assigned' in sql, sql
+    assert 'COALESCE("service_ticket"."priority", NULL) = low' in sql, sql
+    assert 'LOWER("service_ticket"."status") = assigned' in sql, sql
+    assert '"service_ticket"."summary" = x' in sql and "COALESCE(\"service_ticket\".\"summary\"" not in sql, sql
