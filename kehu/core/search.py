@@ -387,8 +387,10 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
     # no index answers these paths for this term (under three characters, or common in the
     # related records but not known to be common here): the newest rows only, unless the table
     # is small or the term is common among them
-    # a related record's text, or a range of the foreign key standing for it: the smaller window
-    joined = bool(ranged) or any("__" in path for path in windowed)
+    # a related record's text, or a range of the foreign key standing for it: the smaller window.
+    # So too for the list's own text when the search also reads a related type's ids: the window it
+    # had beside the join (SQLite at 1M, tickets for 程轩 through 30,000 rows: 18 → 29 ms)
+    joined = bool(ranged) or bool(related)
     found = short_window_probe(base, windowed, term, RELATED_WINDOW if joined else SHORT_WINDOW, condition=plain)
     if found is None or len(found[0]) >= PROBE:  # a small table, or common among the newest rows
         # a range common among the newest rows is tested on the rows a newest-first page reads:

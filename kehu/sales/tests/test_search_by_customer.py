@@ -55,13 +55,13 @@ def test_customers_with_many_opportunities_keep_the_customer_condition(client, o
 def test_short_term_through_the_customer_asks_the_customers_index_and_windows_the_own_text(client, org, monkeypatch):
     """"zh" has no trigram of its own, but the customers' index holds it as the start of a word
     (" zh", normalize.search_terms): every opportunity of the customers it lists is found, old or
-    new. The opportunities' own titles are read in the newest rows only (SHORT_WINDOW), and the
-    response says so, instead of walking every opportunity (3.5 s at 1M when joined to its customer).
-    A term the customers' index cannot list (common, as at 1M) is matched against the newest
-    opportunities' customers (RELATED_WINDOW)."""
+    new. The opportunities' own titles are read in the newest rows only (RELATED_WINDOW, as beside
+    the join before), and the response says so, instead of walking every opportunity (3.5 s at 1M
+    when joined to its customer). A term the customers' index cannot list (common, as at 1M) is
+    matched against the newest opportunities' customers, in the same window."""
     from kehu.core import search
 
-    monkeypatch.setattr(search, "SHORT_WINDOW", 3)
+    monkeypatch.setattr(search, "RELATED_WINDOW", 3)
     old = make_opportunity(org.manager, customer=make_customer(org.manager, name="Zhongshan Trading"))
     old_title = make_opportunity(org.manager, title="zh 老项目")
     for i in range(3):
@@ -71,7 +71,7 @@ def test_short_term_through_the_customer_asks_the_customers_index_and_windows_th
     r = client.get("/api/v1/opportunities/?q=zh", **auth(org.admin))
     assert r.status_code == 200 and r["X-Kehu-Search-Window"] == "3"
     assert {row["id"] for row in r.json()["results"]} == {old.pk, by_name.pk, by_title.pk}  # not old_title
-    monkeypatch.setattr(search, "SHORT_WINDOW", 1000)  # a small table: every row, no notice
+    monkeypatch.setattr(search, "RELATED_WINDOW", 1000)  # a small table: every row, no notice
     r = client.get("/api/v1/opportunities/?q=zh", **auth(org.admin))
     assert {row["id"] for row in r.json()["results"]} == {old.pk, old_title.pk, by_name.pk, by_title.pk}
     assert "X-Kehu-Search-Window" not in r
@@ -107,7 +107,7 @@ def test_a_reps_own_list_is_searched_whole(client, org, monkeypatch):
     (no window, no notice), where the table's newest rows would hold few of theirs."""
     from kehu.core import search
 
-    monkeypatch.setattr(search, "SHORT_WINDOW", 2)
+    monkeypatch.setattr(search, "RELATED_WINDOW", 2)
     mine_old = make_opportunity(org.manager, title="zh 老项目")
     for i in range(3):
         make_opportunity(org.manager2, title=f"别人的项目{i}")
