@@ -145,17 +145,23 @@ def _instance_rows(queryset, field: str, forward_desc: bool, data, size: int) ->
         bare = _narrowed(bare, field, forward_desc, data, size)
         if bare is None:
             return []
-    ids: list = []
-    for condition in _segments(bare, field, forward_desc, data,
-                               lambda name, model_field: Value(data[name], output_field=model_field)):
-        qs = bare if condition is None else bare.filter(condition)
-        ids += list(_ordered(qs, field, forward_desc).values_list("pk", flat=True)[: size + 1 - len(ids)])
-        if len(ids) > size:
-            break
+    ids = _page_ids(bare, field, forward_desc, data, size)
     if not ids:
         return []
     by_id = _loader(queryset).in_bulk(ids)
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def _page_ids(qs, field: str, forward_desc: bool, data, size: int) -> list:
+    """The ids of the page after the cursor (up to size + 1), read segment by segment in the walk's order."""
+    ids: list = []
+    for condition in _segments(qs, field, forward_desc, data,
+                               lambda name, model_field: Value(data[name], output_field=model_field)):
+        segment = qs if condition is None else qs.filter(condition)
+        ids += list(_ordered(segment, field, forward_desc).values_list("pk", flat=True)[: size + 1 - len(ids)])
+        if len(ids) > size:
+            break
+    return ids
 
 
 def _narrowed(qs, field: str, forward_desc: bool, data, size: int):
@@ -176,23 +182,16 @@ def _narrowed(qs, field: str, forward_desc: bool, data, size: int):
         return qs
     from kehu.accounts.scope import tested_in_index, without_rowwise_scope
 
-    def value(name, model_field):
-        return Value(data[name], output_field=model_field)
-
     if field == "id":
-        (condition,) = _segments(qs, field, forward_desc, data, value)
+        (condition,) = _segments(qs, field, forward_desc, data,
+                                 lambda name, model_field: Value(data[name], output_field=model_field))
         bare = without_rowwise_scope(qs)
         ordered = _ordered(bare if condition is None else bare.filter(condition), field, forward_desc)
         parts = [tested_in_index(ordered.filter(branch), held).values_list("pk", flat=True)[: size + 1]
                  for branch, held in branches]
         ids = set(parts[0].union(*parts[1:], all=True))
     else:
-        ids = []
-        for condition in _segments(qs, field, forward_desc, data, value):
-            segment = qs if condition is None else qs.filter(condition)
-            ids += list(_ordered(segment, field, forward_desc).values_list("pk", flat=True)[: size + 1 - len(ids)])
-            if len(ids) > size:
-                break
+        ids = _page_ids(qs, field, forward_desc, data, size)
     if not ids:
         return None
     return qs.filter(pk__in=IdList(sorted(ids)))
