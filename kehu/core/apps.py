@@ -15,6 +15,9 @@ class CoreConfig(AppConfig):
         from .search import register_lookups
 
         register_lookups()  # common_icontains / common_contains (kehu/core/search.py)
+        from .filters import register_id_list_lookups
+
+        register_id_list_lookups()  # `__in` an IdList: one array constant on PostgreSQL
 
         # every installed app's registrations.py: navigation, dictionary kinds, default rights, search,
         # My day panels, reminder kinds, jobs (kehu/core/registries.py)

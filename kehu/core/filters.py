@@ -12,7 +12,10 @@ import django_filters.constants
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import EmptyResultSet, ValidationError
-from django.db.models import Expression, Func, IntegerField, Q
+from django.db.models import Expression, Field, Func, IntegerField, Q
+from django.db.models.fields.related import ForeignObject
+from django.db.models.fields.related_lookups import RelatedIn
+from django.db.models.lookups import In
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -68,6 +71,35 @@ class IdList(Expression):
         if not self.ids:
             raise EmptyResultSet
         return "(" + ", ".join(map(str, self.ids)) + ")", []
+
+
+class IdListIn:
+    """`__in` with an IdList written on PostgreSQL as `= ANY('{1,2,…}'::bigint[])`: one array
+    constant, the same ScalarArrayOp the planner makes of `IN (1, 2, …)` but parsed as one value
+    instead of thousands. Planning `id IN (3,161 ids)` took 2.0-2.2 ms warm, the array 0.7 (1M
+    customers, a phone fragment's probe; the page query itself runs in 0.7 ms). Other values and
+    SQLite keep `IN (…)`. Mixed into Django's `In` and `RelatedIn` (register_id_list_lookups)."""
+
+    def get_rhs_op(self, connection, rhs):
+        if connection.vendor == "postgresql" and isinstance(self.rhs, IdList):
+            kind = self.lhs.output_field.db_type(connection)
+            kind = kind if kind in ("smallint", "integer", "bigint") else "bigint"
+            values = ",".join(map(str, self.rhs.ids))
+            return f"= ANY('{{{values}}}'::{kind}[])"
+        return super().get_rhs_op(connection, rhs)
+
+
+class IdListAwareIn(IdListIn, In):
+    pass
+
+
+class IdListAwareRelatedIn(IdListIn, RelatedIn):
+    pass
+
+
+def register_id_list_lookups() -> None:
+    Field.register_lookup(IdListAwareIn)
+    ForeignObject.register_lookup(IdListAwareRelatedIn)
 
 
 FEW_ROWS = 1000  # listed_or_walked: a condition met by fewer rows than this is listed by id

@@ -16,7 +16,7 @@ from kehu.activities import calendar as ical
 from kehu.activities.models import Task
 from kehu.activities.testing import make_followup, make_task
 from kehu.core.registry import registry
-from kehu.core.testing.plans import assert_indexed, plan
+from kehu.core.testing.plans import assert_indexed, id_list_sql, plan
 from kehu.customers.testing import make_customer
 
 
@@ -270,7 +270,7 @@ def test_pending_actions_few_are_listed_by_id_many_in_the_lists_order(client, or
         finally:
             statistics.forget_figures()
     elif probe > 2:
-        assert '"activities_followup"."id" IN' in sql, sql
+        assert id_list_sql('"activities_followup"."id"') in sql, sql
     rows = client.get("/api/v1/followups/?pending_action=true", **auth(org.admin)).json()["results"]
     expected = FollowUp.objects.filter(pk__in=[f.pk for f in pending]).order_by("-occurred_at", "-id")
     assert [r["id"] for r in rows] == [f.pk for f in expected]

@@ -30,3 +30,14 @@ def assert_indexed(qs, index, *, sorted_by_index=True, table="sales_opportunity"
     assert "Seq Scan" not in text and f"SCAN {table}\n" not in text + "\n", text
     if sorted_by_index:
         assert "TEMP B-TREE" not in text and "Sort" not in text.replace("Sort Key", ""), text
+
+
+def id_list_sql(column: str, ids=None) -> str:
+    """How `column` tested against an IdList reads in this database's SQL (kehu.core.filters):
+    `col IN (1, 2)` on SQLite, `col = ANY('{1,2}'::bigint[])` on PostgreSQL; with `ids` None, the
+    start of it, for a test that only asks whether such a list is there."""
+    if connection.vendor == "postgresql":
+        start = f"{column} = ANY('{{"
+        return start if ids is None else start + ",".join(map(str, ids)) + "}'"
+    start = f"{column} IN ("
+    return start if ids is None else start + ", ".join(map(str, ids)) + ")"

@@ -7,6 +7,7 @@ from django.db import connection
 
 from kehu.core.registry import registry
 from kehu.core.testing.factories import auth
+from kehu.core.testing.plans import id_list_sql
 from kehu.customers.testing import make_customer
 from kehu.sales.testing import make_opportunity
 
@@ -20,7 +21,7 @@ def test_opportunity_search_by_customer_number(client, org):
     assert registry.get("customer").filterset.probe_ids(a.number) == [a.pk]
     fs = rt.filterset({"q": a.number}, queryset=rt.visible(org.admin), user=org.admin)
     sql = str(fs.qs.query)
-    assert f'"sales_opportunity"."id" IN ({wanted.pk})' in sql and "LIKE" not in sql.upper(), sql  # no walk
+    assert id_list_sql('"sales_opportunity"."id"', [wanted.pk]) in sql and "LIKE" not in sql.upper(), sql  # no walk
     rows = client.get(f"/api/v1/opportunities/?q={a.number}", **auth(org.admin)).json()["results"]
     assert [r["id"] for r in rows] == [wanted.pk]
     assert other.pk not in [r["id"] for r in rows]
