@@ -20,12 +20,11 @@ def _test_settings(settings, tmp_path):
     settings.KEHU_BACKUP_SCHEDULE = "off"
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-    from kehu.accounts import scope
-    from kehu.core import customfields, search
+    from kehu.core import customfields, memo
 
     customfields._CACHE.clear()
-    search._common_terms.clear()  # a term one test's rows made common is not common in the next's
-    scope._wide_scopes.clear()  # nor is a user's scope wide in the next test
+    # a term one test's rows made common is not common in the next's, nor is a user's scope wide
+    memo.forget_all()
 
 
 @pytest.fixture

@@ -258,7 +258,7 @@ def test_a_wide_single_owner_scope_pages_by_path_in_id_order_and_ids_first_in_an
         api.get("/api/v1/gadgets/?limit=3&sort=created_at")
     sql = [q["sql"] for q in ids_first.captured_queries if "toyapp_gadget" in q["sql"]]
     assert sql[0].startswith('SELECT "toyapp_gadget"."id" AS "pk" FROM') and "LIMIT 4" in sql[0], sql
-    monkeypatch.setattr(scope, "WIDE_KEPT", 0.0)  # forgotten: listed again (and found wide again)
+    monkeypatch.setattr(scope._wide_scopes, "kept", 0.0)  # forgotten: listed again (and found wide again)
     with CaptureQueriesContext(connection) as again:
         api.get("/api/v1/gadgets/?limit=3&sort=-id")
     assert any("UNION ALL" in q["sql"] and "LIMIT 2" in q["sql"] for q in again.captured_queries)

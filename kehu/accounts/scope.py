@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import F, Func, IntegerField, Q
 from django.db.models.lookups import Exact, In, IsNull
 from django.db.models.sql.datastructures import Join
+
+from kehu.core.memo import TimedMemory
 
 from .models import SCOPE_RANK, DataScope
 from .rights import ALL
@@ -132,14 +133,13 @@ def scope_filter(qs, user, owned: bool = False):
 
 
 SCOPE_LISTED = 5000  # a single owner's rows of a type seen through several paths listed by id up to this
-# A scope found to reach SCOPE_LISTED rows or more is remembered by the process for WIDE_KEPT seconds,
+# A scope found to reach SCOPE_LISTED rows or more is remembered by the process for ten minutes,
 # and is tested row by row without listing it again: reading 5,000 ids through Django to learn that
 # a rep's tickets are many took 5 of a request's 11 ms (PostgreSQL, 7,000 of 1.5M tickets). Only the
 # plan depends on it: both conditions hold for the same rows, so a scope that shrank since is still
 # exact, read row by row.
-WIDE_KEPT = 600.0
-WIDE_SCOPES = 2000  # remembered at most; the memory is emptied when full
-_wide_scopes: dict[tuple, float] = {}
+# (kehu/core/memo.py; at most 2,000 scopes, emptied when full)
+_wide_scopes = TimedMemory(kept=600.0)
 
 
 def _lists_rows(paths) -> bool:
@@ -164,8 +164,7 @@ def _listed_or_rowwise(qs, paths, ids, owned) -> tuple[Q, list[Q] | None]:
     model = qs.model
     alive = _alive_only(qs)
     key = (model._meta.db_table, tuple(paths), ids[0], owned, alive, SCOPE_LISTED)
-    seen = _wide_scopes.get(key)
-    if seen is None or time.monotonic() - seen >= WIDE_KEPT:
+    if key not in _wide_scopes:
         branches = _path_branches(model, paths, ids[0], owned)
         if alive:
             # the live rows' ids come from the paths' indexes alone (partial ones, or with deleted_at
@@ -177,9 +176,7 @@ def _listed_or_rowwise(qs, paths, ids, owned) -> tuple[Q, list[Q] | None]:
             from kehu.core.filters import IdList
 
             return Q(pk__in=IdList(sorted(set(found)))), None
-        if len(_wide_scopes) >= WIDE_SCOPES:
-            _wide_scopes.clear()
-        _wide_scopes[key] = time.monotonic()
+        _wide_scopes.remember(key)
     condition = _rowwise(model, paths, ids)
     branches = [(Q(**{f"{path}_id": ids[0]}), _held_by_path_index(model, path)) for path in paths]
     if getattr(model, "scope_includes_unowned", False) and not owned:

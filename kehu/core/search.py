@@ -32,8 +32,6 @@ The customers' search, with its own column of words and number prefixes, is
 
 from __future__ import annotations
 
-import time
-
 from django.db import connection, migrations, transaction
 from django.db.models import CharField, Q, TextField
 from django.db.models.lookups import (
@@ -47,6 +45,7 @@ from django.db.models.lookups import (
 )
 
 from .filters import IdList, WalkOnly
+from .memo import TimedMemory
 
 PROBE = 5000
 MIN_TERM = 3  # a trigram index cannot serve a shorter substring
@@ -148,26 +147,21 @@ def like_pattern(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-# A term a probe found common (PROBE matches or more) is remembered by the process for COMMON_KEPT
-# seconds, and its next searches skip the probe (known_common): reading 5,000 matches to learn that
-# a word is common cost more than the page it decided (PostgreSQL, 机 in 20,000 articles' words:
+# A term a probe found common (PROBE matches or more) is remembered by the process for ten minutes
+# (kehu/core/memo.py), and its next searches skip the probe (known_common): reading 5,000 matches to
+# learn that a word is common cost more than the page it decided (PostgreSQL, 机 in 20,000 articles' words:
 # 24 ms of 57). Only the plan depends on it, never the rows: a common term is matched on every row
 # the page reads (KnownCommon), so a term that became rare since is still found, only more slowly.
-COMMON_KEPT = 600.0
-COMMON_TERMS = 2000  # remembered at most; the memory is emptied when full
-_common_terms: dict[tuple, float] = {}
+_common_terms = TimedMemory(kept=600.0)  # (table, columns, term, PROBE): at most 2,000, emptied when full
 
 
 def known_common(table: str, columns: list[str], term: str) -> bool:
-    """Whether a probe of `term` over `columns` of `table` found it common in the last COMMON_KEPT seconds."""
-    seen = _common_terms.get((table, tuple(columns), term, PROBE))
-    return seen is not None and time.monotonic() - seen < COMMON_KEPT
+    """Whether a probe of `term` over `columns` of `table` found it common in the last ten minutes."""
+    return (table, tuple(columns), term, PROBE) in _common_terms
 
 
 def remember_common(table: str, columns: list[str], term: str) -> None:
-    if len(_common_terms) >= COMMON_TERMS:
-        _common_terms.clear()
-    _common_terms[(table, tuple(columns), term, PROBE)] = time.monotonic()
+    _common_terms.remember((table, tuple(columns), term, PROBE))
 
 
 def probe(table: str, columns: list[str], term: str, limit: int = PROBE) -> list[int]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from kehu.activities.models import FollowUp, Task
 from kehu.activities.testing import make_followup
-from kehu.core import search
+from kehu.core import memo, search
 from kehu.core.filters import list_queryset
 from kehu.core.registry import registry
 from kehu.core.testing.factories import make_org
@@ -122,13 +122,13 @@ def test_probe_limit_falls_back_to_the_plain_match(data, monkeypatch):
 
 
 def test_a_term_found_common_skips_the_probe_for_a_while_and_its_rows_stay_exact(data, monkeypatch):
-    """A probe that finds PROBE matches or more is remembered for COMMON_KEPT seconds: the next
+    """A probe that finds PROBE matches or more is remembered for ten minutes (search._common_terms): the next
     searches of the term match it on the page's rows at once (PostgreSQL: 机 in 20,000 articles'
     words, 24 ms of probe before a 8 ms page). Only the plan is remembered: rows deleted meanwhile
     are not found, a row added is, and once the time is up the term is probed again."""
     monkeypatch.setattr(search, "PROBE", 2)
     now = [1000.0]
-    monkeypatch.setattr(search.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(memo.time, "monotonic", lambda: now[0])
     rt = registry.get("followup")
     customer = make_customer(data.manager, name="常见词客户")
     rows = [make_followup(customer, topic=f"华南大区回访 {i}") for i in range(3)]
@@ -145,7 +145,7 @@ def test_a_term_found_common_skips_the_probe_for_a_while_and_its_rows_stay_exact
     FollowUp.all_objects.filter(pk__in=[rows[0].pk, rows[1].pk]).delete()
     added = make_followup(customer, topic="华南大区 新增")
     assert search_once() == ({rows[2].pk, added.pk}, 0)  # still exact
-    now[0] += search.COMMON_KEPT + 1
+    now[0] += search._common_terms.kept + 1
     found, probes = search_once()
     assert (found, probes) == ({rows[2].pk, added.pk}, 1)
     assert search_once()[1] == 0  # 2 matches: common again at PROBE = 2
