@@ -445,17 +445,30 @@ def _walked(q: Q) -> Q:
 
 def _rows_per_related(model, fk: str) -> float:
     """How many rows of `model` a record of `fk`'s model has on average, from PostgreSQL's row
-    counts of the two tables (`pg_class.reltuples`, kept by ANALYZE); 0 (unknown) elsewhere or
-    before the tables' first ANALYZE. It only chooses a plan."""
+    counts of the two tables (`table_rows`); 0 (unknown) elsewhere or before the tables' first
+    ANALYZE. It only chooses a plan."""
     if connection.vendor != "postgresql":
         return 0.0
     related = model._meta.get_field(fk).related_model
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT (SELECT reltuples FROM pg_class WHERE oid = %s::regclass), "
-                       "(SELECT reltuples FROM pg_class WHERE oid = %s::regclass)",
-                       [model._meta.db_table, related._meta.db_table])
-        rows, per = (value or 0 for value in cursor.fetchone())
+    rows, per = table_rows(model._meta.db_table), table_rows(related._meta.db_table)
     return rows / per if rows > 0 and per > 0 else 0.0
+
+
+_table_rows = TimedMemory(kept=60.0)
+
+
+def table_rows(table: str) -> float:
+    """PostgreSQL's row count of `table` (`pg_class.reltuples`, kept by ANALYZE and autovacuum; 0
+    before the first), read once a minute per process: it only chooses plans, and reading it cost
+    a round trip on every search through the customer."""
+    rows = _table_rows.get(table)
+    if rows is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+            found = cursor.fetchone()
+        rows = max(float(found[0] or 0), 0.0) if found else 0.0
+        _table_rows.remember(table, rows)
+    return rows
 
 
 def _related_ids(model, path: str, term: str) -> list[int] | None:

@@ -346,11 +346,12 @@ def _pg_estimated_rows(pattern: str, table: str = "customers_customer") -> float
 
 
 def _pg_estimate(pattern: str, table: str) -> tuple[float, float]:
+    from kehu.core.search import table_rows
+
+    total = table_rows(table)
+    if total <= 0:
+        return 0.0, 0.0
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
-        total = cursor.fetchone()[0] or 0
-        if total <= 0:
-            return 0.0, 0.0
         cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT id FROM {table} WHERE search_text LIKE %s", [pattern])
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):

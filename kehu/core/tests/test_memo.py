@@ -19,5 +19,9 @@ def test_a_memory_forgets_after_its_time_and_empties_when_full(monkeypatch):
     assert len(memory) == 3 and all(key in memory for key in "abc")
     memory.remember("d")  # full: emptied, then the new key kept
     assert len(memory) == 1 and "d" in memory and "a" not in memory
+    memory.remember("e", 4.5)  # a value: given back while kept
+    assert memory.get("e") == 4.5 and memory.get("f") is None
+    now[0] += 10
+    assert memory.get("e") is None
     memo.forget_all()
     assert len(memory) == 0 and "d" not in memory
