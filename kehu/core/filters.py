@@ -367,13 +367,29 @@ class KehuFilterSet(OwnCopies, django_filters.FilterSet):
                                         indexed=getattr(self, "search_indexed", False),
                                         notices=self.search_notices, queryset=queryset,
                                         narrow=self.narrow_scope(queryset.model),
-                                        newest_first=self.newest_first()))
+                                        newest_first=self.newest_first(), walk_window=self.walks_window()))
 
     def newest_first(self) -> bool:
         """The list is read newest first (no sort asked, or by id or creation), so a condition met
         by many of the newest rows finds a page after a few of them (kehu/core/search.py)."""
         sort = (self.data.get("sort") or "") if self.data is not None else ""
         return sort.lstrip("-") in ("", "id", "created_at")
+
+    def walks_window(self) -> bool:
+        """The user sees every row (data scope "all") and the list's page is read by id, newest
+        first (`walk_sort`: the sort asked or the record type's default, unless a range filter
+        reads the page in its field's order): a search window can be walked from its top instead
+        of listed first (kehu/core/search.py: _walked_window). A department's list keeps the
+        listing: the walk would test every row's scope, and its rows are a fraction of the window."""
+        from kehu.accounts.models import DataScope
+
+        from .registry import registry
+
+        access = getattr(self.user, "access", None)
+        if access is None or access.scope != DataScope.ALL or self.data is None:
+            return False
+        rt = registry.for_model(self._meta.model)
+        return rt is not None and walk_sort(rt, self.data.get("sort"), self.data) == "-id"
 
     NARROW_OWNERS = 3
 
@@ -453,6 +469,7 @@ class PlainFilterSet(OwnCopies, django_filters.FilterSet):
     search = KehuFilterSet.search
     narrow_scope = KehuFilterSet.narrow_scope
     newest_first = KehuFilterSet.newest_first
+    walks_window = KehuFilterSet.walks_window
     NARROW_OWNERS = KehuFilterSet.NARROW_OWNERS
     primary: list[str] = []
     form = KehuFilterSet.form

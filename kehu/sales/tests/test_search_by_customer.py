@@ -162,3 +162,69 @@ def test_a_number_range_with_other_numbers_inside_keeps_the_number_test(client, 
     make_opportunity(org.manager, customer=imported)
     rows = client.get(f"/api/v1/opportunities/?q={prefix}", **auth(org.admin)).json()["results"]
     assert {row["id"] for row in rows} == {o.pk for o in wanted}
+
+
+@pytest.mark.django_db
+def test_an_administrators_window_is_walked_from_its_top_when_its_matches_are_dense(client, org, monkeypatch):
+    """A short or common term through the customer is searched in the newest rows (the window).
+    For a list read by id newest first by someone who sees every row, PostgreSQL walks the window
+    down from its top and stops at a page of matches, where listing every match first read the
+    whole window (an administrator's invoices for 南宁 at 1M: 27 → 7 ms). The rows are the
+    listing's: the same matches of the same window, and the same notice. A term that fills the
+    window is common (the whole table), a term the sample does not meet and a department's list
+    keep the listing; SQLite always lists."""
+    from django.test.utils import CaptureQueriesContext
+
+    from kehu.core import search
+
+    monkeypatch.setattr(search, "RELATED_WINDOW", 8)
+    monkeypatch.setattr(search, "SAMPLE_ROWS", 4)
+    monkeypatch.setattr(search, "WALKED_PAGE", 1)
+    # the customers' index finds the term too often to list them: matched through the join
+    monkeypatch.setattr(registry.get("customer").filterset, "probe_ids", classmethod(lambda cls, value: None))
+    old = make_opportunity(org.manager, customer=make_customer(org.manager, name="宏达贸易老店"))
+    made = [make_opportunity(org.manager if i % 2 else org.manager2,
+                             customer=make_customer(org.manager, name="宏达贸易" if i % 4 == 0 else "其他公司"))
+            for i in range(8)]
+    in_window = [made[4].pk, made[0].pk]  # newest first
+
+    def search_page(user, **params):
+        with CaptureQueriesContext(connection) as ctx:
+            r = client.get("/api/v1/opportunities/", {"q": "宏达贸", **params}, **auth(user))
+        page = [q["sql"] for q in ctx.captured_queries
+                if 'FROM "sales_opportunity"' in q["sql"] and " DESC LIMIT " in q["sql"]]
+        return r, page[-1]
+
+    r, page = search_page(org.admin)
+    assert [row["id"] for row in r.json()["results"]] == in_window and r["X-Kehu-Search-Window"] == "8"
+    walked = connection.vendor == "postgresql"
+    assert ("CASE WHEN" in page and id_list_sql('"sales_opportunity"."id"') not in page) == walked, page
+    # the next page continues the walk below the cursor, inside the window
+    r2 = client.get("/api/v1/opportunities/", {"q": "宏达贸", "limit": 1}, **auth(org.admin))
+    assert [row["id"] for row in r2.json()["results"]] == in_window[:1]
+    r2 = client.get("/api/v1/opportunities/", {"q": "宏达贸", "limit": 1, "cursor": r2.json()["next_cursor"]},
+                    **auth(org.admin))
+    assert [row["id"] for row in r2.json()["results"]] == in_window[1:]
+    # sorted otherwise, the window is listed
+    with CaptureQueriesContext(connection) as ctx:
+        r = client.get("/api/v1/opportunities/", {"q": "宏达贸", "sort": "-created_at"}, **auth(org.admin))
+    assert [row["id"] for row in r.json()["results"]] == in_window and r["X-Kehu-Search-Window"] == "8"
+    assert not [q for q in ctx.captured_queries if "CASE WHEN" in q["sql"]]
+    # only for someone who sees every row, read by id: a department's list keeps the listing
+    rt = registry.get("opportunity")
+    assert rt.filterset({"q": "宏达贸"}, queryset=rt.visible(org.admin), user=org.admin).walks_window()
+    assert not rt.filterset({"q": "宏达贸", "sort": "-created_at"}, queryset=rt.visible(org.admin),
+                            user=org.admin).walks_window()
+    assert not rt.filterset({"q": "宏达贸"}, queryset=rt.visible(org.supervisor), user=org.supervisor).walks_window()
+    # every row of the window matches: common, the whole table, no notice
+    monkeypatch.setattr(search, "PROBE", 4)
+    for opportunity in made:
+        opportunity.customer.name = "宏达贸易"
+        opportunity.customer.save()
+    r, _page = search_page(org.admin)
+    assert [row["id"] for row in r.json()["results"]] == [o.pk for o in reversed(made)] + [old.pk]
+    assert "X-Kehu-Search-Window" not in r
+    # a term the sample does not meet: listed
+    monkeypatch.setattr(search, "PROBE", 5000)
+    r = client.get("/api/v1/opportunities/", {"q": "老店"}, **auth(org.admin))
+    assert r["X-Kehu-Search-Window"] == "8" and r.json()["results"] == []
