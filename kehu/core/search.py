@@ -18,7 +18,9 @@ term is probed in the table's newest SHORT_WINDOW rows (an id range, one index r
 list's data scope and filters applied; with a search field through a relation, the newest
 RELATED_WINDOW rows joined to their related rows): found there PROBE times or more it
 is common and keeps `icontains` (the list's order meets it after a few rows); otherwise the list
-shows those matches, and says that older records were not searched (`notices`). A rep's own list
+shows those matches, and says that older records were not searched (`notices`). On PostgreSQL a
+list read by id newest first by someone who sees every row walks the window from its top instead,
+when a sample of its newest rows says a page of matches comes soon (_walked_window). A rep's own list
 (a few owners, no public pool: KehuFilterSet.narrow_scope) is searched whole instead: it is a small
 share of the table, and the table's newest rows would hold only a few dozen of its records. Without that, a
 one-character term absent from 5M follow-ups walked them all into the 15-second limit (503), and
