@@ -244,6 +244,11 @@ class Order(Document):
             # late orders: open ones by their promised date
             models.Index(fields=["promised_date", "owner"], name="order_open_promised_idx",
                          condition=Q(deleted_at__isnull=True, status__in=("created", "processing", "shipped"))),
+            # the late filter in the list's order (newest first): late orders are old ones, so the
+            # walk of the primary key passed ~87,000 newer orders first (15-24 ms at 2M orders);
+            # the open ones by id, the promise tested in the index: 2 ms
+            models.Index(fields=["id", "promised_date", "owner"], name="order_open_late_idx",
+                         condition=Q(deleted_at__isnull=True, status__in=("created", "processing", "shipped"))),
             models.Index(fields=["contract", "id"], name="order_contract_idx", condition=ALIVE),
             # an import's duplicates: the orders with an external number
             models.Index(fields=["external_number"], name="order_external_idx",
