@@ -367,13 +367,39 @@ class KehuFilterSet(OwnCopies, django_filters.FilterSet):
                                         indexed=getattr(self, "search_indexed", False),
                                         notices=self.search_notices, queryset=queryset,
                                         narrow=self.narrow_scope(queryset.model),
-                                        newest_first=self.newest_first(), walk_window=self.walks_window()))
+                                        newest_first=self.newest_first(), walk_window=self.walks_window(),
+                                        walk_own=self.walks_own_rows(queryset.model)))
 
     def newest_first(self) -> bool:
         """The list is read newest first (no sort asked, or by id or creation), so a condition met
         by many of the newest rows finds a page after a few of them (kehu/core/search.py)."""
         sort = (self.data.get("sort") or "") if self.data is not None else ""
         return sort.lstrip("-") in ("", "id", "created_at")
+
+    def walks_own_rows(self, model) -> bool:
+        """The user sees one owner's rows only (a rep's own, no public pool) through a single
+        owner column with an `(owner, id)` index, and the page is read by id newest first: a short
+        term's page then walks the rep's rows down that index and stops at a page of matches,
+        instead of reading all of them joined to their customers first (kehu/core/search.py).
+        Not for several owners (`owner_id IN (…)` reads no index in id order) or several paths."""
+        from kehu.accounts.models import DataScope
+        from kehu.accounts.scope import scope_paths
+
+        from .registry import registry
+
+        access = getattr(self.user, "access", None)
+        if access is None or access.user_id is None or access.scope == DataScope.ALL or self.data is None:
+            return False
+        paths = scope_paths(model)
+        if len(paths) != 1 or "__" in paths[0] or getattr(model, "scope_includes_unowned", False):
+            return False
+        if not any(list(index.fields[:2]) in ([paths[0], "id"], [f"{paths[0]}_id", "id"])
+                   for index in model._meta.indexes):
+            return False
+        rt = registry.for_model(model)
+        if rt is None or walk_sort(rt, self.data.get("sort"), self.data) != "-id":
+            return False
+        return len(access.scope_user_ids()) == 1
 
     def walks_window(self) -> bool:
         """The user sees every row (data scope "all") and the list's page is read by id, newest
@@ -470,6 +496,7 @@ class PlainFilterSet(OwnCopies, django_filters.FilterSet):
     narrow_scope = KehuFilterSet.narrow_scope
     newest_first = KehuFilterSet.newest_first
     walks_window = KehuFilterSet.walks_window
+    walks_own_rows = KehuFilterSet.walks_own_rows
     NARROW_OWNERS = KehuFilterSet.NARROW_OWNERS
     primary: list[str] = []
     form = KehuFilterSet.form

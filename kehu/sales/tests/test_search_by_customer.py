@@ -116,6 +116,22 @@ def test_a_reps_own_list_is_searched_whole(client, org, monkeypatch):
     assert [row["id"] for row in r.json()["results"]] == [mine_old.pk] and "X-Kehu-Search-Window" not in r
     r = client.get("/api/v1/opportunities/?q=zh", **auth(org.admin))  # every opportunity: the window
     assert r["X-Kehu-Search-Window"] == "2" and mine_old.pk not in {row["id"] for row in r.json()["results"]}
+    # read by id, one owner's rows through an (owner, id) index: on PostgreSQL the page walks them
+    # newest first and stops at a page of matches (a rep's payments for 南宁 at 1M: 63.6 → 30.1 ms)
+    from django.test.utils import CaptureQueriesContext
+
+    mine_new = make_opportunity(org.manager, customer=make_customer(org.manager, name="Zhuhai Port"))
+    rt = registry.get("opportunity")
+    assert rt.filterset({"q": "zh"}, queryset=rt.visible(org.manager), user=org.manager).walks_own_rows(rt.model)
+    assert not rt.filterset({"q": "zh", "sort": "-created_at"}, queryset=rt.visible(org.manager),
+                            user=org.manager).walks_own_rows(rt.model)
+    assert not rt.filterset({"q": "zh"}, queryset=rt.visible(org.admin), user=org.admin).walks_own_rows(rt.model)
+    with CaptureQueriesContext(connection) as ctx:
+        r = client.get("/api/v1/opportunities/?q=zh", **auth(org.manager))
+    assert [row["id"] for row in r.json()["results"]] == [mine_new.pk, mine_old.pk] and "X-Kehu-Search-Window" not in r
+    page = [q["sql"] for q in ctx.captured_queries if 'FROM "sales_opportunity"' in q["sql"] and " DESC LIMIT " in q["sql"]][-1]
+    # (the id list beside it holds the rows of the customers the customers' index found for zh)
+    assert ("CASE WHEN" in page) == (connection.vendor == "postgresql"), page
 
 
 @pytest.mark.django_db
@@ -197,8 +213,8 @@ def test_an_administrators_window_is_walked_from_its_top_when_its_matches_are_de
 
     r, page = search_page(org.admin)
     assert [row["id"] for row in r.json()["results"]] == in_window and r["X-Kehu-Search-Window"] == "8"
-    walked = connection.vendor == "postgresql"
-    assert ("CASE WHEN" in page and id_list_sql('"sales_opportunity"."id"') not in page) == walked, page
+    # (the id list beside it holds the rows of the customers the customers' index found for zh)
+    assert ("CASE WHEN" in page) == (connection.vendor == "postgresql"), page
     # the next page continues the walk below the cursor, inside the window
     r2 = client.get("/api/v1/opportunities/", {"q": "宏达贸", "limit": 1}, **auth(org.admin))
     assert [row["id"] for row in r2.json()["results"]] == in_window[:1]
