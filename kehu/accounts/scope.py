@@ -185,13 +185,18 @@ def _listed_or_rowwise(qs, paths, ids, owned) -> tuple[Q, list[Q] | None]:
     return condition, branches
 
 
+def path_index(model, path: str):
+    """The index of `model` on (path, id), which reads a path's rows in id order, or None."""
+    return next((index for index in model._meta.indexes if list(index.fields[:2]) == [path, "id"]), None)
+
+
 def _held_by_path_index(model, path: str) -> frozenset[str]:
     """The columns that the index on (path, id) holds beside its key (`include`; PostgreSQL), but
     deleted_at, which partial indexes are chosen by."""
-    for index in model._meta.indexes:
-        if list(index.fields[:2]) == [path, "id"]:
-            return frozenset(model._meta.get_field(name).column for name in index.include) - {"deleted_at"}
-    return frozenset()
+    index = path_index(model, path)
+    if index is None:
+        return frozenset()
+    return frozenset(model._meta.get_field(name).column for name in index.include) - {"deleted_at"}
 
 
 class InIndex(Func):

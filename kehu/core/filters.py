@@ -383,7 +383,7 @@ class KehuFilterSet(OwnCopies, django_filters.FilterSet):
         instead of reading all of them joined to their customers first (kehu/core/search.py).
         Not for several owners (`owner_id IN (…)` reads no index in id order) or several paths."""
         from kehu.accounts.models import DataScope
-        from kehu.accounts.scope import scope_paths
+        from kehu.accounts.scope import path_index, scope_paths
 
         from .registry import registry
 
@@ -393,8 +393,7 @@ class KehuFilterSet(OwnCopies, django_filters.FilterSet):
         paths = scope_paths(model)
         if len(paths) != 1 or "__" in paths[0] or getattr(model, "scope_includes_unowned", False):
             return False
-        if not any(list(index.fields[:2]) in ([paths[0], "id"], [f"{paths[0]}_id", "id"])
-                   for index in model._meta.indexes):
+        if path_index(model, paths[0]) is None:
             return False
         rt = registry.for_model(model)
         if rt is None or walk_sort(rt, self.data.get("sort"), self.data) != "-id":
