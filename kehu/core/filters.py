@@ -6,6 +6,7 @@ Every filter set understands `q` (free-text search), `tag`, `owner`, `mine`, `cr
 
 import copy
 import datetime
+from functools import cached_property
 
 import django_filters
 import django_filters.constants
@@ -366,55 +367,17 @@ class KehuFilterSet(OwnCopies, django_filters.FilterSet):
         return queryset.filter(search_q(queryset.model, self.search_fields, value,
                                         indexed=getattr(self, "search_indexed", False),
                                         notices=self.search_notices, queryset=queryset,
-                                        narrow=self.narrow_scope(queryset.model),
-                                        newest_first=self.newest_first(), walk_window=self.walks_window(),
-                                        walk_own=self.walks_own_rows(queryset.model)))
+                                        reading=self.reading(queryset.model)))
+
+    def reading(self, model) -> "ListReading":
+        """How this list of `model` is read, for a search's plan (ListReading)."""
+        return ListReading(self, model)
 
     def newest_first(self) -> bool:
         """The list is read newest first (no sort asked, or by id or creation), so a condition met
         by many of the newest rows finds a page after a few of them (kehu/core/search.py)."""
         sort = (self.data.get("sort") or "") if self.data is not None else ""
         return sort.lstrip("-") in ("", "id", "created_at")
-
-    def walks_own_rows(self, model) -> bool:
-        """The user sees one owner's rows only (a rep's own, no public pool) through a single
-        owner column with an `(owner, id)` index, and the page is read by id newest first: a short
-        term's page then walks the rep's rows down that index and stops at a page of matches,
-        instead of reading all of them joined to their customers first (kehu/core/search.py).
-        Not for several owners (`owner_id IN (…)` reads no index in id order) or several paths."""
-        from kehu.accounts.models import DataScope
-        from kehu.accounts.scope import path_index, scope_paths
-
-        from .registry import registry
-
-        access = getattr(self.user, "access", None)
-        if access is None or access.user_id is None or access.scope == DataScope.ALL or self.data is None:
-            return False
-        paths = scope_paths(model)
-        if len(paths) != 1 or "__" in paths[0] or getattr(model, "scope_includes_unowned", False):
-            return False
-        if path_index(model, paths[0]) is None:
-            return False
-        rt = registry.for_model(model)
-        if rt is None or walk_sort(rt, self.data.get("sort"), self.data) != "-id":
-            return False
-        return len(access.scope_user_ids()) == 1
-
-    def walks_window(self) -> bool:
-        """The user sees every row (data scope "all") and the list's page is read by id, newest
-        first (`walk_sort`: the sort asked or the record type's default, unless a range filter
-        reads the page in its field's order): a search window can be walked from its top instead
-        of listed first (kehu/core/search.py: _walked_window). A department's list keeps the
-        listing: the walk would test every row's scope, and its rows are a fraction of the window."""
-        from kehu.accounts.models import DataScope
-
-        from .registry import registry
-
-        access = getattr(self.user, "access", None)
-        if access is None or access.scope != DataScope.ALL or self.data is None:
-            return False
-        rt = registry.for_model(self._meta.model)
-        return rt is not None and walk_sort(rt, self.data.get("sort"), self.data) == "-id"
 
     NARROW_OWNERS = 3
 
@@ -494,11 +457,73 @@ class PlainFilterSet(OwnCopies, django_filters.FilterSet):
     search = KehuFilterSet.search
     narrow_scope = KehuFilterSet.narrow_scope
     newest_first = KehuFilterSet.newest_first
-    walks_window = KehuFilterSet.walks_window
-    walks_own_rows = KehuFilterSet.walks_own_rows
+    reading = KehuFilterSet.reading
     NARROW_OWNERS = KehuFilterSet.NARROW_OWNERS
     primary: list[str] = []
     form = KehuFilterSet.form
+
+
+class ListReading:
+    """How a list being searched is read: whose rows its user sees and in which order. A search
+    (kehu/core/search.py: search_q) asks only what its plan needs, and each answer is worked out
+    once, when first asked: most searches need none of them (an index answers the term).
+
+    - `narrow`: a few owners' own rows (a rep's), searched whole (KehuFilterSet.narrow_scope);
+    - `newest_first`: the page is read newest first (by id or creation);
+    - `walks_window`: the user sees every row and the page is read by id: a search window may be
+      walked from its top instead of listed first (search._walked_window). A department's list
+      keeps the listing: the walk would test every row's scope, and its rows are a fraction of the
+      window;
+    - `walks_own`: one owner's rows (a rep's own, no public pool) through a single owner column
+      with an `(owner, id)` index, read by id: a short term's page walks the rep's rows down that
+      index and stops at a page of matches, instead of reading all of them joined to their
+      customers first. Not for several owners (`owner_id IN (…)` reads no index in id order) or
+      several paths."""
+
+    def __init__(self, filterset, model):
+        self.filterset, self.model = filterset, model
+
+    @cached_property
+    def _access(self):
+        return getattr(self.filterset.user, "access", None)
+
+    @cached_property
+    def narrow(self) -> bool:
+        return self.filterset.narrow_scope(self.model)
+
+    @cached_property
+    def newest_first(self) -> bool:
+        return self.filterset.newest_first()
+
+    @cached_property
+    def by_id(self) -> bool:
+        """The page is read by id, newest first (`walk_sort`: the sort asked or the record type's
+        default, unless a range filter reads the page in its field's order)."""
+        from .registry import registry
+
+        data = self.filterset.data
+        rt = registry.for_model(self.model)
+        return data is not None and rt is not None and walk_sort(rt, data.get("sort"), data) == "-id"
+
+    @cached_property
+    def walks_window(self) -> bool:
+        from kehu.accounts.models import DataScope
+
+        return self._access is not None and self._access.scope == DataScope.ALL and self.by_id
+
+    @cached_property
+    def walks_own(self) -> bool:
+        from kehu.accounts.models import DataScope
+        from kehu.accounts.scope import path_index, scope_paths
+
+        access = self._access
+        if access is None or access.user_id is None or access.scope == DataScope.ALL:
+            return False
+        paths = scope_paths(self.model)
+        if len(paths) != 1 or "__" in paths[0] or getattr(self.model, "scope_includes_unowned", False):
+            return False
+        return path_index(self.model, paths[0]) is not None and self.by_id and \
+            len(access.scope_user_ids()) == 1
 
 
 RANGE_LOOKUPS = ("gte", "gt", "lte", "lt")
