@@ -22,6 +22,7 @@ join it without editing this code.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,9 @@ class Cursor:
     when: datetime.datetime
     source: str
     id: int
+    # not part of the cursor a page hands on: while a page is gathered, the time of the oldest event
+    # that can still be shown; a provider asked later reads nothing older (page())
+    floor: datetime.datetime | None = None
 
     @classmethod
     def start(cls) -> Cursor:
@@ -63,12 +67,16 @@ class Cursor:
         return cls(datetime.datetime(9998, 12, 31, tzinfo=datetime.UTC), "", 0)
 
     def older(self, time_field: str, source: str, id_field: str = "pk") -> Q:
-        """Rows of `source` that come after this cursor in the timeline's order."""
+        """Rows of `source` that come after this cursor in the timeline's order (and, while a page
+        is gathered, not before its floor)."""
         if source > self.source:  # at the cursor's time, this source came first: all shown
-            return Q(**{f"{time_field}__lt": self.when})
-        condition = Q(**{f"{time_field}__lte": self.when})
+            condition = Q(**{f"{time_field}__lt": self.when})
+        else:
+            condition = Q(**{f"{time_field}__lte": self.when})
         if source == self.source:  # the same time and source: only the smaller ids are left
             condition &= ~Q(**{time_field: self.when, f"{id_field}__gte": self.id})
+        if self.floor is not None:
+            condition &= Q(**{f"{time_field}__gte": self.floor})
         return condition
 
     def encode(self) -> str:
@@ -120,15 +128,22 @@ def allowed(user, right: str | None) -> bool:
 def page(customer, user, cursor: Cursor | None = None, limit: int = 20) -> Page:
     """The `limit` newest events after `cursor` (the first page without one), and the next cursor."""
     cursor = cursor or Cursor.start()
+    after = (cursor.when, cursor.source, cursor.id)
     events: list[Event] = []
     for name, (right, provider) in _providers.items():
         if not allowed(user, right):
             continue
         for event in provider(customer, user, cursor, limit + 1):  # one more tells whether a next page exists
             event.source = event.source or name
-            events.append(event)
+            if event.key < after:
+                events.append(event)
+        if len(events) > limit:
+            # limit + 1 events are at hand: an event older than the (limit + 1)-th newest cannot be
+            # shown, so the providers asked next read nothing older (a busy customer's page read 21
+            # rows from each of 14 providers, ~290 rows, to show 20)
+            events.sort(key=lambda e: e.key, reverse=True)
+            cursor = dataclasses.replace(cursor, floor=events[limit].when)
     events.sort(key=lambda e: e.key, reverse=True)
-    events = [e for e in events if e.key < (cursor.when, cursor.source, cursor.id)]
     if len(events) <= limit:
         return Page(events, None)
     last = events[limit - 1].key

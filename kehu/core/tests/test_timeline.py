@@ -125,3 +125,29 @@ def test_a_second_provider_with_the_same_name_is_an_error(provider):
         timeline.register("once", right=None)(lambda *args: [])
     with pytest.raises(ImproperlyConfigured):
         timeline.register("followups", right="followup.view")(lambda *args: [])
+
+
+def test_providers_asked_after_a_full_page_read_nothing_older_than_it_and_every_event_is_still_paged(org, provider):
+    """Once limit + 1 events are at hand, the providers asked next get the time of the (limit +
+    1)-th newest as the cursor's floor (cursor.older adds `time >= floor`): they read nothing that
+    could not be shown. Paging through still shows every event once, in order."""
+    customer = make_customer(org.manager)
+    now = timezone.now().replace(second=0, microsecond=0) - datetime.timedelta(minutes=1)  # after the creation
+    FollowUp.objects.bulk_create([FollowUp(customer=customer, owner=org.manager, topic=f"跟进 {i}",
+                                           occurred_at=now - datetime.timedelta(hours=i)) for i in range(10)])
+    asked, times = [], [now - datetime.timedelta(hours=i, minutes=30) for i in range(10)]
+
+    def late(customer, user, cursor, limit):  # half-hours between the follow-ups; registered last
+        asked.append(cursor.floor)
+        rows = [i for i, t in enumerate(times) if cursor.older("t", "late").check({"t": t, "pk": i})]
+        return [timeline.Event(times[i], "late", f"晚 {i}", id=i) for i in rows[:limit]]
+
+    provider("late", late)
+    first = timeline.page(customer, org.manager, limit=4)
+    # the fifth newest event before it: the customer's creation, then the fourth follow-up
+    assert asked[-1] == now - datetime.timedelta(hours=3)
+    assert [e.title for e in first.events][1:] == ["跟进 0", "晚 0", "跟进 1"]
+    seen, _pages = _all_pages(customer, org.manager, 4)
+    titles = [e.title for e in seen if e.source in ("followups", "late")]
+    assert titles == [t for i in range(10) for t in (f"跟进 {i}", f"晚 {i}")]
+    assert [e.key for e in seen] == sorted((e.key for e in seen), reverse=True)
