@@ -144,7 +144,7 @@ class Workflow:
             "type": self.rt.label, "record": obj, "transition": t.label if t else row.transition,
             "from": self.state_label(row.from_state, obj), "to": self.state_label(row.to_state, obj)}
         return timeline.Event(row.at, "transition", title, body=row.comment, url=self.rt.get_absolute_url(obj),
-                              actor=row.by, icon=t.icon if t else "ti-arrow-right", id=row.pk, source="transitions")
+                              actor=row.by_id, icon=t.icon if t else "ti-arrow-right", id=row.pk, source="transitions")
 
     # --- states -----------------------------------------------------------------
     def states(self, obj=None) -> list[tuple[str, str]]:
@@ -366,7 +366,7 @@ def transition_events(customer, user, cursor, limit):
         return []
     rows = list(TransitionLog.objects.filter(cursor.older("at", "transitions"), customer_id=customer.pk,
                                              content_type_id__in=list(workflows))
-                .select_related("by").order_by("-at", "-id")[:limit])
+                .order_by("-at", "-id")[:limit])
     found: dict[int, dict] = {}
     for ct in {r.content_type_id for r in rows}:
         wf = workflows[ct]

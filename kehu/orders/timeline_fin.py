@@ -13,7 +13,7 @@ from .models import Payment
 @timeline.register("payments", right="payment.view")
 def payment_events(customer, user, cursor, limit):
     rows = (Payment.objects.visible_to(user).filter(customer=customer)
-            .filter(cursor.older("created_at", "payments")).select_related("created_by", "order", "contract")
+            .filter(cursor.older("created_at", "payments")).select_related("order", "contract")
             .order_by("-created_at", "-id")[:limit])
     events = []
     for p in rows:
@@ -23,6 +23,6 @@ def payment_events(customer, user, cursor, limit):
             "amount": format_money(abs(p.amount)), "doc": doc.number if doc else ""}
         body = " · ".join(x for x in (p.received_on.isoformat(), p.reference, p.notes) if x)
         events.append(timeline.Event(p.created_at, "payment", title, body=body,
-                                     url=reverse("orders:payment_detail", args=[p.pk]), actor=p.created_by,
+                                     url=reverse("orders:payment_detail", args=[p.pk]), actor=p.created_by_id,
                                      icon="ti-receipt-refund" if refund else "ti-cash", id=p.pk, source="payments"))
     return events

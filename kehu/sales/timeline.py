@@ -13,17 +13,17 @@ def opportunity_events(customer, user, cursor, limit):
     visible = Opportunity.objects.visible_to(user).filter(customer=customer) if user is not None \
         else Opportunity.objects.filter(customer=customer)
     events = []
-    created = (visible.filter(cursor.older("created_at", "opportunities")).select_related("created_by")
+    created = (visible.filter(cursor.older("created_at", "opportunities"))
                .order_by("-created_at", "-id")[:limit])
     for opp in created:
         url = reverse("sales:opportunity_detail", args=[opp.pk])
         body = opp.number + (f" · {opp.amount:,.2f}" if opp.amount is not None else "")
         events.append(timeline.Event(opp.created_at, "opportunity", _("Opportunity created: %(title)s") % {
-            "title": opp.title}, body=body, url=url, actor=opp.created_by, icon="ti-target-arrow", id=opp.pk))
+            "title": opp.title}, body=body, url=url, actor=opp.created_by_id, icon="ti-target-arrow", id=opp.pk))
     changes = (
         StageChange.objects.filter(cursor.older("changed_at", "stage_changes"), opportunity__in=visible.values("pk"),
                                    from_stage__isnull=False)
-        .select_related("opportunity", "opportunity__lost_reason", "to_stage", "from_stage", "changed_by")
+        .select_related("opportunity", "opportunity__lost_reason", "to_stage", "from_stage")
         .order_by("-changed_at", "-id")[:limit]
     )
     for ch in changes:
@@ -39,6 +39,6 @@ def opportunity_events(customer, user, cursor, limit):
             title = _("Opportunity “%(title)s” moved from %(a)s to %(b)s") % {
                 "title": opp.title, "a": ch.from_stage, "b": ch.to_stage}
             icon, body = "ti-arrow-right", ""
-        events.append(timeline.Event(ch.changed_at, "stage", title, body=body, url=url, actor=ch.changed_by,
+        events.append(timeline.Event(ch.changed_at, "stage", title, body=body, url=url, actor=ch.changed_by_id,
                                      icon=icon, id=ch.pk, source="stage_changes"))
     return events

@@ -12,9 +12,9 @@ from .models import Feedback, Ticket
 @timeline.register("tickets", right="ticket.view")
 def ticket_events(customer, user, cursor, limit):
     rows = (Ticket.objects.visible_to(user).filter(customer=customer).filter(cursor.older("created_at", "tickets"))
-            .select_related("created_by").order_by("-created_at", "-id")[:limit])
+            .order_by("-created_at", "-id")[:limit])
     return [timeline.Event(t.created_at, "ticket", _("Ticket %(number)s created") % {"number": t.number},
-                           body=t.summary, url=reverse("service:ticket_detail", args=[t.pk]), actor=t.created_by,
+                           body=t.summary, url=reverse("service:ticket_detail", args=[t.pk]), actor=t.created_by_id,
                            icon="ti-lifebuoy", id=t.pk, source="tickets") for t in rows]
 
 
@@ -31,7 +31,7 @@ def rating_events(customer, user, cursor, limit):
 @timeline.register("feedback", right="feedback.view")
 def feedback_events(customer, user, cursor, limit):
     rows = (Feedback.objects.visible_to(user).filter(customer=customer).filter(cursor.older("created_at", "feedback"))
-            .select_related("created_by").order_by("-created_at", "-id")[:limit])
+            .order_by("-created_at", "-id")[:limit])
     return [timeline.Event(f.created_at, "feedback", _("%(kind)s received") % {"kind": f.get_kind_display()},
                            body=f.content[:300], url=reverse("service:feedback_detail", args=[f.pk]),
-                           actor=f.created_by, icon="ti-message-report", id=f.pk, source="feedback") for f in rows]
+                           actor=f.created_by_id, icon="ti-message-report", id=f.pk, source="feedback") for f in rows]

@@ -151,3 +151,23 @@ def test_providers_asked_after_a_full_page_read_nothing_older_than_it_and_every_
     titles = [e.title for e in seen if e.source in ("followups", "late")]
     assert titles == [t for i in range(10) for t in (f"跟进 {i}", f"晚 {i}")]
     assert [e.key for e in seen] == sorted((e.key for e in seen), reverse=True)
+
+
+def test_a_pages_actors_are_read_once_with_the_columns_a_name_needs(org):
+    """Providers give their rows' users as ids; the page reads those users in one query (no join to
+    the users table in each provider's query, no password hash read), and shows their names."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    customer = make_customer(org.manager)
+    make_followup(customer, owner=org.manager, topic="电话回访")
+    make_contact(customer, "李四")
+    with CaptureQueriesContext(connection) as ctx:
+        events = timeline.events_for(customer, org.admin)
+    by_title = {e.title: e.actor for e in events}
+    followup = next(actor for title, actor in by_title.items() if "电话回访" in title)
+    assert followup == org.manager and str(followup) == str(org.manager)
+    user_queries = [q["sql"] for q in ctx.captured_queries if 'FROM "accounts_user"' in q["sql"]
+                    or 'JOIN "accounts_user"' in q["sql"]]
+    assert len(user_queries) == 1, user_queries
+    assert '"password"' not in user_queries[0]
