@@ -34,6 +34,8 @@ The customers' search, with its own column of words and number prefixes, is
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.db import connection, migrations, transaction
 from django.db.models import BooleanField, Case, CharField, Count, Min, Q, TextField, Value, When
 from django.db.models.lookups import (
@@ -385,8 +387,8 @@ def _known_common(q: Q):
     return Case(When(q, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
-class UNKNOWN_READING:  # noqa: N801 - a constant: a search of no particular list (ListReading's questions)
-    narrow = newest_first = walks_window = walks_own = False
+# a search of no particular list: ListReading's questions, all answered no
+UNKNOWN_READING = SimpleNamespace(narrow=False, newest_first=False, walks_window=False, walks_own=False)
 
 
 def search_q(model, fields: list[str], term: str, indexed: bool, notices: list | None = None,
@@ -440,9 +442,10 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
             through |= Q(**{f"{fk}_id__in": IdList(ids)})
             expected += len(ids) * _rows_per_related(model, fk)
     condition = Q(pk__in=IdList(found_ids))
+    base = model._default_manager.all() if queryset is None else queryset
     if through and connection.vendor == "postgresql" and 0 < expected < PROBE and reading.walks_window and \
             WALKED_PAGE * table_rows(model._meta.db_table) / expected <= WALKED_ROWS and \
-            _dense_at_top(queryset if queryset is not None else model._default_manager.all(), through):
+            _dense_at_top(base, through):
         # the rows of the related records found are a share of the table that a page read newest
         # first meets within WALKED_ROWS rows: the page walks the primary key and tests each row's
         # foreign key against the ids (hashed), as a common condition (KnownCommon), instead of
@@ -468,7 +471,6 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
             condition = Q(pk__in=IdList(sorted(set(found_ids) | set(rows))))
     if not windowed and not ranged:
         return condition
-    base = model._default_manager.all() if queryset is None else queryset
     plain = (_plain(windowed, term) if windowed else Q()) | ranged
     if reading.narrow:
         if not windowed:  # the range alone, which the rep's rows already met PROBE times
