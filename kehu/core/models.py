@@ -12,7 +12,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelatio
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -168,19 +168,31 @@ class KehuModel(models.Model):
         if self._state.adding or self.pk is None or kwargs.get("force_insert"):
             self.fill_number()
             return super().save(*args, **kwargs)
+        # The version is checked and raised in the row's one UPDATE (`_do_update`): `WHERE id = …
+        # AND version = <read>`, no row updated = someone else saved first. The savepoint takes
+        # back what the save wrote before it (the change-log entry) when that happens.
         expected = self.version
         using = kwargs.get("using") or "default"
-        with transaction.atomic(using=using):
-            updated = type(self)._base_manager.using(using).filter(pk=self.pk, version=expected).update(
-                version=F("version") + 1
-            )
-            if not updated:
-                current = type(self)._base_manager.using(using).filter(pk=self.pk).values_list("version", flat=True)
-                raise StaleVersionError(next(iter(current), None))
-            self.version = expected + 1
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = set(kwargs["update_fields"]) | {"version", "updated_at"}
-            super().save(*args, **kwargs)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = set(kwargs["update_fields"]) | {"version", "updated_at"}
+        self.version, self._saving_over = expected + 1, expected
+        try:
+            with transaction.atomic(using=using):
+                super().save(*args, **kwargs)
+        except BaseException:
+            self.version = expected
+            raise
+        finally:
+            self._saving_over = None
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        expected = getattr(self, "_saving_over", None)
+        if expected is None:
+            return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
+        if base_qs.filter(pk=pk_val, version=expected)._update(values) > 0:
+            return True
+        current = type(self)._base_manager.using(using).filter(pk=pk_val).values_list("version", flat=True)
+        raise StaleVersionError(next(iter(current), None))
 
     # --- soft delete ----------------------------------------------------------
     def soft_delete(self, user=None):

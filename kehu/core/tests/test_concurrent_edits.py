@@ -58,3 +58,31 @@ def test_a_stale_version_is_still_refused(org):
     r = client.patch(url, {"notes": "two", "version": 1}, content_type="application/json")
     assert r.status_code == 409 and r.json()["current_version"] == 2
     assert Customer.all_objects.get(pk=customer.pk).notes == "one"
+
+
+@pytest.mark.django_db
+def test_a_save_checks_its_version_in_the_rows_one_update_and_a_stale_one_leaves_nothing(org):
+    from auditlog.models import LogEntry
+    from django.test.utils import CaptureQueriesContext
+
+    from kehu.core.models import StaleVersionError
+
+    customer = make_customer(org.manager, "版本检查有限公司", notes="一")
+    other = Customer.objects.get(pk=customer.pk)
+    customer.notes = "二"
+    with CaptureQueriesContext(connection) as queries:
+        customer.save()
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 1 and '"version" = ' in updates[0].split("WHERE")[1], updates
+    assert customer.version == other.version + 1
+    assert Customer.objects.get(pk=customer.pk).version == customer.version
+
+    entries = LogEntry.objects.filter(object_id=customer.pk).count()
+    other.notes = "三"
+    with pytest.raises(StaleVersionError) as refused:
+        other.save()
+    assert refused.value.current_version == customer.version
+    assert other.version == customer.version - 1  # the instance keeps the version it read
+    stored = Customer.objects.get(pk=customer.pk)
+    assert (stored.notes, stored.version) == ("二", customer.version)
+    assert LogEntry.objects.filter(object_id=customer.pk).count() == entries  # its change-log entry taken back
