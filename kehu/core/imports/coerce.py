@@ -14,16 +14,26 @@ _FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20  # ideographic space
 
 
+_SPACES = re.compile(r"[ \t]+")
+# what text() changes in a string besides its ends: full-width forms, no-break and tab characters, runs of spaces
+_NOT_PLAIN = re.compile(r"[\t\u00a0\u3000\uff01-\uff5e]| {2}")
+
+
 def text(value) -> str:
     """Full-width digits, letters and spaces to half-width; whitespace trimmed and collapsed."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
-        value = value.date()
-    s = str(value).translate(_FULLWIDTH).replace("\u00a0", " ")
-    s = re.sub(r"[ \t]+", " ", s).strip()
+    if value.__class__ is str and _NOT_PLAIN.search(value) is None:
+        # the common cell: nothing to translate or collapse, only its ends to trim (the same result
+        # as the full path below: kehu/core/tests/test_import_coerce.py compares them)
+        s = value.strip()
+    else:
+        if value is None:
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, datetime.datetime) and value.time() == datetime.time():
+            value = value.date()
+        s = str(value).translate(_FULLWIDTH).replace("\u00a0", " ")
+        s = _SPACES.sub(" ", s).strip()
     if len(s) > 1 and s[0] == "'" and s[1] in "=+-@":  # a Kehu export's guard against formulas
         s = s[1:]
     return s
@@ -36,6 +46,10 @@ def long_text(value) -> str:
     return "\n".join(text(line) for line in str(value).splitlines()).strip()
 
 
+_FLOAT_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?[eE]\+?[0-9]+")
+_POINT_ZERO = re.compile(r"[0-9]+\.0")
+
+
 def phone(value) -> str:
     """A phone as typed; a number Excel stored as a float (1.38123456789E10) back to its digits."""
     if value is None or value == "":
@@ -43,12 +57,12 @@ def phone(value) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(int(value))
     s = text(value)
-    if re.fullmatch(r"[0-9]+(\.[0-9]+)?[eE]\+?[0-9]+", s):  # a float printed as text
+    if _FLOAT_TEXT.fullmatch(s):  # a float printed as text
         try:
             return str(int(Decimal(s)))
         except InvalidOperation:
             return s
-    if re.fullmatch(r"[0-9]+\.0", s):
+    if _POINT_ZERO.fullmatch(s):
         return s[:-2]
     return s
 
@@ -118,6 +132,9 @@ _DATE_PATTERNS = [
 ]
 
 
+_SERIAL_TEXT = re.compile(r"\d{5}(\.\d+)?")
+
+
 def date(value) -> str:
     """An ISO date string from a date cell, an Excel serial number (46027 = 2026-01-05) or a
     typed date: 2026/1/5, 2026-01-05, 2026年1月5日, 05.01.2026, 1/5/2026, 20260105."""
@@ -130,7 +147,7 @@ def date(value) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _serial(value, value)
     s = text(value)
-    if re.fullmatch(r"\d{5}(\.\d+)?", s):  # an Excel serial as text
+    if _SERIAL_TEXT.fullmatch(s):  # an Excel serial as text
         return _serial(float(s), value)
     for pattern, order in _DATE_PATTERNS:
         m = pattern.match(s)
@@ -166,7 +183,10 @@ def boolean(value) -> str:
     raise ValueError(_("“%(value)s” is not yes or no (是/否).") % {"value": text(value)})
 
 
+_KEY_DROPS = re.compile(r"[\s_\-:：()（）]+")
+
+
 def key(value) -> str:
     """How a dictionary label, a user name or a header is compared: case, spaces and full-width
     forms ignored."""
-    return re.sub(r"[\s_\-:：()（）]+", "", text(value).lower())
+    return _KEY_DROPS.sub("", text(value).lower())

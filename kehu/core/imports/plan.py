@@ -35,6 +35,8 @@ from django.forms.utils import ErrorDict
 from kehu.core.customfields import CustomFieldsFormMixin
 from kehu.core.forms import KehuFormMixin, PreloadedModelChoiceField, resolves_choice
 
+from . import cleaners
+
 CACHE_SIZE = 5000  # cleaned values kept per field of a pure field class (dates, choices, dictionary values)
 
 # field classes whose clean() depends on the value alone (no database, no clock): the result of
@@ -83,7 +85,8 @@ class FormPlan:
             read = None if type(field.widget).value_from_datadict is _plain_read else field.widget.value_from_datadict
             clean_method = getattr(type(form), f"clean_{name}", None)
             cache = {} if type(field) in PURE_FIELDS else None
-            self.steps.append((name, field, read, field.disabled, clean_method, cache))
+            clean = (None if cache is not None else cleaners.form_cleaner(field)) or field.clean
+            self.steps.append((name, field, read, field.disabled, clean_method, cache, clean))
         form_fields = form.fields
 
         # construct_instance: the model fields a form value is written to
@@ -98,7 +101,8 @@ class FormPlan:
             ff = form_fields[f.name]
             plain = type(f).save_form_data is models.Field.save_form_data and f.attname == f.name and \
                 not _data_descriptor(self.model, f.name)
-            self.construct.append((f, f.name, ff, f.has_default(), plain))
+            setter = None if plain else (cleaners.fk_setter(self.model, f) or f.save_form_data)
+            self.construct.append((f, f.name, ff, f.has_default(), plain, setter))
 
         # _get_validation_exclusions: the fixed part, and the fields whose exclusion depends on the row
         self.static_exclude = set()
@@ -120,7 +124,8 @@ class FormPlan:
                     resolves_choice(ff):
                 self.fk_resolved.append(name)
         self.static_exclude |= {n for n, ff in form_fields.items() if isinstance(ff, InlineForeignKeyField)}
-        self.model_fields = [f for f in opts.fields if f.name not in self.static_exclude and not f.generated]
+        self.model_fields = [(f, cleaners.model_cleaner(f) or f.clean) for f in opts.fields
+                             if f.name not in self.static_exclude and not f.generated]
         self.has_constraints = any(cs for _m, cs in self.model().get_constraints())
         checks, date_checks = self.model()._get_unique_checks(exclude=self.static_exclude)
         self.has_unique = bool(checks or date_checks)
@@ -183,7 +188,7 @@ class FormPlan:
             if step.__class__ is dict:  # absent fields: their cleaned values, computed once
                 cleaned.update(step)
                 continue
-            name, field, read, disabled, clean_method, cache = step
+            name, field, read, disabled, clean_method, cache, clean = step
             if disabled:
                 value = form.get_initial_for_field(field, name)
             elif read is None:
@@ -199,7 +204,7 @@ class FormPlan:
                         if len(cache) < CACHE_SIZE:
                             cache[value] = result
                 else:
-                    cleaned[name] = field.clean(value)
+                    cleaned[name] = clean(value)  # the field's clean(), or its compiled equal (cleaners.py)
                 if clean_method is not None:
                     cleaned[name] = clean_method(form)
             except ValidationError as e:
@@ -225,7 +230,7 @@ class FormPlan:
             if isinstance(cleaned.get(name), models.Model):
                 exclude.add(name)
         d = instance.__dict__
-        for f, name, ff, has_default, plain in variant.construct:
+        for _f, name, ff, has_default, plain, setter in variant.construct:
             if name not in cleaned:
                 continue
             value = cleaned[name]
@@ -234,9 +239,9 @@ class FormPlan:
             if plain:
                 d[name] = value  # Field.save_form_data: setattr, on a field without a data descriptor
             else:
-                f.save_form_data(instance, value)
+                setter(instance, value)  # save_form_data, or its compiled equal for a foreign key (cleaners.py)
         model_errors = {}
-        for f in variant.model_fields:
+        for f, clean in variant.model_fields:
             if f.name in exclude:
                 continue
             raw = getattr(instance, f.attname)
@@ -245,7 +250,7 @@ class FormPlan:
             if isinstance(raw, DatabaseDefault):
                 continue
             try:
-                setattr(instance, f.attname, f.clean(raw, instance))
+                setattr(instance, f.attname, clean(raw, instance))
             except ValidationError as e:
                 model_errors[f.name] = e.error_list
         try:
@@ -306,7 +311,7 @@ class _Variant:
         consts: dict = {}
         run: dict = {}
         for step in plan.steps:
-            name, field, read, disabled, clean_method, cache = step
+            name, field, read, disabled, clean_method, cache, _clean = step
             value = _absent_value(form, step) if name not in present else _NOT
             if value is _NOT:
                 if run:
@@ -328,7 +333,7 @@ class _Variant:
         self.fk_resolved = [n for n in plan.fk_resolved if n not in consts]  # a constant is empty: never a row
         self.plain_consts = {}
         self.construct = []
-        for f, name, ff, has_default, plain in plan.construct:
+        for f, name, ff, has_default, plain, setter in plan.construct:
             if name in consts:
                 value = consts[name]
                 if has_default and value in ff.empty_values and ff.widget.value_omitted_from_data({}, {}, name):
@@ -336,14 +341,14 @@ class _Variant:
                 if plain:
                     self.plain_consts[name] = value  # given to each new instance with the defaults
                     continue
-            self.construct.append((f, name, ff, has_default, plain))
+            self.construct.append((f, name, ff, has_default, plain, setter))
         self.model_fields = []
-        for f in plan.model_fields:
+        for f, clean in plan.model_fields:
             if f.name in consts and f.name in self.exclude:
                 continue
             if f.name in self.plain_consts and f.blank and self.plain_consts[f.name] in f.empty_values:
                 continue  # clean_fields skips a blank field's empty value
-            self.model_fields.append(f)
+            self.model_fields.append((f, clean))
 
 
 _NOT = object()
@@ -360,7 +365,7 @@ def _data_descriptor(model, name) -> bool:
 def _absent_value(form, step):
     """The cleaned value of a field whose key is not in the data, when it is the same for every
     row (a plain widget, no clean method, not disabled, a valid empty scalar); else _NOT."""
-    name, field, read, disabled, clean_method, cache = step
+    name, field, read, disabled, clean_method, cache, _clean = step
     if disabled or clean_method is not None:
         return _NOT
     if read is None:

@@ -1,0 +1,204 @@
+"""The import's fast paths give the slow path's answer (issue 15, speed): the coercion of a plain
+cell (coerce.text), the compiled clean() of form and model fields and the compiled foreign-key
+setter (kehu/core/imports/cleaners.py), each compared with what it replaces on varied good and bad
+values: the same cleaned value, or the same error messages and codes."""
+
+import datetime
+import random
+import re
+
+import pytest
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import translation
+
+from kehu.core.imports import cleaners, coerce
+
+_FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)}
+_FULLWIDTH[0x3000] = 0x20
+
+
+def text_before(value) -> str:
+    """coerce.text as it was before its fast path."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
+        value = value.date()
+    s = str(value).translate(_FULLWIDTH).replace("\u00a0", " ")
+    s = re.sub(r"[ \t]+", " ", s).strip()
+    if len(s) > 1 and s[0] == "'" and s[1] in "=+-@":
+        s = s[1:]
+    return s
+
+
+PIECES = ["a", "Z", "9", "华", "东", " ", "  ", "\t", "\u00a0", "\u3000", "\uff21", "\uff11", "\uff5e", "\uff5f",
+          "\uff00", "\n", "\r\n", "\u2003", "'", "=", "+", "-", "@", ".", ",", "\x00", "\u200b"]
+
+
+def varied_texts(n=3000, seed=15):
+    rng = random.Random(seed)
+    yield from ["", " ", "'", "'=1", "'=", " '=1", "'a", "\t'=x\t", "ａｂｃ", "１３８１２３４５６７８", "\u3000王伟\u3000"]
+    for _i in range(n):
+        yield "".join(rng.choice(PIECES) for _j in range(rng.randrange(0, 9)))
+
+
+def test_text_fast_path_equals_full_path():
+    values = [*varied_texts(), None, 12, 12.0, 12.5, True, datetime.date(2026, 1, 5),
+              datetime.datetime(2026, 1, 5), datetime.datetime(2026, 1, 5, 8, 30)]
+    fast = 0
+    for value in values:
+        assert coerce.text(value) == text_before(value), repr(value)
+        fast += value.__class__ is str and coerce._NOT_PLAIN.search(value) is None
+    assert fast > 500  # the fast path was taken, and often
+
+
+def outcome(call, *args):
+    try:
+        value = call(*args)
+    except ValidationError as e:
+        return "error", [(err.code, str(err.message % err.params if err.params else err.message))
+                         for err in e.error_list]
+    except Exception as e:  # what a field's own clean() lets through (a date field given a number)
+        return "exception", type(e), str(e)
+    return "value", value, type(value)
+
+
+EMAILS = ["sales@huadong.cn", "SALES@HUADONG.CN", "a@localhost", "a@[127.0.0.1]", "a@[::1]", "a@[999.1.1.1]",
+          "a@-bad.com", "a@b", "a b@c.com", '"quoted"@x.com', '"bad"quote"@x.com', "x@xn--fiqs8s.cn",
+          "用户@例子.中国", "user@例子.中国", "a@b..com", "a@.com", "@b.com", "a@", "@", "a@@b.com", "a@b.c",
+          "a@b.co", "a.b-c+d@e-f.gh", ".a@b.com", "a.@b.com", "a..b@c.com", "a@b.com.", "a@b_c.com",
+          "a@" + "b" * 64 + ".com", "a@" + "b" * 63 + ".com", "x" * 310 + "@b.com", "x" * 330 + "@b.com",
+          "a@b.com\n", "a@b.com\x00", "a@1.2.3.4", "a@b.123", "a@b.c0m", "test@[IPv6:::1]"]
+
+
+def char_values(seed=16):
+    rng = random.Random(seed)
+    yield from ["", " ", "  ", "\t", "abc", " abc ", "x" * 5, "x" * 6, "x" * 10, "x" * 11, " " + "x" * 10 + " ",
+                "a\x00b", "\x00", "华东", None, 0, 5, 5.5, [], ["a"], {}, (), False, True, *EMAILS]
+    for _i in range(300):
+        yield "".join(rng.choice(PIECES + ["b@c.com", "@", "x.cn"]) for _j in range(rng.randrange(0, 14)))
+
+
+FORM_FIELDS = [
+    forms.CharField(max_length=10),
+    forms.CharField(max_length=10, required=False),
+    forms.CharField(max_length=10, min_length=3, required=False),
+    forms.CharField(required=False, strip=False),
+    forms.CharField(strip=False, max_length=10),
+    forms.CharField(required=False, empty_value=None, max_length=10),
+    forms.CharField(required=False, validators=[lambda v: v != "abc" or (_ for _ in ()).throw(
+        ValidationError("not abc", code="abc"))]),
+    forms.EmailField(),
+    forms.EmailField(required=False, max_length=30),
+]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_form_cleaners_equal_clean(lang):
+    with translation.override(lang):
+        for field in FORM_FIELDS:
+            fast = cleaners.form_cleaner(field)
+            assert fast is not None, field
+            for value in char_values():
+                assert outcome(fast, value) == outcome(field.clean, value), (field, value)
+
+
+def test_form_cleaner_not_compiled_for_other_fields():
+    assert cleaners.form_cleaner(forms.URLField()) is None  # its own to_python
+    assert cleaners.form_cleaner(forms.IntegerField()) is None
+    odd = forms.CharField(required=False, empty_value="-")  # an empty value validators would see
+    assert cleaners.form_cleaner(odd) is None
+
+
+def standalone_model_fields():
+    fields = {
+        "name": models.CharField(max_length=10),
+        "code": models.CharField(max_length=10, blank=True),
+        "grade": models.CharField(max_length=2, blank=True,
+                                  choices=[("A", "A"), ("B", "B"), ("G", [("G1", "g1"), ("G2", "g2")])]),
+        "email": models.EmailField(blank=True),
+        "notes": models.TextField(blank=True),
+        "count": models.PositiveIntegerField(null=True, blank=True),
+        "size": models.IntegerField(choices=[(1, "one"), (2, "two")], default=1),
+        "on": models.DateField(null=True, blank=True),
+        "other": models.CharField(max_length=10, null=True),
+    }
+    for name, f in fields.items():
+        f.set_attributes_from_name(name)
+    return list(fields.values())
+
+
+def model_values(seed=17):
+    yield from [None, "", " ", "A", "B", "G1", "G3", "Z", 0, 1, 2, 3, -1, 2**40, 5.0, "5", True, False,
+                datetime.date(2026, 1, 5), datetime.datetime(2026, 1, 5, 8), "2026-01-05", "2026-13-01",
+                "x" * 10, "x" * 11, "a\x00b", *EMAILS]
+    rng = random.Random(seed)
+    for _i in range(150):
+        yield "".join(rng.choice(PIECES + ["b@c.com", "@", "x.cn"]) for _j in range(rng.randrange(0, 14)))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_model_cleaners_equal_clean(lang):
+    from kehu.customers.models import Contact, Customer
+
+    compiled = 0
+    real = [f for m in (Customer, Contact) for f in m._meta.concrete_fields if cleaners.model_cleaner(f)]
+    assert {"name", "email", "phone", "employees", "first_contact_date", "grade", "status"} <= {f.name for f in real}
+    with translation.override(lang):
+        for f in [*standalone_model_fields(), *real]:
+            fast = cleaners.model_cleaner(f)
+            assert fast is not None, f
+            instance = f.model() if hasattr(f, "model") else None
+            for value in model_values():
+                assert outcome(fast, value, instance) == outcome(f.clean, value, instance), (f.name, value)
+            compiled += 1
+    assert compiled > 20
+
+
+def test_model_cleaner_not_compiled_for_other_fields():
+    from kehu.customers.models import Customer
+
+    for name in ("id", "owner", "industry", "website", "annual_revenue", "created_at"):
+        assert cleaners.model_cleaner(Customer._meta.get_field(name)) is None, name
+
+
+@pytest.mark.django_db
+def test_fk_setter_equals_save_form_data(org):
+    from kehu.core.models import DictItem
+    from kehu.customers.models import Customer
+
+    industry = DictItem.objects.filter(kind="industry").first()
+    unsaved = DictItem(kind="industry", label="x")
+    f = Customer._meta.get_field("industry")
+    owner = Customer._meta.get_field("owner")
+    fast, fast_owner = cleaners.fk_setter(Customer, f), cleaners.fk_setter(Customer, owner)
+    assert fast is not None and fast_owner is not None
+
+    def state(obj):
+        return (obj.__dict__.get("industry_id"), obj.__dict__.get("owner_id"), dict(obj._state.fields_cache),
+                obj._state.db, obj._state.adding)
+
+    cases = [[None], [industry], [industry, None], [None, industry], [unsaved], [org.admin], ["3"],
+             [industry, industry]]
+    for values in cases:
+        a, b = Customer(owner=org.manager), Customer(owner=org.manager)
+        for value in values:
+            ra = outcome_of(lambda: fast(a, value))  # noqa: B023
+            rb = outcome_of(lambda: f.save_form_data(b, value))  # noqa: B023
+            assert ra == rb, values
+        assert state(a) == state(b), values
+    for value in [None, org.admin, org.manager]:
+        a, b = Customer(), Customer()
+        fast_owner(a, value)
+        owner.save_form_data(b, value)
+        assert state(a) == state(b)
+
+
+def outcome_of(call):
+    try:
+        return "value", call()
+    except (ValueError, TypeError) as e:
+        return "error", str(e)
