@@ -82,7 +82,12 @@ class CustomerImporter(Importer):
                 phones += [k.mobile, k.phone]
                 emails.append(k.email)
             candidates.append({"name": c.name, "phones": phones, "emails": emails})
-        for row, dups in zip(rows, find_duplicates_bulk(candidates, ctx.user), strict=True):
+        queries = getattr(ctx, "duplicate_queries", None)
+        if queries is None:  # compiled once per run
+            from .services import duplicate_queries
+
+            queries = ctx.duplicate_queries = duplicate_queries()
+        for row, dups in zip(rows, find_duplicates_bulk(candidates, ctx.user, queries), strict=True):
             row.existing = _first_duplicate(dups)
 
     def write(self, creates, updates, ctx):

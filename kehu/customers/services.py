@@ -141,13 +141,32 @@ def similar_name_candidates(base, key: str, core: str) -> list[tuple[int, str, s
     return list(found.values())
 
 
-def find_duplicates_bulk(candidates: list[dict], user=None) -> list[list[Duplicate]]:
+def duplicate_queries() -> dict:
+    """The queries of `find_duplicates_bulk`, for an import to keep for its run: each compiled once
+    per list size (kehu/core/imports/inlists.py) instead of once per batch."""
+    from kehu.core.imports.inlists import InListQuery
+
+    return {
+        "customer_phone": InListQuery(lambda v: Customer.objects.filter(phone__in=v).values_list("pk", "phone")),
+        "contact_phone": InListQuery(lambda v: Contact.objects.filter(Contact.numbers_q(v)).values_list(
+            "customer_id", "mobile", "phone")),
+        "customer_email": InListQuery(lambda v: Customer.objects.alias(email_key=Lower("email")).filter(
+            email_key__in=v).values_list("pk", "email")),
+        "contact_email": InListQuery(lambda v: Contact.objects.alias(email_key=Lower("email")).filter(
+            email_key__in=v).values_list("customer_id", "email")),
+        "customer_name": InListQuery(lambda v: Customer.objects.filter(name__in=v).values_list("pk", "name")),
+    }
+
+
+def find_duplicates_bulk(candidates: list[dict], user=None, queries: dict | None = None) -> list[list[Duplicate]]:
     """`find_duplicates` for a batch of customers at once (imports): for each candidate
     ({"name", "phones": [...], "emails": [...]}, already normalised by the model's clean), the
     customers with one of its phones or e-mails (their own or a contact's) or the same name, in one
     query per kind of key for the whole batch (never a query per row). The similar-name probe of
     `find_duplicates` (a trigram search and a fuzzy score per candidate) is left out here: a
-    batch matches names exactly (after `normalize.clean_name`)."""
+    batch matches names exactly (after `normalize.clean_name`). `queries`: the run's
+    `duplicate_queries()`."""
+    queries = queries or duplicate_queries()
     phones_ = {p for c in candidates for p in c.get("phones", ()) if p}
     emails = {e.lower() for c in candidates for e in c.get("emails", ()) if e}
     names = {c["name"] for c in candidates if c.get("name")}
@@ -157,22 +176,19 @@ def find_duplicates_bulk(candidates: list[dict], user=None) -> list[list[Duplica
         by_key.setdefault((kind, value), {}).setdefault(customer_id, reason)
 
     if phones_:
-        for pk, phone in Customer.objects.filter(phone__in=phones_).values_list("pk", "phone"):
+        for pk, phone in queries["customer_phone"].rows(phones_):
             add("phone", phone, pk, _("same phone"))
-        for cid, mobile, phone in Contact.objects.filter(Contact.numbers_q(phones_)).values_list(
-                "customer_id", "mobile", "phone"):
+        for cid, mobile, phone in queries["contact_phone"].rows(phones_):
             for p in (mobile, phone):
                 if p in phones_:
                     add("phone", p, cid, _("same phone as a contact"))
     if emails:
-        for pk, email in Customer.objects.alias(email_key=Lower("email")).filter(email_key__in=emails).values_list(
-                "pk", "email"):
+        for pk, email in queries["customer_email"].rows(emails):
             add("email", email.lower(), pk, _("same e-mail"))
-        for cid, email in Contact.objects.alias(email_key=Lower("email")).filter(email_key__in=emails).values_list(
-                "customer_id", "email"):
+        for cid, email in queries["contact_email"].rows(emails):
             add("email", email.lower(), cid, _("same e-mail as a contact"))
     if names:
-        for pk, name in Customer.objects.filter(name__in=names).values_list("pk", "name"):
+        for pk, name in queries["customer_name"].rows(names):
             add("name", name, pk, _("same name"))
     if not by_key:
         return [[] for _c in candidates]

@@ -45,6 +45,10 @@ PURE_FIELDS = (forms.DateField, forms.ChoiceField, forms.TypedChoiceField, forms
                forms.NullBooleanField, forms.IntegerField, forms.DecimalField, PreloadedModelChoiceField)
 
 _plain_read = forms.Widget.value_from_datadict
+# the values a pure field's cleaned result is kept for: a cell's text, a form default's id (the importing
+# user, a dictionary value) and the None of an empty choice, which the form reads for an absent column
+# (exact classes: True == 1 as a key, but a bool is never kept)
+_KEYS = frozenset({str, int, type(None)})
 
 
 class BoundRow:
@@ -196,7 +200,7 @@ class FormPlan:
             else:
                 value = read(data, form.files, name)
             try:
-                if cache is not None and value.__class__ is str:
+                if cache is not None and value.__class__ in _KEYS:
                     try:
                         cleaned[name] = cache[value]
                     except KeyError:

@@ -202,3 +202,43 @@ def outcome_of(call):
         return "value", call()
     except (ValueError, TypeError) as e:
         return "error", str(e)
+
+
+@pytest.mark.django_db
+def test_in_list_queries_equal_the_orm(org):
+    """The duplicate queries run from SQL compiled once per list size give Django's rows."""
+    from kehu.core.imports.inlists import InListQuery
+    from kehu.customers.models import Contact, Customer
+    from kehu.customers.services import duplicate_queries
+
+    rng = random.Random(18)
+    customers = [Customer.objects.create(name=f"查重{i}公司", phone=f"+8613800{i:06d}", email=f"c{i}@Dup.example.com",
+                                         owner=org.manager) for i in range(150)]
+    for i, c in enumerate(customers[::3]):
+        Contact.objects.create(customer=c, name=f"联系人{i}", mobile=f"+8613900{i:06d}", phone=f"+8613800{i + 500:06d}",
+                               email=f"k{i}@dup.example.com")
+    customers[5].delete()  # soft-deleted: the manager's condition is in the compiled SQL too
+    phones = [f"+8613800{i:06d}" for i in range(700)] + [f"+8613900{i:06d}" for i in range(60)] + [""]
+    emails = [f"c{i}@dup.example.com" for i in range(200)] + [f"k{i}@dup.example.com" for i in range(60)]
+    names = [f"查重{i}公司" for i in range(300)]
+    queries, orm = duplicate_queries(), duplicate_queries()
+    compiled = 0
+    for kind, pool in [("customer_phone", phones), ("contact_phone", phones), ("customer_email", emails),
+                       ("contact_email", emails), ("customer_name", names)]:
+        for n in (1, 2, 127, 128, 129, 255, len(pool)):
+            values = set(rng.sample(pool, min(n, len(pool))))
+            got = queries[kind].rows(values)
+            expected = list(orm[kind].build(list(values)))
+            assert sorted(got) == sorted(expected), (kind, n)
+            assert all(isinstance(row, tuple) for row in got)
+            compiled += any(v is not None for v in queries[kind].compiled.values())
+        assert expected  # the queries find rows
+    assert compiled == 35
+    assert queries["customer_phone"].rows([]) == []
+    dates = InListQuery(lambda v: Customer.objects.filter(name__in=v).values_list("pk", "created_at"))
+    assert sorted(dates.rows(names[:10])) == sorted(Customer.objects.filter(name__in=names[:10]).values_list(
+        "pk", "created_at"))
+    from django.db import connection
+
+    if connection.vendor == "sqlite":  # SQLite converts a time from its text: through Django
+        assert list(dates.compiled.values()) == [None]
