@@ -12,8 +12,10 @@ particularities are not special here: no signals are sent, as bulk_create sends 
 
 from __future__ import annotations
 
+import datetime
 import zlib
 
+from django.conf import settings
 from django.db import connections, models, router
 from django.utils import timezone
 
@@ -38,8 +40,9 @@ def insert(model, objs: list) -> None:
     getters = [_getter(f, connection, now) for f in fields]
     ids = allocate_ids(model, len(objs), connection)
     rows = []
+    prepare = related_check(model)
     for obj, new_id in zip(objs, ids, strict=True):
-        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+        prepare(obj)
         rows.append((new_id, *[get(obj) for get in getters]))
         setattr(obj, pk.attname, new_id)
         obj._state.adding = False
@@ -84,6 +87,70 @@ def allocate_ids(model, n: int, connection=None) -> list[int]:
     return list(range(start, start + n))
 
 
+def related_check(model):
+    """`obj._prepare_related_fields_for_save("bulk_create")` (what bulk_create asks of each object:
+    no unsaved related object; an id from an object saved since it was set), answered from the
+    instance's dict and cache where it would change nothing: each cached related object saved and
+    holding the id the instance holds. Any other object goes through Django's method."""
+    opts = model._meta
+    if any(f.is_relation and hasattr(f, "fk_field") for f in opts.private_fields):  # a generic foreign key
+        return _prepare_related
+    checks = []
+    for f in opts.concrete_fields:
+        if not f.is_relation:
+            continue
+        target = f.target_field
+        if target is not target.model._meta.pk or f.attname == f.name:
+            return _prepare_related
+        checks.append((f.cache_name, f.attname, target.attname, f.empty_values))
+
+    def prepare(obj):
+        cache, d = obj._state.fields_cache, obj.__dict__
+        for cache_name, attname, target, empty in checks:
+            related = cache.get(cache_name)
+            if related is None:  # not cached, or None: Django skips it
+                continue
+            value = d.get(attname, _MISSING)
+            if value is _MISSING or value in empty or related.__dict__.get(target, _MISSING) != value:
+                return _prepare_related(obj)  # the related id is None (unsaved) or another: Django's own
+        return None
+
+    return prepare
+
+
+def _prepare_related(obj):
+    obj._prepare_related_fields_for_save(operation_name="bulk_create")
+
+
+_MISSING = object()
+
+
+def _fast_prep(f, connection):
+    """get_db_prep_save of a value the batch does not repeat, the common case first, or None.
+
+    A time of the moment (a `default=timezone.now` column) differs on every row: an aware UTC
+    datetime, which DateTimeField.get_prep_value passes as it is and the backend adapts (SQLite:
+    made naive in the connection's UTC and written as text; PostgreSQL: given to the driver as it
+    is). Anything else goes through the field."""
+    if type(f) is not models.DateTimeField or not settings.USE_TZ:
+        return None
+    utc = datetime.UTC
+    prep = f.get_db_prep_save
+    if connection.vendor == "sqlite" and connection.timezone is utc:
+        def fast(value):
+            if value.__class__ is datetime.datetime and value.tzinfo is utc:
+                return str(value.replace(tzinfo=None))
+            return prep(value, connection)
+    elif connection.vendor == "postgresql":
+        def fast(value):
+            if value.__class__ is datetime.datetime and value.tzinfo is utc:
+                return value
+            return prep(value, connection)
+    else:
+        return None
+    return fast
+
+
 def _getter(f, connection, now):
     """The value of `f` that bulk_create would send for an object. Conversions are remembered per
     value for the batch: most columns of an import repeat a few values (a default amount, the batch's
@@ -98,6 +165,7 @@ def _getter(f, connection, now):
     if isinstance(f, models.ForeignKey):
         kind = _IDENTITY.get(type(f.target_field), kind) if not isinstance(f.target_field, models.AutoField) else int
     prep = f.get_db_prep_save
+    fast = _fast_prep(f, connection)
     memo: dict = {}
 
     def get(obj):
@@ -107,10 +175,18 @@ def _getter(f, connection, now):
             value = f.pre_save(obj, True) if pre_save else obj.__dict__[attname]
         if value is None or (kind is not None and value.__class__ is kind):
             return value
+        if fast is not None:
+            return fast(value)
         try:
             key = (value.__class__, value)
             found = memo.get(key, memo)
-        except TypeError:  # unhashable (a JSON value): converted each time
+        except TypeError:  # unhashable (a JSON value): converted each time, but for an empty one
+            if (value.__class__ is dict or value.__class__ is list) and not value:
+                key = (value.__class__, ())
+                found = memo.get(key, memo)
+                if found is memo:
+                    found = memo[key] = prep(value.__class__(), connection)
+                return found
             return prep(value, connection)
         if found is memo:
             found = prep(value, connection)

@@ -242,3 +242,84 @@ def test_in_list_queries_equal_the_orm(org):
 
     if connection.vendor == "sqlite":  # SQLite converts a time from its text: through Django
         assert list(dates.compiled.values()) == [None]
+
+
+def related_state(obj):
+    cache = obj._state.fields_cache
+    return ({f.attname: obj.__dict__.get(f.attname) for f in obj._meta.concrete_fields if f.is_relation},
+            {k: (v.pk if v is not None else None) for k, v in cache.items()})
+
+
+@pytest.mark.django_db
+def test_related_check_equals_prepare_related_fields(org):
+    """bulk.related_check: Django's _prepare_related_fields_for_save where it would change something."""
+    from kehu.core.imports import bulk
+    from kehu.core.models import DictItem
+    from kehu.customers.models import Contact, Customer
+
+    industry = DictItem.objects.filter(kind="industry").first()
+    customer = Customer.objects.create(name="关联检查", owner=org.manager)
+
+    def cases():
+        yield "plain", Customer(name="a", owner=org.manager)
+        yield "set", Customer(name="a", owner=org.manager, industry=industry, created_by=org.admin)
+        yield "none", Customer(name="a", owner=None, industry=None)
+        c = Customer(name="a", owner=org.manager)
+        c.industry = DictItem(kind="industry", label="未保存")
+        yield "unsaved", c
+        unsaved = DictItem(kind="industry", label="后保存")
+        c = Customer(name="a", owner=org.manager, industry=unsaved)
+        unsaved.pk = industry.pk  # saved since it was set: the id is taken from it
+        yield "saved since", c
+        c = Customer(name="a", owner=org.manager, industry=industry)
+        c.__dict__["industry_id"] = industry.pk + 1000  # another id than the cached object's: cache dropped
+        yield "other id", c
+        yield "contact", Contact(name="b", customer=customer, owner=org.manager)
+        k = Contact(name="b", customer=customer)
+        k.__dict__["customer_id"] = None
+        yield "contact id dropped", k
+
+    for (label, a), (_label, b) in zip(cases(), cases(), strict=True):
+        check = bulk.related_check(type(a))
+        assert check is not bulk._prepare_related  # compiled for these models
+        ra = outcome_of(lambda: check(a))  # noqa: B023
+        rb = outcome_of(lambda: b._prepare_related_fields_for_save(operation_name="bulk_create"))  # noqa: B023
+        assert ra == rb, label
+        assert related_state(a) == related_state(b), label
+
+
+def prepared(value):
+    return (type(value), value.obj) if hasattr(value, "obj") else (type(value), value)
+
+
+@pytest.mark.django_db
+def test_getters_fast_values_equal_get_db_prep_save():
+    import warnings
+    import zoneinfo
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from kehu.core.imports import bulk
+    from kehu.customers.models import Customer
+
+    now = timezone.now()
+    times = [now, now.replace(microsecond=0), datetime.datetime(2026, 3, 1, 12, tzinfo=datetime.UTC),
+             datetime.datetime(2026, 3, 1, 20, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai")),
+             datetime.datetime(2026, 3, 1, 20, tzinfo=datetime.timezone(datetime.timedelta(hours=-5))),
+             datetime.datetime(2026, 3, 1, 20), datetime.datetime(1, 1, 1, tzinfo=datetime.UTC), None]
+    jsons = [{}, [], {"a": 1}, {"": []}, ["x"], {}, []]
+    fields = {"last_activity_at": times, "created_at": times, "custom_fields": jsons}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a naive time: the field warns either way
+        for name, values in fields.items():
+            f = Customer._meta.get_field(name)
+            if name == "last_activity_at":
+                assert bulk._fast_prep(f, connection) is not None
+            get = bulk._getter(f, connection, now)
+            for value in values:
+                obj = Customer(name="x")
+                obj.__dict__[f.attname] = value
+                expected = f.get_db_prep_save(f.pre_save(obj, True), connection)
+                obj.__dict__[f.attname] = value
+                assert prepared(get(obj)) == prepared(expected), (name, value)
