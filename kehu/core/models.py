@@ -253,8 +253,18 @@ def tag_names_subquery(model):
     from django.contrib.postgres.expressions import ArraySubquery
 
     ct = ContentType.objects.get_for_model(model)
-    return ArraySubquery(TaggedItem.objects.filter(content_type=ct, object_id=models.OuterRef("pk"))
-                         .order_by("tag__name").values("tag__name"))
+    # built once per content type: an annotation resolves a copy of it (its query cloned), and
+    # building it was ~0.15 ms of every list page and record read
+    key = (model, ct.pk)
+    expression = _TAG_NAMES.get(key)
+    if expression is None:
+        expression = _TAG_NAMES[key] = ArraySubquery(
+            TaggedItem.objects.filter(content_type_id=ct.pk, object_id=models.OuterRef("pk"))
+            .order_by("tag__name").values("tag__name"))
+    return expression
+
+
+_TAG_NAMES: dict = {}
 
 
 class PageTags:

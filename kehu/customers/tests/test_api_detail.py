@@ -33,3 +33,18 @@ def test_a_records_tags_come_with_it_in_name_order(org):
     untagged = make_customer(org.manager)
     assert client.get(f"/api/v1/customers/{untagged.pk}").json()["tags"] == []
     assert client.get(f"/api/v1/customers/{make_customer(org.manager2).pk}").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_tag_names_of_lists_and_records_stay_right_when_read_again(org):
+    first, second = make_customer(org.manager), make_customer(org.manager)
+    first.set_tags(["乙", "甲"])
+    client = Client(**auth(org.manager))
+    for _ in range(2):  # the second reading reuses what the first built
+        rows = {r["id"]: r["tags"] for r in client.get("/api/v1/customers/").json()["results"]}
+        assert rows[first.pk] == ["乙", "甲"] and rows[second.pk] == []
+        assert client.get(f"/api/v1/customers/{second.pk}").json()["tags"] == []
+        assert client.get(f"/api/v1/customers/{first.pk}").json()["tags"] == ["乙", "甲"]
+    second.set_tags(["丙"])
+    rows = {r["id"]: r["tags"] for r in client.get("/api/v1/customers/").json()["results"]}
+    assert rows[second.pk] == ["丙"] and rows[first.pk] == ["乙", "甲"]
