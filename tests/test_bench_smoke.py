@@ -165,3 +165,27 @@ def test_bench_orders_generator():
     samples = generate.order_samples(admin, supervisor, (first + last) // 2, race)
     assert samples["race_product"] == race and len(samples["products"]) == 10
     assert Customer.objects.visible_to(supervisor).filter(pk=samples["supervisor_orders_customer_pk"]).exists()
+
+
+def test_the_mixed_load_replayed_in_process_draws_what_wrk_draws():
+    from kehu.bench import mixprofile
+
+    spec = {
+        "users": {"admin": {"token": "kh_a"}, "rep": {"token": "kh_r"}},
+        "customer_ids": {"admin": [1, 2], "rep": [3, 4]},
+        "scenarios": [
+            {"client": "api", "group": "list customer", "role": "admin", "path": "/api/v1/customers/?status=active"},
+            {"client": "api", "group": "list task", "role": "rep", "path": "/api/v1/tasks/?sort=due_at"},
+            {"client": "html", "group": "list customer", "role": "rep", "path": "/customers/"},
+            {"client": "api", "group": "list ticket", "role": "rep", "path": "/api/v1/tickets/"},
+        ],
+    }
+    requests = mixprofile.requests_of(spec)
+    reads = [r for r in requests if r[0] == "GET"]
+    writes = [r for r in requests if r[0] != "GET"]
+    assert {r[1] for r in reads} == {"/api/v1/customers/?status=active", "/api/v1/tasks/?sort=due_at",
+                                     "/api/v1/customers/1", "/api/v1/customers/2", "/api/v1/customers/3",
+                                     "/api/v1/customers/4"}
+    assert len(writes) == len(reads) // 4 and {w[0] for w in writes} <= {"PATCH", "POST"}
+    assert all(token in ("kh_a", "kh_r") for _m, _p, token, _b in requests)
+    assert run._lua_entry("GET", "/x", "t").startswith("{")  # the Lua form is left as it was
