@@ -10,7 +10,7 @@ class CoreConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from . import checks, records, registries, signals  # noqa: F401
+        from . import checks, pgtypes, records, registries, signals  # noqa: F401
         from .dictionary import seed_dictionary
         from .search import register_lookups
 
