@@ -54,7 +54,7 @@ def main(argv=None) -> int:
 
     with open(opts.spec, encoding="utf-8") as fh:
         requests = requests_of(json.load(fh))
-    client, counter, rng = Client(HTTP_HOST="127.0.0.1"), itertools.count(1), random.Random(11)
+    client, counter, rng = Client(HTTP_HOST="127.0.0.1"), itertools.count(1), random.Random()
 
     def send(method, path, token, body):
         if body:  # as the load's Lua script fills them: a unique text, a name like no other
