@@ -95,6 +95,7 @@ class Context:
         self.preloaded_batch: dict = {}
         self.batch_no = 0
         self.form_owner: dict = {}
+        self.columns: list | None = None  # the columns' coercion steps, built on the first row (`column_steps`)
         self.is_admin = self.user.has_right("dictitem", "create")
 
     def cell(self, cells, name):
@@ -148,21 +149,38 @@ _EMAIL = re.compile(r"[^\s,;<>\"'()\[\]{}:]+@[^\s,;<>\"'()\[\]{}:]+\.[^\s,;<>\"'
 
 
 def coerce_row(row: Row, ctx: Context) -> None:
-    """Cells to the forms' data (`row.data`, `row.child`), errors on the row."""
-    virtual = {}
-    for col, name in ctx.mapping.items():
-        raw = row.cells[col] if col < len(row.cells) else None
-        column = ctx.column_of[name]
-        f = ctx.fields.get(name)
-        if f is None:
-            if name in ctx.importer.virtual_fields():
-                virtual[name] = coerce.text(raw)
+    """Cells to the forms' data (`row.data`, `row.child`), errors on the row. Each column's
+    coercion is chosen once per run (`Context.columns`, `column_steps`); a column of a kind whose
+    cells repeat (dates, numbers, yes/no) keeps its results per cell text (`KEPT_SIZE` of them),
+    so a repeated cell is not parsed again: the same value, and any bad cell is coerced (and
+    rejected, with its message in the user's language) every time."""
+    steps = ctx.columns
+    if steps is None:
+        steps = ctx.columns = column_steps(ctx)
+    cells = row.cells
+    n = len(cells)
+    data, child = row.data, row.child
+    virtual = None
+    for col, name, column, f, form_field, plain, kept in steps:
+        raw = cells[col] if col < n else None
+        if f is None:  # a virtual field (first name + last name -> name)
+            if virtual is None:
+                virtual = {}
+            virtual[name] = coerce.text(raw)
             continue
-        target = row.child if f.target else row.data
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            row.blank.add(f.form_field)  # an update keeps the stored value of an empty cell
+            row.blank.add(form_field)  # an update keeps the stored value of an empty cell
         try:
-            value = _coerce(f, raw, row, ctx)
+            if plain is None:
+                value = _coerce(f, raw, row, ctx)
+            elif kept is not None and raw.__class__ is str:
+                value = kept.get(raw)
+                if value is None:
+                    value = plain(raw)
+                    if len(kept) < KEPT_SIZE:
+                        kept[raw] = value
+            else:
+                value = plain(raw)
         except ValueError as exc:
             row.error(column, exc)
             continue
@@ -171,35 +189,59 @@ def coerce_row(row: Row, ctx: Context) -> None:
                 "value": coerce.text(raw), "field": f.label})
             continue
         if value is not _SKIP:
-            target[f.form_field] = value
+            (child if f.target else data)[form_field] = value
     if virtual:
         ctx.importer.apply_virtual(row, virtual)
+
+
+KEPT_SIZE = 5000  # coerced cells kept per column of a repeating kind
+
+
+def column_steps(ctx: Context) -> list:
+    """Per mapped column, in the mapping's order: (index, field name, column header, import field
+    or None for a virtual field, form field, the kind's pure coercion or None, its kept results or
+    None)."""
+    steps = []
+    virtual_names = ctx.importer.virtual_fields()
+    for col, name in ctx.mapping.items():
+        f = ctx.fields.get(name)
+        if f is None:
+            if name in virtual_names:
+                steps.append((col, name, ctx.column_of[name], None, None, None, None))
+            continue
+        plain = _PLAIN.get(f.kind)
+        kept = {} if f.kind in _KEPT_KINDS else None
+        steps.append((col, name, ctx.column_of[name], f, f.form_field, plain, kept))
+    return steps
 
 
 _SKIP, _REJECT = object(), object()
 
 
+def _phone_cell(raw) -> str:
+    value = coerce.phone(raw)
+    return _SPLIT.split(value)[0].strip() if value else ""
+
+
+def _email_cell(raw) -> str:
+    value = coerce.text(raw)
+    found = _EMAIL.search(value)
+    return found.group(0) if found else value
+
+
+# the kinds whose coercion is a function of the cell alone (no row, no context, no state)
+_PLAIN = {base.TEXT: coerce.text, base.LONGTEXT: coerce.long_text, base.PHONE: _phone_cell,
+          base.EMAIL: _email_cell, base.NUMBER: coerce.number, base.INTEGER: coerce.integer,
+          base.DATE: coerce.date, base.BOOL: coerce.boolean}
+# of those, the kinds whose cells repeat in a file: their results kept per cell text (never an error)
+_KEPT_KINDS = frozenset((base.NUMBER, base.INTEGER, base.DATE, base.BOOL))
+
+
 def _coerce(f: base.ImportField, raw, row: Row, ctx: Context):
     kind = f.kind
-    if kind == base.TEXT:
-        return coerce.text(raw)
-    if kind == base.LONGTEXT:
-        return coerce.long_text(raw)
-    if kind == base.PHONE:
-        value = coerce.phone(raw)
-        return _SPLIT.split(value)[0].strip() if value else ""
-    if kind == base.EMAIL:
-        value = coerce.text(raw)
-        found = _EMAIL.search(value)
-        return found.group(0) if found else value
-    if kind == base.NUMBER:
-        return coerce.number(raw)
-    if kind == base.INTEGER:
-        return coerce.integer(raw)
-    if kind == base.DATE:
-        return coerce.date(raw)
-    if kind == base.BOOL:
-        return coerce.boolean(raw)
+    plain = _PLAIN.get(kind)
+    if plain is not None:
+        return plain(raw)
     if kind == base.TAGS:
         value = coerce.text(raw)
         row.tags = [t.strip() for t in _SPLIT.split(value) if t.strip()] or None
