@@ -23,7 +23,7 @@ def text(value) -> str:
     """Full-width digits, letters and spaces to half-width; whitespace trimmed and collapsed."""
     if value.__class__ is str and _NOT_PLAIN.search(value) is None:
         # the common cell: nothing to translate or collapse, only its ends to trim (the same result
-        # as the full path below: kehu/core/tests/test_import_coerce.py compares them)
+        # as the full path below: kehu/core/tests/test_import_fast_paths.py compares them)
         s = value.strip()
     else:
         if value is None:
