@@ -187,7 +187,9 @@ class KehuModel(models.Model):
 
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
         expected = getattr(self, "_saving_over", None)
-        if expected is None:
+        # only the table that holds the version tests it (a parent table's, were a record type to
+        # inherit another's concretely; its child table is then updated plainly)
+        if expected is None or not any(f.attname == "version" for f, _model, _value in values):
             return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
         if base_qs.filter(pk=pk_val, version=expected)._update(values) > 0:
             return True
