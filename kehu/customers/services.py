@@ -110,6 +110,7 @@ def find_duplicates(*, name="", phone="", email="", exclude_pk=None, user=None, 
     return list(found.values())[:limit]
 
 
+RARE_PROBE = 200  # a name's beginning held by at most this many customers is rare (see below)
 NEAR_KEYS = 50  # name keys read on each side of a new name's key (see similar_name_candidates)
 
 
@@ -121,7 +122,9 @@ def similar_name_candidates(base, key: str, core: str) -> list[tuple[int, str, s
       share its first BLOCK_PREFIX characters: the data-quality scan's block, read around the key
       (two index ranges, however common the name's beginning).
     - The customers whose text holds the core's first four characters, when the search index finds
-      few of them (a rare beginning also found after another word: 新华为技术).
+      at most RARE_PROBE of them (a rare beginning also found after another word: 新华为技术). The
+      probe stops after RARE_PROBE + 1 ids: a common beginning such as four digits ("4966", in
+      ~2,000 phones at 1M) read up to 5,000 rows for nothing (18 ms warm, 110 ms cold on PostgreSQL).
     Before, only the newest 200 customers holding those four characters were read: a common
     beginning ("atla" in 8,350 of 1M customers) missed older duplicates and walked ~24,000 rows
     (26 ms on PostgreSQL; the whole check 47-76 ms, budget 20)."""
@@ -134,9 +137,9 @@ def similar_name_candidates(base, key: str, core: str) -> list[tuple[int, str, s
     before = rows.filter(name_key__lt=key).order_by("-name_key", "-id")[:NEAR_KEYS]
     found = {row[0]: row for row in [*after, *before] if row[1].startswith(block)}
     probe = (core[:4] if len(core) >= 4 else core).lower()
-    condition = search_condition(probe)
+    condition = search_condition(probe, probe=RARE_PROBE + 1)
     if listed_ids(condition) is not None:  # rare: the index listed every match
-        for row in rows.filter(condition).order_by("-id")[:200]:
+        for row in rows.filter(condition).order_by("-id")[:RARE_PROBE]:
             found.setdefault(row[0], row)
     return list(found.values())
 
