@@ -189,3 +189,19 @@ def test_the_mixed_load_replayed_in_process_draws_what_wrk_draws():
     assert len(writes) == len(reads) // 4 and {w[0] for w in writes} <= {"PATCH", "POST"}
     assert all(token in ("kh_a", "kh_r") for _m, _p, token, _b in requests)
     assert run._lua_entry("GET", "/x", "t").startswith("{")  # the Lua form is left as it was
+
+
+def test_the_replay_names_each_kind_of_request_and_its_share(capsys):
+    from kehu.bench import mixprofile
+
+    assert mixprofile.kind_of(("GET", "/api/v1/customers/17", "t", None)) == "GET /api/v1/customers/{id}"
+    assert mixprofile.kind_of(("GET", "/api/v1/tasks/?sort=due_at&q=x&q=y", "t", None)) == \
+        "GET /api/v1/tasks/?q&sort"
+    assert mixprofile.kind_of(("POST", "/api/v1/followups/", "t", "{}")) == "POST /api/v1/followups/"
+    timed = [(30.0, ("PATCH", "/api/v1/customers/1", "t", "{}")), (6.0, ("GET", "/api/v1/customers/2", "t", None)),
+             (4.0, ("GET", "/api/v1/customers/3", "t", None))]
+    mixprofile.print_slowest(timed, 1)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["PATCH", "/api/v1/customers/{id}", "1", "30.00", "30.0", "75.0%"]
+    assert lines[2].split() == ["GET", "/api/v1/customers/{id}", "2", "5.00", "6.0", "25.0%"]
+    assert lines[3:] == ["    30.0 ms  PATCH /api/v1/customers/1"]

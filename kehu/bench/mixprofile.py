@@ -33,6 +33,32 @@ def requests_of(spec: dict, seed: int = 7) -> list[tuple]:
     return requests
 
 
+def kind_of(request: tuple) -> str:
+    """"GET /api/v1/customers/?q&sort" for a list (its parameters' names), "GET
+    /api/v1/customers/{id}" for a detail."""
+    from urllib.parse import parse_qsl
+
+    method, path = request[0], request[1]
+    base, _, query = path.partition("?")
+    parts = ["{id}" if part.isdigit() else part for part in base.split("/")]
+    names = sorted({name for name, _value in parse_qsl(query, keep_blank_values=True)})
+    return f"{method} {'/'.join(parts)}" + ("?" + "&".join(names) if query else "")
+
+
+def print_slowest(timed: list[tuple[float, tuple]], n: int) -> None:
+    """Each kind's share of the whole time, then the n slowest requests."""
+    total = sum(ms for ms, _ in timed)
+    kinds: dict[str, list[float]] = {}
+    for ms, request in timed:
+        kinds.setdefault(kind_of(request), []).append(ms)
+    print(f"{'kind':<48} {'n':>5} {'mean ms':>8} {'max ms':>8} {'share':>6}")
+    for kind, times in sorted(kinds.items(), key=lambda kv: -sum(kv[1])):
+        print(f"{kind:<48} {len(times):>5} {sum(times) / len(times):>8.2f} {max(times):>8.1f} "
+              f"{sum(times) / total:>6.1%}")
+    for ms, request in sorted(timed, key=lambda item: -item[0])[:n]:
+        print(f"{ms:8.1f} ms  {request[0]} {request[1]}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kehu.bench.mixprofile", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,6 +67,8 @@ def main(argv=None) -> int:
     parser.add_argument("--top", type=int, default=60)
     parser.add_argument("--callers", help="print the callers of the functions matching this instead")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--slowest", type=int, default=0,
+                        help="also print the time of each kind of request and the N slowest requests")
     opts = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.settings")
     os.environ.setdefault("KEHU_DEBUG", "0")
@@ -69,11 +97,16 @@ def main(argv=None) -> int:
 
     for request in requests[:200]:  # warm: caches, compiled queries
         send(*request)
+    timed = []
     started = time.perf_counter()
     for request in requests:
+        t = time.perf_counter()
         send(*request)
+        timed.append(((time.perf_counter() - t) * 1000, request))
     each = (time.perf_counter() - started) / len(requests) * 1000
     print(f"{len(requests)} requests, {each:.2f} ms each (no profiler)")
+    if opts.slowest:
+        print_slowest(timed, opts.slowest)
     if opts.no_profile:
         return 0
     profile = cProfile.Profile()

@@ -204,11 +204,17 @@ def lock_row(rt: RecordType, pk: int) -> None:
     list(rt.model._base_manager.select_for_update().filter(pk=pk).values_list("pk", flat=True))
 
 
+def tags_in_rows(rt: RecordType) -> bool:
+    """Whether the records' tag names are read in the records' own query (`tag_names`, an array
+    subquery on PostgreSQL) rather than in a second query per page or record."""
+    return rt.is_kehu_model and connection.vendor == "postgresql"
+
+
 def get_visible(request, rt: RecordType, pk: int, shown: bool = False):
     """The record if the caller sees it, else 404. `shown`: it is read to be answered (serialize),
     so on PostgreSQL its tag names come in the same query (`tag_names`) instead of a second one."""
     queryset = rt.visible(request.auth)
-    if shown and rt.is_kehu_model and connection.vendor == "postgresql":
+    if shown and tags_in_rows(rt):
         queryset = queryset.annotate(tag_names=tag_names_subquery(rt.model))
     obj = queryset.filter(pk=pk).first()
     if obj is None:
@@ -496,8 +502,8 @@ def crud_router(rt: RecordType) -> Router:
         except ValueError:
             raise ValidationError({"limit": ["Enter a whole number."]})
         columns = list_columns(rt)
-        tags_in_rows = rt.is_kehu_model and connection.vendor == "postgresql"
-        if tags_in_rows:
+        tags_in_row = tags_in_rows(rt)
+        if tags_in_row:
             columns = [*columns, "tag_names"]
 
         notices = []
@@ -511,7 +517,7 @@ def crud_router(rt: RecordType) -> Router:
                 qs = rt.visible(request.auth)
             # rows as dicts without the UI's joins: the API shows foreign keys as ids
             qs = qs.select_related(None).prefetch_related(None)
-            return qs.annotate(tag_names=tag_names_subquery(rt.model)) if tags_in_rows else qs
+            return qs.annotate(tag_names=tag_names_subquery(rt.model)) if tags_in_row else qs
 
         # an unfiltered list's SQL depends only on the record type and the user's data scope
         reuse = None if filtered else ("api-list", rt.key, rt.scope_key(request.auth))

@@ -2,7 +2,10 @@
 
 from decimal import Decimal
 
-from auditlog.models import LogEntry
+from auditlog.context import auditlog_disabled
+from auditlog.models import LogEntry, _get_manager_from_settings
+from auditlog.receivers import _create_log_entry
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 
 
@@ -75,12 +78,6 @@ def _same(a, b) -> bool:
 
 def log_changed_fields(sender, instance, **kwargs):
     """pre_save: django-auditlog's `log_update`, given only the fields whose values differ."""
-    from auditlog.context import auditlog_disabled
-    from auditlog.models import LogEntry as Entry
-    from auditlog.models import _get_manager_from_settings
-    from auditlog.receivers import _create_log_entry
-    from django.conf import settings
-
     if auditlog_disabled.get(False) or (kwargs.get("raw") and settings.AUDITLOG_DISABLE_ON_RAW_SAVE):
         return
     if instance._state.adding or instance.pk is None:
@@ -97,5 +94,5 @@ def log_changed_fields(sender, instance, **kwargs):
             return  # nothing differs: django-auditlog would have found no change and written nothing
     else:
         changed = update_fields
-    _create_log_entry(action=Entry.Action.UPDATE, instance=instance, sender=sender, diff_old=old, diff_new=instance,
+    _create_log_entry(action=LogEntry.Action.UPDATE, instance=instance, sender=sender, diff_old=old, diff_new=instance,
                       fields_to_check=changed, use_json_for_changes=settings.AUDITLOG_STORE_JSON_CHANGES)

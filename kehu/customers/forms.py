@@ -254,7 +254,10 @@ def search_condition(term: str, model=Customer, probe: int | None = None) -> Q:
         sql = f"SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH %s LIMIT %s"
         params = [phrase, probe]
     else:
-        if _pg_estimated_share(like_pattern(term), table) >= SEARCH_COMMON_SHARE:
+        if _pg_estimated_share(like_pattern(term), table) >= SEARCH_COMMON_SHARE or \
+                (probe < SEARCH_PROBE and _pg_estimated_rows(like_pattern(term), table) > 5 * probe):
+            # common, or far more matches than a short probe may list: the probe would read its
+            # limit of rows for nothing (a name's digits in the duplicate check: 2-50 ms)
             return Q(search_text__common_contains=term)
         pieces = index_pieces(term)
         if pieces:  # the index finds the candidates by the pieces; the whole term is tested on each
