@@ -198,28 +198,50 @@ def require(request, rt: RecordType, action: str):
         raise PermissionDenied(f"No right {rt.module}.{action}.")
 
 
-def lock_row(rt: RecordType, pk: int) -> None:
-    """Lock one record's row until the transaction ends (PostgreSQL: FOR UPDATE; SQLite: the
-    IMMEDIATE transaction already holds the database's write lock). Call inside transaction.atomic()."""
-    list(rt.model._base_manager.select_for_update().filter(pk=pk).values_list("pk", flat=True))
-
-
 def tags_in_rows(rt: RecordType) -> bool:
     """Whether the records' tag names are read in the records' own query (`tag_names`, an array
     subquery on PostgreSQL) rather than in a second query per page or record."""
     return rt.is_kehu_model and connection.vendor == "postgresql"
 
 
-def get_visible(request, rt: RecordType, pk: int, shown: bool = False):
-    """The record if the caller sees it, else 404. `shown`: it is read to be answered (serialize),
-    so on PostgreSQL its tag names come in the same query (`tag_names`) instead of a second one."""
+def visible_or_none(request, rt: RecordType, pk: int, shown: bool = False, lock: bool = False):
+    """The record if the caller sees it, else None.
+    `shown`: it is read to be answered (serialize), so on PostgreSQL its tag names come in the same
+    query (`tag_names`) instead of a second one.
+    `lock`: its row is locked until the transaction ends, in the same statement (PostgreSQL: FOR
+    UPDATE of its own table; SQLite: the IMMEDIATE transaction already holds the write lock). The
+    row read is then the latest one, and nobody else writes it before this transaction ends. Call
+    inside transaction.atomic()."""
     queryset = rt.visible(request.auth)
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
     if shown and tags_in_rows(rt):
         queryset = queryset.annotate(tag_names=tag_names_subquery(rt.model))
     obj = queryset.filter(pk=pk).first()
+    if lock and obj is not None and rt.is_kehu_model:
+        obj.remember_locked_row()
+    return obj
+
+
+def get_visible(request, rt: RecordType, pk: int, shown: bool = False, lock: bool = False):
+    """The record if the caller sees it (`visible_or_none`), else 404."""
+    obj = visible_or_none(request, rt, pk, shown=shown, lock=lock)
     if obj is None:
         raise Http404
     return obj
+
+
+def saved_and_shown(request, rt: RecordType, form):
+    """Save a validated form (`save_record`) and read the record back as the caller sees it, to be
+    answered: that one read is also the check that the save left it inside the caller's data
+    scope (`outside_scope`, rolled back with the transaction the caller holds)."""
+    from .assignment import outside_scope, save_record
+
+    obj = save_record(rt, form, request.auth, check_scope=False)
+    shown = visible_or_none(request, rt, obj.pk, shown=True)
+    if shown is None:
+        raise outside_scope(rt)
+    return shown
 
 
 def to_form_value(value):
@@ -565,9 +587,12 @@ def crud_write_routes(router, rt: RecordType, Out, In) -> None:
             if not form.is_valid():
                 raise ValidationError(form.errors)
             prepared = nested.prepare_all(rt, form.instance, children, request.auth)
-            obj = save_form(rt, form, request.auth)
-            nested.save_all(rt, obj, prepared, request.auth)
-            body = serialize(rt, get_visible(request, rt, obj.pk, shown=True))
+            if prepared:  # its children are saved after it, and may change it (an order's total)
+                obj = save_form(rt, form, request.auth)
+                nested.save_all(rt, obj, prepared, request.auth)
+                body = serialize(rt, get_visible(request, rt, obj.pk, shown=True))
+            else:
+                body = serialize(rt, saved_and_shown(request, rt, form))
         return respond(request, body, status=201)
 
     if rt.creatable:
@@ -581,8 +606,7 @@ def crud_write_routes(router, rt: RecordType, Out, In) -> None:
         # version (nor If-Match) is "last write wins" and must never meet another writer's update
         # between its read and its save (that would answer 409 to a client that asked for no check)
         with transaction.atomic():
-            lock_row(rt, pk)
-            obj = get_visible(request, rt, pk)
+            obj = get_visible(request, rt, pk, lock=True)
             data = read_payload(request, rt, In)  # the right first, then the body
             if rt.is_kehu_model:
                 check_version(request, obj, data)
@@ -595,8 +619,7 @@ def crud_write_routes(router, rt: RecordType, Out, In) -> None:
             form = rt.form(form_data(rt, data, obj), instance=obj, user=request.auth)
             if not form.is_valid():
                 raise ValidationError(form.errors)
-            obj = save_form(rt, form, request.auth)
-            body = serialize(rt, get_visible(request, rt, obj.pk, shown=True))
+            body = serialize(rt, saved_and_shown(request, rt, form))
         return respond(request, body)
 
     if rt.editable:

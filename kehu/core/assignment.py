@@ -135,9 +135,12 @@ def owner_change(form, by) -> tuple[bool, int | None]:
     return obj.owner_id != old, old
 
 
-def save_record(rt, form, by):
+def save_record(rt, form, by, check_scope: bool = True):
     """Save a validated record form (UI and API alike). An owner change is an assignment: the
-    right is checked again, what follows moves, the new owner is told, all in one transaction."""
+    right is checked again, what follows moves, the new owner is told, all in one transaction.
+    `check_scope=False`: the caller reads the record back through the scope itself, in the
+    transaction it holds, and raises `outside_scope` when it is not found (the API's
+    `saved_and_shown`: one query instead of two)."""
     is_assignment, old_owner_id = owner_change(form, by)
     with acting_as(by), transaction.atomic():
         if is_assignment:
@@ -146,10 +149,15 @@ def save_record(rt, form, by):
         obj = rt.save_form(form, by)
         if is_assignment:
             owner_changed(obj, old_owner_id, by, rt=rt)
-        if by is not None and not rt.visible(by).filter(pk=obj.pk).exists():
+        if check_scope and by is not None and not rt.visible(by).filter(pk=obj.pk).exists():
             # e.g. a contact added to a customer outside the caller's scope: refused, rolled back
-            raise ValidationError({scope_field(rt): _("This would put the record outside your data scope.")})
+            raise outside_scope(rt)
     return obj
+
+
+def outside_scope(rt) -> ValidationError:
+    """The refusal of a save that would leave the record outside its author's data scope."""
+    return ValidationError({scope_field(rt): _("This would put the record outside your data scope.")})
 
 
 def scope_field(rt) -> str:

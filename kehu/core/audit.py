@@ -82,7 +82,12 @@ def log_changed_fields(sender, instance, **kwargs):
         return
     if instance._state.adding or instance.pk is None:
         return
-    old = _get_manager_from_settings(sender).filter(pk=instance.pk).first()
+    # the row as read under its lock in this transaction (KehuModel.remember_locked_row), else read
+    locked = getattr(instance, "_locked_row", None)
+    if locked is not None:
+        old = sender.from_db(instance._state.db, list(locked), list(locked.values()))
+    else:
+        old = _get_manager_from_settings(sender).filter(pk=instance.pk).first()
     fields = sender._meta.concrete_fields
     update_fields = kwargs.get("update_fields")
     if update_fields is not None:

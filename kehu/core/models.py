@@ -7,6 +7,8 @@ soft delete (recycle bin). Visibility lives in one place: `KehuQuerySet.visible_
 
 from __future__ import annotations
 
+import copy
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
 from django.contrib.contenttypes.models import ContentType
@@ -163,6 +165,26 @@ class KehuModel(models.Model):
         if self.numbering is not None:
             self.numbering.fill(self)
 
+    # --- the row as read under its lock --------------------------------------
+    def remember_locked_row(self) -> None:
+        """Keep the values this instance was just read with, its row locked until the transaction
+        ends (the API's PATCH: `visible_or_none(lock=True)`). Until it is saved in that transaction
+        they are the row's values, so the change log (`audit.log_changed_fields`) and a record's own
+        rules (a customer's duplicate check, its search text) compare with them instead of reading
+        the row again. A deferred field leaves nothing kept: the row is read as before."""
+        values = {}
+        for field in self._meta.concrete_fields:
+            if field.attname not in self.__dict__:
+                return
+            value = self.__dict__[field.attname]
+            # a form may change a JSON value in place (custom fields): keep the value read
+            values[field.attname] = copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+        self._locked_row = values
+
+    def locked_row(self) -> dict | None:
+        """{attname: value} as read under the row's lock and not saved since, else None."""
+        return getattr(self, "_locked_row", None)
+
     # --- optimistic locking -------------------------------------------------
     def save(self, *args, **kwargs):
         if self._state.adding or self.pk is None or kwargs.get("force_insert"):
@@ -184,6 +206,7 @@ class KehuModel(models.Model):
             raise
         finally:
             self._saving_over = None
+        self._locked_row = None  # the row is now what was saved
 
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
         expected = getattr(self, "_saving_over", None)

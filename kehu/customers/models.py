@@ -70,6 +70,10 @@ def won_deal_errors(won: bool, amount, products, signed_on, names: dict) -> dict
     return errors
 
 
+# the customer's own fields in its search text (with its contacts': `build_search_text`)
+SEARCH_TEXT_FIELDS = ("number", "name", "phone", "email")
+
+
 class Customer(KehuModel):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -183,7 +187,12 @@ class Customer(KehuModel):
 
     def save(self, *args, **kwargs):
         self.fill_number()  # first: the search text holds the number
-        self.search_text = self.build_search_text()
+        locked = self.locked_row()
+        # built again unless the row was read under its lock and none of its own words changed (a
+        # contact's save rebuilds it: Contact.save -> refresh_search_text)
+        if locked is None or any(locked[f] != getattr(self, f) for f in SEARCH_TEXT_FIELDS) \
+                or not locked["search_text"]:
+            self.search_text = self.build_search_text()
         self.name_key = normalize.name_key(self.name)
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = set(kwargs["update_fields"]) | {"search_text", "name_key"}

@@ -248,7 +248,11 @@ def identity_changed(customer: Customer) -> bool:
     by `Customer.clean`): an edit of anything else (notes, level...) never runs the duplicate check."""
     if customer.pk is None:
         return True
-    stored = Customer.all_objects.filter(pk=customer.pk).values_list("name", "phone", "email").first()
+    locked = customer.locked_row()  # read under the row's lock in this transaction (the API's PATCH)
+    if locked is not None:
+        stored = locked["name"], locked["phone"], locked["email"]
+    else:
+        stored = Customer.all_objects.filter(pk=customer.pk).values_list("name", "phone", "email").first()
     if stored is None:
         return True
     name, phone, email = stored

@@ -6,7 +6,7 @@ from kehu.core.audit import register
 from . import timeline  # noqa: F401  (registers the timeline providers)
 from .models import Contact, Customer
 
-register(Customer, exclude=["claimed_at"])
+register(Customer, exclude=["claimed_at", "name_key"])  # name_key: derived from the name
 register(Contact)
 
 
