@@ -9,8 +9,15 @@ One declaration on the model; `KehuModel.save()` fills the field when a record i
 The date is the site's (or the request's user's) local day, `timezone.localdate()`: an order
 created at 23:30 UTC on 21 November is a 22 November order in Asia/Shanghai. The sequence is a
 `Sequence` row per (key, day), incremented under its row lock (`next_sequence`), so concurrent
-creations never get the same number; a day past 10**digits - 1 numbers simply gets one digit more.
-A number is never reused: a creation that is rolled back leaves a gap, as paper forms would.
+creations never get the same number. A number is never reused: a creation that is rolled back
+leaves a gap, as paper forms would.
+
+Numbers sort as they were given (the number-prefix search reads a month's customers as the range of
+ids between its first and last number: kehu/customers/forms.py `number_range`). A day past
+10**digits - 2 numbers therefore goes on as all nines plus OVERFLOW_DIGITS more digits:
+KH202612069998, KH202612069999000000, KH202612069999000001, ... up to 1,009,998 numbers a day (a
+million-row import fits), 20 characters. Before, the 10,000th number of a day was KH2026120610000,
+which sorts before KH202612069999: the day's numbers were no longer in the order of creation.
 """
 
 from __future__ import annotations
@@ -19,6 +26,12 @@ import datetime
 from dataclasses import dataclass
 
 from django.utils import timezone
+
+OVERFLOW_DIGITS = 6
+
+
+class NumberingExhausted(RuntimeError):
+    """A period (a day) used every number its format can give in order."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +46,19 @@ class Numbering:
         return f"{self.key or model._meta.model_name}:{day.strftime(self.date_format)}"
 
     def format(self, day: datetime.date, seq: int) -> str:
-        return f"{self.prefix}{day.strftime(self.date_format)}{seq:0{self.digits}d}"
+        return f"{self.prefix}{day.strftime(self.date_format)}{self.sequence_text(seq)}"
+
+    def sequence_text(self, seq: int) -> str:
+        """The sequence's digits, in the order of the sequence (see the module's doc)."""
+        full = 10 ** self.digits - 1  # the first value written as all nines plus more digits
+        if seq < full:
+            return f"{seq:0{self.digits}d}"
+        beyond = seq - full
+        if beyond >= 10 ** OVERFLOW_DIGITS:
+            raise NumberingExhausted(
+                f"More than {full + 10 ** OVERFLOW_DIGITS - 1:,} numbers with the prefix {self.prefix} in one "
+                f"period ({self.date_format}): no number in order is left.")
+        return "9" * self.digits + f"{beyond:0{OVERFLOW_DIGITS}d}"
 
     def next(self, model, day: datetime.date | None = None) -> str:
         """The next number of `model` for `day` (today, local), drawn from its sequence."""

@@ -10,7 +10,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from kehu.core.models import Sequence, next_sequence
-from kehu.core.numbering import Numbering
+from kehu.core.numbering import Numbering, NumberingExhausted
 from kehu.customers.models import Customer
 from kehu.customers.testing import make_customer
 from kehu.sales.models import Opportunity
@@ -54,12 +54,24 @@ def test_the_date_is_the_local_day(org, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_a_full_day_gets_one_more_digit(org):
+def test_a_full_day_goes_on_with_numbers_that_still_sort_in_order(org):
+    """The 10,000th number of a day was DD2026112210000, which sorts before DD202611229999: the
+    number-prefix search (a month's customers as an id range) then found a range that was not
+    exact and fell back to a join (60-90 ms at 1M). The numbers past 9,998 now sort after it."""
     numbering = Numbering("DD", key="order")
     day = datetime.date(2026, 11, 22)
-    Sequence.objects.create(key="order:20261122", value=9999)
-    assert numbering.next(Customer, day) == "DD2026112210000"
+    Sequence.objects.create(key="order:20261122", value=9997)
+    assert [numbering.next(Customer, day) for _ in range(3)] == [
+        "DD202611229998", "DD202611229999000000", "DD202611229999000001"]
     assert numbering.next(Customer, datetime.date(2026, 11, 23)) == "DD202611230001"  # a new day starts at 1
+    seqs = [1, 2, 999, 9998, 9999, 10000, 10009, 123456, 1009998]
+    texts = [numbering.format(day, n) for n in seqs]
+    assert sorted(texts) == texts and len(set(texts)) == len(texts)
+    assert max(len(t) for t in texts) == Customer._meta.get_field("number").max_length
+    with pytest.raises(NumberingExhausted):
+        numbering.format(day, 1009999)
+    five = Numbering("HT", digits=5, date_format="%y%m")
+    assert five.format(day, 99998) == "HT261199998" and five.format(day, 99999) == "HT261199999000000"
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers: PostgreSQL (SQLite has one writer)")
