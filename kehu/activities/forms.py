@@ -104,8 +104,10 @@ class FollowUpFilterSet(KehuFilterSet):
         cond = Q(next_action_at__isnull=False, next_action_at__gte=now)
         if not value:
             return queryset.exclude(cond)
-        return listed_or_walked(queryset, cond, Q(GreaterThanOrEqual(WalkOnly("next_action_at"), now)),
-                                limit=PENDING_PROBE)
+        # walked over the follow-ups that have a next action (fu_pending_occ_idx, in the list's order;
+        # its condition stated, so SQLite may use it too)
+        return listed_or_walked(queryset, cond, Q(next_action_at__isnull=False)
+                                & Q(GreaterThanOrEqual(WalkOnly("next_action_at"), now)), limit=PENDING_PROBE)
 
 
 class TaskFilterSet(KehuFilterSet):

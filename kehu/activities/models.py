@@ -87,6 +87,10 @@ class FollowUp(KehuModel):
                          condition=Q(deleted_at__isnull=True, next_action_at__isnull=False)),
             models.Index(fields=["next_action_at"], name="fu_next_due_idx",
                          condition=Q(deleted_at__isnull=True, next_action_at__isnull=False)),
+            # "next action pending" in the list's newest-first order: walked over the follow-ups
+            # that have a next action (14 % of them), not over all (22,000 rows skipped at 5M, 28-33 ms)
+            models.Index(fields=["occurred_at", "id"], name="fu_pending_occ_idx",
+                         condition=Q(deleted_at__isnull=True, next_action_at__isnull=False)),
             models.Index(fields=["deleted_at"], name="fu_deleted_idx", condition=Q(deleted_at__isnull=False)),
         ]
 

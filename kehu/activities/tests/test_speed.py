@@ -255,6 +255,11 @@ def test_pending_actions_few_are_listed_by_id_many_in_the_lists_order(client, or
     rt = registry.get("followup")
     fs = rt.filterset({"pending_action": "true"}, queryset=rt.visible(org.admin), user=org.admin)
     sql = str(fs.qs.query)
+    if probe == 2 and connection.vendor == "postgresql":
+        # walked over the follow-ups that have a next action, in the list's order (at 5M the list's
+        # own index skipped 22,000 rows without one: 28-33 ms)
+        assert_indexed(fs.qs.order_by("-occurred_at", "-id").values("pk")[:51], "fu_pending_occ_idx",
+                       table="activities_followup")
     if probe == 2 and connection.vendor == "sqlite":
         assert 'COALESCE("activities_followup"."next_action_at", NULL)' in sql, sql
         # the page walks the list's order: `+next_action_at >= ?` still let SQLite read the partial
@@ -265,7 +270,7 @@ def test_pending_actions_few_are_listed_by_id_many_in_the_lists_order(client, or
         figures = json.loads((Path(statistics.__file__).parent / "tests" / "planner_figures.json").read_text())
         statistics.load_figures({"activities_followup": figures["figures"]["activities_followup"]})
         try:
-            assert_indexed(fs.qs.order_by("-occurred_at", "-id").values("pk")[:51], "fu_occurred_idx",
+            assert_indexed(fs.qs.order_by("-occurred_at", "-id").values("pk")[:51], "fu_pending_occ_idx",
                            table="activities_followup")
         finally:
             statistics.forget_figures()
