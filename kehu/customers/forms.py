@@ -296,6 +296,11 @@ def number_condition(prefix: str) -> Q:
     if found is None:
         return Q(pk__in=[])
     low, high = found
+    if range_is_exact(prefix, low, high):
+        # the range holds only the prefix's customers: no number test, so the page is the range of
+        # the id index read from its top (with it, PostgreSQL's planner multiplied the two ranges'
+        # shares, expected one row, and sorted a month of customers: 20-29 ms at 1M)
+        return Q(pk__gte=low, pk__lte=high)
     return Q(pk__gte=low, pk__lte=high, number__startswith=prefix)
 
 
@@ -328,6 +333,14 @@ def number_range_condition(prefix: str, fk: str) -> Q:
         return Q(**{f"{fk}_id__in": []})
     low, high = found
     condition = Q(**{f"{fk}_id__gte": low, f"{fk}_id__lte": high})
+    if not range_is_exact(prefix, low, high):
+        condition &= Q(**{f"{fk}__number__startswith": prefix})
+    return condition
+
+
+def range_is_exact(prefix: str, low: int, high: int) -> bool:
+    """Whether the customers (the recycle bin's too) with ids from `low` to `high` are exactly those
+    whose numbers start with `prefix` (see number_range). Kept a minute (`_exact_ranges`)."""
     exact = _exact_ranges.get((prefix, low, high))
     if exact is None:
         numbered = _numbers_in_range(prefix).order_by().count()
@@ -336,9 +349,7 @@ def number_range_condition(prefix: str, fk: str) -> Q:
         exact = numbered == high - low + 1 or \
             numbered == Customer.all_objects.filter(pk__gte=low, pk__lte=high).order_by().count()
         _exact_ranges.remember((prefix, low, high), exact)
-    if not exact:
-        condition &= Q(**{f"{fk}__number__startswith": prefix})
-    return condition
+    return exact
 
 
 # Whether a number prefix's id range holds exactly its customers, kept a minute per process with the

@@ -422,3 +422,21 @@ def test_the_duplicate_checks_text_probe_stops_once_a_beginning_is_not_rare(org,
         with CaptureQueriesContext(connection) as queries:
             assert services.find_duplicates(name="0496贸易有限公司") == []
         assert not [q for q in queries.captured_queries if "search_text LIKE" in q["sql"]]
+
+
+def test_a_number_prefix_whose_id_range_is_exact_is_searched_as_that_range(org):
+    """The customers of a prefix are the id range between its first and last number. When the range
+    holds only them, the list's condition is that range alone: with the number test beside it,
+    PostgreSQL's planner multiplied the two ranges' shares, expected one row and sorted a month of
+    customers (20-29 ms at 1M). A customer imported with another number inside the range keeps
+    the number test, and is not listed."""
+    made = [make_customer(org.manager) for _i in range(3)]
+    prefix = made[0].number[:8]
+    where = str(customer_qs(org.admin, prefix).query).split(" WHERE ", 1)[1]
+    assert '"customers_customer"."number"' not in where, where
+    assert set(customer_qs(org.admin, prefix)) == set(made)
+    Customer.all_objects.filter(pk=made[1].pk).update(number="CRM-000042")
+    customer_forms._exact_ranges.clear()
+    where = str(customer_qs(org.admin, prefix).query).split(" WHERE ", 1)[1]
+    assert '"customers_customer"."number"' in where, where
+    assert set(customer_qs(org.admin, prefix)) == {made[0], made[2]}
