@@ -159,6 +159,10 @@ class Customer(KehuModel):
             models.Index(fields=["deleted_at"], name="cust_deleted_idx", condition=Q(deleted_at__isnull=False)),
             models.Index(fields=["owner", "claimed_at"], name="cust_claims_idx"),
             models.Index(fields=["last_activity_at", "id"], name="cust_activity_idx", condition=ALIVE),
+            # the province and city filters in the list's order: a rep's 青岛 customers were found by
+            # walking every customer newest first (36,000 rows skipped at 1M, 17-24 ms)
+            models.Index(fields=["province", "id"], name="cust_province_idx", condition=ALIVE),
+            models.Index(fields=["city", "id"], name="cust_city_idx", condition=ALIVE),
             # the data-quality scan walks the names in the order of their keys (similar names: quality.py)
             models.Index(fields=["name_key", "id"], name="cust_name_key_idx", condition=ALIVE),
         ]

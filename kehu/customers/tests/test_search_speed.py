@@ -440,3 +440,20 @@ def test_a_number_prefix_whose_id_range_is_exact_is_searched_as_that_range(org):
     where = str(customer_qs(org.admin, prefix).query).split(" WHERE ", 1)[1]
     assert '"customers_customer"."number"' in where, where
     assert set(customer_qs(org.admin, prefix)) == {made[0], made[2]}
+
+
+@pytest.mark.parametrize("field", ["province", "city"])
+def test_a_place_filter_reads_its_own_index_in_the_lists_order(org, field):
+    """A rep's customers in 青岛 were found by walking every customer newest first and testing
+    each (36,000 rows skipped at 1M, 17-24 ms): the place has its own index, in id order."""
+    from kehu.core.testing.plans import assert_indexed
+
+    for _i in range(3):
+        make_customer(org.manager, province="山东", city="青岛")
+        make_customer(org.manager, province="广东", city="广州")
+    value = {"province": "山东", "city": "青岛"}[field]
+    rt = registry.get("customer")
+    for user in (org.manager, org.admin):
+        qs = rt.filterset({field: value}, queryset=rt.visible(user), user=user).qs
+        assert qs.count() == 3
+        assert_indexed(qs.order_by("-id").values("pk")[:51], f"cust_{field}_idx", table="customers_customer")
