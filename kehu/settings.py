@@ -161,7 +161,7 @@ MIDDLEWARE = [
     "kehu.accounts.middleware.UserTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "kehu.core.audit.ActorMiddleware",  # django-auditlog's, without a signal connected per request
     "axes.middleware.AxesMiddleware",
 ]
 

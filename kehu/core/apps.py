@@ -26,9 +26,10 @@ class CoreConfig(AppConfig):
         # declares a record type and needs no audit registration of its own
         from django.utils.module_loading import autodiscover_modules
 
-        from .audit import register_record_types
+        from .audit import connect_actor_receiver, register_record_types
 
         autodiscover_modules("records")
         registries.apply_record_actions()  # actions one app adds to another's record type
         register_record_types()
+        connect_actor_receiver()  # who the change log names (kehu/core/audit.py: ActorMiddleware)
         post_migrate.connect(seed_dictionary, sender=self, dispatch_uid="kehu_seed_dictionary")

@@ -73,19 +73,17 @@ def check_assign(by, rt, new_owner) -> None:
 def acting_as(user):
     """The change log names `user` as the actor, also outside a request (jobs, shell). A context
     already acting as `user` is left alone; any other is restored afterwards."""
-    from auditlog.context import auditlog_value, set_actor
+    from auditlog.context import auditlog_value
+
+    from .audit import actor_context
 
     previous = auditlog_value.get(None)
     current = previous.get("actor") if previous else None
     if user is None or (current is not None and getattr(current, "pk", None) == user.pk):
         yield
         return
-    try:
-        with set_actor(user):
-            yield
-    finally:
-        if previous is not None:
-            auditlog_value.set(previous)
+    with actor_context(user, *((previous.get("remote_addr"), previous.get("remote_port")) if previous else ())):
+        yield
 
 
 def assign(obj, new_owner, by, *, check: bool = True, notify: bool = True):

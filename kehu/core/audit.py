@@ -1,8 +1,12 @@
-"""Change-log helpers for writes that do not go through Model.save() (bulk, pool, merge)."""
+"""Change-log helpers for writes that do not go through Model.save() (bulk, pool, merge), and who
+the change log names as the actor of a request or a job."""
 
+import contextlib
 from decimal import Decimal
 
-from auditlog.context import auditlog_disabled
+from auditlog.cid import set_cid
+from auditlog.context import auditlog_disabled, auditlog_value
+from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry, _get_manager_from_settings
 from auditlog.receivers import _create_log_entry
 from django.conf import settings
@@ -101,3 +105,57 @@ def log_changed_fields(sender, instance, **kwargs):
         changed = update_fields
     _create_log_entry(action=LogEntry.Action.UPDATE, instance=instance, sender=sender, diff_old=old, diff_new=instance,
                       fields_to_check=changed, use_json_for_changes=settings.AUDITLOG_STORE_JSON_CHANGES)
+
+
+# --- the actor -------------------------------------------------------------------------------
+# django-auditlog names the actor of a change through a context variable that a pre_save receiver
+# of LogEntry reads. Its middleware and its `set_actor` connect that receiver at the start of every
+# request and disconnect it at the end: two locked registry changes a request, each emptying the
+# pre_save receivers' cache of every model, which the request's saves then rebuilt. Kehu connects
+# one receiver once (CoreConfig.ready) and only sets the variable. The values are django-auditlog's
+# (`auditlog_value`), so its own `set_actor` (tests, shells) still works beside this.
+
+KEHU_DUID = ("kehu", "actor")  # the marker of a context set here, not by django-auditlog's set_actor
+
+
+def fill_log_entry(sender, instance, **kwargs):
+    """pre_save of LogEntry: the actor, address and port of the current request or job."""
+    context = auditlog_value.get(None)
+    if not context or context.get("signal_duid") != KEHU_DUID:
+        return  # none, or django-auditlog's own set_actor, whose receiver fills it
+    actor = context.get("actor")
+    if actor is not None and instance.actor_id is None and getattr(actor, "pk", None) is not None:
+        instance.actor = actor
+        instance.actor_email = getattr(actor, "email", None)
+    for key in ("remote_addr", "remote_port"):
+        if context.get(key) is not None and getattr(instance, key, None) is None:
+            setattr(instance, key, context[key])
+
+
+def connect_actor_receiver() -> None:
+    from django.db.models.signals import pre_save
+
+    pre_save.connect(fill_log_entry, sender=LogEntry, dispatch_uid="kehu_fill_log_entry")
+
+
+@contextlib.contextmanager
+def actor_context(actor, remote_addr=None, remote_port=None):
+    """The change log names `actor` (with this address and port) for what is saved inside."""
+    token = auditlog_value.set({"actor": actor, "remote_addr": remote_addr, "remote_port": remote_port,
+                                "signal_duid": KEHU_DUID})
+    try:
+        yield
+    finally:
+        auditlog_value.reset(token)
+
+
+class ActorMiddleware(AuditlogMiddleware):
+    """django-auditlog's middleware (the correlation id, the user, the client's address and port)
+    without its per-request signal wiring (see above). An API token's user is set as the actor
+    when the token is read (kehu/core/api.py)."""
+
+    def __call__(self, request):
+        set_cid(request)
+        data = self.get_extra_data(request)
+        with actor_context(data["actor"], data["remote_addr"], data["remote_port"]):
+            return self.get_response(request)

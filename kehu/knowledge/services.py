@@ -232,9 +232,10 @@ def probe_many(probes: list[tuple[str, list[str]]], limit: int) -> list[list[int
                 out[i] = [row[0] for row in cursor.fetchall()]
         return out
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # as core's probe: the trigram index, not a walk
+        # as core's probe: the trigram index, not a walk, in this process
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0")
         for i, term, columns in todo:
-            ors = " OR ".join(f"UPPER({c}::text) LIKE UPPER(%s)" for c in columns)
+            ors = " OR ".join(f"UPPER({c}::text) LIKE UPPER({core_search.OPAQUE})" for c in columns)
             cursor.execute(f"SELECT id FROM {TABLE} WHERE deleted_at IS NULL AND ({ors}) LIMIT %s",
                            [*[core_search.like_pattern(term)] * len(columns), limit])
             out[i] = [row[0] for row in cursor.fetchall()]

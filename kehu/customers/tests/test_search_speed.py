@@ -371,7 +371,9 @@ def test_a_whole_phone_or_a_domain_is_found_by_pieces_and_tested_whole(org, data
         assert found == expected, term
         probe = [q["sql"] for q in ctx.captured_queries if "LIMIT" in q["sql"] and "search_text LIKE" in q["sql"]]
         assert probe, [q["sql"] for q in ctx.captured_queries]
-        assert all(f"search_text LIKE '{p}'" in probe[0] for p in pieces), probe[0]
+        # the pieces as values the planner does not read (kehu/core/search.py OPAQUE), still
+        # answered by the trigram index
+        assert all(f"search_text LIKE (SELECT '{p}'::text)" in probe[0] for p in pieces), probe[0]
         assert f"(search_text || '') LIKE '%{term}%'" in probe[0], probe[0]
 
 
