@@ -25,6 +25,12 @@ def _test_settings(settings, tmp_path):
     customfields._CACHE.clear()
     # a term one test's rows made common is not common in the next's, nor is a user's scope wide
     memo.forget_all()
+    # nor is SQL one test compiled (kehu/core/reads.py, pagination.py) run for another's
+    # (monkeypatched) record types
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.__dict__.pop("_kehu_page_queries", None)
 
 
 @pytest.fixture

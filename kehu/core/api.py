@@ -211,13 +211,11 @@ def visible_or_none(request, rt: RecordType, pk: int, shown: bool = False, lock:
     `lock`: its row is locked until the transaction ends, in the same statement (PostgreSQL: FOR
     UPDATE of its own table; SQLite: the IMMEDIATE transaction already holds the write lock). The
     row read is then the latest one, and nobody else writes it before this transaction ends. Call
-    inside transaction.atomic()."""
-    queryset = rt.visible(request.auth)
-    if lock:
-        queryset = queryset.select_for_update(of=("self",))
-    if shown and tags_in_rows(rt):
-        queryset = queryset.annotate(tag_names=tag_names_subquery(rt.model))
-    obj = queryset.filter(pk=pk).first()
+    inside transaction.atomic(). Its SQL is compiled once per connection and data scope
+    (kehu/core/reads.py)."""
+    from .reads import read_one
+
+    obj = read_one(rt, request.auth, pk, tags=shown and tags_in_rows(rt), lock=lock)
     if lock and obj is not None and rt.is_kehu_model:
         obj.remember_locked_row()
     return obj

@@ -82,3 +82,15 @@ def test_django_auditlogs_own_set_actor_still_names_its_actor(org):
         customer.notes = "外部"
         customer.save()
     assert _entries(customer).last().actor_id == org.manager2.pk
+
+
+def test_acting_as_after_django_auditlogs_set_actor_block_still_names_the_actor(org):
+    """django-auditlog's set_actor leaves its context set after its block (its receiver gone):
+    acting as the same user afterwards must not take that stale context for a live one."""
+    customer = make_customer(org.manager, "远航科技有限公司")
+    with set_actor(org.admin):
+        pass
+    with acting_as(org.admin):
+        customer.notes = "合并后"
+        customer.save()
+    assert _entries(customer).last().actor_id == org.admin.pk

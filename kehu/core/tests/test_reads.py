@@ -1,0 +1,105 @@
+"""A record read by id through the data scope, compiled once per connection and scope (kehu/core/reads.py)."""
+
+import pytest
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from kehu.core import reads
+from kehu.core.api import tags_in_rows
+from kehu.core.registry import registry
+from kehu.core.testing.factories import auth
+from kehu.customers.testing import make_contact, make_customer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def compiles(monkeypatch):
+    made = []
+    real = reads._compile
+
+    def counting(qs, conn):
+        made.append(qs.model)
+        return real(qs, conn)
+
+    monkeypatch.setattr(reads, "_compile", counting)
+    connection.__dict__.pop("_kehu_page_queries", None)
+    return made
+
+
+def _fields(obj):
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_a_read_is_the_records_own_row_and_is_compiled_once_per_scope(org, compiles):
+    rt = registry.get("customer")
+    first = make_customer(org.manager, "远航科技有限公司", phone="13812345678")
+    second = make_customer(org.manager, "星河贸易有限公司")
+    first.set_tags(["重点", "华东"])
+    with_tags = tags_in_rows(rt)  # the tag names in the row: PostgreSQL
+    got = reads.read_one(rt, org.manager, first.pk, tags=with_tags)
+    assert _fields(got) == _fields(rt.model._default_manager.get(pk=first.pk))
+    assert not got._state.adding and got._state.db == "default"
+    if with_tags:
+        assert sorted(got.tag_names) == ["华东", "重点"]
+    with CaptureQueriesContext(connection) as queries:
+        again = reads.read_one(rt, org.manager, second.pk, tags=with_tags)
+    assert again.pk == second.pk and again.name == "星河贸易有限公司"
+    assert len(queries.captured_queries) == 1
+    assert compiles == [rt.model]  # the second read ran the first one's SQL with another id
+    # the supervisor above the manager's team has another scope: its own SQL, the same rows
+    assert reads.read_one(rt, org.supervisor, first.pk, tags=with_tags).pk == first.pk
+    assert len(compiles) == 2
+
+
+def test_a_compiled_read_never_shows_a_record_outside_the_readers_scope(org, compiles):
+    rt = registry.get("customer")
+    mine = make_customer(org.manager, "一组的客户")
+    theirs = make_customer(org.manager2, "二部的客户")
+    assert reads.read_one(rt, org.supervisor, mine.pk).pk == mine.pk
+    assert reads.read_one(rt, org.supervisor, theirs.pk) is None  # the same compiled SQL, another id
+    assert reads.read_one(rt, org.manager2, mine.pk) is None
+    assert reads.read_one(rt, org.manager2, theirs.pk).pk == theirs.pk
+    assert reads.read_one(rt, org.nobody, mine.pk) is None  # a scope that sees nothing
+    # manager2 moves into the supervisor's department: the scope's key changes with it
+    org.manager2.department = org.sales1
+    org.manager2.save()
+    supervisor = type(org.supervisor).objects.get(pk=org.supervisor.pk)  # as the next request loads it
+    assert reads.read_one(rt, supervisor, theirs.pk).pk == theirs.pk
+
+
+def test_a_related_record_is_read_with_what_its_type_joins(org, compiles):
+    rt = registry.get("contact")
+    customer = make_customer(org.manager, "远航科技有限公司")
+    contact = make_contact(customer, "王芳", mobile="13900001111")
+    got = reads.read_one(rt, org.manager, contact.pk)
+    plain = rt.visible(org.manager).get(pk=contact.pk)
+    assert _fields(got) == _fields(plain)
+    for name in rt.model._meta.fields:  # the joined relations are filled as Django's own read fills them
+        if name.is_relation and name.is_cached(plain):
+            assert name.is_cached(got) and getattr(got, name.name).pk == getattr(plain, name.name).pk
+
+
+def test_a_locked_read_and_an_impossible_id(org, compiles):
+    rt = registry.get("customer")
+    customer = make_customer(org.manager, "远航科技有限公司")
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert reads.read_one(rt, org.manager, customer.pk, lock=True).pk == customer.pk
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE OF" in queries.captured_queries[-1]["sql"]
+    assert reads.read_one(rt, org.manager, 2**63) is None
+    assert reads.read_one(rt, org.manager, -(2**63) - 1) is None
+    client = Client(**auth(org.manager))
+    assert client.get(f"/api/v1/customers/{2**64}").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_locked_read_outside_a_transaction_is_refused_as_django_refuses_it(org, compiles):
+    rt = registry.get("customer")
+    customer = make_customer(org.manager, "远航科技有限公司")
+    with transaction.atomic():
+        assert reads.read_one(rt, org.manager, customer.pk, lock=True).pk == customer.pk  # compiled
+    with pytest.raises(TransactionManagementError):
+        reads.read_one(rt, org.manager, customer.pk, lock=True)
