@@ -88,6 +88,12 @@ def database_from_url(url: str) -> dict:
     raise ImproperlyConfigured(f"Unsupported DATABASE_URL scheme: {parsed.scheme!r}")
 
 
+# PostgreSQL: the API's record read by id runs as a prepared statement of its connection
+# (kehu/core/reads.py). Off for a pooler that hands a connection to another client between
+# transactions (PgBouncer in transaction mode), where a prepared statement does not follow.
+KEHU_PREPARED_READS = env_bool("KEHU_DB_PREPARED_READS", True)
+
+
 def sqlite_database(name: str) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.query import get_related_populators
@@ -72,7 +73,7 @@ def read_one(rt, user, pk: int, *, tags: bool = False, lock: bool = False):
         return None  # no such row (Django's lookup says so too; the database would refuse the number)
     value = compiled.pk_field.get_db_prep_value(pk, connection=connection)
     params = tuple(value if isinstance(p, _Slot) else p for p in compiled.params)
-    with connection.cursor() as cursor:
+    with _cursor(connection) as cursor:
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
     for row in compiled.compiler.results_iter(results=[rows]):
@@ -83,6 +84,59 @@ def read_one(rt, user, pk: int, *, tags: bool = False, lock: bool = False):
             setattr(obj, name, row[position])
         return obj
     return None
+
+
+def _cursor(connection):
+    """A cursor of `connection` (Django's wrapper: logged, timed, its execute wrappers applied). On
+    PostgreSQL one that runs its statement as a prepared statement of the connection: the same SQL
+    a hundred times a minute was planned each time, 0.4 of its 0.45 ms on the server at 1M
+    customers (pg_stat_statements; a primary-key read plans the same whatever its values)."""
+    if connection.vendor != "postgresql" or not settings.KEHU_PREPARED_READS:
+        return connection.cursor()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django turns psycopg's prepared statements off (for poolers); a threshold no statement
+        # reaches keeps every other query unprepared and lets `prepare=True` prepare this one
+        raw.prepare_threshold = NEVER_BY_COUNT
+    return connection._prepare_cursor(_prepared_cursor_class()(raw))
+
+
+NEVER_BY_COUNT = 2**31 - 1
+
+
+_PREPARED = []
+
+
+def _prepared_cursor_class():
+    if not _PREPARED:
+        from django.db.backends.postgresql.base import ServerBindingCursor
+
+        class PreparedCursor(ServerBindingCursor):
+            """Server-side parameters, prepared on the first run (psycopg keeps it per connection)."""
+
+            def execute(self, query, params=None, *, prepare=None, binary=None):
+                result = super().execute(query, params, prepare=True, binary=binary)
+                # what Django's query log reads (`last_executed_query`: `_query.query`), which
+                # psycopg leaves empty after a prepared statement: the SQL with its values, when read
+                self._query = _ShownQuery(self.connection, query, params)
+                return result
+
+        _PREPARED.append(PreparedCursor)
+    return _PREPARED[0]
+
+
+class _ShownQuery:
+    __slots__ = ("_connection", "_sql", "_params")
+
+    def __init__(self, connection, sql, params):
+        self._connection, self._sql, self._params = connection, sql, params
+
+    @property
+    def query(self) -> bytes:
+        import psycopg
+
+        return psycopg.ClientCursor(self._connection).mogrify(self._sql, self._params).encode()
 
 
 def _queryset(rt, user, tags: bool, lock: bool):

@@ -103,3 +103,29 @@ def test_a_locked_read_outside_a_transaction_is_refused_as_django_refuses_it(org
         assert reads.read_one(rt, org.manager, customer.pk, lock=True).pk == customer.pk  # compiled
     with pytest.raises(TransactionManagementError):
         reads.read_one(rt, org.manager, customer.pk, lock=True)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
+def test_on_postgresql_the_read_is_a_prepared_statement_planned_once_for_all_ids(org, compiles, settings):
+    rt = registry.get("customer")
+    made = [make_customer(org.manager, f"预备客户{i}") for i in range(12)]
+    for customer in made:
+        assert reads.read_one(rt, org.manager, customer.pk).pk == customer.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                       "WHERE statement LIKE 'SELECT %%customers_customer%%'")
+        plans = cursor.fetchall()
+    assert len(plans) == 1, plans
+    generic, custom = plans[0]
+    assert generic + custom == len(made) and generic >= len(made) - 5  # the server stopped planning it
+    with connection.cursor() as cursor:  # every other query stays unprepared
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement NOT LIKE '%%customers_customer%%'")
+        assert cursor.fetchone() == (0,)
+    settings.KEHU_PREPARED_READS = False  # behind a pooler in transaction mode
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    connection.connection._prepared.clear()  # (psycopg's own list of what it prepared)
+    assert reads.read_one(rt, org.manager, made[0].pk).pk == made[0].pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (0,)
