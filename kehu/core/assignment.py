@@ -73,14 +73,10 @@ def check_assign(by, rt, new_owner) -> None:
 def acting_as(user):
     """The change log names `user` as the actor, also outside a request (jobs, shell). A context
     already acting as `user` is left alone; any other is restored afterwards."""
-    from auditlog.context import auditlog_value
+    from .audit import actor_context, live_context
 
-    from .audit import KEHU_DUID, actor_context
-
-    previous = auditlog_value.get(None)
-    # only a context of Kehu's own counts: django-auditlog's set_actor leaves its value set after
-    # its block, with its receiver gone (an actor left alone there was never written)
-    current = previous.get("actor") if previous and previous.get("signal_duid") == KEHU_DUID else None
+    previous = live_context()
+    current = previous.get("actor") if previous else None
     if user is None or (current is not None and getattr(current, "pk", None) == user.pk):
         yield
         return

@@ -118,11 +118,19 @@ def log_changed_fields(sender, instance, **kwargs):
 KEHU_DUID = ("kehu", "actor")  # the marker of a context set here, not by django-auditlog's set_actor
 
 
+def live_context() -> dict | None:
+    """The actor context Kehu set for the current request or job, else None. django-auditlog's own
+    `set_actor` context is not one: its receiver fills entries inside its block, and after the
+    block its value stays set with nothing to read it."""
+    context = auditlog_value.get(None)
+    return context if context and context.get("signal_duid") == KEHU_DUID else None
+
+
 def fill_log_entry(sender, instance, **kwargs):
     """pre_save of LogEntry: the actor, address and port of the current request or job."""
-    context = auditlog_value.get(None)
-    if not context or context.get("signal_duid") != KEHU_DUID:
-        return  # none, or django-auditlog's own set_actor, whose receiver fills it
+    context = live_context()
+    if context is None:
+        return
     actor = context.get("actor")
     if actor is not None and instance.actor_id is None and getattr(actor, "pk", None) is not None:
         instance.actor = actor

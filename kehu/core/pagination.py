@@ -302,16 +302,35 @@ class _Compiled:
 REUSE_LIMIT = 256  # compiled page queries kept per database connection
 
 
+def compiled_query(connection, key):
+    """A query compiled on this connection under `key` (None if not, or `key` is None), now the
+    most recently used. Page queries (below) and record reads (kehu/core/reads.py) share the store."""
+    if key is None:
+        return None
+    store = connection.__dict__.setdefault("_kehu_page_queries", OrderedDict())
+    compiled = store.get(key)
+    if compiled is not None:
+        store.move_to_end(key)
+    return compiled
+
+
+def keep_compiled(connection, key, compiled) -> None:
+    """Keep `compiled` under `key` on this connection, forgetting the least recently used past
+    REUSE_LIMIT."""
+    store = connection.__dict__.setdefault("_kehu_page_queries", OrderedDict())
+    store[key] = compiled
+    if len(store) > REUSE_LIMIT:
+        store.popitem(last=False)
+
+
 def _value_rows(queryset, reuse, field, forward_desc, data, size, values):
     connection = connections[DEFAULT_DB_ALIAS]
-    key = store = None
+    key = None
     if reuse is not None:
         shape = None if data is None else data["v"] is None
         key = (reuse, field, forward_desc, shape, size, tuple(values))
-        store = connection.__dict__.setdefault("_kehu_page_queries", OrderedDict())
-        compiled = store.get(key)
+        compiled = compiled_query(connection, key)
         if compiled is not None:
-            store.move_to_end(key)
             return _run_segments(connection, compiled, data, size)
     qs = queryset() if callable(queryset) else queryset
     if qs.db != DEFAULT_DB_ALIAS:
@@ -335,9 +354,7 @@ def _value_rows(queryset, reuse, field, forward_desc, data, size, values):
         fields = {name: f for name, f in _cursor_fields(qs, field).items() if name in slots}
         compiled.append(_Compiled(sql, tuple(params), compiler, names, fields))
     if key is not None:
-        store[key] = compiled
-        if len(store) > REUSE_LIMIT:
-            store.popitem(last=False)
+        keep_compiled(connection, key, compiled)
     return _run_segments(connection, compiled, data, size)
 
 

@@ -16,7 +16,7 @@ with prefetches (they run after the rows), another database than the default one
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,7 +25,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 
-from .pagination import REUSE_LIMIT, CursorParam, _Slot
+from .pagination import CursorParam, _Slot, compiled_query, keep_compiled
 
 EMPTY = object()  # a scope that sees nothing: no SQL to run
 
@@ -51,19 +51,14 @@ def read_one(rt, user, pk: int, *, tags: bool = False, lock: bool = False):
     connection = connections[DEFAULT_DB_ALIAS]
     scope = rt.scope_key(user)
     key = None if scope[0] == "listed" else ("read", rt.key, scope, tags, lock)
-    store = connection.__dict__.setdefault("_kehu_page_queries", OrderedDict())
-    compiled = store.get(key) if key is not None else None
+    compiled = compiled_query(connection, key)
     if compiled is None:
         qs = _queryset(rt, user, tags, lock)
         if key is None or qs._prefetch_related_lookups or getattr(qs.query, "scope_branches", None) \
                 or qs.db != DEFAULT_DB_ALIAS:
             return qs.filter(pk=pk).first()
         compiled = _compile(qs, connection)
-        store[key] = compiled
-        if len(store) > REUSE_LIMIT:
-            store.popitem(last=False)
-    else:
-        store.move_to_end(key)
+        keep_compiled(connection, key, compiled)
     if compiled is EMPTY:
         return None
     if lock and connection.get_autocommit():
@@ -105,25 +100,21 @@ def _cursor(connection):
 NEVER_BY_COUNT = 2**31 - 1
 
 
-_PREPARED = []
-
-
+@functools.cache
 def _prepared_cursor_class():
-    if not _PREPARED:
-        from django.db.backends.postgresql.base import ServerBindingCursor
+    from django.db.backends.postgresql.base import ServerBindingCursor
 
-        class PreparedCursor(ServerBindingCursor):
-            """Server-side parameters, prepared on the first run (psycopg keeps it per connection)."""
+    class PreparedCursor(ServerBindingCursor):
+        """Server-side parameters, prepared on the first run (psycopg keeps it per connection)."""
 
-            def execute(self, query, params=None, *, prepare=None, binary=None):
-                result = super().execute(query, params, prepare=True, binary=binary)
-                # what Django's query log reads (`last_executed_query`: `_query.query`), which
-                # psycopg leaves empty after a prepared statement: the SQL with its values, when read
-                self._query = _ShownQuery(self.connection, query, params)
-                return result
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            result = super().execute(query, params, prepare=True, binary=binary)
+            # what Django's query log reads (`last_executed_query`: `_query.query`), which
+            # psycopg leaves empty after a prepared statement: the SQL with its values, when read
+            self._query = _ShownQuery(self.connection, query, params)
+            return result
 
-        _PREPARED.append(PreparedCursor)
-    return _PREPARED[0]
+    return PreparedCursor
 
 
 class _ShownQuery:
