@@ -77,20 +77,27 @@ class ForcePasswordChangeMiddleware:
         return self.get_response(request)
 
 
+def activate_time_zone(user) -> None:
+    """The user's time zone for this request (the default one for nobody): dates are the user's
+    local days (a date filter's bounds), times shown in it. The middleware does it for a session;
+    the API does it once a token names the user (kehu.core.api.TokenAuth)."""
+    tz = getattr(user, "time_zone", None) if user is not None and user.is_authenticated else None
+    if tz:
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(tz))
+            return
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    timezone.deactivate()
+
+
 class UserTimezoneMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        tz = getattr(user, "time_zone", None) if user is not None and user.is_authenticated else None
-        if tz:
-            try:
-                timezone.activate(zoneinfo.ZoneInfo(tz))
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                timezone.deactivate()
-        else:
-            timezone.deactivate()
+        activate_time_zone(user)
         if user is not None and user.is_authenticated and user.language:
             translation.activate(user.language)
             request.LANGUAGE_CODE = user.language

@@ -28,7 +28,7 @@ from ninja.security import HttpBearer, django_auth
 from pydantic import ConfigDict, create_model
 
 from . import api_input, nested
-from .filters import list_queryset, walk_sort
+from .filters import list_filterset, walk_sort
 from .models import StaleVersionError, tag_names_subquery, tags_by_id
 from .pagination import InvalidCursor, paginate
 from .registry import RecordType, registry
@@ -43,6 +43,7 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request, token):
         from kehu.accounts import authcache
+        from kehu.accounts.middleware import activate_time_zone
         from kehu.accounts.models import ApiToken, hash_token
 
         def load():
@@ -60,6 +61,7 @@ class TokenAuth(HttpBearer):
             ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
             api_token.last_used_at = now
         request.user = user
+        activate_time_zone(user)  # a date filter's days are the token user's local days
         try:  # the change log names the token's user as the actor
             auditlog_value.get()["actor"] = user
         except LookupError:
@@ -528,10 +530,12 @@ def crud_router(rt: RecordType) -> Router:
 
         notices = []
 
+        # the list's one code path (kehu.core.filters.list_queryset): invalid values are 422
+        fs = list_filterset(rt, request.auth, request.GET) if filtered else None
+
         def queryset():
-            # the list's one code path (kehu.core.filters.list_queryset): invalid values are 422
-            if filtered:
-                fs, qs = list_queryset(rt, request.auth, request.GET)
+            if fs is not None:
+                qs = fs.qs
                 notices.extend(getattr(fs, "search_notices", None) or [])
             else:
                 qs = rt.visible(request.auth)
@@ -539,11 +543,23 @@ def crud_router(rt: RecordType) -> Router:
             qs = qs.select_related(None).prefetch_related(None)
             return qs.annotate(tag_names=tag_names_subquery(rt.model)) if tags_in_row else qs
 
-        # an unfiltered list's SQL depends only on the record type and the user's data scope
-        reuse = None if filtered else ("api-list", rt.key, rt.scope_key(request.auth))
+        # An unfiltered list's SQL depends only on the record type and the user's data scope; a
+        # filtered one's also on its filters when each is pure (its SQL follows from its value,
+        # the user and the time zone): by their values, or for plain comparisons by their shape
+        # alone, the values then parameters (kehu.core.filters.reuse_key). Else it is built and
+        # compiled for this request alone.
+        reuse, slots = ("api-list", rt.key, rt.scope_key(request.auth)), None
+        if fs is not None:
+            found = fs.reuse_key() if not getattr(fs.queryset.query, "scope_branches", None) else None
+            if found is None:
+                reuse = None
+            else:
+                fs.check_rights()  # applying the filters would check them; a reused query does not apply them
+                reuse += (request.auth.pk, timezone.get_current_timezone_name(), fs.owned, found[0])
+                slots = found[1]
         try:
             page = paginate(queryset, sort=sort, cursor=request.GET.get("cursor"), size=limit, values=columns,
-                            reuse=reuse)
+                            reuse=reuse, slots=slots)
         except InvalidCursor as exc:
             raise ValidationError({"cursor": [str(exc)]})
         response = respond(request, {"results": serialize_rows(rt, page.items),

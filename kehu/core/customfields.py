@@ -160,6 +160,7 @@ def add_filters(filterset, record_type: str):
             f = django_filters.DateFilter(field_name=lookup, label=cf.display_label, method=_date_method(lookup))
         f.model = filterset.queryset.model
         f.parent = filterset
+        f.pure = False  # its SQL follows the field's definition too, which an administrator may change
         filterset.filters[cf.key] = f
 
 

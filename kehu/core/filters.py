@@ -6,6 +6,7 @@ Every filter set understands `q` (free-text search), `tag`, `owner`, `mine`, `cr
 
 import copy
 import datetime
+import decimal
 from functools import cached_property
 
 import django_filters
@@ -125,12 +126,15 @@ def listed_or_walked(queryset, condition: Q, walked: Q, limit: int | None = None
 class LocalDateFilter(django_filters.DateFilter):
     """A date filter on a date-time column, as the user means it: the local day in the user's time
     zone, compiled to UTC bounds `[start of day, start of the next day)` of the column itself.
+    Pure (`filter_is_pure`): the bounds depend on the date and the time zone, which a compiled
+    list's key holds.
 
     `created_at__date__gte` casts every row's time to a local date: on SQLite a Python function
     called per row (6 s for a month at 1M rows), on PostgreSQL a cast no index serves. A range on
     the column is answered from its index. `lookup_expr` is gte, lte, gt, lt or exact."""
 
     LOOKUPS = ("gte", "lte", "gt", "lt", "exact")
+    pure = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -142,12 +146,16 @@ class LocalDateFilter(django_filters.DateFilter):
             return qs
         if self.distinct:
             qs = qs.distinct()
+        return self.get_method(qs)(**self.slot_conditions(value))
+
+    def slot_conditions(self, value) -> dict:
+        """The conditions on the column for the local day `value` ({lookup: UTC bound})."""
         name, lookup = self.field_name, self.lookup_expr
         try:
             next_day = value + datetime.timedelta(days=1)
         except OverflowError:  # 9999-12-31: nothing lies after it
             next_day = None
-        conditions = {
+        return {
             "gte": {f"{name}__gte": local_day_start(value)},
             "lt": {f"{name}__lt": local_day_start(value)},
             "lte": {f"{name}__lt": local_day_start(next_day)} if next_day else {f"{name}__isnull": False},
@@ -155,7 +163,6 @@ class LocalDateFilter(django_filters.DateFilter):
             "exact": ({f"{name}__gte": local_day_start(value), f"{name}__lt": local_day_start(next_day)}
                       if next_day else {f"{name}__gte": local_day_start(value)}),
         }[lookup]
-        return self.get_method(qs)(**conditions)
 
 
 def user_choices():
@@ -302,11 +309,158 @@ class OwnCopies:
         return form_class
 
 
-class KehuFilterSet(OwnCopies, django_filters.FilterSet):
+def filter_is_pure(f, value) -> bool:
+    """True when the SQL a filter adds depends on its cleaned value alone (and on the user and the
+    time zone, which a compiled list's key holds), not on the database's rows or the clock: the
+    list API may then reuse the page query it compiled for the same values (reuse_key).
+
+    A filter says so with a `pure` attribute (or a function of the value). Without one, a filter of
+    django-filter's own classes comparing a field (no `method`) is pure; a method, or a class that
+    writes its own `filter()`, is not until it declares `pure = True` (a search lists ids the index
+    found; "not followed up for N days" and "expires within" count from now)."""
+    declared = getattr(f, "pure", None)
+    if callable(declared):
+        return bool(declared(value))
+    if declared is not None:
+        return bool(declared)
+    return f.method is None and type(f).filter.__module__.startswith("django_filters.")
+
+
+SLOT_LOOKUPS = ("exact", "gte", "gt", "lte", "lt")
+_PLAIN_FILTERS = (django_filters.Filter.filter, django_filters.ChoiceFilter.filter)
+
+
+def _is_scalar(value) -> bool:
+    return value is not None and isinstance(value, (bool, int, str, decimal.Decimal, datetime.date, datetime.time))
+
+
+def slot_conditions(f, value) -> dict | None:
+    """The conditions a pure filter adds for `value`, as {lookup: value}, when the SQL they make
+    is the same for every value but for the values themselves: `status = %s`, `created_at >= %s`.
+    The list API then compiles the filter with slots for these values and reuses the SQL for any
+    other value (reuse_key). None when the value shapes the SQL (`IS NULL`, a list, a pattern).
+
+    A filter class may say it itself (`slot_conditions(value)`: LocalDateFilter's UTC bounds);
+    otherwise django-filter's plain comparison of one of the model's own columns qualifies."""
+    own = getattr(f, "slot_conditions", None)
+    if own is not None:
+        conditions = own(value)
+    elif f.method is not None or type(f).filter not in _PLAIN_FILTERS or f.lookup_expr not in SLOT_LOOKUPS:
+        return None
+    elif isinstance(f, django_filters.ChoiceFilter) and value == f.null_value:
+        return None
+    else:
+        conditions = {f"{f.field_name}__{f.lookup_expr}": value}
+    if not conditions:
+        return None
+    for lookup, v in conditions.items():
+        name, _, kind = lookup.rpartition("__")
+        if kind not in SLOT_LOOKUPS or "__" in name or not _is_scalar(v):
+            return None
+    return conditions
+
+
+def _key_value(value):
+    """A cleaned filter value as a hashable part of a key, or raise TypeError."""
+    from django.db.models import Model
+
+    if isinstance(value, Model):
+        return (value._meta.label_lower, value.pk)
+    if isinstance(value, (list, tuple, set, frozenset)) or type(value).__name__ == "QuerySet":
+        parts = [_key_value(v) for v in value]
+        return tuple(sorted(parts, key=repr)) if isinstance(value, (set, frozenset)) else tuple(parts)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return (type(value).__name__, value.isoformat())
+    if value is None or isinstance(value, (bool, int, str, decimal.Decimal, float)):
+        return (type(value).__name__, value)
+    raise TypeError(type(value).__name__)
+
+
+def reuse_key(filterset) -> tuple[tuple, dict] | None:
+    """What a valid bound filter set's SQL depends on, for the list API to reuse the page query it
+    compiled (kehu/core/pagination.py), with the caller adding the user, the time zone and the data
+    scope: `(key, slots)`, or None when a filter with a value is not pure (filter_is_pure).
+
+    Each filter with slot conditions (slot_conditions) enters the key by the shape of its
+    conditions and its values go to `slots` ({name: (value, model field)}); from then on the
+    filter set applies it with a parameter per slot (CursorParam), so the compiled SQL serves any
+    value. Another pure filter enters the key with its value. A customer list by grade, industry,
+    owner or a creation range then compiles once per combination of filters, not per value:
+    building and compiling its query was ~40 % of the request."""
+    if not filterset.is_bound or not filterset.is_valid():
+        return None
+    model = filterset._meta.model
+    data = filterset.form.cleaned_data
+    items, slots, plan = [], {}, {}
+    for name, f in filterset.filters.items():
+        value = data.get(name)
+        if value in django_filters.constants.EMPTY_VALUES:
+            continue
+        if not filter_is_pure(f, value):
+            return None
+        conditions = slot_conditions(f, value)
+        if conditions is None:
+            try:
+                items.append((name, _key_value(value)))
+            except TypeError:
+                return None
+            continue
+        plan[name] = []
+        for i, (lookup, v) in enumerate(conditions.items()):
+            slot = f"f{i}:{name}"
+            try:
+                field = model._meta.get_field(lookup.rpartition("__")[0])
+            except Exception:
+                return None
+            slots[slot] = (v, field)
+            plan[name].append((lookup, slot, field))
+        items.append((name, "slots", tuple(conditions)))
+    filterset.slot_plan = plan
+    return tuple(items), slots
+
+
+def filter_with_slots(filterset, queryset):
+    """filterset.filter_queryset, with the filters of its slot plan (reuse_key) compared to a
+    parameter per slot instead of their values."""
+    from .pagination import CursorParam
+
+    plan = filterset.slot_plan
+    for name, value in filterset.form.cleaned_data.items():
+        f = filterset.filters[name]
+        if name not in plan:
+            queryset = f.filter(queryset, value)
+            continue
+        if f.distinct:
+            queryset = queryset.distinct()
+        queryset = f.get_method(queryset)(**{lookup: CursorParam(slot, field) for lookup, slot, field in plan[name]})
+    return queryset
+
+
+class Reusable:
+    """The list API's reuse of compiled page queries (reuse_key), and the rights check that must
+    run whether the filters are applied or a compiled query is reused (KehuFilterSet, PlainFilterSet)."""
+
+    reuse_key = reuse_key
+    slot_plan = None  # set by reuse_key: the filters applied with parameters
+
+    def check_rights(self) -> None:
+        """Refuse (PermissionDenied) filter values the user may not use: run before the filters
+        are applied, and before a compiled list's page query is reused without applying them."""
+
+    def filter_queryset(self, queryset):
+        self.check_rights()
+        if self.slot_plan is not None:
+            return filter_with_slots(self, queryset)
+        return super().filter_queryset(queryset)
+
+
+class KehuFilterSet(Reusable, OwnCopies, django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     tag = django_filters.CharFilter(method="filter_tag", label=_("Tag"))
+    tag.pure = True  # a subquery of the tag's name
     owner = UserFilter(field_name="owner_id", label=_("Owner"))
     mine = django_filters.BooleanFilter(method="filter_mine", label=_("Mine only"))
+    mine.pure = True  # the user's id: a compiled list's key holds the user
     created_after = LocalDateFilter(field_name="created_at", lookup_expr="gte", label=_("Created from"))
     created_before = LocalDateFilter(field_name="created_at", lookup_expr="lte", label=_("Created to"))
 
@@ -443,7 +597,7 @@ def style_filter_form(form):
     form._kehu_styled = True
 
 
-class PlainFilterSet(OwnCopies, django_filters.FilterSet):
+class PlainFilterSet(Reusable, OwnCopies, django_filters.FilterSet):
     """For record types that are not KehuModels (users, roles, departments)."""
 
     q = django_filters.CharFilter(method="search", label=_("Search"))
@@ -560,6 +714,26 @@ def walk_sort(rt, requested: str | None, data) -> str:
 class InvalidFilters(ValidationError):
     """A list's filter values that are not valid: the API answers 422 naming each parameter, the
     HTML list says so instead of listing every record."""
+
+
+def list_filterset(rt, user, data, *, owned: bool = False, filterset=None):
+    """The filter set of a list, validated, its queryset the user's visible records (the owned
+    ones when `owned` or the filters keep only those), the filters not yet applied: `fs.qs` applies
+    them. list_queryset's first half; the list API asks the filter set for its reuse_key before
+    building the query."""
+    fs = (filterset or rt.filterset)(data or None, queryset=rt.visible(user), user=user)
+    fs.owned = False
+    if not fs.is_bound:
+        if owned:
+            fs.queryset, fs.owned = rt.visible(user, owned=True), True
+        return fs
+    if not fs.is_valid():
+        exc = InvalidFilters(fs.errors)
+        exc.filterset = fs
+        raise exc
+    if owned or (hasattr(fs, "owned_only") and fs.owned_only()):
+        fs.queryset, fs.owned = rt.visible(user, owned=True), True
+    return fs
 
 
 def list_queryset(rt, user, data, *, owned: bool = False, filterset=None):

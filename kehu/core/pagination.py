@@ -89,7 +89,7 @@ def parse_sort(sort: str | None, allowed: list[str], default: str) -> str:
 
 
 def paginate(queryset, *, sort: str, cursor: str | None, size: int, values: list[str] | None = None,
-             reuse=None) -> Page:
+             reuse=None, slots: dict | None = None) -> Page:
     """One page by keyset. With `values`, rows are dicts of those columns (plus the sort key and
     "id") instead of model instances: the API list builds no objects.
 
@@ -98,7 +98,9 @@ def paginate(queryset, *, sort: str, cursor: str | None, size: int, values: list
     user's data scope, for instance. The function is called only the first time this database
     connection sees the key with this sort, size and kind of cursor; later pages run the same compiled SQL with
     the new cursor's values. Building and compiling a Django query cost about half of a list API
-    request (docs/benchmarks.md)."""
+    request (docs/benchmarks.md). `slots` ({name: (value, model field)}): the values of the
+    queryset's other parameters (CursorParam: a filter's value, kehu.core.filters.reuse_key),
+    filled in like the cursor's."""
     field = sort.lstrip("-")
     desc = sort.startswith("-")
     direction, data = "next", None
@@ -110,7 +112,7 @@ def paginate(queryset, *, sort: str, cursor: str | None, size: int, values: list
     # Going backwards, walk the reversed order and flip the result.
     forward_desc = desc if direction == "next" else not desc
     if values is not None:
-        rows = _value_rows(queryset, reuse, field, forward_desc, data, size, values)
+        rows = _value_rows(queryset, reuse, field, forward_desc, data, size, values, slots or {})
     else:
         rows = _instance_rows(queryset, field, forward_desc, data, size)
     more = len(rows) > size
@@ -294,12 +296,35 @@ class CursorParam(Expression):
 class _Compiled:
     sql: str
     params: tuple
-    compiler: object
+    converters: list  # (column, (converters, expression)): from_db_value of each column that has any
     names: list
     fields: dict  # slot name -> model field, to adapt the cursor's values for the database
 
 
-REUSE_LIMIT = 256  # compiled page queries kept per database connection
+def column_converters(compiler) -> list:
+    """The converters SQLCompiler.results_iter applies to a row of this compiled query, kept
+    without the compiler: a compiled query then holds its SQL and these, not Django's whole query
+    (~50 KB each; a worker keeps REUSE_LIMIT of them)."""
+    return list(compiler.get_converters([s[0] for s in compiler.select[0:compiler.col_count]]).items())
+
+
+def convert_rows(converters: list, rows, connection) -> list:
+    """Rows (tuples) as lists with the column converters applied (SQLCompiler.apply_converters)."""
+    if not converters:
+        return rows
+    out = []
+    for row in rows:
+        row = list(row)
+        for pos, (convs, expression) in converters:
+            value = row[pos]
+            for converter in convs:
+                value = converter(value, expression, connection)
+            row[pos] = value
+        out.append(row)
+    return out
+
+
+REUSE_LIMIT = 1024  # compiled queries kept per database connection (a few MB: column_converters)
 
 
 def compiled_query(connection, key):
@@ -323,15 +348,16 @@ def keep_compiled(connection, key, compiled) -> None:
         store.popitem(last=False)
 
 
-def _value_rows(queryset, reuse, field, forward_desc, data, size, values):
+def _value_rows(queryset, reuse, field, forward_desc, data, size, values, slots):
     connection = connections[DEFAULT_DB_ALIAS]
+    filled = {**(data or {}), **{name: value for name, (value, _field) in slots.items()}}
     key = None
     if reuse is not None:
         shape = None if data is None else data["v"] is None
         key = (reuse, field, forward_desc, shape, size, tuple(values))
         compiled = compiled_query(connection, key)
         if compiled is not None:
-            return _run_segments(connection, compiled, data, size)
+            return _run_segments(connection, compiled, filled, size)
     qs = queryset() if callable(queryset) else queryset
     if qs.db != DEFAULT_DB_ALIAS:
         connection, key = connections[qs.db], None
@@ -350,12 +376,13 @@ def _value_rows(queryset, reuse, field, forward_desc, data, size, values):
         except EmptyResultSet:
             continue
         names = [*query.extra_select, *query.values_select, *query.annotation_select]
-        slots = {p.name for p in params if isinstance(p, _Slot)}
-        fields = {name: f for name, f in _cursor_fields(qs, field).items() if name in slots}
-        compiled.append(_Compiled(sql, tuple(params), compiler, names, fields))
+        named = {p.name for p in params if isinstance(p, _Slot)}
+        fields = {**_cursor_fields(qs, field), **{name: f for name, (_value, f) in slots.items()}}
+        compiled.append(_Compiled(sql, tuple(params), column_converters(compiler), names,
+                                  {name: f for name, f in fields.items() if name in named}))
     if key is not None:
         keep_compiled(connection, key, compiled)
-    return _run_segments(connection, compiled, data, size)
+    return _run_segments(connection, compiled, filled, size)
 
 
 def _cursor_fields(qs, field: str) -> dict:
@@ -381,4 +408,4 @@ def _run(connection, compiled: _Compiled, data) -> list[dict]:
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
     names = compiled.names
-    return [dict(zip(names, row, strict=False)) for row in compiled.compiler.results_iter(results=[rows])]
+    return [dict(zip(names, row, strict=False)) for row in convert_rows(compiled.converters, rows, connection)]

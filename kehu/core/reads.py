@@ -25,7 +25,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 
-from .pagination import CursorParam, _Slot, compiled_query, keep_compiled
+from .pagination import CursorParam, _Slot, column_converters, compiled_query, convert_rows, keep_compiled
 
 EMPTY = object()  # a scope that sees nothing: no SQL to run
 
@@ -34,7 +34,7 @@ EMPTY = object()  # a scope that sees nothing: no SQL to run
 class _Read:
     sql: str
     params: tuple
-    compiler: object
+    converters: list
     model: type
     init_list: list
     start: int
@@ -71,7 +71,7 @@ def read_one(rt, user, pk: int, *, tags: bool = False, lock: bool = False):
     with _cursor(connection) as cursor:
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
-    for row in compiled.compiler.results_iter(results=[rows]):
+    for row in convert_rows(compiled.converters, rows, connection):
         obj = compiled.model.from_db(DEFAULT_DB_ALIAS, compiled.init_list, row[compiled.start:compiled.end])
         for populator in compiled.populators:
             populator.populate(row, obj)
@@ -152,7 +152,7 @@ def _compile(qs, connection):
     select, klass_info = compiler.select, compiler.klass_info
     fields = klass_info["select_fields"]
     start, end = fields[0], fields[-1] + 1
-    return _Read(sql=sql, params=tuple(params), compiler=compiler, model=klass_info["model"],
+    return _Read(sql=sql, params=tuple(params), converters=column_converters(compiler), model=klass_info["model"],
                  init_list=[column[0].target.attname for column in select[start:end]], start=start, end=end,
                  populators=get_related_populators(klass_info, select, DEFAULT_DB_ALIAS),
                  annotations=dict(compiler.annotation_col_map or {}), pk_field=pk_field)

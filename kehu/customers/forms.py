@@ -71,6 +71,10 @@ def _quality_choices():
     return list(QualityIssue.Kind.choices)
 
 
+def _not_custom(value: str) -> bool:
+    return not value.startswith("cf_")
+
+
 class CustomerFilterSet(KehuFilterSet):
     type = DictFilter("customer_type", label=_("Customer type"))
     level = DictFilter("customer_level", label=_("Level"))
@@ -103,6 +107,8 @@ class CustomerFilterSet(KehuFilterSet):
     # the data-quality page's links (kehu/customers/quality.py): customers lacking a field, and the
     # customers of the last scan's duplicate groups or with an invalid phone / e-mail
     missing = django_filters.ChoiceFilter(label=_("Missing"), method="filter_missing", choices=_missing_choices)
+    # conditions on the customer's own fields; a required custom field's follow its definition
+    missing.pure = _not_custom
     quality = django_filters.ChoiceFilter(label=_("Data quality"), method="filter_quality", choices=_quality_choices)
 
     def filter_missing(self, queryset, name, value):
@@ -128,12 +134,11 @@ class CustomerFilterSet(KehuFilterSet):
         model = Customer
         fields = []
 
-    def filter_queryset(self, queryset):
+    def check_rights(self):
         if self.form.cleaned_data.get("pool") is True and self.user is not None:
             from .services import require_pool
 
             require_pool(self.user)  # the public pool's list needs the pool right (UI and API)
-        return super().filter_queryset(queryset)
 
     def search(self, queryset, name, value):
         """Number, name, phone, e-mail, contact names, and pinyin (full and initials), all in one
