@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.models import User
 from kehu.core.filters import DictFilter, KehuFilterSet, LocalDateFilter, WalkOnly, listed_or_walked
-from kehu.core.forms import KehuModelForm
+from kehu.core.forms import KehuModelForm, choose_visible
 from kehu.core.widgets import AutocompleteSelect
 from kehu.customers.models import Contact, Customer
 
@@ -24,7 +24,7 @@ def minute_input():
 def customer_field(form):
     field = form.fields["customer"]
     if form.user is not None:
-        field.queryset = Customer.objects.visible_to(form.user)
+        choose_visible(field, Customer, form.user)
     field.widget = AutocompleteSelect(lookup_url=reverse_lazy("customers:customer_lookup"))
     field.widget.choices = field.choices  # a replaced widget must be told the queryset (for the chosen row)
 
@@ -41,8 +41,8 @@ class FollowUpForm(KehuModelForm):
         if self.user is not None:
             from kehu.sales.models import Opportunity
 
-            self.fields["opportunity"].queryset = Opportunity.objects.visible_to(self.user)
-            self.fields["contact"].queryset = Contact.objects.visible_to(self.user)
+            choose_visible(self.fields["opportunity"], Opportunity, self.user)
+            choose_visible(self.fields["contact"], Contact, self.user)
         customer_field(self)
         # search as you type, narrowed to the chosen customer
         for name, url in (("contact", "activities:contact_lookup"), ("opportunity", "sales:opportunity_lookup")):

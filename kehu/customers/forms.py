@@ -8,7 +8,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.filters import DictFilter, IdList, KehuFilterSet, UserFilter
-from kehu.core.forms import KehuModelForm
+from kehu.core.forms import KehuModelForm, choose_visible
 from kehu.core.memo import TimedMemory
 from kehu.core.models import DictItem
 from kehu.core.search import OPAQUE, index_pieces, like_pattern
@@ -53,7 +53,7 @@ class ContactForm(KehuModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.user is not None:
-            self.fields["customer"].queryset = Customer.objects.visible_to(self.user)
+            choose_visible(self.fields["customer"], Customer, self.user)
         # a million customers do not fit in a <select>: search as you type
         self.fields["customer"].widget = AutocompleteSelect(lookup_url=reverse_lazy("customers:customer_lookup"))
         self.fields["customer"].widget.choices = self.fields["customer"].choices  # the queryset, for the chosen row

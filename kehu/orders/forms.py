@@ -6,7 +6,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.filters import DictFilter, KehuFilterSet
-from kehu.core.forms import KehuFormMixin, KehuModelForm, PreloadedModelChoiceField, preload_rows
+from kehu.core.forms import (
+    KehuFormMixin,
+    KehuModelForm,
+    PreloadedModelChoiceField,
+    choose_visible,
+    preload_rows,
+)
 from kehu.core.widgets import AutocompleteSelect
 from kehu.customers.models import Contact, Customer
 
@@ -25,9 +31,9 @@ class DocumentForm(KehuModelForm):
         from kehu.sales.models import Opportunity
 
         if self.user is not None:
-            self.fields["customer"].queryset = Customer.objects.visible_to(self.user)
-            self.fields["contact"].queryset = Contact.objects.visible_to(self.user)
-            self.fields["opportunity"].queryset = Opportunity.objects.visible_to(self.user)
+            choose_visible(self.fields["customer"], Customer, self.user)
+            choose_visible(self.fields["contact"], Contact, self.user)
+            choose_visible(self.fields["opportunity"], Opportunity, self.user)
         for name, url, narrow in (("customer", "customers:customer_lookup", ()),
                                   ("contact", "activities:contact_lookup", ("customer",)),
                                   ("opportunity", "sales:opportunity_lookup", ("customer",))):

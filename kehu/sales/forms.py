@@ -6,7 +6,7 @@ from django.utils.translation import pgettext_lazy
 
 from kehu.accounts.models import Department, User
 from kehu.core.filters import DictFilter, KehuFilterSet, PlainFilterSet, UserFilter
-from kehu.core.forms import BootstrapMixin, KehuModelForm, PlainModelForm
+from kehu.core.forms import BootstrapMixin, KehuModelForm, PlainModelForm, choose_visible
 from kehu.core.widgets import AutocompleteSelect
 
 from .models import Opportunity, PlanStep, Stage
@@ -46,7 +46,7 @@ class OpportunityForm(KehuModelForm):
         from kehu.customers.models import Customer
 
         if self.user is not None:
-            self.fields["customer"].queryset = Customer.objects.visible_to(self.user)
+            choose_visible(self.fields["customer"], Customer, self.user)
         self.fields["customer"].widget = AutocompleteSelect(lookup_url=reverse_lazy("customers:customer_lookup"))
         if "stage" in self.fields:  # a new opportunity's first stage; later stages are transitions
             self.fields["stage"].queryset = Stage.objects.filter(active=True).order_by("order", "id")
@@ -89,7 +89,7 @@ class PlanStepForm(KehuModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.user is not None:
-            self.fields["opportunity"].queryset = Opportunity.objects.visible_to(self.user)
+            choose_visible(self.fields["opportunity"], Opportunity, self.user)
         self.fields["opportunity"].widget = AutocompleteSelect(lookup_url=reverse_lazy("sales:opportunity_lookup"))
         self.fields["opportunity"].widget.choices = self.fields["opportunity"].choices
         self.fields["responsible"].queryset = active_users()

@@ -15,7 +15,7 @@ from kehu.core.filters import (
     WalkOnly,
     listed_or_walked,
 )
-from kehu.core.forms import KehuModelForm, PlainModelForm
+from kehu.core.forms import KehuModelForm, PlainModelForm, choose_visible
 from kehu.core.widgets import AutocompleteSelect
 from kehu.customers.models import Contact, Customer
 
@@ -29,8 +29,8 @@ class PartiesMixin:
 
     def setup_parties(self):
         if self.user is not None:
-            self.fields["customer"].queryset = Customer.objects.visible_to(self.user)
-            self.fields["contact"].queryset = Contact.objects.visible_to(self.user)
+            choose_visible(self.fields["customer"], Customer, self.user)
+            choose_visible(self.fields["contact"], Contact, self.user)
         for name, url, narrow in (("customer", "customers:customer_lookup", ()),
                                   ("contact", "activities:contact_lookup", ("customer",))):
             field = self.fields.get(name)

@@ -129,3 +129,47 @@ def test_on_postgresql_the_read_is_a_prepared_statement_planned_once_for_all_ids
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         assert cursor.fetchone() == (0,)
+
+
+def test_a_forms_chosen_record_is_read_through_the_scope(org, compiles):
+    """A follow-up's customer (and a contact, an opportunity...) is chosen among the records the
+    user sees and read with the compiled read: another department's customer is refused on the
+    field, one's own is read once per scope, not compiled per form."""
+    import json
+
+    own, other = make_customer(org.manager, "自家客户有限公司"), make_customer(org.manager2, "别家客户有限公司")
+    client = Client(**auth(org.manager))
+
+    def post(customer):
+        return client.post("/api/v1/followups/", json.dumps({"customer": customer, "topic": "回访",
+                                                              "occurred_at": "2026-12-01T10:00:00+08:00"}),
+                           content_type="application/json")
+
+    refused = post(other.pk)
+    assert refused.status_code == 422 and "customer" in refused.content.decode()
+    for bad in ("abc", 2**70, -1, True):
+        response = post(bad)
+        assert response.status_code == 422 and "customer" in response.content.decode(), bad
+    compiles.clear()
+    with CaptureQueriesContext(connection) as ctx:
+        assert post(own.pk).status_code == 201
+        assert post(own.pk).status_code == 201
+    customer_reads = [q["sql"] for q in ctx.captured_queries
+                      if q["sql"].startswith("SELECT") and 'FROM "customers_customer"' in q["sql"]]
+    assert len(customer_reads) == 2 and all("LIMIT 21" not in sql for sql in customer_reads)  # not QuerySet.get()
+    assert compiles.count(own.__class__) <= 1  # the customer's read was compiled already, or once
+
+
+def test_a_chosen_record_narrowed_further_is_decided_by_the_narrowed_queryset(org):
+    from django import forms
+
+    from kehu.activities.forms import FollowUpForm
+
+    own, second = make_customer(org.manager), make_customer(org.manager)
+    form = FollowUpForm(user=org.manager)
+    field = form.fields["customer"]
+    assert field.to_python(str(own.pk)) == own
+    field.queryset = field.queryset.filter(pk=second.pk)
+    with pytest.raises(forms.ValidationError):
+        field.to_python(str(own.pk))
+    assert field.to_python(str(second.pk)) == second
