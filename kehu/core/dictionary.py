@@ -20,6 +20,11 @@ def items_by_id() -> dict[int, DictItem]:
     return _cache["items"]
 
 
+def item_by_code(kind: str, code: str) -> DictItem | None:
+    """The dictionary item of `kind` with `code`, from the cache."""
+    return next((item for item in items_by_id().values() if item.kind == kind and item.code == code), None)
+
+
 @receiver([post_save, post_delete], sender=DictItem)
 def _invalidate(**kwargs):
     _cache["at"] = 0.0

@@ -197,6 +197,20 @@ class VisibleChoiceField(forms.ModelChoiceField):
         return found
 
 
+class OwnerChoiceField(forms.ModelChoiceField):
+    """A record's owner (KehuModelForm.setup_owner_field): the user filling in the form is among
+    the users they may assign to (active, in their own scope), so choosing themselves (a new
+    record's default owner) is answered with that user instead of a query."""
+
+    assigner = None
+
+    def to_python(self, value):
+        user = self.assigner
+        if user is not None and user.is_active and value not in self.empty_values and str(value).strip() == str(user.pk):
+            return user
+        return super().to_python(value)
+
+
 def choose_visible(field, model, user) -> None:
     """`field` (a ModelChoiceField) chooses among the records of `model` that `user` sees: the
     widget lists them, and the chosen one is read through the data scope (VisibleChoiceField)."""
@@ -210,7 +224,7 @@ def resolves_choice(field) -> bool:
     """A form field that reads the chosen row itself (from its queryset, preloaded rows, the
     dictionary's cache or the scope's compiled read): the model's own check of that foreign key
     would read it again."""
-    return type(field) in (forms.ModelChoiceField, VisibleChoiceField) or \
+    return type(field) in (forms.ModelChoiceField, VisibleChoiceField, OwnerChoiceField) or \
         isinstance(field, (PreloadedModelChoiceField, DictItemChoiceField))
 
 
@@ -320,6 +334,9 @@ class KehuModelForm(KehuFormMixin, CustomFieldsFormMixin, forms.ModelForm):
             field.queryset = User.objects.filter(is_active=True).order_by("username")
             return
         field.queryset = assignable_users(self.user, keep=self.instance.owner_id)  # the current owner stays valid
+        if type(field) is forms.ModelChoiceField:
+            field.__class__ = OwnerChoiceField
+            field.assigner = self.user
         if not self.may_assign:
             field.disabled = True
             field.help_text = _("Only users with the assign right can give this record to someone else.")

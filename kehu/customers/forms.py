@@ -7,10 +7,10 @@ from django.db.models import Q
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core.dictionary import item_by_code
 from kehu.core.filters import DictFilter, IdList, KehuFilterSet, UserFilter
 from kehu.core.forms import KehuModelForm, choose_visible
 from kehu.core.memo import TimedMemory
-from kehu.core.models import DictItem
 from kehu.core.search import OPAQUE, index_pieces, like_pattern
 from kehu.core.widgets import AutocompleteSelect
 
@@ -37,7 +37,7 @@ class CustomerForm(KehuModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.instance.pk and not self.initial.get("type"):
-            potential = DictItem.objects.filter(kind="customer_type", code="potential").first()
+            potential = item_by_code("customer_type", "potential")
             if potential:
                 self.initial["type"] = potential.pk
         self.fields["phone"].widget.attrs.setdefault("placeholder", "138 0000 0000")

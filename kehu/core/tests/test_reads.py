@@ -173,3 +173,23 @@ def test_a_chosen_record_narrowed_further_is_decided_by_the_narrowed_queryset(or
     with pytest.raises(forms.ValidationError):
         field.to_python(str(own.pk))
     assert field.to_python(str(second.pk)) == second
+
+
+def test_a_new_records_own_owner_is_not_read_again(org):
+    """A user creating a record owns it by default; the form answers that owner with the user
+    itself instead of reading the user's row, and any other owner still goes through the rule."""
+    import json
+
+    def user_reads(client, body):
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.post("/api/v1/customers/", json.dumps(body), content_type="application/json")
+        return response, [q for q in ctx.captured_queries if 'FROM "accounts_user"' in q["sql"]]
+
+    manager = Client(**auth(org.manager))
+    response, reads_ = user_reads(manager, {"name": "自己的客户有限公司"})
+    assert response.status_code == 201 and response.json()["owner"] == org.manager.pk and not reads_
+    response, _ = user_reads(manager, {"name": "别人的客户有限公司", "owner": org.manager2.pk})
+    assert response.status_code in (403, 422)  # an account manager may not give it away
+    admin = Client(**auth(org.admin))
+    response, reads_ = user_reads(admin, {"name": "分给经理的客户有限公司", "owner": org.manager2.pk})
+    assert response.status_code == 201 and response.json()["owner"] == org.manager2.pk and reads_
