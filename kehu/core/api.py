@@ -550,6 +550,8 @@ def crud_router(rt: RecordType) -> Router:
         # compiled for this request alone.
         reuse, slots = ("api-list", rt.key, rt.scope_key(request.auth)), None
         if fs is not None:
+            # a scope tested row by row reads its page's ids first (pagination._narrowed), which
+            # cannot run a query with parameter slots: such a list is compiled per request
             found = fs.reuse_key() if not getattr(fs.queryset.query, "scope_branches", None) else None
             if found is None:
                 reuse = None

@@ -362,11 +362,11 @@ def slot_conditions(f, value) -> dict | None:
 
 def _key_value(value):
     """A cleaned filter value as a hashable part of a key, or raise TypeError."""
-    from django.db.models import Model
+    from django.db.models import Model, QuerySet
 
     if isinstance(value, Model):
         return (value._meta.label_lower, value.pk)
-    if isinstance(value, (list, tuple, set, frozenset)) or type(value).__name__ == "QuerySet":
+    if isinstance(value, (list, tuple, set, frozenset, QuerySet)):
         parts = [_key_value(v) for v in value]
         return tuple(sorted(parts, key=repr)) if isinstance(value, (set, frozenset)) else tuple(parts)
     if isinstance(value, (datetime.date, datetime.time)):
