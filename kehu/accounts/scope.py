@@ -305,6 +305,40 @@ def without_rowwise_scope(qs):
     return qs
 
 
+def filters_hold_a_path(qs, branches) -> bool:
+    """Whether one of `qs`'s own conditions is a path of its scope (`scope_branches`) itself: a
+    rep's tickets filtered `mine` (`owner_id = 7`) beside a scope of owner, handler or customer's
+    owner. Every row the filter keeps is then in the scope, and the page needs no scope at all
+    (`without_rowwise_scope`): read per path, the handler's and the customer owner's branches each
+    walked the rep's rows again for nothing (PostgreSQL, a rep's 7,000 of 1.5M tickets: 22 ms)."""
+    from django.db.models import Field as ModelField
+    from django.db.models.sql.where import AND
+
+    model = qs.model
+    held = set()
+
+    def collect(node):
+        if getattr(node, "negated", False):
+            return
+        if getattr(node, "connector", None) == AND and hasattr(node, "children"):
+            for child in node.children:
+                collect(child)
+        elif isinstance(node, Exact) and isinstance(getattr(node.lhs, "target", None), ModelField) \
+                and isinstance(node.rhs, int) and not isinstance(node.rhs, bool) and node.lhs.alias == model._meta.db_table:
+            held.add((node.lhs.target.column, node.rhs))
+
+    collect(qs.query.where)
+    for branch, _in_index in branches:
+        if branch.negated or len(branch.children) != 1 or not isinstance(branch.children[0], tuple):
+            continue
+        name, value = branch.children[0]
+        if "__" in name or isinstance(value, bool) or not isinstance(value, int):
+            continue  # the public pool's `owner_id__isnull`
+        if (model._meta.get_field(name).column, value) in held:
+            return True
+    return False
+
+
 def _is_rowwise(node) -> bool:
     return getattr(node, "connector", None) == "OR" and any(
         isinstance(getattr(child, "lhs", None), RowwiseOwner) for child in node.children)

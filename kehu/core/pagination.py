@@ -182,9 +182,14 @@ def _narrowed(qs, field: str, forward_desc: bool, data, size: int):
     branches = getattr(qs.query, "scope_branches", None)
     if not branches:
         return qs
-    from kehu.accounts.scope import tested_in_index, without_rowwise_scope
+    from kehu.accounts.scope import filters_hold_a_path, tested_in_index, without_rowwise_scope
 
     if field == "id":
+        if filters_hold_a_path(qs, branches):
+            # "mine" beside a scope of several paths: the filter is the scope, read down its
+            # (column, id) index. (In another order the page's ids below stay cheaper: the order's
+            # index holds the paths' columns, so the page is read without the table.)
+            return without_rowwise_scope(qs)
         (condition,) = _segments(qs, field, forward_desc, data,
                                  lambda name, model_field: Value(data[name], output_field=model_field))
         bare = without_rowwise_scope(qs)
