@@ -546,13 +546,13 @@ def crud_router(rt: RecordType) -> Router:
         # An unfiltered list's SQL depends only on the record type and the user's data scope; a
         # filtered one's also on its filters when each is pure (its SQL follows from its value,
         # the user and the time zone): by their values, or for plain comparisons by their shape
-        # alone, the values then parameters (kehu.core.filters.reuse_key). Else it is built and
+        # alone, the values then parameters (kehu.core.filters.prepare_reuse). Else it is built and
         # compiled for this request alone.
         reuse, slots = ("api-list", rt.key, rt.scope_key(request.auth)), None
         if fs is not None:
             # a scope tested row by row reads its page's ids first (pagination._narrowed), which
             # cannot run a query with parameter slots: such a list is compiled per request
-            found = fs.reuse_key() if not getattr(fs.queryset.query, "scope_branches", None) else None
+            found = fs.prepare_reuse() if not getattr(fs.queryset.query, "scope_branches", None) else None
             if found is None:
                 reuse = None
             else:

@@ -312,7 +312,7 @@ class OwnCopies:
 def filter_is_pure(f, value) -> bool:
     """True when the SQL a filter adds depends on its cleaned value alone (and on the user and the
     time zone, which a compiled list's key holds), not on the database's rows or the clock: the
-    list API may then reuse the page query it compiled for the same values (reuse_key).
+    list API may then reuse the page query it compiled for the same values (prepare_reuse).
 
     A filter says so with a `pure` attribute (or a function of the value). Without one, a filter of
     django-filter's own classes comparing a field (no `method`) is pure; a method, or a class that
@@ -338,7 +338,7 @@ def slot_conditions(f, value) -> dict | None:
     """The conditions a pure filter adds for `value`, as {lookup: value}, when the SQL they make
     is the same for every value but for the values themselves: `status = %s`, `created_at >= %s`.
     The list API then compiles the filter with slots for these values and reuses the SQL for any
-    other value (reuse_key). None when the value shapes the SQL (`IS NULL`, a list, a pattern).
+    other value (prepare_reuse). None when the value shapes the SQL (`IS NULL`, a list, a pattern).
 
     A filter class may say it itself (`slot_conditions(value)`: LocalDateFilter's UTC bounds);
     otherwise django-filter's plain comparison of one of the model's own columns qualifies."""
@@ -376,10 +376,12 @@ def _key_value(value):
     raise TypeError(type(value).__name__)
 
 
-def reuse_key(filterset) -> tuple[tuple, dict] | None:
+def prepare_reuse(filterset) -> tuple[tuple, dict] | None:
     """What a valid bound filter set's SQL depends on, for the list API to reuse the page query it
     compiled (kehu/core/pagination.py), with the caller adding the user, the time zone and the data
-    scope: `(key, slots)`, or None when a filter with a value is not pure (filter_is_pure).
+    scope: `(key, slots)`, or None when a filter with a value is not pure (filter_is_pure). When it
+    answers a key, it also switches the filter set to parameters (`slot_plan`): its
+    filter_queryset then writes each slotted filter with a parameter, as the key supposes.
 
     Each filter with slot conditions (slot_conditions) enters the key by the shape of its
     conditions and its values go to `slots` ({name: (value, model field)}); from then on the
@@ -420,7 +422,7 @@ def reuse_key(filterset) -> tuple[tuple, dict] | None:
 
 
 def filter_with_slots(filterset, queryset):
-    """filterset.filter_queryset, with the filters of its slot plan (reuse_key) compared to a
+    """filterset.filter_queryset, with the filters of its slot plan (prepare_reuse) compared to a
     parameter per slot instead of their values."""
     from .pagination import CursorParam
 
@@ -437,11 +439,11 @@ def filter_with_slots(filterset, queryset):
 
 
 class Reusable:
-    """The list API's reuse of compiled page queries (reuse_key), and the rights check that must
+    """The list API's reuse of compiled page queries (prepare_reuse), and the rights check that must
     run whether the filters are applied or a compiled query is reused (KehuFilterSet, PlainFilterSet)."""
 
-    reuse_key = reuse_key
-    slot_plan = None  # set by reuse_key: the filters applied with parameters
+    prepare_reuse = prepare_reuse
+    slot_plan = None  # set by prepare_reuse: the filters applied with parameters
 
     def check_rights(self) -> None:
         """Refuse (PermissionDenied) filter values the user may not use: run before the filters
@@ -719,7 +721,7 @@ class InvalidFilters(ValidationError):
 def list_filterset(rt, user, data, *, owned: bool = False, filterset=None):
     """The filter set of a list, validated, its queryset the user's visible records (the owned
     ones when `owned` or the filters keep only those), the filters not yet applied: `fs.qs` applies
-    them. list_queryset's first half; the list API asks the filter set for its reuse_key before
+    them. list_queryset's first half; the list API asks the filter set for its prepare_reuse before
     building the query."""
     fs = (filterset or rt.filterset)(data or None, queryset=rt.visible(user), user=user)
     fs.owned = False

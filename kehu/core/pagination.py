@@ -99,7 +99,7 @@ def paginate(queryset, *, sort: str, cursor: str | None, size: int, values: list
     connection sees the key with this sort, size and kind of cursor; later pages run the same compiled SQL with
     the new cursor's values. Building and compiling a Django query cost about half of a list API
     request (docs/benchmarks.md). `slots` ({name: (value, model field)}): the values of the
-    queryset's other parameters (CursorParam: a filter's value, kehu.core.filters.reuse_key),
+    queryset's other parameters (CursorParam: a filter's value, kehu.core.filters.prepare_reuse),
     filled in like the cursor's."""
     field = sort.lstrip("-")
     desc = sort.startswith("-")
@@ -276,8 +276,9 @@ def _segments(qs, field: str, forward_desc: bool, data: dict | None, param) -> l
     return segments
 
 
-class _Slot:
-    """A parameter of a compiled page query that the cursor fills in."""
+class Slot:
+    """A parameter of a compiled query that each run fills in: a page query's cursor and filter values
+    (kehu/core/pagination.py), a record read's id (kehu/core/reads.py)."""
 
     __slots__ = ("name",)
 
@@ -294,7 +295,7 @@ class CursorParam(Expression):
         self.name = name
 
     def as_sql(self, compiler, connection):
-        return "%s", [_Slot(self.name)]
+        return "%s", [Slot(self.name)]
 
 
 @dataclass
@@ -381,7 +382,7 @@ def _value_rows(queryset, reuse, field, forward_desc, data, size, values, slots)
         except EmptyResultSet:
             continue
         names = [*query.extra_select, *query.values_select, *query.annotation_select]
-        named = {p.name for p in params if isinstance(p, _Slot)}
+        named = {p.name for p in params if isinstance(p, Slot)}
         fields = {**_cursor_fields(qs, field), **{name: f for name, (_value, f) in slots.items()}}
         compiled.append(_Compiled(sql, tuple(params), column_converters(compiler), names,
                                   {name: f for name, f in fields.items() if name in named}))
@@ -408,7 +409,7 @@ def _run(connection, compiled: _Compiled, data) -> list[dict]:
     params = compiled.params
     if compiled.fields:
         adapted = {name: f.get_db_prep_value(data[name], connection=connection) for name, f in compiled.fields.items()}
-        params = tuple(adapted[p.name] if isinstance(p, _Slot) else p for p in params)
+        params = tuple(adapted[p.name] if isinstance(p, Slot) else p for p in params)
     with connection.cursor() as cursor:
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()

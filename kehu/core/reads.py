@@ -25,7 +25,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 
-from .pagination import CursorParam, _Slot, column_converters, compiled_query, convert_rows, keep_compiled
+from .pagination import CursorParam, Slot, column_converters, compiled_query, convert_rows, keep_compiled
 
 EMPTY = object()  # a scope that sees nothing: no SQL to run
 
@@ -67,7 +67,7 @@ def read_one(rt, user, pk: int, *, tags: bool = False, lock: bool = False):
     if (low is not None and pk < low) or (high is not None and pk > high):
         return None  # no such row (Django's lookup says so too; the database would refuse the number)
     value = compiled.pk_field.get_db_prep_value(pk, connection=connection)
-    params = tuple(value if isinstance(p, _Slot) else p for p in compiled.params)
+    params = tuple(value if isinstance(p, Slot) else p for p in compiled.params)
     with _cursor(connection) as cursor:
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()

@@ -1,4 +1,4 @@
-"""The list API reuses the page query it compiled for a filtered list (kehu.core.filters.reuse_key):
+"""The list API reuses the page query it compiled for a filtered list (kehu.core.filters.prepare_reuse):
 plain comparisons by their shape with the values as parameters, other pure filters by their
 values, and filters that depend on the rows or the clock never. Every reused answer must be the
 answer the filters would give applied afresh."""
