@@ -625,6 +625,7 @@ class ListReading:
     once, when first asked: most searches need none of them (an index answers the term).
 
     - `narrow`: a few owners' own rows (a rep's), searched whole (KehuFilterSet.narrow_scope);
+      `owners`: whose;
     - `newest_first`: the page is read newest first (by id or creation);
     - `walks_window`: the user sees every row and the page is read by id: a search window may be
       walked from its top instead of listed first (search._walked_window). A department's list
@@ -650,6 +651,14 @@ class ListReading:
     @cached_property
     def newest_first(self) -> bool:
         return self.filterset.newest_first()
+
+    @cached_property
+    def owners(self) -> tuple[int, ...]:
+        """The owners whose rows a `narrow` list shows (the rep's own id), else ()."""
+        access = self._access
+        if not self.narrow or access is None or access.user_id is None:
+            return ()
+        return tuple(access.scope_user_ids())
 
     @cached_property
     def by_id(self) -> bool:

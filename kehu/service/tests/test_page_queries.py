@@ -274,6 +274,41 @@ def test_a_reps_mine_filter_is_the_scope_itself(org, monkeypatch):
         Ticket.objects.filter(Q(owner_id=org.manager.pk) | Q(status="new")), branches)
 
 
+def test_a_reps_short_term_through_the_customer_finds_the_same_tickets_in_a_wide_scope(org, monkeypatch):
+    """A rep whose tickets are too many to list (SCOPE_LISTED = 2 here) and a term under three
+    characters that is rare among them: the tickets are read whole, and on PostgreSQL the
+    customer's name is matched among the rep's own customers first (search._through_owned_customers).
+    The same tickets as a plain join: of the rep's live and recycled customers, of another owner's
+    customer the rep handles, by the ticket's own summary; none of a customer whose name does not
+    match, or that the rep does not see."""
+    from kehu.accounts import scope
+    from kehu.core import search
+
+    monkeypatch.setattr(scope, "SCOPE_LISTED", 2)
+    monkeypatch.setattr(search, "SAMPLE_ROWS", 1000)  # the rep's rows are few here: never "common in a sample"
+    rep, other = org.manager, org.manager2
+    hit = [make_ticket(rep, customer=make_customer(rep, name="南宁一号商贸有限公司")),
+           make_ticket(other, handler=rep, customer=make_customer(other, name="南宁二号商贸有限公司")),
+           make_ticket(rep, summary="南宁分部的打印机")]
+    for _i in range(4):
+        make_ticket(rep)  # other names
+    make_ticket(other, customer=make_customer(other, name="南宁四号商贸有限公司"))  # not the rep's
+    api = Client(**auth(rep))
+    body = api.get("/api/v1/tickets/?q=南宁&limit=50").json()
+    assert sorted(row["id"] for row in body["results"]) == sorted(t.pk for t in hit)
+    # the condition itself against the plain join, with a customer in the recycle bin too (whose
+    # tickets the list still shows)
+    binned = make_customer(rep, name="南宁三号商贸有限公司")
+    hit.append(make_ticket(rep, customer=binned))
+    binned.soft_delete(rep)
+    rows = Ticket.objects.visible_to(rep)
+    plain = set(rows.filter(search._plain(["summary", "customer__name"], "南宁")).values_list("pk", flat=True))
+    rewritten = search._through_owned_customers(Ticket, ["summary", "customer__name"], "南宁", (rep.pk,))
+    assert plain == {t.pk for t in hit} == set(rows.filter(rewritten).values_list("pk", flat=True))
+    if connection.vendor == "postgresql":
+        assert "EXISTS" in str(rows.filter(rewritten).query)  # the rewrite, not the plain join
+
+
 def test_only_the_held_columns_themselves_are_tested_in_the_path_index():
     """tested_in_index rewrites a condition on a held column (or the column through WalkOnly), never
     a function of it, whose value differs, nor another column."""
