@@ -41,6 +41,17 @@ def count(client, path) -> int:
     return len(q)
 
 
+def all_pages(api, path, size=2) -> list[int]:
+    """The ids of every page of an API list, following its cursors `size` rows at a time."""
+    got, cursor = [], ""
+    while True:
+        body = api.get(f"{path}{'&' if '?' in path else '?'}limit={size}{cursor}").json()
+        got += [row["id"] for row in body["results"]]
+        if not body["next_cursor"]:
+            return got
+        cursor = f"&cursor={body['next_cursor']}"
+
+
 def breached(owner, **extra) -> Ticket:
     ticket = make_ticket(owner, **extra)
     Ticket.all_objects.filter(pk=ticket.pk).update(breached=True)
@@ -219,15 +230,8 @@ def test_a_reps_wide_ticket_scope_tests_the_paths_filters_in_their_indexes(org, 
     tickets += [make_ticket(org.manager2, handler=org.manager, status="assigned") for _i in range(2)]
     make_ticket(org.manager2, status="assigned")
     expected = sorted((t.pk for t in tickets if t.status == "assigned"), reverse=True)
-    api = Client(**auth(org.manager))
-    got, cursor = [], ""
     with CaptureQueriesContext(connection) as ctx:
-        while True:
-            body = api.get(f"/api/v1/tickets/?status=assigned&limit=2{cursor}").json()
-            got += [row["id"] for row in body["results"]]
-            if not body["next_cursor"]:
-                break
-            cursor = f"&cursor={body['next_cursor']}"
+        got = all_pages(Client(**auth(org.manager)), "/api/v1/tickets/?status=assigned")
     assert got == expected
     if connection.vendor == "postgresql":
         branches = [q["sql"] for q in ctx.captured_queries if "UNION ALL" in q["sql"] and "ORDER BY" in q["sql"]]
@@ -248,14 +252,8 @@ def test_a_reps_mine_filter_is_the_scope_itself(org, monkeypatch):
     make_ticket(org.manager2)
     api = Client(**auth(org.manager))
     for path, expected in (("/api/v1/tickets/?mine=true", own), ("/api/v1/tickets/", [*own, handled])):
-        got, cursor = [], ""
         with CaptureQueriesContext(connection) as ctx:
-            while True:
-                body = api.get(f"{path}{'&' if '?' in path else '?'}limit=2{cursor}").json()
-                got += [row["id"] for row in body["results"]]
-                if not body["next_cursor"]:
-                    break
-                cursor = f"&cursor={body['next_cursor']}"
+            got = all_pages(api, path)
         assert got == sorted((t.pk for t in expected), reverse=True), path
         if connection.vendor == "postgresql":
             # the page's branches (the scope's own probe, LIMIT SCOPE_LISTED, has no order)
