@@ -622,7 +622,8 @@ def crud_write_routes(router, rt: RecordType, Out, In) -> None:
         # version (nor If-Match) is "last write wins" and must never meet another writer's update
         # between its read and its save (that would answer 409 to a client that asked for no check)
         with transaction.atomic():
-            obj = get_visible(request, rt, pk, lock=True)
+            # its tag names in the same statement (PostgreSQL): the form shows them
+            obj = get_visible(request, rt, pk, lock=True, shown=True)
             data = read_payload(request, rt, In)  # the right first, then the body
             if rt.is_kehu_model:
                 check_version(request, obj, data)

@@ -293,8 +293,10 @@ class KehuModelForm(KehuFormMixin, CustomFieldsFormMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.initial.setdefault("tags_text", ", ".join(t.name for t in self.instance.tags))
+        if self.instance.pk and "tags_text" not in self.initial:
+            # read with the record (`tag_names`, the API's PATCH on PostgreSQL), else queried
+            names = getattr(self.instance, "tag_names", None)
+            self.initial["tags_text"] = ", ".join(names if names is not None else [t.name for t in self.instance.tags])
         self.fields["tags_text"].widget.attrs.setdefault("class", "form-control")
         if "owner" in self.fields:
             self.setup_owner_field()

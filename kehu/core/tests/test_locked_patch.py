@@ -34,6 +34,7 @@ def _last_update(customer):
 def test_a_notes_patch_reads_the_customer_once_before_its_update_and_once_to_answer(org):
     customer = make_customer(org.manager, "远航科技有限公司", phone="13812345678")
     make_contact(customer, "王芳", mobile="13900001111")
+    customer.set_tags(["重点", "华东"])
     customer.refresh_from_db()
     text = customer.search_text
     client = Client(**auth(org.manager))
@@ -48,11 +49,15 @@ def test_a_notes_patch_reads_the_customer_once_before_its_update_and_once_to_ans
     assert len(reads_before) == 1, reads_before  # no second read for the change log or the duplicate rule
     if connection.vendor == "postgresql":
         assert "FOR UPDATE" in reads_before[0]
+        # its tag names (which its form shows) come in that read, not in a query of their own
+        assert "tag_names" in reads_before[0]
+        assert not [s for s in sql if s.startswith('SELECT "core_taggeditem"')], sql
     assert not [s for s in sql[:update] if 'FROM "customers_contact"' in s]  # the search text is kept
     reads_after = [s for s in sql[update + 1:] if 'FROM "customers_customer"' in s]
     assert len(reads_after) == 1, reads_after  # the answer's read is the scope check
     customer.refresh_from_db()
     assert customer.notes == "新备注" and customer.search_text == text and customer.version == 2
+    assert sorted(response.json()["tags"]) == ["华东", "重点"] == sorted(t.name for t in customer.tags)
     assert _last_update(customer).changes_dict == {"notes": ["", "新备注"]}
 
 
