@@ -25,6 +25,7 @@ def serve(args):
     parser.add_argument("--bind", default=os.environ.get("KEHU_BIND", "127.0.0.1:8000"))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("KEHU_WORKERS", "2")))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("KEHU_THREADS", "1")))
+    parser.add_argument("--worker-class", default=os.environ.get("KEHU_WORKER_CLASS", "sync"))
     opts = parser.parse_args(args)
     import django
     from django.core.management import call_command
@@ -34,6 +35,7 @@ def serve(args):
     cmd = [
         sys.executable, "-m", "gunicorn", "kehu.wsgi:application",
         "--bind", opts.bind, "--workers", str(opts.workers), "--threads", str(opts.threads),
+        "--worker-class", opts.worker_class,
         "--access-logfile", "-", "--timeout", "60", "--graceful-timeout", "20",
         # the app is loaded once in the master: a worker recycled after max-requests (a guard
         # against slow leaks) forks ready in milliseconds instead of importing Django again (~1 s)

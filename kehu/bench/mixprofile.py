@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import random
+import re
 import time
 
 
@@ -69,6 +70,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--slowest", type=int, default=0,
                         help="also print the time of each kind of request and the N slowest requests")
+    parser.add_argument("--only", help="replay only the requests whose kind matches this regex")
     opts = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.settings")
     os.environ.setdefault("KEHU_DEBUG", "0")
@@ -82,6 +84,8 @@ def main(argv=None) -> int:
 
     with open(opts.spec, encoding="utf-8") as fh:
         requests = requests_of(json.load(fh))
+    if opts.only:
+        requests = [r for r in requests if re.search(opts.only, kind_of(r))]
     client, counter, rng = Client(HTTP_HOST="127.0.0.1"), itertools.count(1), random.Random()
 
     def send(method, path, token, body):

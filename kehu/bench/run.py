@@ -181,13 +181,13 @@ def base_env(db: Database, var_dir: Path):
 # --- the server ---------------------------------------------------------------------------------
 
 class Server:
-    def __init__(self, env, var_dir: Path, workers=2, threads=1):
+    def __init__(self, env, var_dir: Path, workers=2, threads=1, kind="sync"):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = var_dir / "gunicorn.log"
         self._log = open(self.log_path, "w")
         cmd = [sys.executable, "-m", "kehu.cli", "serve", "--bind", f"127.0.0.1:{self.port}",
-               "--workers", str(workers), "--threads", str(threads)]
+               "--workers", str(workers), "--threads", str(threads), "--worker-class", kind]
         self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         self.peak_kb: dict[int, int] = {}
@@ -701,7 +701,7 @@ def mixed_load(env, work_dir, db, spec, seconds=30, models=None, clients=8, writ
                                    "write_share": write_share}, encoding="utf-8")
     results = []
     for kind, workers, threads in models or WORKER_MODELS:
-        server = Server(env, work_dir, workers=workers, threads=threads)
+        server = Server(env, work_dir, workers=workers, threads=threads, kind=kind)
         try:
             server.wait_ready()
 
