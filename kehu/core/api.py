@@ -302,8 +302,7 @@ def serialize(rt: RecordType, obj, out_schema=None) -> dict:
     for key, attname, many in output_fields(rt):
         data[key] = [o.pk for o in getattr(obj, attname).all()] if many else getattr(obj, attname)
     if rt.is_kehu_model:
-        names = getattr(obj, "tag_names", None)  # read with the record (get_visible(shown=True))
-        data["tags"] = names if names is not None else [t.name for t in obj.tags]
+        data["tags"] = obj.tag_name_list()
     return data
 
 

@@ -294,9 +294,8 @@ class KehuModelForm(KehuFormMixin, CustomFieldsFormMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk and "tags_text" not in self.initial:
-            # read with the record (`tag_names`, the API's PATCH on PostgreSQL), else queried
-            names = getattr(self.instance, "tag_names", None)
-            self.initial["tags_text"] = ", ".join(names if names is not None else [t.name for t in self.instance.tags])
+            # read with the record where it was (the API's PATCH on PostgreSQL), else queried
+            self.initial["tags_text"] = ", ".join(self.instance.tag_name_list())
         self.fields["tags_text"].widget.attrs.setdefault("class", "form-control")
         if "owner" in self.fields:
             self.setup_owner_field()

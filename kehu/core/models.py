@@ -240,6 +240,12 @@ class KehuModel(models.Model):
             return cached
         return [item.tag for item in self.tagged_items.select_related("tag").order_by("tag__name")]
 
+    def tag_name_list(self) -> list[str]:
+        """The record's tag names in name order: those read with it (`tag_names`, annotated on
+        PostgreSQL by `get_visible(shown=True)` and list pages), else from its tags."""
+        names = getattr(self, "tag_names", None)
+        return list(names) if names is not None else [t.name for t in self.tags]
+
     def set_tags(self, names):
         ct = ContentType.objects.get_for_model(type(self))
         wanted = {n.strip() for n in names if n and n.strip()}
