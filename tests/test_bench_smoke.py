@@ -18,7 +18,7 @@ def test_bench_smoke(tmp_path):
     db = run.SqliteDatabase(tmp_path)
     rows, notes = run.run_database(db, CUSTOMERS, tmp_path, requests=3, warmup=1, seconds=1.0,
                                    generated_requests=(1, 1), generated_sample=15, mixed_seconds=2,
-                                   worker_models=[("sync", 2, 1)])
+                                   worker_models=[("sync", 2, 1)], floors=5)
     md, js = tmp_path / "benchmarks.md", tmp_path / "benchmarks.json"
     run.write_outputs(rows, {"sqlite": notes}, md, js, "pytest tests/test_bench_smoke.py")
 

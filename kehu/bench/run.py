@@ -373,7 +373,7 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
                  explain_slower_than_ms=20.0, meta_path: Path | None = None, parts=PARTS,
                  generated_requests=(20, 10), generated_sample=1, mixed_seconds=30, worker_models=None,
                  mixed_passing: set | None = None, only: str | None = None, service_only: str | None = None,
-                 confirm_fails: bool = True):
+                 confirm_fails: bool = True, floors: int = 400):
     """Generate (or, with `meta_path`, reuse a generated data set), serve, measure. Returns (result
     rows with a 'statuses' list each, notes dict). `parts`: which of PARTS to run."""
     env = base_env(db, work_dir)
@@ -418,6 +418,8 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
         log(f"{db.vendor}: serving on {server.base}, workers {server.workers()}")
         if "generated" in parts:
             notes["generated"] = run_generated(server.base, spec, db, *generated_requests, confirm=confirm_fails)
+            if floors:
+                attach_floors(env, work_dir, spec, notes["generated"], db, limit=floors)
         if "service" in parts and meta.get("service_samples"):
             r, notes["service"] = service_scenarios(server.base, meta, db, customers, requests, warmup,
                                                     only=service_only)
@@ -557,7 +559,7 @@ def run_generated(base, spec, db, api_requests=20, html_requests=10, warmup=2, c
         t = time.perf_counter()
         statuses = [call()]
         first_ms = (time.perf_counter() - t) * 1000
-        row = {k: sc.get(k) for k in ("name", "role", "group", "client", "path", "budget_ms")}
+        row = {k: sc.get(k) for k in ("name", "role", "group", "client", "path", "budget_ms", "method")}
         row.update(database=db.vendor, p50_ms=None, p95_ms=None, n=0)
         if sc.get("optional") and statuses[0] in (403, 404):
             row.update(statuses=statuses, verdict="not shown")
@@ -606,6 +608,34 @@ def run_generated(base, spec, db, api_requests=20, html_requests=10, warmup=2, c
         for c in clients.values():
             c.close()
     return out
+
+
+def attach_floors(env, work_dir: Path, spec, rows: list[dict], db, limit: int = 400) -> int:
+    """Beside every generated GET scenario still over budget (on time: its statuses are right), what
+    it needs without HTTP and the worker (`kehu.bench.floor`, in a process of its own on the same
+    database): the request through Django's test client (p50 of 10) and the fastest replay of its
+    SQL, summed. The issue's rule: a scenario that cannot pass shows its floor beside it. At most
+    `limit` scenarios (the slowest first). Returns how many got one."""
+    users = spec["users"]
+    todo = [r for r in rows if r["verdict"] == "FAIL" and set(r["statuses"]) <= OK_STATUSES
+            and r.get("p95_ms") is not None and r.get("method", "GET") in (None, "GET") and users.get(r["role"], {}).get("username")]
+    todo = sorted(todo, key=lambda r: -(r["p95_ms"] / (r["budget_ms"] or 1)))[:limit]
+    if not todo:
+        return 0
+    entries = work_dir / "floors.txt"
+    entries.write_text("".join(f"{users[r['role']]['username']} {r['path']}\n" for r in todo), encoding="utf-8")
+    log(f"{db.vendor}: the floor of the {len(todo)} scenarios over budget")
+    proc = run_cmd([sys.executable, "-m", "kehu.bench.floor", str(entries)], env, f"{db.vendor}: floors")
+    found = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            f = json.loads(line)
+            found[f["user"], f["path"]] = f
+    for r in todo:
+        f = found.get((users[r["role"]]["username"], r["path"]))
+        if f and f["status"] in OK_STATUSES:
+            r["floor"] = {"p50_ms": f["p50_ms"], "sql_floor_ms": f["sql_floor_ms"], "queries": f["queries"]}
+    return sum("floor" in r for r in todo)
 
 
 def _statuses_ok(sc, statuses) -> bool:
@@ -1356,6 +1386,15 @@ def generated_md(notes) -> list[str]:
         if retried:
             out.append(f"- {db}: {len(retried)} over budget on the first pass; measured again after it, "
                        f"{sum(r['verdict'] == 'FAIL' for r in retried)} of them over budget again.")
+        floored = [r for r in gen if r["database"] == db and r.get("floor")]
+        if floored:
+            django = [r for r in floored if r["floor"]["p50_ms"] > r["budget_ms"]]
+            sql = [r for r in floored if r["floor"]["sql_floor_ms"] > r["budget_ms"]]
+            out.append(f"- {db}: the floor beside {len(floored)} of the FAIL rows (`kehu.bench.floor`: the request "
+                       "in-process, without HTTP and the worker, p50 of 10; and its SQL replayed, the fastest of 7 "
+                       f"summed): {len(django)} over budget in-process too, {len(sql)} of them with the SQL alone "
+                       f"over budget; {len(floored) - len(django)} within budget in-process (what HTTP, the worker "
+                       "and the machine's minute add).")
     out.append("")
     head = "| scenario | role | budget ms | " + " | ".join(f"{db} p50 | {db} p95 | {db}" for db in dbs) + " |"
     rule = "|---|---|---:|" + "---:|---:|---|" * len(dbs)
@@ -1374,8 +1413,11 @@ def generated_md(notes) -> list[str]:
             bad = "" if set(r["statuses"]) <= OK_STATUSES else f" (HTTP {','.join(map(str, r['statuses']))})"
             first_pass = r.get("first_pass")
             again = f" (re-run; first p95 {_ms(first_pass['p95_ms'])})" if first_pass else ""
+            floor = r.get("floor")
+            floor = (f"; floor: in-process p50 {_ms(floor['p50_ms'])}, SQL {_ms(floor['sql_floor_ms'])} "
+                     f"({floor['queries']} queries)") if floor else ""
             cells.append(f"{_ms(r['p50_ms'])} | {_ms(r['p95_ms'])} | "
-                         f"{'**FAIL**' if r['verdict'] == 'FAIL' else r['verdict']}{again}{bad}")
+                         f"{'**FAIL**' if r['verdict'] == 'FAIL' else r['verdict']}{again}{floor}{bad}")
         out.append(f"| {name.replace('|', '/')} | {role} | {_ms(first['budget_ms'])} | " + " | ".join(cells) + " |")
     out.append("")
     return out
@@ -1425,6 +1467,8 @@ def main(argv=None):
     parser.add_argument("--no-confirm", action="store_true",
                         help="generated scenarios: keep the first measurement of one over budget (by default it is "
                              "measured again after the whole pass, and that verdict counts)")
+    parser.add_argument("--no-floors", action="store_true",
+                        help="generated scenarios: do not measure the floor (in-process, SQL) of those over budget")
     parser.add_argument("--service-only", help="a regular expression: only the service scenarios whose "
                                                "'role: name' it matches")
     parser.add_argument("--reuse", action="append", default=[], metavar="DATABASE_URL=META_JSON",
@@ -1454,7 +1498,8 @@ def main(argv=None):
                                     mixed_seconds=opts.mixed_seconds, worker_models=models,
                                     generated_requests=tuple(int(x) for x in opts.generated_requests.split(",")),
                                     mixed_passing=passing_from(opts.mixed_passing, db.vendor), only=opts.only,
-                                    service_only=opts.service_only, confirm_fails=not opts.no_confirm)
+                                    service_only=opts.service_only, confirm_fails=not opts.no_confirm,
+                                    floors=0 if opts.no_floors else 400)
             finally:
                 db.drop()
             rows += r
