@@ -35,8 +35,9 @@ def test_over_budget_once_is_measured_again_and_twice_stays_fail(monkeypatch):
     spec = {"users": {"admin": {"token": "t"}}, "password": "x",
             "scenarios": [scenario("noisy", "/noisy"), scenario("slow", "/slow"), scenario("fast", "/fast"),
                           scenario("gone", "/gone")]}
+    pace = []
     rows = {r["name"]: r for r in run.run_generated("http://x", spec, SimpleNamespace(vendor="sqlite"),
-                                                    api_requests=3, warmup=2)}
+                                                    api_requests=3, warmup=2, pace=pace)}
     assert rows["noisy"]["verdict"] == "PASS" and rows["noisy"]["first_pass"]["verdict"] == "FAIL"
     assert rows["noisy"]["first_pass"]["p95_ms"] >= 25 > rows["noisy"]["p95_ms"]
     assert rows["slow"]["verdict"] == "FAIL" and rows["slow"]["first_pass"]["verdict"] == "FAIL"
@@ -44,8 +45,11 @@ def test_over_budget_once_is_measured_again_and_twice_stays_fail(monkeypatch):
     assert rows["gone"]["verdict"] == "FAIL" and "first_pass" not in rows["gone"]
     assert fake.calls["/gone"] == 5  # measured once: a wrong status is not noise
 
-    md = run.generated_md({"sqlite": {"generated": list(rows.values())}})
+    assert len(pace) == 1 and pace[0] > 0  # the machine's pace, read every 100 scenarios from the first
+    md = run.generated_md({"sqlite": {"generated": list(rows.values()), "pace_ms": pace}})
     text = "\n".join(md)
+    assert f"the machine's pace during the run (`run.machine_pace`, a fixed single-thread Python loop, read every " \
+           f"100 scenarios): median {pace[0]:g} ms" in text
     assert "2 over budget on the first pass; measured again after it, 1 of them over budget again" in text
     assert "PASS (re-run; first p95" in text
 

@@ -1,5 +1,7 @@
-"""The floor beside a generated scenario over budget (kehu/bench/floor.py, run.attach_floors): the
-request in-process and its SQL replayed, the reads only; the report shows both beside the FAIL."""
+"""What makes a bench run's verdicts mean the code: the floor beside a generated scenario over
+budget (kehu/bench/floor.py, run.attach_floors: the request in-process and its SQL replayed, the
+reads only; the report shows both beside the FAIL), and the data set read into the page cache
+before measuring (run.warm_cache)."""
 
 import json
 from types import SimpleNamespace
@@ -77,3 +79,28 @@ def test_the_floor_stands_beside_each_fail_still_over_budget(monkeypatch, tmp_pa
     assert "**FAIL**; floor: in-process p50 24.5, SQL 21.2 (4 queries)" in text
     assert "the floor beside 2 of the FAIL rows" in text
     assert "1 over budget in-process too, 1 of them with the SQL alone over budget; 1 within budget" in text
+
+
+def test_the_data_set_is_read_into_the_page_cache_before_measuring(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "kehu.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (x TEXT)")
+        conn.executemany("INSERT INTO t VALUES (?)", [("x" * 1000,)] * 500)
+    warm = run.warm_cache(run.ExistingDatabase(f"sqlite:///{path}"))
+    assert warm["bytes"] == path.stat().st_size > 500_000 and "file" in warm["how"]
+    run.write_outputs([], {"sqlite": {"warm": warm}}, tmp_path / "b.md", tmp_path / "b.json", "pytest")
+    assert "- page cache warmed before measuring: the database file and its WAL read through" in (
+        tmp_path / "b.md").read_text()
+
+
+@pytest.mark.django_db
+def test_a_postgresql_data_set_is_prewarmed_table_and_index():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's branch; SQLite's is the test above")
+    s = connection.settings_dict
+    url = f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+    warm = run.warm_cache(run.ExistingDatabase(url))
+    # the tables and their indexes (pg_prewarm), or at least every table once
+    assert warm["bytes"] is None or warm["bytes"] > 1_000_000, warm

@@ -155,6 +155,53 @@ class ExistingDatabase(Database):
         return SqliteDatabase.sql(query) if self.vendor == "sqlite" else query
 
 
+def warm_cache(db: Database) -> dict:
+    """Read the whole data set once before measuring, into the operating system's page cache.
+
+    A data set reused in a new session (`--reuse`) starts cold: at stop 43 the 21 GB PostgreSQL set
+    had 6 GB in the page cache, and the whole generated set measured 1.29 x slower in median than on
+    a warm cache (the large tables 1.4-1.9 x, the small ones faster); 301 scenarios over budget
+    twice against 69. What is measured is then the disk, not the code. PostgreSQL: `pg_prewarm`
+    ('read') of every table, index and TOAST table when the extension can be created, else each
+    table read once in sequence (heaps only); SQLite: the file and its WAL read through."""
+    started = time.time()
+    if db.vendor == "sqlite":
+        path = Path(db.url.split("sqlite:///", 1)[1])
+        size = 0
+        for part in (path, path.with_name(path.name + "-wal")):
+            if part.exists():
+                with open(part, "rb") as f:
+                    while chunk := f.read(16 << 20):
+                        size += len(chunk)
+        how = "the database file and its WAL read through"
+    else:
+        import psycopg
+
+        conn = db.raw_connect()
+        try:
+            try:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+                blocks = conn.execute(
+                    "SELECT COALESCE(SUM(pg_prewarm(c.oid, 'read')), 0) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE c.relkind IN ('r', 'i', 't', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+                ).fetchone()[0]
+                how = "pg_prewarm ('read') of every table, index and TOAST table"
+            except psycopg.Error:
+                tables = [t for (t,) in conn.execute(
+                    "SELECT quote_ident(schemaname) || '.' || quote_ident(relname) FROM pg_stat_user_tables")]
+                for table in tables:
+                    conn.execute(f"SELECT COUNT(*) FROM {table}")
+                blocks = None
+                how = f"each of {len(tables)} tables read in sequence (no pg_prewarm: indexes not read)"
+            size = blocks * 8192 if blocks is not None else None
+        finally:
+            conn.close()
+    took = round(time.time() - started, 1)
+    log(f"{db.vendor}: page cache warmed in {took} s ({how})")
+    return {"how": how, "bytes": size, "seconds": took}
+
+
 def run_cmd(args, env, what):
     t = time.time()
     proc = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True)
@@ -373,7 +420,7 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
                  explain_slower_than_ms=20.0, meta_path: Path | None = None, parts=PARTS,
                  generated_requests=(20, 10), generated_sample=1, mixed_seconds=30, worker_models=None,
                  mixed_passing: set | None = None, only: str | None = None, service_only: str | None = None,
-                 confirm_fails: bool = True, floors: int = 400):
+                 confirm_fails: bool = True, floors: int = 400, warm: bool = True):
     """Generate (or, with `meta_path`, reuse a generated data set), serve, measure. Returns (result
     rows with a 'statuses' list each, notes dict). `parts`: which of PARTS to run."""
     env = base_env(db, work_dir)
@@ -394,6 +441,8 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
     s = meta["samples"]
     rows = []
     spec = None
+    if warm:
+        notes["warm"] = warm_cache(db)
     if "generated" in parts or "mixed" in parts:
         spec_path = work_dir / "scenarios.json"
         run_cmd([sys.executable, "-m", "kehu.bench.scenarios", "--meta", str(meta_path), "--out", str(spec_path)],
@@ -417,7 +466,9 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
         server.wait_ready()
         log(f"{db.vendor}: serving on {server.base}, workers {server.workers()}")
         if "generated" in parts:
-            notes["generated"] = run_generated(server.base, spec, db, *generated_requests, confirm=confirm_fails)
+            notes["pace_ms"] = []
+            notes["generated"] = run_generated(server.base, spec, db, *generated_requests, confirm=confirm_fails,
+                                               pace=notes["pace_ms"])
             if floors:
                 attach_floors(env, work_dir, spec, notes["generated"], db, limit=floors)
         if "service" in parts and meta.get("service_samples"):
@@ -514,8 +565,20 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
 OK_STATUSES = {200, 201, 304}
 
 
+def machine_pace() -> float:
+    """The machine's speed now: ms for a fixed single-thread Python loop (a million multiply-adds).
+    Read between scenarios, it tells a slow run's minutes from slow code: on this 2-CPU VM the
+    median of these readings during a whole run went from 95 to 142 ms between runs of the same
+    code, and the scenarios over budget from 69 to over 500 with it (docs/benchmarks.md, stop 43)."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(1_000_000):
+        total += i * i
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
 def run_generated(base, spec, db, api_requests=20, html_requests=10, warmup=2, cap_seconds=3.0,
-                  confirm=True) -> list[dict]:
+                  confirm=True, pace: list | None = None) -> list[dict]:
     """Every generated scenario (kehu/bench/scenarios.py), one client per role and kind, sequential:
     p50/p95 of `api_requests` (API, feed) or `html_requests` (HTML) requests after `warmup`; a slow
     scenario stops after `cap_seconds` once it has 5 samples. Each row gets PASS or FAIL against
@@ -591,6 +654,8 @@ def run_generated(base, spec, db, api_requests=20, html_requests=10, warmup=2, c
     try:
         for i, sc in enumerate(spec["scenarios"]):
             out.append(measure_one(sc))
+            if pace is not None and i % 100 == 0:
+                pace.append(machine_pace())
             if (i + 1) % 100 == 0:
                 fails = sum(r["verdict"] == "FAIL" for r in out)
                 log(f"{db.vendor}: {i + 1}/{len(spec['scenarios'])} generated scenarios, {fails} FAIL, "
@@ -1307,6 +1372,10 @@ def write_outputs(rows, notes, md_path: Path, json_path: Path, command: str, ext
         out.append("")
         out.append(f"- data generation: {n.get('generate_seconds')} s; search terms: "
                    f"`{json.dumps(n.get('samples', {}), ensure_ascii=False)}`")
+        if n.get("warm"):
+            w = n["warm"]
+            size = f", {w['bytes'] / 2**30:.1f} GiB" if w.get("bytes") is not None else ""
+            out.append(f"- page cache warmed before measuring: {w['how']}{size}, {w['seconds']:g} s")
         for label, runs in n.get("throughput_runs", {}).items():
             out.append(f"- {label}: list API throughput runs (req/s, {n.get('throughput_seconds'):g} s each, "
                        "median reported): "
@@ -1381,6 +1450,12 @@ def generated_md(notes) -> list[str]:
         out.append(f"| {db} | " + " | ".join(str(summary[db].get(k, 0)) for k in ("PASS", "FAIL", "not shown", "–"))
                    + " |")
     out.append("")
+    for key, n in notes.items():
+        if n.get("pace_ms"):
+            paces = sorted(n["pace_ms"])
+            out.append(f"- {key}: the machine's pace during the run (`run.machine_pace`, a fixed single-thread "
+                       f"Python loop, read every 100 scenarios): median {paces[len(paces) // 2]:g} ms, "
+                       f"{paces[0]:g}-{paces[-1]:g} ms over {len(paces)} readings. Compare runs by it first.")
     for db in dbs:
         retried = [r for r in gen if r["database"] == db and r.get("first_pass")]
         if retried:
@@ -1467,6 +1542,8 @@ def main(argv=None):
     parser.add_argument("--no-confirm", action="store_true",
                         help="generated scenarios: keep the first measurement of one over budget (by default it is "
                              "measured again after the whole pass, and that verdict counts)")
+    parser.add_argument("--cold", action="store_true",
+                        help="do not read the data set into the page cache before measuring (see warm_cache)")
     parser.add_argument("--no-floors", action="store_true",
                         help="generated scenarios: do not measure the floor (in-process, SQL) of those over budget")
     parser.add_argument("--service-only", help="a regular expression: only the service scenarios whose "
@@ -1499,7 +1576,7 @@ def main(argv=None):
                                     generated_requests=tuple(int(x) for x in opts.generated_requests.split(",")),
                                     mixed_passing=passing_from(opts.mixed_passing, db.vendor), only=opts.only,
                                     service_only=opts.service_only, confirm_fails=not opts.no_confirm,
-                                    floors=0 if opts.no_floors else 400)
+                                    floors=0 if opts.no_floors else 400, warm=not opts.cold)
             finally:
                 db.drop()
             rows += r
