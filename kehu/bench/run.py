@@ -9,6 +9,11 @@ with 2 workers on 127.0.0.1 and, from this process, one httpx client per user (w
 sequential requests per scenario -> p50/p95/p99) plus 8 concurrent clients for the throughput run.
 Each list/search query is also timed as hand-written SQL through the same driver (psycopg/sqlite3).
 The harness itself does not load Django.
+
+Before measuring, the data set is read into the page cache (`warm_cache`; `--cold` skips it). The
+generated scenarios read the machine's pace every 100 scenarios (`machine_pace`); one over budget
+is measured again after the whole pass, and one over budget twice gets its floor beside it
+(`attach_floors`, `kehu.bench.floor`; `--no-floors` skips it).
 """
 
 from __future__ import annotations
