@@ -140,6 +140,11 @@ class PostgresDatabase(Database):
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+def sqlite_path(url: str) -> Path:
+    """The file of a `sqlite:///…` database URL."""
+    return Path(url.split("sqlite:///", 1)[1])
+
+
 class ExistingDatabase(Database):
     """A data set generated before (`--reuse`): measured as it is, never dropped."""
 
@@ -150,7 +155,7 @@ class ExistingDatabase(Database):
     def raw_connect(self):
         if self.vendor == "sqlite":
             db = SqliteDatabase.__new__(SqliteDatabase)
-            db.path = Path(self.url.split("sqlite:///", 1)[1])
+            db.path = sqlite_path(self.url)
             return db.raw_connect()
         import psycopg
 
@@ -163,15 +168,14 @@ class ExistingDatabase(Database):
 def warm_cache(db: Database) -> dict:
     """Read the whole data set once before measuring, into the operating system's page cache.
 
-    A data set reused in a new session (`--reuse`) starts cold: at stop 43 the 21 GB PostgreSQL set
-    had 6 GB in the page cache, and the whole generated set measured 1.29 x slower in median than on
-    a warm cache (the large tables 1.4-1.9 x, the small ones faster); 301 scenarios over budget
-    twice against 69. What is measured is then the disk, not the code. PostgreSQL: `pg_prewarm`
-    ('read') of every table, index and TOAST table when the extension can be created, else each
-    table read once in sequence (heaps only); SQLite: the file and its WAL read through."""
+    A data set reused in a new session (`--reuse`) may start cold: at stop 43 the 21 GB PostgreSQL
+    set had 6 GB in the page cache, and its large tables' lists took 1.4-1.9 x those of a warm run
+    while the small tables' were faster (docs/benchmarks.md, stop 43): the disk, not the code.
+    PostgreSQL: `pg_prewarm` ('read') of every table, index and TOAST table when the extension can
+    be created, else each table read once in sequence (heaps only); SQLite: the file and its WAL."""
     started = time.time()
     if db.vendor == "sqlite":
-        path = Path(db.url.split("sqlite:///", 1)[1])
+        path = sqlite_path(db.url)
         size = 0
         for part in (path, path.with_name(path.name + "-wal")):
             if part.exists():
@@ -572,9 +576,9 @@ OK_STATUSES = {200, 201, 304}
 
 def machine_pace() -> float:
     """The machine's speed now: ms for a fixed single-thread Python loop (a million multiply-adds).
-    Read between scenarios, it tells a slow run's minutes from slow code: on this 2-CPU VM the
-    median of these readings during a whole run went from 95 to 142 ms between runs of the same
-    code, and the scenarios over budget from 69 to over 500 with it (docs/benchmarks.md, stop 43)."""
+    Read between scenarios, it tells a slow run's minutes from slow code: the same kind of loop,
+    logged beside stop 42's and 43's runs of the same code, went from a median of 95 to 144 ms, and
+    the scenarios' median time by the same factor (docs/benchmarks.md, stop 43)."""
     started = time.perf_counter()
     total = 0
     for i in range(1_000_000):
@@ -688,7 +692,7 @@ def attach_floors(env, work_dir: Path, spec, rows: list[dict], db, limit: int = 
     `limit` scenarios (the slowest first). Returns how many got one."""
     users = spec["users"]
     todo = [r for r in rows if r["verdict"] == "FAIL" and set(r["statuses"]) <= OK_STATUSES
-            and r.get("p95_ms") is not None and r.get("method", "GET") in (None, "GET") and users.get(r["role"], {}).get("username")]
+            and r.get("p95_ms") is not None and r.get("method") in (None, "GET") and users.get(r["role"], {}).get("username")]
     todo = sorted(todo, key=lambda r: -(r["p95_ms"] / (r["budget_ms"] or 1)))[:limit]
     if not todo:
         return 0
