@@ -90,6 +90,28 @@ def test_rare_term_is_read_through_the_index(data):
     assert "LIKE" not in page_sql.upper(), page_sql  # the page filters by the probe's ids
 
 
+def test_a_long_number_is_found_by_its_pieces_and_tested_whole(data):
+    """A record's number or a phone (kehu/core/search.py index_pieces): on PostgreSQL the probe asks
+    the trigram index for its first and last four characters and tests the whole term on each
+    candidate. Found exactly as icontains finds it: a row with both pieces but not the term stays out."""
+    customer = make_customer(data.manager, name="编号测试客户")
+    wanted = [make_followup(customer, topic="回访", content="客户编号 KH202612079999005078，电话 13912345678"),
+              make_followup(customer, topic="kh202612079999005078 复核")]
+    make_followup(customer, topic="回访", content="KH20 开头，5078 结尾，13910005678")  # both pieces, not the term
+    rt = registry.get("followup")
+    for term, expected in (("KH202612079999005078", {f.pk for f in wanted}), ("13912345678", {wanted[0].pk})):
+        with CaptureQueriesContext(connection) as ctx:
+            _fs, qs = list_queryset(rt, data.admin, {"q": term})
+            got = set(qs.values_list("pk", flat=True))
+        assert got == expected == plain(rt, data.admin, term), term
+        if connection.vendor == "postgresql":
+            probe = [q["sql"].lower() for q in ctx.captured_queries if "LIMIT" in q["sql"] and "LIKE UPPER" in q["sql"]]
+            assert probe, [q["sql"] for q in ctx.captured_queries]
+            for piece in (term[:4].lower(), term[-4:]):  # the pieces as values the planner does not read (OPAQUE)
+                assert f"like upper((select '%{piece}%'::text))" in probe[0], probe[0]
+            assert f"|| '') like upper('%{term.lower()}%')" in probe[0], probe[0]
+
+
 def test_index_follows_edits_and_deletes(data):
     rt = registry.get("task")
     task = Task.objects.get(title="准备 ZZ9 方案")
