@@ -461,8 +461,8 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
             # lists had the related record's text tested for the number, which matched nothing (a
             # rep's list came back empty).
             source = queryset if reading.narrow and queryset is not None else model._default_manager.all()
-            rows = list(source.filter(key_range).order_by().values_list("pk", flat=True)[:PROBE])
-            if len(rows) < PROBE:
+            rows = _fewer_than_probe(source.filter(key_range).order_by())
+            if rows is not None:
                 found_ids = [*found_ids, *rows]
             else:
                 ranged |= key_range
@@ -565,6 +565,18 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
     # with the condition was 1-2 ms slower sorted otherwise, and no faster by id while the match
     # was a plain LIKE, which PostgreSQL expects rare: _walked_window writes it as a common one)
     return condition | Q(pk__in=IdList(found[0]))
+
+
+def _fewer_than_probe(queryset) -> list[int] | None:
+    """The ids of `queryset`'s rows when they are fewer than PROBE, else None. Whether there is a
+    PROBE-th row is asked first (`OFFSET PROBE - 1 LIMIT 1`): a range of the customers' numbers
+    usually has more (KH202312: the orders of a month's customers), and reading 5,000 ids through
+    Django only to drop them took 3.3 of an order search's 15 ms (PostgreSQL at 1M; the check 0.7 ms).
+    A rare range pays one more query (one customer's number: ~0.3 ms)."""
+    ids = queryset.values_list("pk", flat=True)
+    if list(ids[PROBE - 1:PROBE]):
+        return None
+    return list(ids[:PROBE])
 
 
 def _through_owned_customers(model, fields: list[str], term: str, owners: tuple[int, ...]) -> Q:
