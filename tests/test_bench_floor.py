@@ -76,7 +76,10 @@ def test_the_floor_stands_beside_each_fail_still_over_budget(monkeypatch, tmp_pa
     assert all("floor" not in r for r in rows[1:4])
 
     text = "\n".join(run.generated_md({"postgresql": {"generated": rows}}))
-    assert "**FAIL**; floor: in-process p50 24.5, SQL 21.2 (4 queries)" in text
+    assert "**FAIL**; floor: in-process p50 24.5, SQL 21.2 (4 queries); reason: the SQL alone is over budget" in text
+    assert "floor: in-process p50 12, SQL 6.1 (3 queries); reason: within budget in-process" in text
+    rows[4]["floor"]["p50_ms"] = 22.0
+    assert "reason: Django's work in the request" in run.floor_reason(rows[4])
     assert "the floor beside 2 of the FAIL rows" in text
     assert "1 over budget in-process too, 1 of them with the SQL alone over budget; 1 within budget" in text
 

@@ -1499,12 +1499,24 @@ def generated_md(notes) -> list[str]:
             again = f" (re-run; first p95 {_ms(first_pass['p95_ms'])})" if first_pass else ""
             floor = r.get("floor")
             floor = (f"; floor: in-process p50 {_ms(floor['p50_ms'])}, SQL {_ms(floor['sql_floor_ms'])} "
-                     f"({floor['queries']} queries)") if floor else ""
+                     f"({floor['queries']} queries); {floor_reason(r)}") if floor else ""
             cells.append(f"{_ms(r['p50_ms'])} | {_ms(r['p95_ms'])} | "
                          f"{'**FAIL**' if r['verdict'] == 'FAIL' else r['verdict']}{again}{floor}{bad}")
         out.append(f"| {name.replace('|', '/')} | {role} | {_ms(first['budget_ms'])} | " + " | ".join(cells) + " |")
     out.append("")
     return out
+
+
+def floor_reason(row: dict) -> str:
+    """Why a FAIL row with a floor (attach_floors) is over its budget, as the floor measured it: its
+    SQL alone; Django's work around SQL within budget; or nothing in the request itself (within
+    budget in-process: HTTP, the worker and the machine's minute)."""
+    floor, budget = row["floor"], row["budget_ms"]
+    if floor["sql_floor_ms"] > budget:
+        return "reason: the SQL alone is over budget"
+    if floor["p50_ms"] > budget:
+        return "reason: Django's work in the request (its SQL within budget)"
+    return "reason: within budget in-process (HTTP, the worker, the machine's minute)"
 
 
 @contextmanager
