@@ -399,13 +399,31 @@ class RestoreView(RecordViewMixin, View):
         return HttpResponseRedirect(self.rt.get_absolute_url(obj))
 
 
+HISTORY_PAGE = 50  # change-log entries per chunk of a record's history tab
+
+
 class HistoryView(RecordViewMixin, View):
+    """A record's history tab: its status changes, then its change log newest first, HISTORY_PAGE
+    entries at a time; "Show older changes" appends the next chunk in place (`?cursor=`, keyset on
+    time and id). The whole log at once (up to 200 entries, each a table) took 60 ms of the
+    worker for a customer with 121 changes (PostgreSQL at 1M), most of it rendering."""
+
     def get(self, request, *args, **kwargs):
         obj = self.get_object()
-        entries = prepare_history(list(history_for(obj)[:200]))
+        cursor = request.GET.get("cursor") or None
+        try:
+            page = paginate(history_for(obj), sort="-timestamp", cursor=cursor, size=HISTORY_PAGE)
+        except InvalidCursor:
+            return HttpResponse(_("This link to older changes is no longer valid. Reload the page."), status=400)
+        entries = prepare_history(page.items)
+        more_url = f"{reverse(self.rt.url_name('history'), args=[obj.pk])}?{urlencode({'cursor': page.next_cursor})}" \
+            if page.has_next else None
+        if cursor:  # a later chunk: its entries and the next chunk's button only
+            return TemplateResponse(request, "core/partials/history_entries.html", self.base_context(
+                object=obj, entries=entries, more_url=more_url, later=True))
         transitions = self.rt.workflow.history(obj) if self.rt.workflow is not None else []
         return TemplateResponse(request, "core/partials/history.html", self.base_context(
-            object=obj, entries=entries, transitions=transitions))
+            object=obj, entries=entries, transitions=transitions, more_url=more_url))
 
 
 # --- workflows (kehu/core/workflow.py) ---------------------------------------------------

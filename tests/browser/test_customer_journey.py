@@ -78,6 +78,26 @@ def test_first_day_of_an_account_manager(page, live_server, browser_org, shot, t
     expect(history).to_contain_text("希望统一管理销售线索")
     shot("customer-history")
 
+    # 6b. a long history comes 50 changes at a time; "Show older changes" appends the rest in place
+    from kehu.core.audit import log_changes
+
+    customer = Customer.objects.get(name="北京远航科技有限公司")
+    for i in range(55):
+        log_changes(customer, {"notes": (f"备注{i}", f"备注{i + 1}")})
+    page.reload()
+    entries = page.locator("[data-testid=history-entry]")
+    expect(entries).to_have_count(50)
+    expect(history).to_contain_text("备注55")
+    expect(history).not_to_contain_text("希望统一管理销售线索")  # older than the newest 50
+    page.locator("[data-testid=history-more]").scroll_into_view_if_needed()
+    shot("customer-history-more")
+    page.click("[data-testid=history-more] button")
+    expect(entries.first).to_contain_text("备注55")
+    expect(history).to_contain_text("希望统一管理销售线索")
+    expect(page.locator("[data-testid=history-more]")).to_have_count(0)
+    assert entries.count() > 50
+    shot("customer-history-older")
+
     # 7. the list exports to Excel
     page.goto(f"{base}/customers/?tab=mine")
     expect(page.locator("[data-testid=record-table]")).to_contain_text("北京远航科技有限公司")

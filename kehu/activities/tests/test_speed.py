@@ -215,6 +215,33 @@ def test_history_query_count_is_constant_in_the_number_of_changes(org):
 
 
 @pytest.mark.django_db
+def test_history_comes_in_chunks_newest_first_and_a_bad_cursor_is_refused(org):
+    """The history tab renders HISTORY_PAGE changes; "Show older changes" fetches the next chunk
+    (its entries and, while more remain, the next button), in the same order and none twice."""
+    import re
+
+    from kehu.core.audit import log_changes
+    from kehu.core.views import HISTORY_PAGE
+
+    customer = make_customer(org.manager)
+    total = HISTORY_PAGE + 7
+    for i in range(total):
+        log_changes(customer, {"notes": (f"旧{i}", f"新{i}")}, actor=org.supervisor)
+    client = client_for(org.admin)
+    first = client.get(f"/customers/{customer.pk}/history/").content.decode()
+    assert first.count('data-testid="history-entry"') == HISTORY_PAGE
+    assert f"新{total - 1}" in first and f"新{total - HISTORY_PAGE - 1}" not in first  # newest first
+    more = re.search(r'hx-get="([^"]+)"', first.split('data-testid="history-more"')[1]).group(1)
+    second = client.get(more.replace("&amp;", "&")).content.decode()
+    shown = re.findall(r"新(\d+)", first + second)
+    assert sorted(map(int, set(shown))) == list(range(total))  # every change once across the chunks
+    assert 'data-testid="history-more"' not in second and "暂无修改记录" not in second
+    assert 'data-testid="history"' not in second  # appended in place: no second tab wrapper
+    bad = client.get(f"/customers/{customer.pk}/history/?cursor=nonsense")
+    assert bad.status_code == 400 and "链接已失效" in bad.content.decode()  # zh-Hans, the default
+
+
+@pytest.mark.django_db
 def test_calendar_feed_polled_without_validators_is_built_once(org, monkeypatch):
     """Calendar apps that send no If-None-Match get the body built for the same ETag before
     (ical._built), and a change builds it again."""

@@ -5,7 +5,9 @@ from django import template
 from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 register = template.Library()
 
@@ -112,22 +114,20 @@ def change_rows(entry):
         before, after = _clean(before), _clean(after)
         if entry.action == LogEntry.Action.CREATE and after == "":
             continue
-        rows.append((label, before, after))
+        rows.append((capfirst(label), before, after))  # verbose names are lower case ("notes")
     return rows
+
+
+# a change-log entry's action (auditlog's LogEntry.Action: create, update, delete, access): built
+# once, not per entry (a history chunk renders 50)
+_ACTION_LABELS = {0: gettext_lazy("Created"), 1: gettext_lazy("Changed"), 2: gettext_lazy("Deleted"),
+                  3: gettext_lazy("Viewed")}
 
 
 @register.filter
 def action_label(entry):
-    from auditlog.models import LogEntry
-    from django.utils.translation import gettext_lazy
-
-    labels = {
-        LogEntry.Action.CREATE: gettext_lazy("Created"),
-        LogEntry.Action.UPDATE: gettext_lazy("Changed"),
-        LogEntry.Action.DELETE: gettext_lazy("Deleted"),
-        LogEntry.Action.ACCESS: gettext_lazy("Viewed"),
-    }
-    return labels.get(entry.action, entry.get_action_display())
+    label = _ACTION_LABELS.get(entry.action)
+    return label if label is not None else entry.get_action_display()
 
 
 def _clean(value):
