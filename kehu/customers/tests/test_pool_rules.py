@@ -139,3 +139,26 @@ def test_postgres_skips_the_probe_for_terms_its_statistics_call_common(org):
     assert len(rows) == 1000 and not probes
     rows, probes = search("zzzz-nothing")
     assert rows == [] and len(probes) == 1
+
+
+@pytest.mark.django_db
+def test_the_public_pools_page_is_read_from_its_own_index(org):
+    """The pool newest first: its customers are older than most (a new customer gets an owner), so
+    walking the primary key met a page of them only after 17,000 owned customers (24 ms at 1M on
+    PostgreSQL), since (owner, id) gives no id order for `owner IS NULL` there. Its own partial index
+    (cust_pool_id_idx) reads the page directly. SQLite takes `IS NULL` as an equality and reads
+    (owner, id) in id order already."""
+    from kehu.core.filters import list_queryset
+    from kehu.core.registry import registry
+    from kehu.core.testing.plans import plan
+
+    pooled = make_customer(org.manager, name="公海里的客户")
+    Customer.objects.filter(pk=pooled.pk).update(owner=None)
+    make_customer(org.manager, name="有主的客户")
+    _fs, qs = list_queryset(registry.get("customer"), org.admin, {"pool": "true"})
+    page = qs.select_related(None).order_by("-id")[:51]
+    assert list(page.values_list("name", flat=True)) == ["公海里的客户"]
+    text = plan(page.values("id"))
+    indexes = ("cust_pool_id_idx",) if connection.vendor == "postgresql" else ("cust_pool_id_idx", "cust_owner_id_idx")
+    assert any(index in text for index in indexes), text
+    assert "TEMP B-TREE" not in text and "Sort" not in text.replace("Sort Key", ""), text
