@@ -168,6 +168,18 @@ def index_pieces(term: str) -> list[str] | None:
 OPAQUE = "(SELECT %s::text)"
 
 
+def indexed_like(expr: str, term: str, pattern: str = "%s") -> tuple[str, list]:
+    """(SQL, params) of `expr LIKE '%term%'` for a trigram index on `expr` (PostgreSQL), each
+    pattern written through `pattern` ("UPPER(%s)" where the index is on upper-cased text): the
+    pieces of `index_pieces` as values the planner does not read (OPAQUE), with the whole term
+    tested on each candidate (`expr || ''`, which no index answers), or the whole term alone."""
+    pieces = index_pieces(term)
+    if not pieces:
+        return f"{expr} LIKE {pattern % OPAQUE}", [like_pattern(term)]
+    found = [f"{expr} LIKE {pattern % OPAQUE}"] * len(pieces) + [f"({expr} || '') LIKE {pattern % '%s'}"]
+    return " AND ".join(found), [*map(like_pattern, pieces), like_pattern(term)]
+
+
 def like_pattern(term: str) -> str:
     """`%term%` for LIKE ... ESCAPE '\\', the term's own wildcards escaped."""
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -216,14 +228,9 @@ def _probe(table: str, columns: list[str], term: str, limit: int) -> list[int]:
         sql = f"SELECT rowid FROM {_fts(table)} WHERE {_fts(table)} MATCH %s LIMIT %s"
         params = [phrase, limit]
     else:
-        pieces = index_pieces(term)
-        if pieces:  # the index finds the candidates by the pieces; the whole term is tested on each
-            found = [f"UPPER({{c}}::text) LIKE UPPER({OPAQUE})"] * len(pieces) + ["(UPPER({c}::text) || '') LIKE UPPER(%s)"]
-            ors = " OR ".join("(" + " AND ".join(f.format(c=c) for f in found) + ")" for c in columns)
-            params = [*map(like_pattern, pieces), like_pattern(term)] * len(columns)
-        else:
-            ors = " OR ".join(f"UPPER({c}::text) LIKE UPPER({OPAQUE})" for c in columns)
-            params = [like_pattern(term)] * len(columns)
+        conditions = [indexed_like(f"UPPER({c}::text)", term, "UPPER(%s)") for c in columns]
+        ors = " OR ".join(f"({condition})" for condition, _params in conditions)
+        params = [param for _condition, column_params in conditions for param in column_params]
         sql = f"SELECT id FROM {table} WHERE deleted_at IS NULL AND ({ors})"
         with transaction.atomic(), connection.cursor() as cursor:
             # a LIMIT without an order invites a sequential scan that stops "soon": for a rare term

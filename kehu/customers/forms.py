@@ -12,7 +12,7 @@ from kehu.core.dictionary import item_by_code
 from kehu.core.filters import DictFilter, IdList, KehuFilterSet, UserFilter
 from kehu.core.forms import KehuModelForm, choose_visible
 from kehu.core.memo import TimedMemory
-from kehu.core.search import OPAQUE, index_pieces, like_pattern
+from kehu.core.search import indexed_like, like_pattern
 from kehu.core.widgets import AutocompleteSelect
 
 from . import normalize
@@ -287,14 +287,10 @@ def search_condition(term: str, model=Customer, probe: int | None = None) -> Q:
 
 def _pg_probe_sql(term: str, table: str, limit: int) -> tuple[str, list]:
     """PostgreSQL: the ids of up to `limit` live rows of `table` whose `search_text` contains
-    `term`, read through its trigram index (`search_text LIKE`, the indexed expression)."""
-    pieces = index_pieces(term)
-    if pieces:  # the index finds the candidates by the pieces; the whole term is tested on each
-        found = " AND ".join([f"search_text LIKE {OPAQUE}"] * len(pieces))  # not planned: kehu/core/search.py
-        return (f"SELECT id FROM {table} WHERE deleted_at IS NULL AND {found} "
-                "AND (search_text || '') LIKE %s LIMIT %s"), [*map(like_pattern, pieces), like_pattern(term), limit]
-    return (f"SELECT id FROM {table} WHERE deleted_at IS NULL AND search_text LIKE {OPAQUE} LIMIT %s",
-            [like_pattern(term), limit])
+    `term`, read through its trigram index (`search_text LIKE`, the indexed expression; by its
+    pieces where `index_pieces` has them: kehu/core/search.py indexed_like)."""
+    condition, params = indexed_like("search_text", term)
+    return f"SELECT id FROM {table} WHERE deleted_at IS NULL AND {condition} LIMIT %s", [*params, limit]
 
 
 def pg_index_probe(term: str, limit: int, model=Customer) -> list[int]:
