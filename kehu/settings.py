@@ -146,6 +146,7 @@ INSTALLED_APPS = [
     "kehu.surveys",
     "kehu.service",
     "kehu.knowledge",
+    "kehu.campaigns",
     "kehu.ui",
 ]
 
@@ -322,6 +323,8 @@ KEHU_SURVEY_FOLLOW_UP_DAYS = env_int("KEHU_SURVEY_FOLLOW_UP_DAYS", 3)
 KEHU_SURVEY_RATE_PER_IP = env_int("KEHU_SURVEY_RATE_PER_IP", 60)
 KEHU_SURVEY_RATE_PER_LINK = env_int("KEHU_SURVEY_RATE_PER_LINK", 12)
 KEHU_SURVEY_RATE_WINDOW = env_int("KEHU_SURVEY_RATE_WINDOW", 600)
+# orders dated up to this many days after a campaign's end count as its revenue (kehu/campaigns/effect.py)
+KEHU_CAMPAIGN_ATTRIBUTION_DAYS = env_int("KEHU_CAMPAIGN_ATTRIBUTION_DAYS", 90)
 
 LOGGING = {
     "version": 1,

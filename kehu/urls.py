@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("kehu.surveys.urls")),
     path("", include("kehu.service.urls")),
     path("", include("kehu.knowledge.urls")),
+    path("", include("kehu.campaigns.urls")),
 ]
 # an installed app without a urls.py of its own (a plugin, a test app): the generic pages of its
 # record types under its label's namespace, so adding it touches INSTALLED_APPS only

@@ -161,6 +161,12 @@ class Command(BaseCommand):
             made = load_knowledge(users)
             if made:
                 self.stdout.write(f"Demo knowledge base: {made} articles.")
+        if apps.is_installed("kehu.campaigns"):  # campaigns with their members (kehu/campaigns/demo.py)
+            from kehu.campaigns.demo import load as load_campaigns
+
+            made = load_campaigns({u.username: u for u in User.objects.filter(username="supervisor")} | dict(users))
+            if made:
+                self.stdout.write(f"Demo campaigns: {made} campaigns with their members.")
 
     def pipeline(self, rng, users):
         """Opportunities with plans, follow-ups and tasks, when those apps are installed."""
