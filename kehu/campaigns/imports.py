@@ -81,10 +81,12 @@ class CampaignMemberImporter(Importer):
         found: dict = {}
         if wanted:
             texts = {text for _row, text in wanted}
+            mobiles = {_mobile(text): text for text in texts} if texts else {}
+            mobiles.pop("", None)
             customers = {int(row.data["customer"]) for row, _text in wanted}
             for c in Contact.objects.visible_to(ctx.user).filter(customer_id__in=customers).filter(
-                    Q(name__in=texts) | Q(mobile__in=texts)):
-                for k in {c.name, c.mobile} & texts:
+                    Q(name__in=texts) | Q(mobile__in=texts | set(mobiles))):
+                for k in {c.name, c.mobile, mobiles.get(c.mobile)} & texts:
                     found.setdefault((c.customer_id, k), []).append(c)
         ctx.refs["contact"] = {c.pk: c for cs in found.values() for c in cs}
         column = ctx.column_of.get("contact", "contact")
@@ -132,6 +134,18 @@ class CampaignMemberImporter(Importer):
 
     def label_of(self, obj) -> str:
         return f"{obj.campaign.number} {obj.campaign.name} · {obj.customer.name}"
+
+
+def _mobile(text: str) -> str:
+    """A cell's phone number as contacts keep it (E.164), or "" when it is none."""
+    from django.core.exceptions import ValidationError
+
+    from kehu.core.phones import normalize_phone
+
+    try:
+        return normalize_phone(text) if any(ch.isdigit() for ch in text) else ""
+    except ValidationError:
+        return ""
 
 
 register(CampaignMemberImporter())
