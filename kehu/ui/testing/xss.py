@@ -298,6 +298,7 @@ def seed(admin, per_type: int = 10) -> Seeded:
     seed_orders(admin, per_type, poison, business)
     seed_knowledge(admin, per_type, add, poison, business)
     seed_surveys(admin, per_type, add, poison)
+    seed_campaigns(admin, per_type, poison, business)
     poison.seeded_admin = admin
     seed_service_settings(add, poison)
     # a record type of another app (a plugin, the test app): its text fields poisoned the same way,
@@ -389,6 +390,23 @@ def seed_service_settings(add, poison):
     for i, payload in enumerate(PAYLOADS):
         add("holiday", poison(Holiday(date=datetime.date(2030, 1, 1) + datetime.timedelta(days=i)), name=payload[:60]))
         poison.mark("service.holiday.name", payload[:60])
+
+
+def seed_campaigns(admin, per_type, poison, business):
+    """Campaigns (kehu/campaigns) with poisoned names and descriptions, and their members (the
+    poisoned customers, with poisoned notes)."""
+    from django.apps import apps
+
+    if not apps.is_installed("kehu.campaigns") or not poison.seeded.records.get("customer"):
+        return
+    from kehu.campaigns.models import Campaign, CampaignMember
+
+    today = timezone.localdate()
+    customers = poison.seeded.records["customer"]
+    for j in range(per_type):
+        campaign = business("campaign", Campaign(owner=admin, created_by=admin, start_date=today, end_date=today))
+        business("campaignmember", CampaignMember(campaign=campaign, customer_id=customers[j % len(customers)],
+                                                  owner=admin, created_by=admin, status="responded"))
 
 
 def seed_surveys(admin, per_type, add, poison):
