@@ -24,14 +24,14 @@ def login(page, base, username):
     expect(page.locator("#user-menu")).to_be_attached()
 
 
-def add_member(page, name_part, name):
+def add_member(page, name_part, name, pk):
     form = page.locator("[data-testid=member-form]")
     form.locator("input[name=customer-search]").fill(name_part)
     option = form.locator("[data-autocomplete-option]", has_text=name).first
     expect(option).to_be_visible()
     option.click()
     form.locator("[data-testid=member-add]").click()
-    expect(page.locator(f"[data-testid=member-row][data-member='{name}']")).to_be_visible()
+    expect(page.locator(f"[data-testid=member-row][data-member='{pk}']")).to_contain_text(name)
 
 
 def test_campaign_members_and_effect(page, live_server, browser_org, shot):
@@ -69,17 +69,17 @@ def test_campaign_members_and_effect(page, live_server, browser_org, shot):
     expect(page.locator("[data-testid=members-empty]")).to_be_visible()
 
     # two customers, found by typing part of their names
-    add_member(page, "华东精密", "华东精密机械有限公司")
-    add_member(page, "北方重工", "北方重工集团")
+    add_member(page, "华东精密", "华东精密机械有限公司", east.pk)
+    add_member(page, "北方重工", "北方重工集团", north.pk)
     expect(page.locator("[data-testid=effect-participants]")).to_have_text("2")
     assert CampaignMember.objects.filter(campaign=campaign).count() == 2
 
     # one responded, one converted: the effect card follows at once
-    page.locator("[data-testid=member-row][data-member='华东精密机械有限公司'] [data-testid=mark-responded]").click()
-    expect(page.locator("[data-testid=member-row][data-member='华东精密机械有限公司'] [data-testid=member-status]")) \
+    page.locator(f"[data-testid=member-row][data-member='{east.pk}'] [data-testid=mark-responded]").click()
+    expect(page.locator(f"[data-testid=member-row][data-member='{east.pk}'] [data-testid=member-status]")) \
         .to_have_text(re.compile("Responded|已响应"))
-    page.locator("[data-testid=member-row][data-member='北方重工集团'] [data-testid=mark-converted]").click()
-    expect(page.locator("[data-testid=member-row][data-member='北方重工集团'] [data-testid=member-status]")) \
+    page.locator(f"[data-testid=member-row][data-member='{north.pk}'] [data-testid=mark-converted]").click()
+    expect(page.locator(f"[data-testid=member-row][data-member='{north.pk}'] [data-testid=member-status]")) \
         .to_have_text(re.compile("Converted|已转化"))
     expect(page.locator("[data-testid=effect-responses]")).to_have_text("2")
     expect(page.locator("[data-testid=effect-response-rate]")).to_have_text("100.0%")

@@ -295,7 +295,7 @@ def test_the_page_adds_members_and_marks_them(org):
     response = page.post(add, {"customer": b.pk, "status": "invited"}, HTTP_HX_REQUEST="true")
     assert 'hx-swap-oob="true"' in response.content.decode()  # the effect card follows
     twice = page.post(add, {"customer": a.pk, "status": "invited"}, HTTP_HX_REQUEST="true").content.decode()
-    assert "member of this campaign already" in twice
+    assert "member of this campaign already" in twice or "该客户已是本活动的成员" in twice  # the user's language
     ma, mb = CampaignMember.objects.get(customer=a), CampaignMember.objects.get(customer=b)
     status = "campaigns:campaign_member_status"
     page.post(reverse(status, args=[campaign.pk, ma.pk]), {"status": "responded"}, HTTP_HX_REQUEST="true")
@@ -327,5 +327,9 @@ def test_the_customer_shows_its_campaigns(org):
     from kehu.campaigns.timeline import campaign_events
     from kehu.core import timeline
 
-    events = campaign_events(customer, org.manager, timeline.Cursor.start(), 10)
+    with translation.override("en"):
+        events = campaign_events(customer, org.manager, timeline.Cursor.start(), 10)
     assert [e.title for e in events] == [f"Joined campaign {campaign}"]
+    with translation.override("zh-hans"):
+        events = campaign_events(customer, org.manager, timeline.Cursor.start(), 10)
+    assert [e.title for e in events] == [f"参加营销活动 {campaign}"]
