@@ -173,3 +173,20 @@ class CampaignMember(KehuModel):
 
         stamp_status(self)
         super().save(*args, **kwargs)
+
+    def restore(self, user=None):
+        """Back from the recycle bin, unless the customer has joined the campaign again meanwhile
+        (the live member stands; the unique constraint would refuse the row with a 500)."""
+        live = CampaignMember.objects.filter(campaign_id=self.campaign_id, customer_id=self.customer_id)
+        if live.exclude(pk=self.pk).exists():
+            raise ValidationError(_("“%(customer)s” is a member of this campaign again: this member cannot be "
+                                    "restored beside it.") % {"customer": self.customer})
+        super().restore(user)
+
+    @classmethod
+    def before_merge(cls, field_name, keep, other, user):
+        """Customers merged (kehu.core.relations.move_related): see services.fold_members."""
+        if field_name == "customer":
+            from .services import fold_members
+
+            fold_members(keep, other, user)

@@ -90,3 +90,40 @@ def completed(campaign: Campaign, user, ctx) -> None:
     if campaign.end_date > today >= campaign.start_date:
         ctx.log["end_date"] = str(campaign.end_date)
         campaign.end_date = today
+
+
+# which of two memberships of one customer in one campaign tells more, when two customers are merged:
+# a conversion, then a response, then the customer's own refusal, then a bare invitation
+_FOLD_RANK = {"converted": 4, "responded": 3, "unsubscribed": 2, "declined": 1, "invited": 0}
+
+
+def fold_members(keep, other, user) -> int:
+    """Before `other` is merged into `keep`: where both are members of one campaign, `keep`'s
+    membership takes the status that tells more (_FOLD_RANK), the earlier response and conversion
+    times, the contact if it had none and the other's notes; the other's membership goes to the
+    recycle bin (deleted, not moved onto `keep` as a second row: one customer once per campaign).
+    Returns how many were folded."""
+    from kehu.core.assignment import acting_as
+
+    mine = {m.campaign_id: m for m in CampaignMember.objects.filter(customer=keep)}
+    theirs = CampaignMember.objects.filter(customer=other, campaign_id__in=list(mine))
+    folded = 0
+    now = timezone.now()
+    with acting_as(user), transaction.atomic():
+        for member in theirs.order_by("pk"):
+            target = mine[member.campaign_id]
+            if _FOLD_RANK.get(member.status, 0) > _FOLD_RANK.get(target.status, 0):
+                target.status = member.status
+            for stamp in ("responded_at", "converted_at"):
+                times = [t for t in (getattr(target, stamp), getattr(member, stamp)) if t]
+                setattr(target, stamp, min(times) if times else None)
+            target.contact_id = target.contact_id or member.contact_id
+            if member.notes and member.notes not in target.notes:
+                target.notes = "\n".join(filter(None, [target.notes, member.notes]))
+            target.updated_by = user
+            target.save()
+            member.deleted_at, member.deleted_by, member.updated_by = now, user, user
+            member.save(update_fields=["deleted_at", "deleted_by", "updated_by"])
+            folded += 1
+    return folded
+

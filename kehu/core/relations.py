@@ -212,6 +212,11 @@ def move_related(rt, keep, other, user) -> int:
     with acting_as(user), transaction.atomic():
         for rel in reverse:
             name = rel.field.name
+            # a related type whose rows may collide once moved (one row per pair: a campaign's
+            # member) folds `other`'s rows into `keep`'s first (kehu.campaigns.services.fold_members)
+            before = getattr(rel.related_model, "before_merge", None)
+            if before is not None:
+                before(name, keep, other, user)
             rows = rel.related_model._base_manager.filter(**{name: other})
             if not issubclass(rel.related_model, KehuModel):
                 moved += rows.update(**{name: keep})

@@ -333,3 +333,32 @@ def test_the_customer_shows_its_campaigns(org):
     with translation.override("zh-hans"):
         events = campaign_events(customer, org.manager, timeline.Cursor.start(), 10)
     assert [e.title for e in events] == [f"参加营销活动 {campaign}"]
+
+
+# --- merging customers and the recycle bin ------------------------------------------------------------
+def test_merging_two_members_of_one_campaign_keeps_one_membership_that_tells_the_most(org):
+    from kehu.core.relations import restore_record
+    from kehu.customers.services import merge_customers
+
+    fair = make_campaign(org.supervisor, "展会")
+    webinar = make_campaign(org.supervisor, "线上研讨会")
+    keep = make_customer(org.manager, "华信科技")
+    other = make_customer(org.manager, "华信科技有限公司")
+    mine = make_member(fair, keep, status="invited", notes="展位 A3")
+    theirs = make_member(fair, other, status="converted", notes="现场签约")
+    only_theirs = make_member(webinar, other, status="responded")
+
+    merge_customers(keep, other, org.supervisor)  # an IntegrityError (a 500) before
+
+    live = CampaignMember.objects.filter(customer=keep).order_by("campaign__name")
+    assert [(m.campaign.name, m.status) for m in live] == [("展会", "converted"), ("线上研讨会", "responded")]
+    mine.refresh_from_db()
+    assert mine.converted_at is not None and mine.responded_at is not None
+    assert mine.notes == "展位 A3\n现场签约"
+    theirs = CampaignMember.all_objects.get(pk=theirs.pk)
+    assert theirs.deleted_at is not None  # in the recycle bin, not a second live row
+    assert CampaignMember.objects.get(pk=only_theirs.pk).customer_id == keep.pk  # moved as it was
+
+    with pytest.raises(ValidationError, match="member of this campaign again"):
+        restore_record(registry.get("campaignmember"), theirs, org.supervisor)
+    assert CampaignMember.all_objects.get(pk=theirs.pk).deleted_at is not None
