@@ -12,6 +12,7 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -305,6 +306,7 @@ class _Compiled:
     converters: list  # (column, (converters, expression)): from_db_value of each column that has any
     names: list
     fields: dict  # slot name -> model field, to adapt the cursor's values for the database
+    by_id_desc: bool | None = None  # rows come unordered (ids first): sorted by id here, descending if True
 
 
 def column_converters(compiler) -> list:
@@ -372,9 +374,20 @@ def _value_rows(queryset, reuse, field, forward_desc, data, size, values, slots)
         if qs is None:
             return []
     compiled = []
+    ids_first = field == "id" and connection.vendor == "postgresql"
     for condition in _segments(qs, field, forward_desc, data, CursorParam):
         segment = qs if condition is None else qs.filter(condition)
-        segment = _ordered(segment, field, forward_desc).values(*dict.fromkeys([*values, "id", field]))[: size + 1]
+        if ids_first:
+            # PostgreSQL: the page's ids first, then their rows (one statement; sorted here, as
+            # the ids came). A filtered page newest first was planned as a walk down the primary
+            # key testing each row, which the planner prices as if matches were spread evenly: a
+            # type the newest customers rarely have tested 17,000 rows (24 ms at 1M). The ids alone
+            # are read from the filter's (column, id) index with the scope's owner beside the key
+            # (cust_type_id_idx: 0.1 ms), the rows then by id.
+            page = _ordered(segment, field, forward_desc).values("pk")[: size + 1]
+            segment = qs.filter(pk__in=page).order_by().values(*dict.fromkeys([*values, "id", field]))
+        else:
+            segment = _ordered(segment, field, forward_desc).values(*dict.fromkeys([*values, "id", field]))[: size + 1]
         query = segment.query
         compiler = query.get_compiler(using=segment.db)
         try:
@@ -385,7 +398,8 @@ def _value_rows(queryset, reuse, field, forward_desc, data, size, values, slots)
         named = {p.name for p in params if isinstance(p, Slot)}
         fields = {**_cursor_fields(qs, field), **{name: f for name, (_value, f) in slots.items()}}
         compiled.append(_Compiled(sql, tuple(params), column_converters(compiler), names,
-                                  {name: f for name, f in fields.items() if name in named}))
+                                  {name: f for name, f in fields.items() if name in named},
+                                  forward_desc if ids_first else None))
     if key is not None:
         keep_compiled(connection, key, compiled)
     return _run_segments(connection, compiled, filled, size)
@@ -414,4 +428,7 @@ def _run(connection, compiled: _Compiled, data) -> list[dict]:
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
     names = compiled.names
-    return [dict(zip(names, row, strict=False)) for row in convert_rows(compiled.converters, rows, connection)]
+    rows = [dict(zip(names, row, strict=False)) for row in convert_rows(compiled.converters, rows, connection)]
+    if compiled.by_id_desc is not None:
+        rows.sort(key=itemgetter("id"), reverse=compiled.by_id_desc)
+    return rows
