@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from kehu.core.imports.base import Importer, register
-from kehu.customers.imports import resolve_customers
+from kehu.customers.imports import resolve_contacts, resolve_customers
 
 from .forms import CampaignMemberForm
 from .models import Campaign, CampaignMember
@@ -45,7 +45,7 @@ class CampaignMemberImporter(Importer):
     def resolve_refs(self, rows, ctx):
         self._resolve_campaigns(rows, ctx)
         resolve_customers(rows, ctx)
-        self._resolve_contacts(rows, ctx)
+        resolve_contacts(rows, ctx)
         for row in rows:
             for name in set(row.refs) - {"campaign", "customer", "contact"}:
                 row.error(ctx.column_of.get(name, name), _("Cannot be imported."))
@@ -72,36 +72,6 @@ class CampaignMemberImporter(Importer):
                 row.error(column, _("No campaign “%(name)s”.") % {"name": text})
             else:
                 row.data["campaign"] = str(next(iter(matches)))
-
-    def _resolve_contacts(self, rows, ctx):
-        """A contact by its name or mobile among the contacts of the row's customer: one query."""
-        from kehu.customers.models import Contact
-
-        wanted = [(row, row.refs["contact"]) for row in rows if "contact" in row.refs and row.data.get("customer")]
-        found: dict = {}
-        if wanted:
-            texts = {text for _row, text in wanted}
-            mobiles = {_mobile(text): text for text in texts} if texts else {}
-            mobiles.pop("", None)
-            customers = {int(row.data["customer"]) for row, _text in wanted}
-            for c in Contact.objects.visible_to(ctx.user).filter(customer_id__in=customers).filter(
-                    Q(name__in=texts) | Q(mobile__in=texts | set(mobiles))):
-                for k in {c.name, c.mobile, mobiles.get(c.mobile)} & texts:
-                    found.setdefault((c.customer_id, k), []).append(c)
-        ctx.refs["contact"] = {c.pk: c for cs in found.values() for c in cs}
-        column = ctx.column_of.get("contact", "contact")
-        for row in rows:
-            text = row.refs.get("contact")
-            if text is None or not row.data.get("customer"):
-                continue  # the customer's own error says why
-            matches = found.get((int(row.data["customer"]), text), [])
-            if len(matches) == 1:
-                row.data["contact"] = str(matches[0].pk)
-            elif matches:
-                row.error(column, _("Several contacts of this customer are named “%(name)s”: give the mobile.")
-                          % {"name": text})
-            else:
-                row.error(column, _("The customer has no contact “%(name)s”.") % {"name": text})
 
     def find_existing(self, rows, ctx):
         """A member of the row's campaign with the row's customer: one query for the batch."""
@@ -134,18 +104,6 @@ class CampaignMemberImporter(Importer):
 
     def label_of(self, obj) -> str:
         return f"{obj.campaign.number} {obj.campaign.name} · {obj.customer.name}"
-
-
-def _mobile(text: str) -> str:
-    """A cell's phone number as contacts keep it (E.164), or "" when it is none."""
-    from django.core.exceptions import ValidationError
-
-    from kehu.core.phones import normalize_phone
-
-    try:
-        return normalize_phone(text) if any(ch.isdigit() for ch in text) else ""
-    except ValidationError:
-        return ""
 
 
 register(CampaignMemberImporter())

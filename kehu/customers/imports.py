@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kehu.core import phones
 from kehu.core.forms import KehuModelForm
 from kehu.core.imports import bulk
 from kehu.core.imports.base import Importer, register, write_tags
@@ -115,6 +116,45 @@ class CustomerImporter(Importer):
         write_tags(Customer, [(c.pk, row.tags) for c, row in zip(customers, creates, strict=True) if row.tags])
         return ([("main", [c.pk for c in customers]), ("customers.contact", [c.pk for c in new_contacts])],
                 self.apply_updates(updates, ctx))
+
+
+def resolve_contacts(rows, ctx) -> None:
+    """The contact rows name (`contact`), by its name or mobile (as typed or normalised) among the
+    contacts of the row's customer, which `resolve_customers` found: one query per batch (orders,
+    campaign members). Several of the customer's contacts of that name is an error asking for the mobile."""
+    wanted = [(row, row.refs["contact"]) for row in rows if "contact" in row.refs and row.data.get("customer")]
+    found: dict = {}
+    if wanted:
+        texts = {text for _row, text in wanted}
+        mobiles = {_as_mobile(text): text for text in texts} if texts else {}
+        mobiles.pop("", None)
+        customers = {int(row.data["customer"]) for row, _text in wanted}
+        for c in Contact.objects.visible_to(ctx.user).filter(customer_id__in=customers).filter(
+                Q(name__in=texts) | Q(mobile__in=texts | set(mobiles))):
+            for k in {c.name, c.mobile, mobiles.get(c.mobile)} & texts:
+                found.setdefault((c.customer_id, k), []).append(c)
+    ctx.refs["contact"] = {c.pk: c for cs in found.values() for c in cs}
+    column = ctx.column_of.get("contact", "contact")
+    for row in rows:
+        text = row.refs.get("contact")
+        if text is None or not row.data.get("customer"):
+            continue  # the customer's own error says why
+        matches = found.get((int(row.data["customer"]), text), [])
+        if len(matches) == 1:
+            row.data["contact"] = str(matches[0].pk)
+        elif matches:
+            row.error(column, _("Several contacts of this customer are named “%(name)s”: give the mobile.")
+                      % {"name": text})
+        else:
+            row.error(column, _("The customer has no contact “%(name)s”.") % {"name": text})
+
+
+def _as_mobile(text: str) -> str:
+    """A cell's phone number as contacts keep it (E.164), or "" when it is none."""
+    try:
+        return phones.normalize_phone(text) if any(ch.isdigit() for ch in text) else ""
+    except ValidationError:
+        return ""
 
 
 def resolve_customers(rows, ctx, *, field="customer", default=None) -> None:

@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy
 from kehu.core.assignment import acting_as
 from kehu.core.imports import bulk, coerce
 from kehu.core.imports.base import Importer, register, snapshot, write_tags
-from kehu.customers.imports import resolve_customers
+from kehu.customers.imports import resolve_contacts, resolve_customers
 
 from . import figures, services
 from .forms import OrderForm, line_form
@@ -127,39 +127,11 @@ class OrderImporter(Importer):
     # --- references -----------------------------------------------------------------------------------
     def resolve_refs(self, rows, ctx):
         resolve_customers(rows, ctx)
-        self._resolve_contacts(rows, ctx)
+        resolve_contacts(rows, ctx)
         self._resolve_products(rows, ctx)
         for row in rows:
             for name in set(row.refs) - {"customer", "contact", "line_product"}:
                 row.error(ctx.column_of.get(name, name), _("Cannot be imported."))
-
-    def _resolve_contacts(self, rows, ctx):
-        """A contact by its name or mobile among the contacts of the row's customer: one query."""
-        from kehu.customers.models import Contact
-
-        wanted = [(row, row.refs["contact"]) for row in rows if "contact" in row.refs and row.data.get("customer")]
-        found: dict = {}
-        if wanted:
-            texts = {text for _row, text in wanted}
-            customers = {int(row.data["customer"]) for row, _text in wanted}
-            for c in Contact.objects.visible_to(ctx.user).filter(customer_id__in=customers).filter(
-                    Q(name__in=texts) | Q(mobile__in=texts)):
-                for k in {c.name, c.mobile} & texts:
-                    found.setdefault((c.customer_id, k), []).append(c)
-        ctx.refs["contact"] = {c.pk: c for cs in found.values() for c in cs}
-        column = ctx.column_of.get("contact", "contact")
-        for row in rows:
-            text = row.refs.get("contact")
-            if text is None or not row.data.get("customer"):
-                continue  # the customer's own error says why
-            matches = found.get((int(row.data["customer"]), text), [])
-            if len(matches) == 1:
-                row.data["contact"] = str(matches[0].pk)
-            elif matches:
-                row.error(column, _("Several contacts of this customer are named “%(name)s”: give the mobile.")
-                          % {"name": text})
-            else:
-                row.error(column, _("The customer has no contact “%(name)s”.") % {"name": text})
 
     def _resolve_products(self, rows, ctx):
         """A line's product by its code, else its name, among the products a line may name
