@@ -5,6 +5,7 @@ Always on its own SQLite file, whatever DATABASE_URL the suite runs with.
 """
 
 import json
+import re
 
 import pytest
 
@@ -54,6 +55,11 @@ def test_bench_smoke(tmp_path):
                      "api follow-up create", "duplicate check name + phone + e-mail (api)",
                      "customer: api first page", "customer: html first page"):
             assert (role, name) in names, (role, name)
+    # the generator ages customer types (no lost customer is under a year old): the filter's value
+    # the newest customers hold least is measured too, the page its index must serve
+    spec = json.loads((tmp_path / "scenarios.json").read_text())  # every scenario, before the smoke's sample
+    rare = {sc["name"] for sc in spec["scenarios"] if sc["role"] == "admin" and "(rare among the newest)" in sc["name"]}
+    assert any(re.fullmatch(r"customer: api filter type=\d+ \(rare among the newest\)", name) for name in rare), rare
     groups = {g["group"] for g in generated}
     assert {"list customer", "list contact", "list opportunity", "list followup", "list task", "list planstep",
             "landing", "search", "writes"} <= groups

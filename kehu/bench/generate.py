@@ -1180,6 +1180,8 @@ class DataSet:
         self.dicts = dicts = dict_ids()
         self.won_type = DictItem.objects.filter(kind="customer_type", code="won").values_list("pk", flat=True).first()
         self.types = [pk for pk in dicts.get("customer_type", []) if pk != self.won_type]
+        codes = dict(DictItem.objects.filter(kind="customer_type", pk__in=self.types).values_list("code", "pk"))
+        self.aged_types = (codes.get("potential"), codes.get("intent"), codes.get("lost"))
         now = timezone.now()
         today = timezone.localdate(now)
         self.base = dt.datetime.combine(today, dt.time(9, 0), tzinfo=dt.UTC)
@@ -1248,6 +1250,20 @@ class DataSet:
 
     # --- customers and contacts -----------------------------------------------------------------
 
+    def customer_type(self, day_offset: int):
+        """A customer's type by its age, as real data has it (a won one is set from its opportunities):
+        the newest are mostly prospects (潜在), intent (意向) grows with age, and only customers older
+        than a year may be lost (流失). So the newest rows hold few of some types, and a list filtered
+        by one of them meets the page that must be read from its index (issue 17)."""
+        potential, intent, lost = self.aged_types
+        if potential is None or intent is None:
+            return self.rng.choice(self.types) if self.types else None
+        age = day_offset / DAYS_BACK  # 0: today; 1: the oldest
+        r = self.rng.random()
+        if lost is not None and age > 1 / 3 and r < 0.3 * (age - 1 / 3):
+            return lost
+        return potential if r < 0.9 - 0.6 * age else intent
+
     def customer(self, k, out):
         """Generate customer number `k` (0-based) and what belongs to it into `out` ({table: [row]})."""
         t0 = time.perf_counter()
@@ -1300,7 +1316,7 @@ class DataSet:
         pick = lambda kind, p=0.9: rng.choice(dicts[kind]) if dicts.get(kind) and rng.random() < p else None  # noqa: E731
         industry, level, region, source = (pick("industry"), pick("customer_level"), pick("region", 0.7),
                                            pick("customer_source"))
-        type_id = rng.choice(self.types) if self.types else None
+        type_id = self.customer_type(day_offset)
         deal_amount, deal_products, signed_on = None, "", None
         last_activity = updated
         self.build_s["customers"] += time.perf_counter() - t0
