@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from kehu.accounts.models import DataScope
 from kehu.core.models import StaleVersionError
-from kehu.core.views import RecordListView
+from kehu.core.views import RecordListView, local_next
 from kehu.core.workflow import TransitionRefused
 from kehu.customers.models import Contact
 
@@ -61,10 +61,7 @@ def complete_view(request, pk):
             messages.error(request, _("Someone else changed this task; reload it."))
         else:
             messages.success(request, _("Task “%(title)s” is done.") % {"title": task.title})
-    nxt = request.POST.get("next") or ""
-    if not nxt.startswith("/") or nxt.startswith("//"):
-        nxt = reverse("activities:task_detail", args=[pk])
-    return HttpResponseRedirect(nxt)
+    return HttpResponseRedirect(local_next(request, reverse("activities:task_detail", args=[pk])))
 
 
 @login_required

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core import registries as r
+from kehu.core.registry import BulkAction
 from kehu.core.relations import Cascade
 
 from . import imports  # noqa: F401  (the campaign members' importer)
@@ -22,3 +23,14 @@ r.dictionary_kind("campaign_channel", _("Campaign channel"), builtin={"other"}, 
 # the customer's Campaigns tab; a member goes to the recycle bin with its customer or its campaign
 r.detail_tab("customer", "campaigns", _("Campaigns"), related="campaignmember", field="customer", order=70)
 r.relation("customer", Cascade("campaign_memberships"))
+
+
+def _add_to_campaign(view, objs, data):
+    from .views import add_to_campaign
+
+    return add_to_campaign(view, objs, data)
+
+
+# the customer list's "Add to campaign…": the customers chosen there become members (views.add_to_campaign)
+r.bulk_action("customer", BulkAction("campaign", _("Add to campaign…"), "view", _add_to_campaign,
+                                     also=("campaign.view", "campaignmember.create")))

@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
 from kehu.core.registry import registry
-from kehu.core.views import RecordDetailView, add_errors
+from kehu.core.views import RecordDetailView, add_errors, local_next
 
 from . import services
 from .effect import effect
@@ -88,3 +88,44 @@ def member_status(request, pk, member_pk):
     except ValidationError:
         return _panel(request, campaign, status=422)
     return _panel(request, campaign)
+
+
+ADD_SHOWN = 20  # the selected customers named on the "Add to campaign" page; the rest are counted
+
+
+def add_to_campaign(view, objs, data):
+    """The customer list's bulk action "Add to campaign…" (registered in registrations.py). Without a
+    campaign chosen: a page to choose one of the open campaigns (planned or running) for the selected
+    customers. With one: they are added through services.add_members (the member's create right, a
+    cancelled campaign refused, a customer already in it left as it is) and the list says how many."""
+    from django.contrib import messages
+    from django.http import HttpResponseRedirect
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
+
+    request = view.request
+    campaign_rt = registry.get("campaign")
+    if not request.user.has_right(campaign_rt.module, "view"):
+        raise PermissionDenied
+    open_campaigns = campaign_rt.visible(request.user).filter(
+        status__in=(Campaign.Status.PLANNED, Campaign.Status.ACTIVE)).order_by("-id")
+    back = local_next(request, reverse(view.rt.url_name("list")))
+    chosen = str(data.get("campaign") or "")
+    if chosen:
+        campaign = open_campaigns.filter(pk=int(chosen) if chosen.isdigit() else 0).first()
+        if campaign is None:
+            raise ValidationError(_("Choose a planned or running campaign."))
+        added, present = services.add_members(campaign, objs, request.user)
+        message = ngettext("%(count)s customer added to the campaign “%(campaign)s”.",
+                           "%(count)s customers added to the campaign “%(campaign)s”.", added) % {
+            "count": added, "campaign": campaign.name}
+        if present:
+            message += " " + ngettext("%(count)s was a member already.", "%(count)s were members already.",
+                                      present) % {"count": present}
+        messages.success(request, message)
+        return HttpResponseRedirect(back)
+    return TemplateResponse(request, "campaigns/add_to_campaign.html", {
+        "rt": view.rt, "customers": objs[:ADD_SHOWN], "more": max(0, len(objs) - ADD_SHOWN), "count": len(objs),
+        "pks": [obj.pk for obj in objs], "campaigns": list(open_campaigns[:200]), "next": back,
+        "may_create": request.user.has_right(campaign_rt.module, "create")})

@@ -282,6 +282,21 @@ def apply_record_actions() -> None:
         rt = registry.get(key)
         names = {a.name for a in rt.actions}
         rt.actions = (*rt.actions, *(a for a in added if a.name not in names))
+    for key, added in extra_bulk_actions.items():
+        rt = registry.get(key)
+        declared = list(rt.bulk_actions if rt.bulk_actions is not None else rt.get_bulk_actions())
+        names = {a if isinstance(a, str) else a.name for a in declared}
+        rt.bulk_actions = [*declared, *(a for a in added if a.name not in names)]
+
+
+extra_bulk_actions: dict[str, list] = {}
+
+
+def bulk_action(record_type: str, action) -> None:
+    """A bulk action (kehu.core.registry.BulkAction) on another app's list, its `handler` a function
+    `(view, objs, data)` rather than a method of the list's bulk view: the campaigns app offers "Add to
+    campaign…" on the customer list. Added with the record actions (`apply_record_actions`)."""
+    extra_bulk_actions.setdefault(record_type, []).append(action)
 
 
 @dataclass

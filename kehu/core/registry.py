@@ -81,12 +81,13 @@ class Column:
 @dataclass(frozen=True)
 class BulkAction:
     """A bulk action of a record type's list. `handler` names a method of the record type's bulk
-    view (kehu.core.views.BulkActionView) called with (objs, POST data)."""
+    view (kehu.core.views.BulkActionView) called with (objs, POST data), or is a function called
+    with (view, objs, POST data): another app's action (kehu.core.registries.bulk_action)."""
 
     name: str
     label: Any
     right: str  # the action on the record type's module the user needs: "edit", "assign", ...
-    handler: str
+    handler: Any
     value: str = ""  # what the bar's value field holds: "" nothing, "text" (a tag), "user" (an owner)
     tabs: tuple[str, ...] = ()  # offered only on these list tabs (empty: on every tab)
     not_tabs: tuple[str, ...] = ()  # never offered on these

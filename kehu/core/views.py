@@ -7,6 +7,7 @@ recycle bin with restore, CSV/XLSX export, history and attachments.
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirec
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import include, path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -630,13 +632,24 @@ def prepare_history(entries: list) -> list:
     return entries
 
 
+def local_next(request, default: str) -> str:
+    """The posted `next` when it is a path of this site, else `default`: never another host (no open
+    redirect, "//evil.example" and "/\\evil.example" included)."""
+    nxt = request.POST.get("next") or ""
+    if nxt.startswith("/") and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
+                                                               require_https=request.is_secure()):
+        return nxt
+    return default
+
+
 class BulkActionView(RecordViewMixin, View):
     """POST pk=.. pk=.. action=<name> (+ value). Accepts exactly the record type's declared
     `bulk_actions` (anything else: 404); each names its right and a handler method of this view
     (record types with their own actions subclass it and add the methods)."""
 
     def actions(self):
-        return {a.name: (a, getattr(self, a.handler)) for a in self.rt.get_bulk_actions()}
+        return {a.name: (a, getattr(self, a.handler) if isinstance(a.handler, str)
+                         else functools.partial(a.handler, self)) for a in self.rt.get_bulk_actions()}
 
     def post(self, request, *args, **kwargs):
         name = request.POST.get("action")
@@ -659,11 +672,11 @@ class BulkActionView(RecordViewMixin, View):
                     result = handler(objs, request.POST)
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
-                return HttpResponseRedirect(request.POST.get("next") or reverse(self.rt.url_name("list")))
+                return HttpResponseRedirect(local_next(request, reverse(self.rt.url_name("list"))))
             if isinstance(result, HttpResponse):
                 return result
             messages.success(request, _("%(count)s records updated.") % {"count": len(objs)})
-        return HttpResponseRedirect(request.POST.get("next") or reverse(self.rt.url_name("list")))
+        return HttpResponseRedirect(local_next(request, reverse(self.rt.url_name("list"))))
 
     def bulk_delete(self, objs, data):
         for obj in objs:

@@ -11,7 +11,14 @@ from kehu.accounts.authcache import pickable_users
 from kehu.accounts.models import User
 from kehu.core import timeline
 from kehu.core.registry import registry
-from kehu.core.views import BulkActionView, RecordDetailView, RecordEditView, RecordListView, require
+from kehu.core.views import (
+    BulkActionView,
+    RecordDetailView,
+    RecordEditView,
+    RecordListView,
+    local_next,
+    require,
+)
 
 from . import services
 from .forms import CustomerForm
@@ -300,9 +307,7 @@ def quality_merge_view(request):
     keep = get_object_or_404(visible, pk=request.POST.get("keep") or 0)
     ids = {int(p) for p in request.POST.getlist("pk") if p.isdigit()} - {keep.pk}
     others = list(visible.filter(pk__in=ids).order_by("pk"))
-    back = request.POST.get("next") or reverse("customers:quality")
-    if not back.startswith("/") or back.startswith("//"):
-        back = reverse("customers:quality")
+    back = local_next(request, reverse("customers:quality"))
     if not others:
         messages.warning(request, _("Choose the customers to merge."))
         return HttpResponseRedirect(back)
@@ -323,9 +328,7 @@ def quality_dismiss_view(request):
     from . import quality
 
     _require_quality(request.user)
-    back = request.POST.get("next") or reverse("customers:quality")
-    if not back.startswith("/") or back.startswith("//"):
-        back = reverse("customers:quality")
+    back = local_next(request, reverse("customers:quality"))
     scan = quality.last_scan()
     ids = {int(p) for p in request.POST.getlist("pk") if p.isdigit()}
     customers = list(Customer.objects.visible_to(request.user).filter(pk__in=ids))

@@ -43,6 +43,9 @@ def test_campaign_members_and_effect(page, live_server, browser_org, shot):
     north = Customer(name="北方重工集团", owner=org.manager)
     north.full_clean()
     north.save()
+    south = Customer(name="南方电子科技有限公司", owner=org.manager)
+    south.full_clean()
+    south.save()
     # the dictionary's seeds are made after migrate; a browser test's flushed database has them anew here
     trade_show, _made = DictItem.objects.get_or_create(kind="campaign_channel", code="trade_show",
                                                        defaults={"label": "展会", "label_en": "Trade show"})
@@ -100,3 +103,17 @@ def test_campaign_members_and_effect(page, live_server, browser_org, shot):
     page.goto(f"{base}/customers/{north.pk}/?tab=campaigns")
     expect(page.locator("body")).to_contain_text("2026 上海工业博览会")
     shot("customer-campaigns")
+
+    # a third customer from the customer list: select it, "Add to campaign…", choose the campaign
+    page.goto(f"{base}/customers/?q=南方电子")
+    page.locator(f"input[name=pk][value='{south.pk}']").check()
+    page.select_option("[data-testid=bulk-action]", "campaign")
+    page.click("[data-testid=bulk-apply]")
+    expect(page.locator("[data-testid=add-to-campaign]")).to_contain_text("南方电子科技有限公司")
+    page.select_option("[data-testid=campaign-choice]", str(campaign.pk))
+    shot("add-to-campaign")
+    page.click("[data-testid=add-to-campaign-submit]")
+    expect(page.locator("body")).to_contain_text(re.compile("1 customer added|1 位客户已加入"))
+    assert CampaignMember.objects.filter(campaign=campaign, customer=south).exists()
+    page.goto(f"{base}/campaigns/{campaign.pk}/")
+    expect(page.locator("[data-testid=effect-participants]")).to_have_text("3")

@@ -316,6 +316,46 @@ def test_the_page_adds_members_and_marks_them(org):
     assert nobody.get(reverse("campaigns:campaign_detail", args=[campaign.pk])).status_code == 403
 
 
+def test_the_customer_list_adds_the_selected_customers_to_a_campaign(org):
+    """The customer list's bulk action "Add to campaign…": a page to choose an open campaign, then the
+    selected customers in the user's scope become members, those already in it counted apart."""
+    fair = make_campaign(org.supervisor, "华南工业展")
+    closed = make_campaign(org.supervisor, "已取消的展会", status=Campaign.Status.CANCELLED)
+    a, b = make_customer(org.manager, "华东精密机械有限公司"), make_customer(org.manager, "北方重工集团")
+    other = make_customer(org.manager2, "另一位销售的客户")
+    make_member(fair, b)
+    page = Client()
+    page.force_login(org.manager)
+    bulk = reverse("customers:customer_bulk")
+    listed = page.get(reverse("customers:customer_list")).content.decode()
+    assert 'value="campaign"' in listed  # offered in the list's bulk bar
+    choose = page.post(bulk, {"action": "campaign", "pk": [a.pk, b.pk, other.pk], "next": "/customers/"})
+    html = choose.content.decode()
+    assert choose.status_code == 200 and 'data-testid="add-to-campaign"' in html
+    assert "华南工业展" in html and "已取消的展会" not in html  # open campaigns only
+    assert "另一位销售的客户" not in html and f'name="pk" value="{other.pk}"' not in html  # outside the scope
+    done = page.post(bulk, {"action": "campaign", "pk": [a.pk, b.pk, other.pk], "campaign": fair.pk,
+                            "next": "/customers/?tab=mine"})
+    assert done.status_code == 302 and done["Location"] == "/customers/?tab=mine"
+    assert set(CampaignMember.objects.filter(campaign=fair).values_list("customer_id", flat=True)) == {a.pk, b.pk}
+    shown = page.get(done["Location"]).content.decode()
+    assert "1 customer added to the campaign “华南工业展”. 1 was a member already." in shown
+    # a cancelled campaign takes no one, and the message says so
+    refused = page.post(bulk, {"action": "campaign", "pk": [a.pk], "campaign": closed.pk, "next": "/customers/"})
+    assert refused.status_code == 302 and not CampaignMember.objects.filter(campaign=closed).exists()
+    assert "Choose a planned or running campaign." in page.get("/customers/").content.decode()
+    # never redirected to another site
+    away = page.post(bulk, {"action": "campaign", "pk": [a.pk], "campaign": fair.pk, "next": "/\\evil.example/"})
+    assert away["Location"] == reverse("customers:customer_list")
+    # the right to add members is needed: finance sees customers but not the action
+    for user in (org.executive, org.finance):
+        viewer = Client()
+        viewer.force_login(user)
+        if user.has_right("customer", "view"):
+            assert 'value="campaign"' not in viewer.get(reverse("customers:customer_list")).content.decode()
+        assert viewer.post(bulk, {"action": "campaign", "pk": [a.pk], "campaign": fair.pk}).status_code in (403, 404)
+
+
 def test_the_customer_shows_its_campaigns(org):
     campaign = make_campaign(org.supervisor, "智能制造研讨会")
     customer = make_customer(org.manager)
