@@ -83,7 +83,8 @@ def check_declarations(app_configs=None, **kwargs):
         except (NoReverseMatch, AttributeError):
             continue
         for action in rt.get_bulk_actions():
-            if not callable(getattr(view, action.handler, None)):
+            handler = getattr(view, action.handler, None) if isinstance(action.handler, str) else action.handler
+            if not callable(handler):  # a method of the bulk view, or a function (registries.bulk_action)
                 errors.append(Error(f"Bulk action {action.name!r} of {rt.key!r}: {view.__name__} has no method "
                                     f"{action.handler!r}.", id="kehu.E011"))
     return errors
