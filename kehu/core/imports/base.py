@@ -34,6 +34,7 @@ from .presets import PRESETS
 TEXT, LONGTEXT, PHONE, EMAIL, NUMBER, INTEGER, DATE, BOOL, DICT, CHOICE, USER, TAGS, REF, MULTI = (
     "text", "longtext", "phone", "email", "number", "integer", "date", "bool", "dict", "choice", "user", "tags",
     "ref", "multi")
+DATETIME = "datetime"  # a date and a time of day (a follow-up's time), read in the job's time zone
 
 
 @dataclass
@@ -369,7 +370,9 @@ def _kind(name, ff, mf):
         return CHOICE, "", _choice_keys(ff.choices)
     if isinstance(ff, forms.BooleanField) or isinstance(ff, forms.NullBooleanField):
         return BOOL, "", {}
-    if isinstance(ff, forms.DateField) or isinstance(ff, forms.DateTimeField):
+    if isinstance(ff, forms.DateTimeField):
+        return DATETIME, "", {}
+    if isinstance(ff, forms.DateField):
         return DATE, "", {}
     if isinstance(ff, (forms.DecimalField, forms.FloatField)):  # subclasses of IntegerField
         return NUMBER, "", {}

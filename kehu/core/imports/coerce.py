@@ -160,6 +160,45 @@ def date(value) -> str:
     raise ValueError(_("“%(value)s” is not a date (write it as 2026-01-05).") % {"value": s})
 
 
+_TIME = re.compile(r"(?:[T\s]+|(?<=[日号])\s*)(上午|下午)?\s*(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?(?:\.\d+)?"
+                   r"\s*([AaPp]\.?[Mm]\.?)?$")
+
+
+def date_time(value) -> str:
+    """A date and time of day as the form reads it in the current time zone ("2026-01-05 14:30"),
+    from a date-time cell (rounded to the second), an Excel serial with its fraction of a day, or a
+    date typed as `date()` reads it followed by a time (14:30, 14:30:15); a date alone is midnight."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime.datetime):
+        return _clock(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) or (
+            isinstance(value, str) and _SERIAL_TEXT.fullmatch(text(value))):
+        n = float(value) if not isinstance(value, str) else float(text(value))
+        day = _serial(n, value)
+        seconds = round((n - int(n)) * 86400)
+        return _clock(datetime.datetime.fromisoformat(day) + datetime.timedelta(seconds=seconds))
+    s = text(value)
+    m = _TIME.search(s)
+    if m is None:
+        return date(s)
+    half, hour, minute, second = m.group(1) or m.group(5) or "", int(m.group(2)), int(m.group(3)), int(m.group(4) or 0)
+    if half:  # 2:30 PM, 下午2:30
+        if not 1 <= hour <= 12:
+            raise ValueError(_("“%(value)s” is not a time of day (write it as 2026-01-05 14:30).") % {"value": s})
+        hour = hour % 12 + (12 if half[0] in "Pp下" else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise ValueError(_("“%(value)s” is not a time of day (write it as 2026-01-05 14:30).") % {"value": s})
+    day = date(s[:m.start()])
+    return _clock(datetime.datetime.fromisoformat(day).replace(hour=hour, minute=minute, second=second))
+
+
+def _clock(moment: datetime.datetime) -> str:
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + datetime.timedelta(seconds=moment.microsecond >= 500_000)
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if moment.second else "%Y-%m-%d %H:%M")
+
+
 def _serial(n: float, raw) -> str:
     if not 1 <= n < 2958466:
         raise ValueError(_("“%(value)s” is not a date (write it as 2026-01-05).") % {"value": raw})

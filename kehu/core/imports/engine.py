@@ -232,9 +232,9 @@ def _email_cell(raw) -> str:
 # the kinds whose coercion is a function of the cell alone (no row, no context, no state)
 _PLAIN = {base.TEXT: coerce.text, base.LONGTEXT: coerce.long_text, base.PHONE: _phone_cell,
           base.EMAIL: _email_cell, base.NUMBER: coerce.number, base.INTEGER: coerce.integer,
-          base.DATE: coerce.date, base.BOOL: coerce.boolean}
+          base.DATE: coerce.date, base.DATETIME: coerce.date_time, base.BOOL: coerce.boolean}
 # of those, the kinds whose cells repeat in a file: their results kept per cell text (never an error)
-_KEPT_KINDS = frozenset((base.NUMBER, base.INTEGER, base.DATE, base.BOOL))
+_KEPT_KINDS = frozenset((base.NUMBER, base.INTEGER, base.DATE, base.DATETIME, base.BOOL))
 
 
 def _coerce(f: base.ImportField, raw, row: Row, ctx: Context):

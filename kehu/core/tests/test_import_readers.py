@@ -163,6 +163,25 @@ def test_bad_dates():
             coerce.date(raw)
 
 
+@pytest.mark.parametrize("raw,expected", [
+    ("2026-01-05 14:30", "2026-01-05 14:30"), ("2026/1/5 9:05", "2026-01-05 09:05"),
+    ("2026-01-05T14:30:15", "2026-01-05 14:30:15"), ("2026年1月5日 14:30", "2026-01-05 14:30"),
+    ("2026年1月5日14:30", "2026-01-05 14:30"), ("1/5/2026 2:30 PM", "2026-01-05 14:30"),
+    ("2026-01-05 下午2:30", "2026-01-05 14:30"), ("2026-01-05 12:10 am", "2026-01-05 00:10"),
+    ("2026-01-05", "2026-01-05"), (46027.5, "2026-01-05 12:00"), ("46027.25", "2026-01-05 06:00"),
+    (datetime.datetime(2026, 1, 5, 14, 29, 59, 600000), "2026-01-05 14:30"),  # an XLSX cell's float error
+    (datetime.datetime(2026, 1, 5, 14, 30, 15), "2026-01-05 14:30:15"), (datetime.date(2026, 1, 5), "2026-01-05"),
+    ("", ""), (None, "")])
+def test_dates_with_a_time_of_day(raw, expected):
+    assert coerce.date_time(raw) == expected
+
+
+def test_bad_times_of_day():
+    for raw in ("2026-01-05 25:00", "2026-01-05 13:00 PM", "2026-13-01 10:00", "soon"):
+        with pytest.raises(ValueError):
+            coerce.date_time(raw)
+
+
 @pytest.mark.parametrize("raw,expected", [("是", "true"), ("否", "false"), ("yes", "true"), ("No", "false"),
                                           ("Y", "true"), ("1", "true"), (0, "false"), (True, "true"), ("", "false")])
 def test_booleans(raw, expected):
