@@ -22,6 +22,9 @@ class FollowUpType(RecordType):
     detail_fields = ["customer", "contact", "opportunity", "occurred_at", "method", "participants", "topic", "content",
                      "customer_feedback", "result", "next_action", "next_action_at", "next_action_by", "owner",
                      "created_at", "created_by", "updated_at", "updated_by"]
+    export_fields = ["customer", "contact", "opportunity", "occurred_at", "method", "participants", "topic", "content",
+                     "customer_feedback", "result", "next_action", "next_action_at", "next_action_by", "owner",
+                     "created_at", "updated_at"]
     nav_icon = "ti-message-dots"
     nav_section, nav_order = "activities", 10
     search_placeholder = _("Topic, content, participants")

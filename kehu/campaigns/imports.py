@@ -51,13 +51,14 @@ class CampaignMemberImporter(Importer):
                 row.error(ctx.column_of.get(name, name), _("Cannot be imported."))
 
     def _resolve_campaigns(self, rows, ctx):
-        """A campaign by its number or name: one query per batch. A name two campaigns share asks
-        for the number."""
+        """A campaign by its number, its name, or both as the list and the export show it ("HD… name",
+        `str(campaign)`): one query per batch. A name two campaigns share asks for the number."""
         texts = {row.refs["campaign"] for row in rows if "campaign" in row.refs}
         found: dict[str, list] = {}
         if texts:
-            for c in Campaign.objects.filter(Q(number__in=texts) | Q(name__in=texts)):
-                for k in {c.number, c.name} & texts:
+            numbers = texts | {t.split(" ", 1)[0] for t in texts}
+            for c in Campaign.objects.filter(Q(number__in=numbers) | Q(name__in=texts)):
+                for k in {c.number, c.name, str(c)} & texts:
                     found.setdefault(k, []).append(c)
         ctx.refs["campaign"] = {c.pk: c for cs in found.values() for c in cs}
         column = ctx.column_of.get("campaign", "campaign")
