@@ -113,10 +113,25 @@ class Plan:
         self.dict_columns: list[int] = []  # row indexes of dictionary values
         self.dict_labels: dict = {}  # {DictItem id: label}, built once per cache generation, not per cell
         self._dict_items = None
-        for col in self.columns:
+        self.lines = None  # an export of one row per child (`RecordType.export_lines`): (fk, child Plan)
+        own, children = self.columns, []
+        spec = _export_lines(model)
+        if spec is not None:
+            own = [c for c in self.columns if not c.name.startswith(spec.prefix)]
+            children = [c for c in self.columns if c.name.startswith(spec.prefix)]
+            self.columns = own + children  # the record's columns first, then its children's
+        for col in own:
             kind, getter = self._column(col)
             self.kinds.append(kind)
             self.getters.append(getter)
+        if children:
+            child_model, fk = spec.relation_of(model)
+            child = Plan(child_model, [type(c)(c.name[len(spec.prefix):], c.label) for c in children])
+            if child.objects_needed or self.objects_needed:
+                raise ValueError("an export of children reads fields, not objects")
+            child._index(fk.attname)
+            self.kinds += child.kinds
+            self.lines = (fk, child)
 
     def _index(self, name: str) -> int:
         if name not in self.fields:
@@ -204,10 +219,31 @@ class Plan:
             if not batch:
                 return
             self.prepare_batch(batch)
-            yield [[g(row) for g in getters] for row in batch]
+            values = [[g(row) for g in getters] for row in batch]
+            yield self._with_children(batch, values) if self.lines is not None else values
             if len(batch) < batch_size:
                 return
             last = batch[-1][0]
+
+    def _with_children(self, batch, values) -> list[list]:
+        """Each record's row followed by its children's: the record's cells on its first child's row
+        (the rows after it continue the record, as its import reads them), one query for the batch."""
+        fk, child = self.lines
+        key = child.fields.index(fk.attname)
+        ordering = [fk.attname, *(child.model._meta.ordering or ["pk"])]
+        rows = list(child.model._default_manager.filter(**{f"{fk.attname}__in": [r[0] for r in batch]})
+                    .order_by(*ordering).values_list(*child.fields))
+        child.prepare_batch(rows)
+        by_record: dict = {}
+        for row in rows:
+            by_record.setdefault(row[key], []).append([g(row) for g in child.getters])
+        blank_record, blank_child = [None] * len(self.getters), [None] * len(child.getters)
+        out = []
+        for row, record in zip(batch, values, strict=True):
+            cells = by_record.get(row[0]) or [blank_child]
+            out.append(record + cells[0])
+            out += [blank_record + more for more in cells[1:]]
+        return out
 
     def _object_batches(self, queryset, batch_size):
         """Columns that are not fields (an accessor, a property): model instances, as before."""
@@ -226,6 +262,14 @@ class Plan:
             if len(chunk) < batch_size:
                 return
             last = chunk[-1].pk
+
+
+def _export_lines(model):
+    """The model's record type's `export_lines` declaration, if any."""
+    from .registry import registry
+
+    rt = registry.for_model(model)
+    return getattr(rt, "export_lines", None)
 
 
 def _kind(field) -> str:

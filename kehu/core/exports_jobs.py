@@ -82,12 +82,21 @@ def export_columns(rt: RecordType) -> list[Column]:
     """Every exportable field of the record type and its custom fields (not only the shown columns)."""
     from .customfields import fields_for
 
-    names = rt.export_fields or [f.name for f in rt.model._meta.fields if f.name not in (
-        "custom_fields", "deleted_at", "deleted_by", "version", "password", "search_text")]
-    cols = [Column(n, rt.field_label(n)) for n in names]
+    names = list(rt.export_fields or [f.name for f in rt.model._meta.fields if f.name not in (
+        "custom_fields", "deleted_at", "deleted_by", "version", "password", "search_text")])
+    if rt.is_kehu_model and "tags" not in names:
+        names.append("tags")  # every Kehu record has tags, and its import reads them back
+    cols = [Column(n, rt.export_labels.get(n) or rt.field_label(n)) for n in names]
     if rt.is_kehu_model:
         cols += [Column(cf.key, cf.display_label) for cf in fields_for(rt.record_type_name)]
+    if rt.export_lines is not None:
+        cols += rt.export_lines.columns()
     return cols
+
+
+def row_count(rt: RecordType, queryset) -> int:
+    """The rows an export of `queryset` writes: a row per record, or per child (`rt.export_lines`)."""
+    return rt.export_lines.row_count(queryset) if rt.export_lines is not None else queryset.count()
 
 
 def base_filename(rt: RecordType) -> str:
@@ -215,7 +224,7 @@ def execute(job: ExportJob) -> dict:
                 raise PermissionDenied(_("You no longer have the right to export %(type)s.") % {
                     "type": rt.label_plural})
             qs = filtered_queryset(rt, user, QueryDict(job.query))
-            total = qs.count()  # once, in the background: the progress bar's denominator
+            total = row_count(rt, qs)  # once, in the background: the progress bar's denominator
             ExportJob.objects.filter(pk=job.pk).update(total_estimate=total)
             job.total_estimate = total
             columns = export_columns(rt)
@@ -264,7 +273,7 @@ def _write_account(job: ExportJob, part, progress) -> int:
     if not user.is_active or not user.has_right("account", "export"):
         raise PermissionDenied(_("You no longer have the right to export the whole account."))
     types = [(rt, rt.visible(user)) for rt in account_types(user)]
-    total = sum(qs.count() for _rt, qs in types)
+    total = sum(row_count(rt, qs) for rt, qs in types)
     ExportJob.objects.filter(pk=job.pk).update(total_estimate=total)
     job.total_estimate = total
     done, manifest = 0, []

@@ -79,6 +79,36 @@ class Column:
 
 
 @dataclass(frozen=True)
+class ExportLines:
+    """An export of one row per child record (an order's lines), in the layout its import reads: the
+    record's own columns on the first row of its children, then each child's columns
+    (`fields`: (child field or `__` path, header)). A record without children is one row. The
+    children are read per batch of records in one query, in the child model's order (docs/decisions.md)."""
+
+    relation: str  # the children's reverse accessor on the record ("lines")
+    fields: tuple[tuple[str, Any], ...]
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.relation}__"
+
+    def columns(self) -> list[Column]:
+        return [Column(f"{self.prefix}{name}", label) for name, label in self.fields]
+
+    def relation_of(self, model):
+        """(child model, the child's foreign key to the record)."""
+        rel = model._meta.get_field(self.relation)
+        return rel.related_model, rel.field
+
+    def row_count(self, queryset) -> int:
+        """The rows an export of `queryset` writes: one per child, one per record without any."""
+        child, fk = self.relation_of(queryset.model)
+        children = child._default_manager.filter(**{f"{fk.name}__in": queryset.order_by().values("pk")})
+        with_children = children.order_by().values(fk.attname).distinct().count()
+        return queryset.count() - with_children + children.count()
+
+
+@dataclass(frozen=True)
 class BulkAction:
     """A bulk action of a record type's list. `handler` names a method of the record type's bulk
     view (kehu.core.views.BulkActionView) called with (objs, POST data), or is a function called
@@ -128,6 +158,8 @@ class RecordType:
     deletable = True
     api_exclude: list[str] = []
     export_fields: list[str] | None = None
+    export_labels: dict = {}  # an export column's header other than the field's name ({"number": "order number"})
+    export_lines: ExportLines | None = None  # exported as one row per child (an order's lines)
     nav_icon: str = "ti-database"
     search_placeholder: str = ""
     # --- declarations read by core's registries (kehu/core/registries.py) ---

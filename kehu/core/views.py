@@ -182,16 +182,6 @@ class RecordListView(RecordViewMixin, View):
         return [a for a in self.rt.get_bulk_actions()
                 if ctx["can"].get(a.right) and a.allowed(self.request.user) and a.offered_on(ctx.get("tab"))]
 
-    def export_columns(self, available):
-        from .registry import Column
-
-        names = self.rt.export_fields or [f.name for f in self.rt.model._meta.fields if f.name not in (
-            "custom_fields", "deleted_at", "deleted_by", "version", "password")]
-        cols = [Column(n, self.rt.field_label(n)) for n in names]
-        if self.rt.is_kehu_model:
-            cols += [Column(cf.key, cf.display_label) for cf in fields_for(self.rt.record_type_name)]
-        return cols
-
     def extra_context(self):
         return {}
 

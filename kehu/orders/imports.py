@@ -75,7 +75,8 @@ class OrderImporter(Importer):
         "line_quantity": ["数量", "订购数量", "销售数量", "qty", "quantity", "product_uom_qty"],
         "line_unit_price": ["单价", "销售单价", "不含税单价", "售价", "价格", "unit price", "price", "price_unit"],
         "line_discount_pct": ["折扣", "折扣率", "折扣%", "discount", "discount %"],
-        "line_tax_rate": ["税率", "增值税税率", "tax rate", "tax", "vat"],
+        # not "tax" alone: a column of that name is a tax amount as often as a rate (the order export's own)
+        "line_tax_rate": ["税率", "税率（%）", "增值税税率", "tax rate", "tax rate (%)", "vat"],
     }
 
     @property

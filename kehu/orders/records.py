@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.actions import Action
-from kehu.core.registry import RecordType, registry
+from kehu.core.registry import ExportLines, RecordType, registry
 from kehu.core.relations import Protect
 
 from . import services
@@ -65,6 +65,19 @@ class OrderType(RecordType):
                      "delivered_at", "cancelled_at",
                      *DOCUMENT_DETAIL]
     detail_template = "orders/document_detail.html"
+    # the export is the import's layout (kehu/orders/imports.py): a row per line, the order's columns
+    # on its first line, its number in the reference column (a re-import keeps it as the external number)
+    export_fields = ["number", "title", "customer", "contact", "status", "order_date", "promised_date",
+                     "delivery_address", "payment_method", "notes", "owner", "net_total", "tax_total", "total",
+                     "cost_total", "external_number", "opportunity", "quotation", "contract", "amount_received",
+                     "amount_invoiced", "payment_state", "payment_due_on", "shipped_at", "delivered_at",
+                     "cancelled_at", "created_at", "updated_at", "tags"]
+    export_labels = {"number": _("order number")}
+    export_lines = ExportLines("lines", (
+        ("product__code", _("product code")), ("description", _("description")), ("quantity", _("quantity")),
+        ("unit_price", _("unit price")), ("discount_pct", _("discount (%)")), ("tax_rate", _("tax rate (%)")),
+        ("gross", _("amount")),
+    ))
     nav_icon = "ti-shopping-cart"
     nav_section, nav_order = "orders", 10  # the section's main list
     search_placeholder = _("Number, title, customer")

@@ -281,3 +281,47 @@ def test_the_import_pages_offer_orders(client, org, shop):
     job = jobs.create(org.manager, "order", "订单.csv", data=csv_bytes(_rows(shop)))
     page = client.get(reverse("core:import_detail", args=[job.pk])).content.decode()
     assert 'data-testid="order-import-options"' in page and 'data-testid="order-grouping"' in page
+
+
+def test_the_order_export_is_a_row_per_line_as_the_import_reads_it(org, shop, client, django_capture_on_commit_callbacks):
+    """The list's export of orders (streamed, and as a background job) writes a row per line: the
+    order's columns on its first line, its number under the import's reference column (订单号), the
+    line's product code, description, quantity, price, discount and tax rate; an order without
+    lines is one row. (The round trip itself: kehu/core/tests/test_import_round_trip.py.)"""
+    import csv
+    import io
+
+    from django.http import QueryDict
+    from django.utils import translation
+
+    from kehu.core import exports_jobs
+    from kehu.core.exports_models import ExportJob
+
+    two = make_order(org.manager, [product_line(shop.pump, "2", discount_pct=Decimal("5")),
+                                   service_line("安装调试服务", "1", "3000.00", "6")], customer=shop.east, title="两行")
+    empty = make_order(org.manager, [], customer=shop.north, title="没有明细")
+    client.force_login(org.manager)
+    with translation.override("zh-hans"):
+        response = client.get(reverse("orders:order_list"), {"format": "csv"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    header, body = rows[0], rows[1:]
+    col = {name: header.index(name) for name in ("订单号", "标题", "客户", "商品编码", "描述", "数量", "单价", "折扣（%）",
+                                                "税率（%）", "价税合计")}
+    assert len(body) == 3
+    first, second, alone = body
+    assert (first[col["订单号"]], first[col["标题"]], first[col["客户"]]) == (two.number, "两行", "华东精密机械有限公司")
+    assert first[col["价税合计"]] == f"{two.total:f}"
+    assert (first[col["商品编码"]], first[col["描述"]], Decimal(first[col["数量"]]), first[col["折扣（%）"]]) == (
+        "PUMP-100", "", 2, "5.00")
+    # a further line: the order's cells empty (its import continues the order above), the line's own
+    assert second[col["订单号"]] == second[col["标题"]] == second[col["价税合计"]] == ""
+    assert (second[col["描述"]], second[col["单价"]], second[col["税率（%）"]]) == ("安装调试服务", "3000.00", "6.00")
+    assert (alone[col["订单号"]], alone[col["商品编码"]], alone[col["数量"]]) == (empty.number, "", "")
+
+    # the background job writes the same rows, its progress counted in rows
+    with translation.override("zh-hans"), django_capture_on_commit_callbacks(execute=True):
+        job = exports_jobs.start(org.manager, exports_jobs.registry.get("order"), "csv", QueryDict())
+    job.refresh_from_db()
+    assert (job.status, job.rows_done, job.total_estimate) == (ExportJob.Status.DONE, 3, 3), job.error
+    assert list(csv.reader(io.StringIO(exports_jobs.path_of(job).read_text("utf-8-sig")))) == rows
