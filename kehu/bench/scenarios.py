@@ -95,7 +95,7 @@ def _field_value(rt, name, field, user, tag):
     if isinstance(field, forms.ChoiceField):
         values = [str(v) for v, _label in field.choices if v not in ("", None)]
         model_field = next((f for f in rt.model._meta.fields if f.name == name), None)
-        if model_field is not None and values and not model_field.is_relation:
+        if model_field is not None and values:  # a dictionary filter is a choice of its items' ids
             return values[:1] + [v for v in _rare_among_newest(rt, user, name, values) if v != values[0]]
         return values[:1]
     if isinstance(field, forms.IntegerField | forms.DecimalField | forms.FloatField):
