@@ -338,12 +338,19 @@ def test_the_customer_list_adds_the_selected_customers_to_a_campaign(org):
                             "next": "/customers/?tab=mine"})
     assert done.status_code == 302 and done["Location"] == "/customers/?tab=mine"
     assert set(CampaignMember.objects.filter(campaign=fair).values_list("customer_id", flat=True)) == {a.pk, b.pk}
-    shown = page.get(done["Location"]).content.decode()
-    assert "1 customer added to the campaign “华南工业展”. 1 was a member already." in shown
+    shown = page.get(done["Location"]).content.decode()  # in the user's language: zh-Hans by default
+    assert "1 位客户已加入营销活动“华南工业展”。 其中 1 位已是成员。" in shown
     # a cancelled campaign takes no one, and the message says so
     refused = page.post(bulk, {"action": "campaign", "pk": [a.pk], "campaign": closed.pk, "next": "/customers/"})
     assert refused.status_code == 302 and not CampaignMember.objects.filter(campaign=closed).exists()
-    assert "Choose a planned or running campaign." in page.get("/customers/").content.decode()
+    assert "请选择计划中或进行中的营销活动。" in page.get("/customers/").content.decode()
+    # with no open campaign, the page says so and offers a new one to whoever may create it
+    CampaignMember.objects.all().delete()
+    Campaign.objects.filter(pk=fair.pk).update(status=Campaign.Status.COMPLETED)
+    none = Client()
+    none.force_login(org.supervisor)
+    html = none.post(bulk, {"action": "campaign", "pk": [a.pk]}).content.decode()
+    assert "没有计划中或进行中的营销活动。" in html and reverse("campaigns:campaign_add") in html
     # never redirected to another site
     away = page.post(bulk, {"action": "campaign", "pk": [a.pk], "campaign": fair.pk, "next": "/\\evil.example/"})
     assert away["Location"] == reverse("customers:customer_list")
