@@ -118,35 +118,48 @@ class CustomerImporter(Importer):
                 self.apply_updates(updates, ctx))
 
 
-def resolve_contacts(rows, ctx) -> None:
-    """The contact rows name (`contact`), by its name or mobile (as typed or normalised) among the
-    contacts of the row's customer, which `resolve_customers` found: one query per batch (orders,
-    campaign members). Several of the customer's contacts of that name is an error asking for the mobile."""
-    wanted = [(row, row.refs["contact"]) for row in rows if "contact" in row.refs and row.data.get("customer")]
+def resolve_among_customers(rows, ctx, field: str, queryset, match, ambiguous, missing) -> None:
+    """Each row's `field` cell as one record of the row's customer (which `resolve_customers` found),
+    among `queryset` (the records the user sees): one query per batch. `match(texts)` gives the
+    condition finding the candidates and a function naming the cell texts a candidate answers to;
+    `ambiguous(text)` / `missing(text)` the error when several or none of the customer's answer."""
+    wanted = [(row, row.refs[field]) for row in rows if field in row.refs and row.data.get("customer")]
     found: dict = {}
     if wanted:
         texts = {text for _row, text in wanted}
-        mobiles = {_as_mobile(text): text for text in texts} if texts else {}
-        mobiles.pop("", None)
+        condition, answers_to = match(texts)
         customers = {int(row.data["customer"]) for row, _text in wanted}
-        for c in Contact.objects.visible_to(ctx.user).filter(customer_id__in=customers).filter(
-                Q(name__in=texts) | Q(mobile__in=texts | set(mobiles))):
-            for k in {c.name, c.mobile, mobiles.get(c.mobile)} & texts:
-                found.setdefault((c.customer_id, k), []).append(c)
-    ctx.refs["contact"] = {c.pk: c for cs in found.values() for c in cs}
-    column = ctx.column_of.get("contact", "contact")
+        for obj in queryset.filter(customer_id__in=customers).filter(condition):
+            for k in answers_to(obj):
+                found.setdefault((obj.customer_id, k), []).append(obj)
+    ctx.refs[field] = {obj.pk: obj for objs in found.values() for obj in objs}
+    column = ctx.column_of.get(field, field)
     for row in rows:
-        text = row.refs.get("contact")
+        text = row.refs.get(field)
         if text is None or not row.data.get("customer"):
             continue  # the customer's own error says why
         matches = found.get((int(row.data["customer"]), text), [])
         if len(matches) == 1:
-            row.data["contact"] = str(matches[0].pk)
-        elif matches:
-            row.error(column, _("Several contacts of this customer are named “%(name)s”: give the mobile.")
-                      % {"name": text})
+            row.data[field] = str(matches[0].pk)
         else:
-            row.error(column, _("The customer has no contact “%(name)s”.") % {"name": text})
+            row.error(column, ambiguous(text) if matches else missing(text))
+
+
+def resolve_contacts(rows, ctx) -> None:
+    """The contact rows name (`contact`), by its name or mobile (as typed or normalised) among the
+    contacts of the row's customer: orders, follow-ups, campaign members. Several of the customer's
+    contacts of that name is an error asking for the mobile."""
+
+    def match(texts):
+        mobiles = {_as_mobile(text): text for text in texts}
+        mobiles.pop("", None)
+        return (Q(name__in=texts) | Q(mobile__in=texts | set(mobiles)),
+                lambda c: {c.name, c.mobile, mobiles.get(c.mobile)} & texts)
+
+    resolve_among_customers(
+        rows, ctx, "contact", Contact.objects.visible_to(ctx.user), match,
+        lambda text: _("Several contacts of this customer are named “%(name)s”: give the mobile.") % {"name": text},
+        lambda text: _("The customer has no contact “%(name)s”.") % {"name": text})
 
 
 def _as_mobile(text: str) -> str:

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from kehu.core.imports.base import Importer, register
-from kehu.customers.imports import resolve_customers
+from kehu.customers.imports import resolve_among_customers, resolve_customers
 
 from .forms import OpportunityForm
 from .models import Opportunity, Stage
@@ -19,31 +19,13 @@ from .models import Opportunity, Stage
 
 def resolve_opportunities(rows, ctx) -> None:
     """The opportunity rows name (`opportunity`), by its number or title among the opportunities of
-    the row's customer the user sees (`resolve_customers` found the customer): one query per batch.
-    A title two of them share asks for the number."""
-    wanted = [(row, row.refs["opportunity"]) for row in rows if "opportunity" in row.refs and row.data.get("customer")]
-    found: dict = {}
-    if wanted:
-        texts = {text for _row, text in wanted}
-        customers = {int(row.data["customer"]) for row, _text in wanted}
-        for o in Opportunity.objects.visible_to(ctx.user).filter(customer_id__in=customers).filter(
-                Q(number__in=texts) | Q(title__in=texts)):
-            for k in {o.number, o.title} & texts:
-                found.setdefault((o.customer_id, k), []).append(o)
-    ctx.refs["opportunity"] = {o.pk: o for os in found.values() for o in os}
-    column = ctx.column_of.get("opportunity", "opportunity")
-    for row in rows:
-        text = row.refs.get("opportunity")
-        if text is None or not row.data.get("customer"):
-            continue  # the customer's own error says why
-        matches = found.get((int(row.data["customer"]), text), [])
-        if len(matches) == 1:
-            row.data["opportunity"] = str(matches[0].pk)
-        elif matches:
-            row.error(column, _("Several opportunities of this customer are titled “%(name)s”: give the "
-                                "opportunity number.") % {"name": text})
-        else:
-            row.error(column, _("The customer has no opportunity “%(name)s”.") % {"name": text})
+    the row's customer the user sees: one query per batch. A title two of them share asks for the number."""
+    resolve_among_customers(
+        rows, ctx, "opportunity", Opportunity.objects.visible_to(ctx.user),
+        lambda texts: (Q(number__in=texts) | Q(title__in=texts), lambda o: {o.number, o.title} & texts),
+        lambda text: _("Several opportunities of this customer are titled “%(name)s”: give the opportunity "
+                       "number.") % {"name": text},
+        lambda text: _("The customer has no opportunity “%(name)s”.") % {"name": text})
 
 
 class OpportunityImporter(Importer):
