@@ -10,7 +10,8 @@ Nobody writes a scenario for a new filter or sort: every record type's list is m
   in the API and in the HTML list;
 - with each declared filter alone (values taken from the data the role sees; a pair of
   `*_after`/`*_before` filters is one range of one month), and each filter combined with the
-  one-month creation range (API);
+  one-month creation range (API); a dictionary, relation or choice filter also with the value its
+  newest rows hold least ("rare among the newest": the page its index must serve);
 - with each declared sort, ascending and descending, at the first page and at a cursor 100,000
   rows deep (or half of what the role sees, when that is less);
 - with every search term class: old and new number prefixes, one and two characters, no match, a
