@@ -32,4 +32,7 @@ class CoreConfig(AppConfig):
         registries.apply_record_actions()  # actions one app adds to another's record type
         register_record_types()
         connect_actor_receiver()  # who the change log names (kehu/core/audit.py: ActorMiddleware)
+        from .forms import use_one_query_choices
+
+        use_one_query_choices()  # a model choice field's options in one SELECT, not a server-side cursor
         post_migrate.connect(seed_dictionary, sender=self, dispatch_uid="kehu_seed_dictionary")

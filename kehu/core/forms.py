@@ -30,6 +30,37 @@ def check_date_range(value):
             "min": DATE_YEARS[0], "max": DATE_YEARS[1]}, code="date_range")
 
 
+class OneQueryChoiceIterator(forms.models.ModelChoiceIterator):
+    """A model choice field's options read with one plain SELECT. Django's iterator reads them
+    through `QuerySet.iterator()`, which on PostgreSQL opens a server-side cursor (DECLARE … WITH
+    HOLD, FETCH, CLOSE), and `list()` of it counts the rows first: ~3 ms of every opportunity list
+    page for a dozen stages (docs/benchmarks.md, stop 47). A field whose table is large uses
+    `AutocompleteSelect`, which never lists its choices. Set on Django's and django-filter's model
+    choice fields in `CoreConfig.ready` (their documented `iterator` attribute)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        null_label = getattr(self.field, "null_label", None)  # django-filter's "none" choice
+        if null_label is not None:
+            yield (self.field.null_value, null_label)
+        for obj in self.queryset.all():
+            yield self.choice(obj)
+
+    def __len__(self):
+        return len(self.queryset.all()) + (self.field.empty_label is not None) + \
+            (getattr(self.field, "null_label", None) is not None)
+
+
+def use_one_query_choices():
+    """Every model choice field of forms and filter sets lists its options with one SELECT."""
+    import django_filters.fields
+
+    forms.ModelChoiceField.iterator = OneQueryChoiceIterator
+    django_filters.fields.ModelChoiceField.iterator = OneQueryChoiceIterator
+    django_filters.fields.ModelMultipleChoiceField.iterator = OneQueryChoiceIterator
+
+
 class BootstrapMixin:
     """Tabler/Bootstrap classes on every widget."""
 

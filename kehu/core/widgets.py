@@ -45,7 +45,7 @@ class QuickSelect(forms.Select):
     is the same as forms.Select's (kehu/core/tests/test_widgets.py)."""
 
     def render(self, name, value, attrs=None, renderer=None):
-        choices = list(self.choices)
+        choices = list(iter(self.choices))  # not list(choices): it asks a model iterator's length, a query
         if any(isinstance(label, (list, tuple)) for _value, label in choices):
             return super().render(name, value, attrs, renderer)
         final = self.build_attrs(self.attrs, attrs)
