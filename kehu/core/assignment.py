@@ -138,7 +138,9 @@ def save_record(rt, form, by, check_scope: bool = True):
     transaction it holds, and raises `outside_scope` when it is not found (the API's
     `saved_and_shown`: one query instead of two)."""
     is_assignment, old_owner_id = owner_change(form, by)
-    with acting_as(by), transaction.atomic():
+    # no savepoint of its own: every caller holds the transaction (and catches a refusal outside
+    # it), so a failure here rolls back to the caller's boundary: two statements fewer per save
+    with acting_as(by), transaction.atomic(savepoint=False):
         if is_assignment:
             check_assign(by, rt, form.instance.owner)
             rt.before_assign(form.instance, old_owner_id, by)

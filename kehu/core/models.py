@@ -191,15 +191,18 @@ class KehuModel(models.Model):
             self.fill_number()
             return super().save(*args, **kwargs)
         # The version is checked and raised in the row's one UPDATE (`_do_update`): `WHERE id = …
-        # AND version = <read>`, no row updated = someone else saved first. The savepoint takes
-        # back what the save wrote before it (the change-log entry) when that happens.
+        # AND version = <read>`, no row updated = someone else saved first. What the save wrote
+        # before it (the change-log entry) is then taken back with the caller's transaction, or
+        # to the caller's own savepoint: no savepoint here (two statements of every update), so a
+        # caller that goes on inside the same transaction after a StaleVersionError must hold
+        # one (Django then refuses any further query: nothing half-written is committed).
         expected = self.version
         using = kwargs.get("using") or "default"
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = set(kwargs["update_fields"]) | {"version", "updated_at"}
         self.version, self._saving_over = expected + 1, expected
         try:
-            with transaction.atomic(using=using):
+            with transaction.atomic(using=using, savepoint=False):
                 super().save(*args, **kwargs)
         except BaseException:
             self.version = expected

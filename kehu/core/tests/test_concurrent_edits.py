@@ -5,7 +5,7 @@ must."""
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import Client
 
 from kehu.core.testing.factories import token_for
@@ -74,12 +74,15 @@ def test_a_save_checks_its_version_in_the_rows_one_update_and_a_stale_one_leaves
         customer.save()
     updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
     assert len(updates) == 1 and '"version" = ' in updates[0].split("WHERE")[1], updates
+    # inside the caller's transaction (the test's), no savepoint of its own: two statements fewer
+    assert not [q for q in queries.captured_queries if "SAVEPOINT" in q["sql"]]
     assert customer.version == other.version + 1
     assert Customer.objects.get(pk=customer.pk).version == customer.version
 
     entries = LogEntry.objects.filter(object_id=customer.pk).count()
     other.notes = "三"
-    with pytest.raises(StaleVersionError) as refused:
+    # a caller that goes on in the same transaction after the refusal holds a savepoint of its own
+    with pytest.raises(StaleVersionError) as refused, transaction.atomic():
         other.save()
     assert refused.value.current_version == customer.version
     assert other.version == customer.version - 1  # the instance keeps the version it read
