@@ -1,8 +1,21 @@
-from django.urls import reverse
+import functools
+
+from django.urls import get_script_prefix, reverse
 
 from kehu.core import registries
 from kehu.core.models import Notification
 from kehu.core.registry import registry
+
+
+@functools.lru_cache(maxsize=512)
+def _url(prefix: str, name: str) -> str:
+    return reverse(name)
+
+
+def url(name: str) -> str:
+    """A menu entry's URL, reversed once per process (and script prefix): the menu reversed ~30
+    URLs on every page (~1 ms)."""
+    return _url(get_script_prefix(), name)
 
 
 def navigation(user) -> tuple[list[dict], list[dict]]:
@@ -13,12 +26,12 @@ def navigation(user) -> tuple[list[dict], list[dict]]:
     for rt in registry.all():
         if rt.nav_section and user.has_right(rt.module, "view"):
             entries.setdefault(rt.nav_section, []).append(
-                (rt.nav_order, {"label": rt.label_plural, "url": reverse(rt.url_name("list")), "icon": rt.nav_icon,
+                (rt.nav_order, {"label": rt.label_plural, "url": url(rt.url_name("list")), "icon": rt.nav_icon,
                                 "key": rt.key}))
     for e in registries.nav_entries.values():
         if registries._holds(user, e.right):
             entries.setdefault(e.section, []).append(
-                (e.order, {"label": e.label, "url": reverse(e.url_name), "icon": e.icon, "key": e.key}))
+                (e.order, {"label": e.label, "url": url(e.url_name), "icon": e.icon, "key": e.key}))
 
     def items(section):
         return [item for _order, item in sorted(entries.get(section, []), key=lambda pair: pair[0])]
