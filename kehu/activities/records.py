@@ -19,6 +19,7 @@ class FollowUpType(RecordType):
     sort_fields = ["id", "occurred_at", "created_at"]
     default_sort = "-occurred_at"
     list_select_related = ["customer", "owner"]
+    list_names = {"customer": ("name",)}  # a row names its customer: not the whole row joined
     detail_fields = ["customer", "contact", "opportunity", "occurred_at", "method", "participants", "topic", "content",
                      "customer_feedback", "result", "next_action", "next_action_at", "next_action_by", "owner",
                      "created_at", "created_by", "updated_at", "updated_by"]
@@ -42,6 +43,7 @@ class TaskType(RecordType):
     sort_fields = ["id", "due_at", "created_at"]
     default_sort = "-id"
     list_select_related = ["customer", "owner"]
+    list_names = {"customer": ("name",)}  # a row names its customer: not the whole row joined
     detail_fields = ["title", "customer", "owner", "due_at", "priority", "status", "description",
                      "completion_note", "completed_at", "created_at", "created_by", "updated_at", "updated_by"]
     nav_icon = "ti-checkbox"

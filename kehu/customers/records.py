@@ -88,6 +88,7 @@ class ContactType(RecordType):
     sort_fields = ["id", "name", "created_at"]
     default_sort = "-id"
     list_select_related = ["customer"]
+    list_names = {"customer": ("name",)}  # a row names its customer: not the whole row joined
     export_fields = ["customer", "name", "gender", "title", "mobile", "phone", "email", "wechat", "birthday",
                      "is_primary", "notes", "owner", "created_at", "updated_at", "tags"]
     api_exclude = ["search_text"]

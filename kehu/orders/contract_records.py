@@ -51,6 +51,7 @@ class ContractType(RecordType):
     sort_fields = ["id", "signed_on", "ends_on", "amount", "created_at", "updated_at"]
     default_sort = "-id"
     list_select_related = ["customer", "owner"]
+    list_names = {"customer": ("name",)}  # a row names its customer: not the whole row joined
     detail_fields = ["number", "title", "status", "customer", "contact", "opportunity", "signed_on", "starts_on",
                      "ends_on", "amount", "amount_ordered", "amount_received", "amount_invoiced", "previous",
                      "terms", "notes", "owner", "activated_at", "closed_at", "created_at", "created_by",

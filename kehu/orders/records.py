@@ -23,6 +23,7 @@ class QuotationType(RecordType):
     sort_fields = ["id", "created_at", "updated_at", "total"]
     default_sort = "-id"
     list_select_related = ["customer", "owner"]
+    list_names = {"customer": ("name",)}  # a row names its customer: not the whole row joined
     detail_fields = ["number", "title", "status", "revision", "quoted_on", "valid_until", "terms", "notes",
                      "sent_at", "decided_at", *DOCUMENT_DETAIL]
     detail_template = "orders/document_detail.html"
@@ -60,6 +61,7 @@ class OrderType(RecordType):
     sort_fields = ["id", "order_date", "created_at", "updated_at", "total"]
     default_sort = "-id"
     list_select_related = ["customer", "owner"]
+    list_names = {"customer": ("name",)}  # a row names its customer: not the whole row joined
     detail_fields = ["number", "title", "status", "order_date", "promised_date", "delivery_address",
                      "payment_method", "external_number", "quotation", "contract", "notes", "shipped_at",
                      "delivered_at", "cancelled_at",

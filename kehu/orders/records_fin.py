@@ -66,6 +66,8 @@ class PaymentType(RecordType):
     sort_fields = ["id", "received_on", "created_at", "amount"]
     default_sort = "-id"
     list_select_related = ["customer", "order", "contract", "created_by"]
+    list_names = {"customer": ("name",), "order": ("number", "title"), "contract": ("number", "title"),
+                  "created_by": ("username", "full_name")}  # names, not whole rows joined
     detail_fields = ["number", "kind", "received_on", "amount", "method", "reference", "notes", "customer", "order",
                      "contract", "after_sales", "created_at", "created_by"]
     export_fields = ["number", "received_on", "customer", "order", "contract", "kind", "amount", "method",
@@ -179,6 +181,7 @@ class InvoiceType(RecordType):
     sort_fields = ["id", "invoiced_on", "created_at", "updated_at", "amount"]
     default_sort = "-id"
     list_select_related = ["customer", "order", "contract"]
+    list_names = {"customer": ("name",), "order": ("number", "title"), "contract": ("number", "title")}
     detail_fields = ["number", "status", "type", "invoice_number", "invoiced_on", "amount", "tax", "title", "tax_id",
                      "notes", "customer", "order", "contract", "issued_at", "cancelled_at", "created_at",
                      "created_by", "updated_at", "updated_by"]

@@ -79,6 +79,7 @@ class SurveyType(RecordType):
     sort_fields = ["id", "created_at", "answered_at", "rating"]
     default_sort = "-id"
     list_select_related = ["customer", "contact", "owner"]
+    list_names = {"customer": ("name",), "contact": ("name",)}  # names, not whole rows joined
     detail_fields = ["summary", "customer", "contact", "email", "language", "status", "rating", "comment",
                      "created_at", "sent_at", "expires_at", "answered_at", "followed_up_task", "owner",
                      "created_by"]
