@@ -95,6 +95,41 @@ def test_record_types_are_in_the_nav_with_their_view_right(org):
         assert url in html, url
 
 
+@pytest.mark.django_db
+def test_the_menu_is_written_once_per_language_and_entries(org):
+    """ui/base.html's menu comes from the nav_menu tag: kept per language and set of entries, the
+    same for every user with the same rights, translated for each language."""
+    from django.utils import translation
+
+    from kehu.ui.context_processors import navigation
+    from kehu.ui.templatetags.kehu import _nav_html, nav_menu
+
+    nav, admin_nav = navigation(org.admin)
+    split = next(s for s in nav if len(s["items"]) > 1)
+    _nav_html.clear()
+    with translation.override("zh-hans"):
+        zh = str(nav_menu({"nav": nav, "admin_nav": admin_nav}))
+        assert str(nav_menu({"nav": nav, "admin_nav": admin_nav})) == zh  # from memory the second time
+    with translation.override("en"):
+        en = str(nav_menu({"nav": nav, "admin_nav": admin_nav}))
+    assert len(_nav_html) == 2
+    assert "系统管理" in zh and "Administration" in en and "Administration" not in zh
+    for section in nav:
+        first = section["items"][0]
+        assert f'href="{first["url"]}" data-testid="nav-{first["key"]}"' in en
+        for item in section["items"][1:]:
+            assert f'href="{item["url"]}" data-testid="nav-{item["key"]}"' in en
+    assert f'data-testid="navsec-{split["key"]}"' in en and 'class="nav-item dropdown nav-split"' in en
+    for item in admin_nav:
+        assert f'<a class="dropdown-item" href="{item["url"]}">' in en
+    # a user with fewer rights gets the menu of their own entries
+    service_nav, service_admin = navigation(org.service)
+    with translation.override("en"):
+        service = str(nav_menu({"nav": service_nav, "admin_nav": service_admin}))
+    assert 'data-testid="nav-customer"' in service and 'data-testid="nav-opportunity"' not in service
+    assert "/admin/roles/" not in service and len(_nav_html) == 3
+
+
 # --- bulk actions ------------------------------------------------------------------------------
 
 @pytest.mark.django_db
