@@ -47,6 +47,21 @@ def choice_labels(cls, name: str) -> tuple[str, dict] | None:
     return found
 
 
+_SHOWN: dict[tuple[type, str, str | None], dict] = {}
+
+
+def shown_labels(cls, name: str, labels: dict) -> dict:
+    """`labels` ({value: label} of `choice_labels`) as the text shown in the current language:
+    a lazy label translated once per language, not in every cell (~150 a list page)."""
+    from django.utils.translation import get_language
+
+    key = (cls, name, get_language())
+    shown = _SHOWN.get(key)
+    if shown is None:
+        shown = _SHOWN[key] = {value: force_str(label, strings_only=True) for value, label in labels.items()}
+    return shown
+
+
 @dataclass
 class Column:
     name: str
@@ -69,7 +84,8 @@ class Column:
             if labels is not None:  # what get_<part>_display() answers, without building the choices again
                 raw = getattr(value, labels[0])
                 try:
-                    value = force_str(labels[1].get(raw, raw), strings_only=True)
+                    shown = shown_labels(type(value), part, labels[1])
+                    value = shown[raw] if raw in shown else force_str(raw, strings_only=True)
                 except TypeError:  # an unhashable value (a list of a JSON field's choices)
                     value = getattr(value, f"get_{part}_display")()
                 continue
@@ -283,6 +299,34 @@ class RecordType:
         if self.detail_fields is not None:
             return self.detail_fields
         return [f.name for f in self.model._meta.fields if f.editable and f.name not in ("id", "custom_fields")]
+
+    def prepare_detail(self, obj):
+        """Attach the users a record's page names (its owner, who created, updated or assigned it)
+        in one query of the columns a name needs: each was read whole, password hash and settings
+        included, by a query of its own (four on an opportunity's page, ~3 ms). Its dictionary
+        values come from the dictionary's memory, as a list's rows' do."""
+        from django.contrib.auth import get_user_model
+        from django.core.exceptions import FieldDoesNotExist
+
+        from . import dictionary
+
+        dictionary.attach([obj], dictionary.dict_fields(self.model))  # from the dictionary's memory
+        user_model = get_user_model()
+        fields = []
+        for name in self.get_detail_fields():
+            try:
+                field = self.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if field.many_to_one and field.related_model is user_model and not field.is_cached(obj):
+                fields.append(field)
+        ids = {getattr(obj, field.attname) for field in fields} - {None}
+        if ids:
+            users = user_model._base_manager.only("id", "username", "full_name").in_bulk(ids)
+            for field in fields:
+                if getattr(obj, field.attname) is not None:
+                    field.set_cached_value(obj, users.get(getattr(obj, field.attname)))
+        return obj
 
     def base_queryset(self):
         qs = self.model._default_manager.all()

@@ -199,7 +199,7 @@ class RecordDetailView(RecordViewMixin, View):
     def get(self, request, *args, **kwargs):
         from .registries import detail_tabs_for
 
-        obj = self.get_object()
+        obj = self.rt.prepare_detail(self.get_object())
         ctx = self.base_context(object=obj, fields=field_rows(self.rt, obj), tab=request.GET.get("tab", "details"),
                                 transitions=transition_buttons(self.rt, obj, request.user),
                                 record_actions=action_buttons(self.rt, obj, request.user),

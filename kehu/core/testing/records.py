@@ -116,6 +116,15 @@ class RecordTypeTests:
         api = Client(**auth(getattr(org, self.allowed_user)))
         response = api.patch(self.api_url(obj.pk), json.dumps(self.update), content_type="application/json")
         assert response.status_code == 200, response.content
+        # the page names its users (owner, created and updated by…) from one narrow query: never a
+        # whole user row (password hash, settings) read per field, only the session's own user
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(self.url("detail", obj.pk)).status_code == 200
+        whole_users = [q["sql"] for q in queries.captured_queries
+                       if 'FROM "accounts_user"' in q["sql"] and '"accounts_user"."password"' in q["sql"]]
+        from django.contrib.auth import get_user_model
+
+        assert len(whole_users) <= (2 if self.model is get_user_model() else 1), whole_users  # a user's page reads its user
         history = client.get(self.url("history", obj.pk))
         assert history.status_code == 200
         entries = list(history.context["entries"])
