@@ -136,9 +136,14 @@ REVIEWED = {
     ("ui/templatetags/kehu.py", "return mark_safe('<span class=\"text-secondary\">—</span>')  # noqa: S308 - constant"),
     ("core/widgets.py", 'return mark_safe("".join(parts))'),
     # an <input> written as Django's input.html would: type, name, value and attributes escaped
-    ("core/widgets.py", """return mark_safe(f'<input type="{conditional_escape(widget["type"])}" name="{conditional_escape(widget["name"])}"'"""),
-    # a list's body rows (50-200 per page): every cell through conditional_escape, pks and URLs escaped
+    # (esc: conditional_escape's text, kehu/core/widgets.py)
+    ("core/widgets.py", """return mark_safe(f'<input type="{esc(widget["type"])}" name="{esc(widget["name"])}"'"""),
+    # a list's body rows (50-200 per page): every cell through esc, pks and URLs through html.escape
     ("ui/templatetags/kehu.py", 'return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped'),
+    # <option>s of (value, label) pairs (the owner menus: users' names), both through esc
+    ("ui/templatetags/kehu.py", 'return mark_safe("".join(  # noqa: S308 - escaped'),
+    # the menu: labels, keys, icons and URLs of the registered entries, each through esc (_render_nav)
+    ("ui/templatetags/kehu.py", "return mark_safe(html)  # noqa: S308 - escaped in _render_nav"),
     # the board's cards (one pass for ~350 cards): title, party and owner through conditional_escape,
     # the rest numbers and URLs we build
     ("sales/views.py", 'return mark_safe("".join(out))  # noqa: S308 - every value above is escaped'),
