@@ -173,6 +173,58 @@ def test_bench_orders_generator():
     assert Customer.objects.visible_to(supervisor).filter(pk=samples["supervisor_orders_customer_pk"]).exists()
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_bench_campaigns_generator():
+    """Campaigns and their members, in process at a tiny scale: numbered as the app numbers them,
+    states that agree with their dates, each customer once per campaign, members added after their
+    customer and answering as the status says (services.stamp_status), a contact of the member's
+    own customer, and each member valid by the model's own rules."""
+    import datetime as dt
+    import random
+
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from kehu.bench import generate
+    from kehu.campaigns.models import Campaign, CampaignMember
+
+    rng = random.Random(21)
+    users, admin, supervisor, *_rest = generate.create_people(rng)
+    end_min, now_min = generate._minutes_of_load()
+    campaigns = generate.create_campaigns(random.Random(22), 300, [admin.pk, supervisor.pk], end_min, now_min)
+    assert len(campaigns) == generate.CAMPAIGNS_MIN
+    first, last, counts = generate.load(300, rng, [u.pk for u in users], activities=False, campaigns=campaigns)
+    members = counts["campaigns_campaignmember"]
+    assert 60 < members < 300, members  # 0.5 a customer, less the campaigns over before a customer came
+    today = timezone.localdate()
+    for c in Campaign.objects.all():
+        assert len(c.number) == 14 and c.number.startswith("HD"), c.number
+        c.full_clean()
+        if c.end_date < today:
+            assert c.status in ("completed", "cancelled"), (c.number, c.status)
+        else:
+            assert c.status == ("active" if c.start_date <= today else "planned"), (c.number, c.status)
+    assert not CampaignMember.objects.values("campaign", "customer").annotate(n=Count("id")).filter(n__gt=1).exists()
+    seen = set()
+    for m in CampaignMember.objects.select_related("campaign", "customer", "contact"):
+        seen.add(m.status)
+        assert m.customer_id in range(first, last + 1)
+        assert m.customer.created_at <= m.created_at <= timezone.now() - dt.timedelta(minutes=1), m.pk
+        assert m.owner_id == (m.customer.owner_id or m.campaign.owner_id)
+        assert m.contact is None or m.contact.customer_id == m.customer_id
+        assert (m.responded_at is not None) == (m.status in ("responded", "converted", "declined")), m.status
+        assert (m.converted_at is not None) == (m.status == "converted"), m.status
+        if m.responded_at:
+            assert m.created_at <= m.responded_at <= (m.converted_at or m.responded_at)
+        if m.campaign.status in ("planned", "cancelled"):
+            assert m.status in ("invited", "declined", "unsubscribed"), (m.campaign.status, m.status)
+        m.match_existing = True  # the row exists: its twin check would find itself
+        m.full_clean()
+    assert {"invited", "responded", "converted"} <= seen, seen
+    states = set(CampaignMember.objects.values_list("campaign__status", flat=True))
+    assert {"active", "planned", "completed"} <= states, states  # members of a planned campaign too
+
+
 def test_the_mixed_load_replayed_in_process_draws_what_wrk_draws():
     from kehu.bench import mixprofile
 

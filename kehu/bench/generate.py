@@ -865,6 +865,133 @@ def create_knowledge(rng, n, authors):
     return by_product
 
 
+# --- campaigns and their members ----------------------------------------------------------------
+
+CAMPAIGNS_PER_CUSTOMERS = 5_000  # a campaign per 5,000 customers (200 at 1M), at least CAMPAIGNS_MIN
+CAMPAIGNS_MIN = 10
+MEMBER_COUNTS = [0] * 6 + [1] * 3 + [2]  # campaigns a customer joined: 0.5 on average (500,000 members at 1M)
+CAMPAIGN_NAMES = [("{city}工业博览会", "offline", "trade_show"), ("智能制造研讨会（{city}站）", "offline", "seminar"),
+                  ("微信公众号{season}推广", "online", "wechat"), ("老客户回访邮件（{season}）", "online", "email"),
+                  ("线上广告投放（{season}）", "online", "online_ads"), ("{city}客户答谢会", "offline", "seminar")]
+CAMPAIGN_EN_NAMES = [("{city} trade fair", "offline", "trade_show"), ("Webinar: {season} release", "online", "email")]
+SEASONS = ("春季", "夏季", "秋季", "冬季")
+
+
+def create_campaigns(rng, n, organisers, end_min, now_min):
+    """The company's campaigns (few rows: the ORM), as the app numbers and states them: HD + the day
+    it was entered + a sequence; spread over the data's three years and the next month, 1-60 days
+    long; completed when over (one in ten cancelled instead), active while running, planned before.
+    Returns [(id, start minute, end minute, status, owner id)] ordered by end."""
+    from django.db import transaction
+
+    from kehu.campaigns.models import Campaign
+    from kehu.core.models import DictItem
+
+    channels = dict(DictItem.objects.filter(kind="campaign_channel", active=True).values_list("code", "pk"))
+    count = max(CAMPAIGNS_MIN, n // CAMPAIGNS_PER_CUSTOMERS)
+    today = now_min // 1440
+    rows, seq = [], {}
+    for i in range(count):
+        # one running now and one ahead, whatever the draw: the company's current campaigns
+        start_day = today - 5 if i == 0 else today + 25 if i == 1 else today - rng.randrange(-30, DAYS_BACK)
+        length = rng.randrange(1, 61)
+        end_day = start_day + length
+        entered = min(start_day - rng.randrange(3, 30), today - 1)
+        if end_day < today:
+            status = "cancelled" if rng.random() < 0.1 else "completed"
+        else:
+            status = "active" if start_day <= today else "planned"
+        english = rng.random() < 0.15
+        name, kind, channel = rng.choice(CAMPAIGN_EN_NAMES if english else CAMPAIGN_NAMES)
+        city = rng.choice(EN_CITIES)[1] if english else rng.choice(CITIES)[1]
+        name = name.format(city=city, season=rng.choice(SEASONS))
+        seq[entered] = k = seq.get(entered, 0) + 1
+        budget = Decimal(rng.randrange(2, 200) * 1000)
+        spent = budget if status == "completed" else ZERO if status == "planned" else \
+            (budget * Decimal(rng.randrange(5, 100)) / 100).quantize(Decimal("0.01"))
+        owner = rng.choice(organisers)
+        created = dt.datetime.combine(EPOCH + dt.timedelta(days=entered), dt.time(2, 0), tzinfo=dt.UTC)
+        rows.append(Campaign(
+            number=f"HD{(EPOCH + dt.timedelta(days=entered)):%Y%m%d}{k:04d}", name=name, type=kind,
+            channel_id=channels.get(channel), status=status, start_date=EPOCH + dt.timedelta(days=start_day),
+            end_date=EPOCH + dt.timedelta(days=end_day), budget=budget, actual_cost=spent,
+            expected_revenue=budget * rng.randrange(2, 8), description=f"{name}：邀请重点客户参加。",
+            owner_id=owner, created_by_id=owner, updated_by_id=owner, created_at=created, updated_at=created))
+    with transaction.atomic():
+        Campaign.objects.bulk_create(rows)
+    out = []
+    for c in rows:
+        start = (c.start_date - EPOCH).days * 1440 + 60
+        end = min((c.end_date - EPOCH).days * 1440 + 600, end_min)
+        out.append((c.pk, start, end, c.status, c.owner_id))
+    log(f"campaigns: {len(out)}")
+    return sorted(out, key=lambda c: c[2])
+
+
+class Campaigns:
+    """A customer's campaign memberships: 0-2 campaigns (0.5 a customer) that were still running or
+    ahead when it was created, each joined once (the unique constraint), with the contact the
+    invitation went to (mostly the first), added by the customer's owner (the campaign's organiser
+    for a pool customer) at a time between its creation and the campaign's end. What members did
+    follows the campaign's state: a planned campaign's members are invited, a running or finished
+    one's also responded (with the time), converted, declined or unsubscribed."""
+
+    def __init__(self, n, vendor, stamps, end_min, campaigns):
+        from django.db import connection
+
+        from kehu.campaigns.models import CampaignMember
+
+        self.rng = random.Random(n * 7919 + 17)  # its own stream: the other data stays as it was
+        self.stamps, self.end_min, self.campaigns = stamps, end_min, campaigns
+        self.ends = [c[2] for c in campaigns]
+        self.member = Table(CampaignMember)
+        self.tables = {self.member.name: self.member.cols}
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {self.member.name}")
+            self.next_id = cur.fetchone()[0] + 1
+
+    def customer(self, cid, owner, c_min, first_contact, out) -> None:
+        import bisect
+
+        rng = self.rng
+        random, randrange = rng.random, rng.randrange
+        picks = MEMBER_COUNTS[randrange(len(MEMBER_COUNTS))]
+        if not picks:
+            return
+        low = bisect.bisect_left(self.ends, c_min + 60)  # the campaigns not over when the customer came
+        if low >= len(self.campaigns):
+            return
+        at, table = self.stamps.at, self.member
+        for index in {randrange(low, len(self.campaigns)) for _ in range(picks)}:
+            pk, start, end, status, organiser = self.campaigns[index]
+            # invited from three weeks before the start to its end (a planned campaign's: until now)
+            low = min(max(c_min, start - 20 * 1440), self.end_min)
+            added = min(randrange(low, max(low, end) + 1), self.end_min)
+            r = random()
+            if status in ("planned", "cancelled") or added >= end:
+                state = "invited" if r < 0.9 else "declined" if r < 0.96 else "unsubscribed"
+            else:
+                state = ("invited" if r < 0.45 else "responded" if r < 0.7 else "converted" if r < 0.8
+                         else "declined" if r < 0.94 else "unsubscribed")
+            responded = converted = None
+            if state in ("responded", "converted", "declined"):
+                responded = min(added + randrange(60, max(120, end - added)), self.end_min)
+                if state == "converted":
+                    converted = min(responded + randrange(60, 14 * 1440), self.end_min)
+            who = owner if owner is not None else organiser
+            touched = converted or responded or added
+            r = random()
+            contact = first_contact if r < 0.75 else first_contact + 1 if r < 0.9 else None
+            out[table.name].append(table.row({
+                **table.base, "id": self.next_id, "created_at": at(added), "updated_at": at(touched),
+                "owner_id": who, "created_by_id": who, "updated_by_id": who, "campaign_id": pk,
+                "customer_id": cid, "contact_id": contact, "status": state,
+                "responded_at": at(responded) if responded else None,
+                "converted_at": at(converted) if converted else None,
+                "notes": "现场留资" if random() < 0.05 else ""}))
+            self.next_id += 1
+
+
 class Service:
     """A customer's service history: 0-5 tickets (1.5 on average) with their handling entries (3 a
     customer), SLA due times and breach flags, satisfaction, surveys and the articles that solved
@@ -1166,7 +1293,7 @@ class DataSet:
     the contact ids are known (2 consecutive a customer), last_activity_at is the latest follow-up,
     a customer with a won opportunity is a won customer with the deal's amount, products and date."""
 
-    def __init__(self, n, rng, owner_ids, vendor, activities, catalog=None, service=None):
+    def __init__(self, n, rng, owner_ids, vendor, activities, catalog=None, service=None, campaigns=None):
         from django.db import connection
         from django.utils import timezone
 
@@ -1198,7 +1325,8 @@ class DataSet:
         self.words = {True: Words(True), False: Words(False)}
         self.seq_by_day: dict = {}
         self.opp_seq_by_day: dict = {}
-        self.build_s = dict.fromkeys(("customers", "opportunities", "followups", "tasks", "orders and money", "service"),
+        self.build_s = dict.fromkeys(("customers", "opportunities", "followups", "tasks", "orders and money", "service",
+                                      "campaigns"),
                                      0.0)
 
         self.tables = {"customers_customer": CUSTOMER_COLS, "customers_contact": CONTACT_COLS}
@@ -1227,6 +1355,10 @@ class DataSet:
         if service is not None:  # service=(agent ids, assigner ids, {product: article ids}); after the contacts
             self.service = Service(n, vendor, self.stamps, self.end_min, self.now_min, dicts, *service)
             self.tables.update(self.service.tables)
+        self.campaigns = None
+        if campaigns:  # [(id, start, end, status, organiser)] (create_campaigns); after the contacts
+            self.campaigns = Campaigns(n, vendor, self.stamps, self.end_min, campaigns)
+            self.tables.update(self.campaigns.tables)
         if not activities:
             return
         self.opp_id, self.change_id = ids["sales_opportunity"], ids["sales_stagechange"]
@@ -1351,6 +1483,10 @@ class DataSet:
             t7 = time.perf_counter()
             self.service.customer(cid, owner, int(created.timestamp()) // 60 + 1, first_contact, contacts, chinese, out)
             self.build_s["service"] += time.perf_counter() - t7
+        if self.campaigns is not None:
+            t8 = time.perf_counter()
+            self.campaigns.customer(cid, owner, int(created.timestamp()) // 60 + 1, first_contact, out)
+            self.build_s["campaigns"] += time.perf_counter() - t8
         t5 = time.perf_counter()
         row = [
             cid, created, updated, 1, "{}", None, number, name, rng.choice("ABC") if rng.random() < 0.6 else "",
@@ -1529,14 +1665,15 @@ class DataSet:
 
 # --- the load ----------------------------------------------------------------------------------
 
-def load(n, rng, owner_ids, activities=True, batch=20_000, catalog=None, service=None):
+def load(n, rng, owner_ids, activities=True, batch=20_000, catalog=None, service=None, campaigns=None):
     """Generate and load `n` customers (and, with `activities`, their opportunities, stage history,
     follow-ups and tasks; with a `catalog` (create_catalog), their contracts, orders, payment plans,
-    payments and invoices) in batches of `batch` customers. Returns (first id, last id, {table: rows})."""
+    payments and invoices; with `campaigns` (create_campaigns), their campaign memberships) in batches
+    of `batch` customers. Returns (first id, last id, {table: rows})."""
     from django.db import connection, transaction
 
     vendor = connection.vendor
-    data = DataSet(n, rng, owner_ids, vendor, activities, catalog, service)
+    data = DataSet(n, rng, owner_ids, vendor, activities, catalog, service, campaigns)
     tables = data.tables
     t0 = time.time()
     dropped, dropped_fks = [], []
@@ -1608,6 +1745,17 @@ def load(n, rng, owner_ids, activities=True, batch=20_000, catalog=None, service
             cur.execute("ANALYZE")
     log(f"sequences, vacuum and statistics in {time.time() - t1:.1f} s")
     return data.start_id, data.start_id + n - 1, counts
+
+
+def _minutes_of_load() -> tuple[int, int]:
+    """(the last minute a generated record may have, now) in minutes since the epoch, as DataSet
+    computes them: generated records end before today's local midnight."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = min(midnight, now) - dt.timedelta(minutes=1)
+    return int(end.timestamp()) // 60, int(now.timestamp()) // 60
 
 
 def busy_customer(supervisor, mid, min_followups=8, scan=5_000):
@@ -1748,6 +1896,7 @@ def main(argv=None):
                         help="no products, stock, contracts, orders, payment plans, payments or invoices")
     parser.add_argument("--no-service", action="store_true",
                         help="no service agents, tickets, handling entries, feedback, surveys or knowledge base")
+    parser.add_argument("--no-campaigns", action="store_true", help="no campaigns or campaign members")
     opts = parser.parse_args(argv)
     if opts.db_url:
         os.environ["DATABASE_URL"] = opts.db_url
@@ -1772,8 +1921,13 @@ def main(argv=None):
         n_articles = article_count(opts.customers)
         articles = create_knowledge(srng, n_articles, agent_ids + assigners)
         service = (agent_ids, assigners, articles)
+    campaigns = None
+    if not opts.no_campaigns:
+        organisers = [admin.pk, supervisor.pk]
+        campaigns = create_campaigns(random.Random(opts.seed + 3), opts.customers, organisers,
+                                     *_minutes_of_load())
     first_id, last_id, counts = load(opts.customers, rng, owner_ids, activities=not opts.no_activities,
-                                     catalog=catalog, service=service)
+                                     catalog=catalog, service=service, campaigns=campaigns)
     meta = {
         "customers": opts.customers, "contacts": 2 * opts.customers, "users": len(users),
         "opportunities": counts.get("sales_opportunity", 0), "stage_changes": counts.get("sales_stagechange", 0),
@@ -1785,6 +1939,7 @@ def main(argv=None):
         "tickets": counts.get("service_ticket", 0), "handling_entries": counts.get("service_handlingentry", 0),
         "feedback": counts.get("service_feedback", 0), "surveys": counts.get("surveys_survey", 0),
         "article_links": counts.get("knowledge_articlelink", 0), "articles": n_articles,
+        "campaigns": len(campaigns or ()), "campaign_members": counts.get("campaigns_campaignmember", 0),
         "password": PASSWORD,
         "admin": {"username": admin.username, "id": admin.pk, "token": admin_key},
         "supervisor": {"username": supervisor.username, "id": supervisor.pk, "token": sup_key,
