@@ -376,6 +376,31 @@ def test_header_search_contacts_are_the_newest_visible(org, data, window, monkey
     assert data["li"].name in text and data["wang"].name not in text
 
 
+def test_header_search_names_each_contacts_customer_without_a_query_per_contact(org):
+    """The contacts card names each contact's customer: read in one query for the whole card, not
+    one per contact (25 at 1M, ~15 ms of a 50 ms page)."""
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(org.admin)
+
+    def asked(q):
+        client.get("/search/", {"q": q})  # the session, menus and caches warmed
+        with CaptureQueriesContext(connection) as ctx:
+            text = client.get("/search/", {"q": q}).content.decode()
+        return len(ctx.captured_queries), text
+
+    one = make_customer(org.manager, "杭州西湖茶叶有限公司")
+    make_contact(one, "赵一", mobile="13955550001")
+    few, text = asked("5555")
+    assert "杭州西湖茶叶有限公司 · " in text
+    for i in range(2, 8):
+        make_contact(make_customer(org.manager, f"苏州第{i}精密仪器有限公司"), f"赵{i}", mobile=f"139555500{i:02d}")
+    many, text = asked("5555")
+    assert "苏州第7精密仪器有限公司 · " in text and "赵7" in text
+    assert many == few, (few, many)
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row estimate (SQLite's probe costs 2 ms)")
 def test_the_probe_for_other_lists_is_skipped_when_the_statistics_expect_far_more(org, data, monkeypatch):
     """Reading PROBE ids only to learn that a term is common cost 11 ms at 1M customers; when the
