@@ -401,5 +401,5 @@ def opportunity_lookup(request):
     if customer.isdigit():
         params["customer"] = customer
     qs = rt.filterset(params, queryset=Opportunity.objects.visible_to(request.user), user=request.user).qs
-    rows = qs.select_related("customer").order_by("-id")[:20]
+    rows = qs.select_related("customer", "stage").order_by("-id")[:20]  # a closed one names its stage
     return render(request, "sales/partials/opportunity_options.html", {"rows": rows})

@@ -221,5 +221,32 @@ def test_followup_form_searches_contacts_and_opportunities_of_the_chosen_custome
 
 
 @pytest.mark.django_db
+def test_opportunity_lookup_reads_the_closed_ones_stages_with_the_rows(org):
+    """A closed opportunity's option names its stage (won, lost): read with the rows, not a query
+    per closed row."""
+    from kehu.sales.models import Opportunity, Stage
+    from kehu.sales.testing import make_opportunity
+
+    client = client_for(org.manager)
+    won = Stage.objects.filter(is_won=True).first()
+
+    def asked():
+        client.get("/opportunities/lookup/", {"q": "框架"})
+        with CaptureQueriesContext(connection) as ctx:
+            text = client.get("/opportunities/lookup/", {"q": "框架"}).content.decode()
+        return len(ctx.captured_queries), text
+
+    first = make_opportunity(org.manager, title="框架协议 1")
+    Opportunity.objects.filter(pk=first.pk).update(stage=won, closed_at=timezone.now())
+    few, text = asked()
+    assert str(won) in text
+    for i in range(2, 6):
+        opp = make_opportunity(org.manager, title=f"框架协议 {i}")
+        Opportunity.objects.filter(pk=opp.pk).update(stage=won, closed_at=timezone.now())
+    many, text = asked()
+    assert text.count(str(won)) == 5 and many == few, (few, many)
+
+
+@pytest.mark.django_db
 def test_opportunity_lookup_needs_a_right(org):
     assert client_for(org.nobody).get("/opportunities/lookup/", {"q": "x"}).status_code == 403
