@@ -378,27 +378,23 @@ def test_header_search_contacts_are_the_newest_visible(org, data, window, monkey
 
 def test_header_search_names_each_contacts_customer_without_a_query_per_contact(org):
     """The contacts card names each contact's customer: read in one query for the whole card, not
-    one per contact (25 at 1M, ~15 ms of a 50 ms page)."""
+    one per contact (25 at 1M, ~15 ms of a 50 ms page). (How many queries the search itself makes
+    depends on the tables' statistics on PostgreSQL: the customers' reads are what is counted.)"""
     from django.test.utils import CaptureQueriesContext
 
     client = Client()
     client.force_login(org.admin)
-
-    def asked(q):
-        client.get("/search/", {"q": q})  # the session, menus and caches warmed
-        with CaptureQueriesContext(connection) as ctx:
-            text = client.get("/search/", {"q": q}).content.decode()
-        return len(ctx.captured_queries), text
-
     one = make_customer(org.manager, "杭州西湖茶叶有限公司")
     make_contact(one, "赵一", mobile="13955550001")
-    few, text = asked("5555")
-    assert "杭州西湖茶叶有限公司 · " in text
     for i in range(2, 8):
         make_contact(make_customer(org.manager, f"苏州第{i}精密仪器有限公司"), f"赵{i}", mobile=f"139555500{i:02d}")
-    many, text = asked("5555")
-    assert "苏州第7精密仪器有限公司 · " in text and "赵7" in text
-    assert many == few, (few, many)
+    client.get("/search/", {"q": "5555"})  # the session, menus and caches warmed
+    with CaptureQueriesContext(connection) as ctx:
+        text = client.get("/search/", {"q": "5555"}).content.decode()
+    assert "杭州西湖茶叶有限公司 · " in text and "苏州第7精密仪器有限公司 · " in text and "赵7" in text
+    one_by_one = [x["sql"] for x in ctx.captured_queries
+                  if 'FROM "customers_customer" WHERE "customers_customer"."id" = ' in x["sql"]]
+    assert one_by_one == []
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row estimate (SQLite's probe costs 2 ms)")
