@@ -29,6 +29,7 @@ class CampaignFilterSet(KehuFilterSet):
     start_after = django_filters.DateFilter(field_name="start_date", lookup_expr="gte", label=_("Starts from"))
     start_before = django_filters.DateFilter(field_name="start_date", lookup_expr="lte", label=_("Starts to"))
     search_fields = ["number", "name"]
+    search_indexed = True  # migration 0002: kehu.core.search.search_index_operation (a member's campaign__name too)
     primary = ["status", "type", "channel"]
 
     class Meta:
@@ -61,7 +62,8 @@ class CampaignMemberFilterSet(KehuFilterSet):
     campaign = django_filters.NumberFilter(field_name="campaign_id", label=_("Campaign"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
     status = django_filters.ChoiceFilter(choices=CampaignMember.Status.choices, label=_("Status"))
-    search_fields = ["notes", "customer__name", "campaign__name"]
+    search_fields = ["notes", "customer__name", "campaign__name", "campaign__number"]
+    search_indexed = True  # migration 0002; a customer's and a campaign's names through their own indexes
     primary = ["status", "owner"]
 
     class Meta:
