@@ -454,7 +454,11 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
             # rows, whatever the related paths add
             return _plain(fields, term, common=True)
     through, ranged, expected = Q(), Q(), 0.0
+    by_fk: dict[str, list[str]] = {}  # a related record type is asked once, whatever its fields searched
     for path in related:
+        by_fk.setdefault(path.split("__", 1)[0], []).append(path)
+    for paths in by_fk.values():
+        path = paths[0]
         key_range = None if short else _related_condition(model, path, term)
         # a short term too: the related type's index may hold it as a word (one or two Chinese
         # characters in the customers' search text); its probe_ids says None when it cannot
@@ -474,7 +478,7 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
             else:
                 ranged |= key_range
         elif ids is None:
-            windowed.append(path)
+            windowed += paths
         elif ids:
             fk = path.split("__", 1)[0]
             through |= Q(**{f"{fk}_id__in": IdList(ids)})

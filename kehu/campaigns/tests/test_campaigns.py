@@ -245,6 +245,45 @@ def test_a_rep_sees_every_campaign_but_only_the_members_of_their_customers(org):
     assert theirs.status == "invited"
 
 
+@pytest.mark.parametrize("probe", [5000, 1])  # rare terms listed by id; every term common (as at 1M)
+def test_the_member_search_finds_campaign_customer_and_notes_within_the_scope(org, probe, monkeypatch):
+    """Members are searched through the indexes (kehu/core/search.py): the campaign's name and
+    number (the campaigns' own index), the customer's name (the customers' search) and the notes
+    (the members' index); a rep still finds only the members of their own customers."""
+    from kehu.core import search
+
+    monkeypatch.setattr(search, "PROBE", probe)
+    fair = make_campaign(org.supervisor, "上海工业博览会")
+    mail = make_campaign(org.supervisor, "老客户回访邮件")
+    huaxin = make_member(fair, make_customer(org.manager, "杭州华信精密仪器有限公司"), notes="现场留资，想看演示")
+    other = make_member(mail, make_customer(org.manager, "成都锦江食品有限公司"))
+    theirs = make_member(fair, make_customer(org.manager2, "南京华信物流有限公司"))
+    api = Client(**auth(org.manager))
+
+    def found(q):
+        response = api.get("/api/v1/campaign-members/", {"q": q})
+        assert response.status_code == 200
+        return {r["id"] for r in response.json()["results"]}
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert found("工业博览") == {huaxin.pk}  # the rep's member of the fair, not manager2's
+    # the campaigns' own search asked once for both of its fields (name, number)
+    asked = [q["sql"] for q in ctx.captured_queries
+             if "campaigns_campaign_fts" in q["sql"] or "FROM campaigns_campaign WHERE" in q["sql"]]
+    if probe > 1:  # (a term every index calls common is tested on the rows instead)
+        assert len(asked) == 1, asked
+    assert found(fair.number) == {huaxin.pk}
+    assert found("华信") == {huaxin.pk}  # a customer's name (two characters)
+    assert found("锦江食品") == {other.pk}
+    assert found("想看演示") == {huaxin.pk}  # the notes
+    assert found("龘龘龘") == set()
+    assert {r["id"] for r in Client(**auth(org.admin)).get(
+        "/api/v1/campaign-members/", {"q": "工业博览"}).json()["results"]} == {huaxin.pk, theirs.pk}
+
+
 # --- API ----------------------------------------------------------------------------------------------
 def test_api_crud_effect_and_members(org):
     api = Client(**auth(org.supervisor))
