@@ -16,7 +16,7 @@ from .effect import effect
 from .forms import CampaignMemberForm
 from .models import Campaign, CampaignMember
 
-MEMBERS_SHOWN = 100  # the newest members on the campaign's page; the full list is the members' list
+MEMBERS_SHOWN = 25  # the newest members on the campaign's page (a page of the list); all of them: the members' list
 
 
 def members_context(request, campaign: Campaign, form=None) -> dict:

@@ -284,6 +284,26 @@ def test_the_member_search_finds_campaign_customer_and_notes_within_the_scope(or
         "/api/v1/campaign-members/", {"q": "工业博览"}).json()["results"]} == {huaxin.pk, theirs.pk}
 
 
+def test_the_campaign_page_shows_the_newest_members_and_links_to_all(org, monkeypatch, django_assert_max_num_queries):
+    """The page shows the newest MEMBERS_SHOWN members (a campaign of 7,000 members rendered 100 rows
+    with their forms: 70 ms), says so and links to the members' list of the campaign."""
+    from kehu.campaigns import views
+
+    monkeypatch.setattr(views, "MEMBERS_SHOWN", 2)
+    campaign = make_campaign(org.supervisor)
+    members = [make_member(campaign, make_customer(org.manager, f"展会客户{i}有限公司")) for i in range(3)]
+    page = Client()
+    page.force_login(org.admin)
+    url = reverse("campaigns:campaign_detail", args=[campaign.pk])
+    page.get(url)
+    with django_assert_max_num_queries(12):
+        html = page.get(url).content.decode()
+    assert html.count('data-testid="member-row"') == 2
+    assert members[2].customer.name in html and members[0].customer.name not in html
+    assert "显示最新的 2 个成员。" in html  # the admin reads Chinese
+    assert f'{reverse("campaigns:campaignmember_list")}?campaign={campaign.pk}' in html
+
+
 # --- API ----------------------------------------------------------------------------------------------
 def test_api_crud_effect_and_members(org):
     api = Client(**auth(org.supervisor))
