@@ -446,7 +446,8 @@ def run_database(db: Database, customers: int, work_dir: Path, *, requests=50, w
              "counts": {k: meta[k] for k in ("customers", "contacts", "opportunities", "stage_changes", "followups",
                                              "tasks", "products", "contracts", "orders", "order_lines", "instalments",
                                              "payments", "invoices", "tickets", "handling_entries", "feedback",
-                                             "surveys", "articles", "article_links", "users") if meta.get(k)}}
+                                             "surveys", "articles", "article_links", "campaigns", "campaign_members", "users")
+                                   if meta.get(k)}}
     s = meta["samples"]
     rows = []
     spec = None
@@ -1332,7 +1333,8 @@ def data_line(notes, sizes) -> str:
              "contracts": "contracts", "orders": "orders", "order_lines": "order lines",
              "instalments": "instalments", "payments": "payments", "invoices": "invoices", "tickets": "tickets",
              "handling_entries": "handling entries", "feedback": "feedback records", "surveys": "surveys",
-             "articles": "articles", "article_links": "article links", "users": "users"}
+             "articles": "articles", "article_links": "article links", "campaigns": "campaigns",
+             "campaign_members": "campaign members", "users": "users"}
     return ", ".join(f"{v:,} {names[k]}" for k, v in counts.items()) + " in 20 departments"
 
 
