@@ -16,29 +16,6 @@ from kehu.core.models import KehuModel
 ALIVE = Q(deleted_at__isnull=True)
 
 
-class LiteralIn(models.Lookup):
-    """`field IN ('a', 'b')` with the values written into the SQL instead of bound as parameters.
-
-    SQLite uses a partial index only when the query's WHERE clause contains the index's predicate
-    term for term, and `status IN (?, ?)` does not match the predicate `status IN ('todo', 'doing')`
-    (PostgreSQL sees the values either way: psycopg binds them on the client). For fixed, known
-    identifiers only (checked below), never for user input."""
-
-    lookup_name = "literal_in"
-    prepare_rhs = False
-
-    def as_sql(self, compiler, connection):
-        values = [str(v) for v in self.rhs]
-        if not values or not all(v.isidentifier() for v in values):
-            raise ValueError("literal_in takes a non-empty list of identifiers")
-        lhs, params = self.process_lhs(compiler, connection)
-        quoted = ", ".join(f"'{v}'" for v in values)
-        return f"{lhs} IN ({quoted})", params
-
-
-models.CharField.register_lookup(LiteralIn)
-
-
 class FollowUp(KehuModel):
     """One contact with a customer: a call, a visit, a meeting... The owner is who recorded it;
     visibility follows the customer (its owner's scope, or everyone for the public pool)."""

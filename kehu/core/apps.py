@@ -17,7 +17,7 @@ class CoreConfig(AppConfig):
         register_lookups()  # common_icontains / common_contains (kehu/core/search.py)
         from .filters import register_id_list_lookups
 
-        register_id_list_lookups()  # `__in` an IdList: one array constant on PostgreSQL
+        register_id_list_lookups()  # `__in` an IdList: one array constant on PostgreSQL; `literal_in`
 
         # every installed app's registrations.py: navigation, dictionary kinds, default rights, search,
         # My day panels, reminder kinds, jobs (kehu/core/registries.py)

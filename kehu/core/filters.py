@@ -14,7 +14,7 @@ import django_filters.constants
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import EmptyResultSet, ValidationError
-from django.db.models import Expression, Field, Func, IntegerField, Q
+from django.db.models import CharField, Expression, Field, Func, IntegerField, Lookup, Q
 from django.db.models.fields.related import ForeignObject
 from django.db.models.fields.related_lookups import RelatedIn
 from django.db.models.lookups import In
@@ -117,9 +117,32 @@ class IdListAwareRelatedIn(IdListIn, RelatedIn):
     pass
 
 
+class LiteralIn(Lookup):
+    """`field IN ('a', 'b')` with the values written into the SQL instead of bound as parameters
+    (`status__literal_in=[...]`).
+
+    SQLite uses a partial index only when the query's WHERE clause contains the index's predicate
+    term for term, and `status IN (?, ?)` does not match the predicate `status IN ('todo', 'doing')`
+    (PostgreSQL sees the values either way: psycopg binds them on the client). A supervisor's late
+    orders at 2M orders: 18.5 ms bound (every order walked by id), 5.5 ms written (the partial index
+    of open orders). For fixed, known identifiers only (checked below), never for user input."""
+
+    lookup_name = "literal_in"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        values = [str(v) for v in self.rhs]
+        if not values or not all(v.isidentifier() for v in values):
+            raise ValueError("literal_in takes a non-empty list of identifiers")
+        lhs, params = self.process_lhs(compiler, connection)
+        quoted = ", ".join(f"'{v}'" for v in values)
+        return f"{lhs} IN ({quoted})", params
+
+
 def register_id_list_lookups() -> None:
     Field.register_lookup(IdListAwareIn)
     ForeignObject.register_lookup(IdListAwareRelatedIn)
+    CharField.register_lookup(LiteralIn)  # `literal_in`: a partial index's fixed values, written out
 
 
 FEW_ROWS = 1000  # listed_or_walked: a condition met by fewer rows than this is listed by id

@@ -18,7 +18,7 @@ def late_orders(user, limit=30):
     """The user's own orders past their promised date and not delivered, oldest promise first."""
     today = timezone.localdate()
     rows = list(Order.objects.visible_to(user)
-                .filter(owner=user, status__in=Order.OPEN, promised_date__lt=today)
+                .filter(Order.late_q(today), owner=user)
                 .select_related("customer").order_by("promised_date", "id")[:limit])
     for order in rows:
         order.days_late = (today - order.promised_date).days
@@ -41,7 +41,7 @@ def _late_due_at(promised_date):
 def late_order_reminders(now, ledger) -> list[Due]:
     """Each order whose promised date passed without delivery reminds its owner once."""
     today = timezone.localdate(now)
-    rows = list(Order.objects.filter(status__in=Order.OPEN, promised_date__lt=today,
+    rows = list(Order.objects.filter(Order.late_q(today),
                                      promised_date__gte=today - datetime.timedelta(days=LATE_LOOKBACK_DAYS),
                                      owner__isnull=False, owner__is_active=True)
                 .select_related("owner", "customer").order_by("promised_date", "id"))

@@ -189,6 +189,12 @@ class Order(Document):
 
     OPEN = ("created", "processing", "shipped")
 
+    @classmethod
+    def late_q(cls, today) -> Q:
+        """Open orders promised before `today`, written so that the partial indexes of open orders
+        (order_open_late_idx, order_open_promised_idx) apply on SQLite too (`literal_in`)."""
+        return Q(status__literal_in=cls.OPEN, promised_date__lt=today)
+
     number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
     title = models.CharField(_("title"), max_length=200, blank=True)
     # its number where it came from: an imported order's reference (订单号 of the file), or the
