@@ -1314,8 +1314,7 @@ class DataSet:
         self.base = dt.datetime.combine(today, dt.time(9, 0), tzinfo=dt.UTC)
         # generated records are created before today (local time): the app numbers today's records
         # from its own sequences, so generated numbers never collide with them
-        midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-        self.end = min(midnight, now) - dt.timedelta(minutes=1)
+        self.end = load_end(now)
         self.end_min = int(self.end.timestamp()) // 60
         self.now_min = int(now.timestamp()) // 60
         # no due time in the reminders' look-back window: a worker started for a benchmark would
@@ -1747,15 +1746,20 @@ def load(n, rng, owner_ids, activities=True, batch=20_000, catalog=None, service
     return data.start_id, data.start_id + n - 1, counts
 
 
+def load_end(now) -> dt.datetime:
+    """The last minute a generated record may have: before today's local midnight."""
+    from django.utils import timezone
+
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return min(midnight, now) - dt.timedelta(minutes=1)
+
+
 def _minutes_of_load() -> tuple[int, int]:
-    """(the last minute a generated record may have, now) in minutes since the epoch, as DataSet
-    computes them: generated records end before today's local midnight."""
+    """(load_end, now) in minutes since the epoch, as DataSet has them."""
     from django.utils import timezone
 
     now = timezone.now()
-    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    end = min(midnight, now) - dt.timedelta(minutes=1)
-    return int(end.timestamp()) // 60, int(now.timestamp()) // 60
+    return int(load_end(now).timestamp()) // 60, int(now.timestamp()) // 60
 
 
 def busy_customer(supervisor, mid, min_followups=8, scan=5_000):

@@ -457,7 +457,7 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
     by_fk: dict[str, list[str]] = {}  # a related record type is asked once, whatever its fields searched
     for path in related:
         by_fk.setdefault(path.split("__", 1)[0], []).append(path)
-    for paths in by_fk.values():
+    for fk, paths in by_fk.items():
         path = paths[0]
         key_range = None if short else _related_condition(model, path, term)
         # a short term too: the related type's index may hold it as a word (one or two Chinese
@@ -480,7 +480,6 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
         elif ids is None:
             windowed += paths
         elif ids:
-            fk = path.split("__", 1)[0]
             through |= Q(**{f"{fk}_id__in": IdList(ids)})
             expected += len(ids) * _rows_per_related(model, fk)
     condition = Q(pk__in=IdList(found_ids))

@@ -339,7 +339,7 @@ def number_range(prefix: str) -> tuple[int, int] | None:
     range of `prefix` (see number_condition), or None when there are none."""
     # both ends in one statement, read from the number's unique index: two ORM queries cost ~1 ms
     # more of every search of another list by a customer-number prefix (PostgreSQL at 1M)
-    top = prefix + "9" * (Customer._meta.get_field("number").max_length - len(prefix))
+    top = _number_top(prefix)
     table = connection.ops.quote_name(Customer._meta.db_table)
     end = f"(SELECT id FROM {table} WHERE number >= %s AND number <= %s ORDER BY number {{}} LIMIT 1)"
     with connection.cursor() as cursor:
@@ -353,8 +353,12 @@ def number_range(prefix: str) -> tuple[int, int] | None:
 def _numbers_in_range(prefix: str):
     """The customers (the recycle bin's too) whose number lies between `prefix` and `prefix`
     followed by nines: a range of the number's unique index."""
-    top = prefix + "9" * (Customer._meta.get_field("number").max_length - len(prefix))
-    return Customer.all_objects.filter(number__gte=prefix, number__lte=top)
+    return Customer.all_objects.filter(number__gte=prefix, number__lte=_number_top(prefix))
+
+
+def _number_top(prefix: str) -> str:
+    """The highest number a customer number starting with `prefix` can be (the prefix, then nines)."""
+    return prefix + "9" * (Customer._meta.get_field("number").max_length - len(prefix))
 
 
 def number_range_condition(prefix: str, fk: str) -> Q:
