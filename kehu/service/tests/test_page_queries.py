@@ -238,6 +238,39 @@ def test_a_reps_wide_ticket_scope_tests_the_paths_filters_in_their_indexes(org, 
         assert branches and all(b.count('COALESCE("service_ticket"."status", NULL)') == 3 for b in branches), branches
 
 
+def test_a_wide_scopes_page_is_read_by_the_ids_its_branches_found(org, monkeypatch):
+    """Once each path's branch has found the page's candidates, the page is read by those ids
+    alone: kept beside them, the list's conditions and the scope's OR were planned again, estimated
+    at one row, and PostgreSQL walked every ticket of an index testing them (a rep's tickets
+    searched for a phone fragment at 1.5M: 472 ms; by the ids, 2 ms). The pages are the same,
+    API and HTML, filtered and searched, followed through their cursors."""
+    from kehu.accounts import scope
+
+    monkeypatch.setattr(scope, "SCOPE_LISTED", 2)
+    rep, other = org.manager, org.manager2
+    hit = [make_ticket(rep, status="assigned", summary=f"打印机卡纸 {i}") for i in range(3)]
+    hit.append(make_ticket(other, handler=rep, status="assigned", summary="打印机不出墨"))
+    make_ticket(rep, status="new", summary="打印机")  # another status
+    make_ticket(rep, status="assigned", summary="投影仪")  # another term
+    make_ticket(other, status="assigned", summary="打印机")  # not the rep's
+    expected = sorted((t.pk for t in hit), reverse=True)
+    api = Client(**auth(rep))
+    with CaptureQueriesContext(connection) as ctx:
+        got = all_pages(api, "/api/v1/tickets/?status=assigned&q=打印机")
+    assert got == expected
+    if connection.vendor == "postgresql":
+        branches = [q["sql"] for q in ctx.captured_queries if "UNION ALL" in q["sql"] and "ORDER BY" in q["sql"]]
+        pages = [q["sql"] for q in ctx.captured_queries if '"service_ticket"."summary" AS' in q["sql"]]
+        assert branches and pages
+        for sql in pages:
+            where = sql.split('FROM "service_ticket" WHERE', 1)[1]
+            assert "status" not in where and "owner_id" not in where and "LIKE" not in where, sql
+    # (after the API's queries are read: a request clears the connection's log)
+    html = ui(rep).get("/tickets/?status=assigned&q=打印机")
+    assert html.status_code == 200
+    assert set(map(int, re.findall(r'href="/tickets/(\d+)/"', html.content.decode()))) == set(expected)
+
+
 def test_a_reps_mine_filter_is_the_scope_itself(org, monkeypatch):
     """With the rep's wide scope (owner, handler or customer's owner) tested row by row, `mine`
     (owner = the rep) keeps only rows of one of those paths: the id-ordered pages are read down the

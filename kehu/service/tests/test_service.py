@@ -276,4 +276,6 @@ def test_the_breached_filter_with_few_and_many_breaches(org, monkeypatch, few_ro
     with CaptureQueriesContext(connection) as ctx:
         client.get("/api/v1/tickets/?status=assigned&breached=true")
     page = next(q["sql"] for q in ctx.captured_queries if 'FROM "service_ticket"' in q["sql"] and "ORDER BY" in q["sql"])
-    assert (id_list_sql('"service_ticket"."id"') in page) == (few_rows > 4), page
+    # (on PostgreSQL the page's ids are read first, in the subquery V0, and its rows by them alone)
+    listed = id_list_sql('"service_ticket"."id"') in page or id_list_sql('V0."id"') in page
+    assert listed == (few_rows > 4), page
