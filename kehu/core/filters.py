@@ -15,9 +15,11 @@ from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db.models import CharField, Expression, Field, Func, IntegerField, Lookup, Q
+from django.db.models.expressions import Col
 from django.db.models.fields.related import ForeignObject
 from django.db.models.fields.related_lookups import RelatedIn
 from django.db.models.lookups import In
+from django.db.models.sql.where import AND
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -137,6 +139,40 @@ class LiteralIn(Lookup):
         lhs, params = self.process_lhs(compiler, connection)
         quoted = ", ".join(f"'{v}'" for v in values)
         return f"{lhs} IN ({quoted})", params
+
+
+def merge_id_lists(queryset):
+    """`queryset` with its id lists on one column (`col IN IdList`, top-level conditions of its
+    WHERE) written as one list, their intersection. A single owner's listed data scope
+    (kehu/accounts/scope.py) and a search's found ids were two arrays on the primary key: PostgreSQL
+    prices an index scan with two `= ANY` arrays as one probe per pair of values (910 × 24), so it
+    walked a whole index of the table instead (a rep's feedback searched for 北 at 200,000 rows:
+    33 ms; one list of 24 ids: 0.2 ms). The same rows: an id in both lists."""
+    where = queryset.query.where
+    if where.connector != AND or where.negated:
+        return queryset
+    lists: dict[tuple, list[int]] = {}
+    for i, child in enumerate(where.children):
+        lhs = getattr(child, "lhs", None)
+        if isinstance(child, In) and isinstance(child.rhs, _Ids) and isinstance(lhs, Col):
+            lists.setdefault((lhs.alias, lhs.target.column), []).append(i)
+    if all(len(found) < 2 for found in lists.values()):
+        return queryset
+    queryset = queryset.all()  # the clone's WHERE has its own list of children
+    children = queryset.query.where.children
+    dropped = set()
+    for found in lists.values():
+        if len(found) < 2:
+            continue
+        ids = set(children[found[0]].rhs.ids)
+        for i in found[1:]:
+            ids &= set(children[i].rhs.ids)
+        merged = copy.copy(children[found[0]])
+        merged.rhs = _ResolvedIds(tuple(sorted(ids)))
+        children[found[0]] = merged
+        dropped.update(found[1:])
+    queryset.query.where.children = [child for i, child in enumerate(children) if i not in dropped]
+    return queryset
 
 
 def register_id_list_lookups() -> None:
@@ -494,7 +530,7 @@ class Reusable:
         self.check_rights()
         if self.slot_plan is not None:
             return filter_with_slots(self, queryset)
-        return super().filter_queryset(queryset)
+        return merge_id_lists(super().filter_queryset(queryset))
 
 
 class KehuFilterSet(Reusable, OwnCopies, django_filters.FilterSet):
