@@ -672,13 +672,14 @@ def _walked(q: Q) -> Q:
 
 
 def _rows_per_related(model, fk: str) -> float:
-    """How many rows of `model` a record of `fk`'s model has on average, from PostgreSQL's row
-    counts of the two tables (`table_rows`); 0 (unknown) elsewhere or before the tables' first
-    ANALYZE. It only chooses a plan."""
-    if connection.vendor != "postgresql":
+    """How many rows of `model` a record of `fk`'s model has on average, from the row counts of
+    the two tables (`table_rows` on PostgreSQL, `_analyzed_rows` on SQLite); 0 (unknown) elsewhere
+    or before the tables' first ANALYZE. It only chooses a plan."""
+    if connection.vendor not in ("postgresql", "sqlite"):
         return 0.0
+    counted = table_rows if connection.vendor == "postgresql" else _analyzed_rows
     related = model._meta.get_field(fk).related_model
-    rows, per = table_rows(model._meta.db_table), table_rows(related._meta.db_table)
+    rows, per = counted(model._meta.db_table), counted(related._meta.db_table)
     return rows / per if rows > 0 and per > 0 else 0.0
 
 
@@ -696,6 +697,26 @@ def table_rows(table: str) -> float:
             found = cursor.fetchone()
         rows = max(float(found[0] or 0), 0.0) if found else 0.0
         _table_rows.remember(table, rows)
+    return rows
+
+
+def _analyzed_rows(table: str) -> float:
+    """SQLite's row count of `table` as its last ANALYZE wrote it (`sqlite_stat1`: the first figure
+    of each index's line is the rows it holds; the largest is the table's), 0 without one; read once
+    a minute per process, as `table_rows`. Without it a phone fragment's 3,000 customers had their
+    5,000-odd orders read through Django first, only to learn that they are many (SQLite at 1M, a
+    supervisor's orders for 4002: ~5 of 27 ms)."""
+    key = ("sqlite_stat1", table)
+    rows = _table_rows.get(key)
+    if rows is None:
+        rows = 0.0
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")
+            if cursor.fetchone():
+                cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [table])
+                rows = max((float(stat.split()[0]) for (stat,) in cursor.fetchall()
+                            if stat and stat.split()[0].isdigit()), default=0.0)
+        _table_rows.remember(key, rows)
     return rows
 
 
