@@ -203,17 +203,11 @@ def _narrowed(qs, field: str, forward_desc: bool, data, size: int):
         ids = _page_ids(qs, field, forward_desc, data, size)
     if not ids:
         return None
-    return _only(qs, ids)
-
-
-def _only(qs, ids):
-    """`qs` with its conditions replaced by `pk IN ids`, ids of rows already read under every one
-    of them (the page's candidates above). Kept beside the ids, the conditions were planned again
-    with them: a rep's tickets searched for a phone fragment (1,631 found, 49 in the rep's scope)
-    were estimated at one row, and PostgreSQL walked every ticket of the created-at index testing
-    the two id lists and the scope's OR (472 ms at 1.5M tickets; by the ids alone 0.1 ms). The
-    joins the conditions made stay (as in the rows they were read from); the ordering,
-    annotations and selected columns are the caller's."""
+    # The page's rows by those ids alone (`_unconditioned`). Kept beside the ids, the conditions
+    # were planned again with them: a rep's tickets searched for a phone fragment (1,631 found, 49
+    # in the rep's scope) were estimated at one row, and PostgreSQL walked every ticket of the
+    # created-at index testing the two id lists and the scope's OR (472 ms at 1.5M tickets; by the
+    # ids alone 0.1 ms)
     return _unconditioned(qs).filter(pk__in=IdList(sorted(ids)))
 
 

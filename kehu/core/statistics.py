@@ -101,11 +101,27 @@ def load_figures(figures: dict[str, dict[str, str]]) -> int:
     return written
 
 
+def has_figures(cursor) -> bool:
+    """Whether this SQLite database was ever analyzed (it has `sqlite_stat1`)."""
+    cursor.execute("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'")
+    return cursor.fetchone() is not None
+
+
+def analyzed_rows(table: str) -> float:
+    """The rows of `table` by its last ANALYZE (SQLite): the first figure of each of its lines in
+    `sqlite_stat1` is the rows an index holds, the largest is the table's; 0 without figures."""
+    with connection.cursor() as cursor:
+        if not has_figures(cursor):
+            return 0.0
+        cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [table])
+        firsts = [(stat or "").split(" ", 1)[0] for (stat,) in cursor.fetchall()]
+    return max((float(first) for first in firsts if first.isdigit()), default=0.0)
+
+
 def forget_figures() -> None:
     """Remove every planner figure (SQLite): the planner's defaults again."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'")
-        if cursor.fetchone():
+        if has_figures(cursor):
             cursor.execute("DELETE FROM sqlite_stat1")
             cursor.execute("ANALYZE sqlite_schema")
 
@@ -122,8 +138,7 @@ def analyze_indexes_operation(*names: str):
         if connection.vendor != "sqlite":
             return
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
-            if cursor.fetchone():
+            if has_figures(cursor):
                 for name in names:
                     cursor.execute(f'ANALYZE "{name}"')
 
