@@ -40,6 +40,7 @@ from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 NONE, OPTIONAL, REQUIRED = "none", "optional", "required"
@@ -140,11 +141,15 @@ class Workflow:
         from . import timeline
 
         t = self.get(row.transition)
-        title = _("%(type)s “%(record)s”: %(transition)s (%(from)s → %(to)s)") % {
-            "type": self.rt.label, "record": obj, "transition": t.label if t else row.transition,
-            "from": self.state_label(row.from_state, obj), "to": self.state_label(row.to_state, obj)}
+        names = {"type": self.rt.label, "record": obj, "transition": self.transition_label(row.transition),
+                 "from": self.state_label(row.from_state, obj), "to": self.state_label(row.to_state, obj)}
+        if row.from_state:
+            title = _("%(type)s “%(record)s”: %(transition)s (%(from)s → %(to)s)") % names
+        else:  # a state an import wrote: it came with the record
+            title = _("%(type)s “%(record)s”: %(transition)s (%(to)s)") % names
+        icon = t.icon if t else "ti-file-import" if row.transition == "import" else "ti-arrow-right"
         return timeline.Event(row.at, "transition", title, body=row.comment, url=self.rt.get_absolute_url(obj),
-                              actor=row.by_id, icon=t.icon if t else "ti-arrow-right", id=row.pk, source="transitions")
+                              actor=row.by_id, icon=icon, id=row.pk, source="transitions")
 
     # --- states -----------------------------------------------------------------
     def states(self, obj=None) -> list[tuple[str, str]]:
@@ -248,6 +253,14 @@ class Workflow:
                 return t
         return None
 
+    def transition_label(self, name: str) -> str:
+        """A logged transition's label: a declared one's, "Imported" for a state an import wrote
+        (kehu/core/imports/base.py, PastState), else its name (a transition since removed)."""
+        t = self.get(name)
+        if t is not None:
+            return t.label
+        return pgettext("transition", "Imported") if name == "import" else name
+
     # --- what a transition asks for -------------------------------------------------
     def form_class(self, t: Transition, obj) -> type[forms.Form]:
         attrs: dict[str, Any] = {}
@@ -341,8 +354,7 @@ class Workflow:
             content_type=ContentType.objects.get_for_model(type(obj)), object_id=obj.pk)
             .select_related("by").order_by("-at", "-id")[:limit])
         for row in rows:
-            t = self.get(row.transition)
-            row.label = t.label if t else row.transition
+            row.label = self.transition_label(row.transition)
             row.from_label = self.state_label(row.from_state, obj) if row.from_state else ""
             row.to_label = self.state_label(row.to_state, obj)
         return rows

@@ -19,6 +19,13 @@ rate when the cells are empty, its cost at order time, the totals), as the API's
 with its lines is; the order's number (DD…) comes from its numbering. A bad row makes its whole
 order bad: every row of it goes to the error file.
 
+An order may come with the status it reached where it came from (状态: processing, shipped,
+delivered or cancelled) and the dates of it (发货日期, 签收日期, 取消日期): it is written in that
+status as history (core's PastState), its goods lines counted as shipped when it was shipped, with
+no shipment record, no stock movement and no notice; stock and payments are imported on their own.
+A date the file leaves out is the one before it (the order date for the first). An order past
+"created" needs its lines, as the transitions require.
+
 The reference is kept as the order's external number; an order already imported under it (or
 entered with it) is a duplicate: skipped, or updated — its fields, and its lines replaced by the
 file's while its lines may still change (services.lines_editable, nothing shipped). Undo removes
@@ -34,7 +41,7 @@ from django.utils.translation import gettext_lazy
 
 from kehu.core.assignment import acting_as
 from kehu.core.imports import bulk, coerce
-from kehu.core.imports.base import Importer, register, snapshot, write_tags
+from kehu.core.imports.base import Importer, PastState, register, snapshot, write_tags
 from kehu.customers.imports import resolve_contacts, resolve_customers
 
 from . import figures, services
@@ -53,6 +60,16 @@ class OrderImporter(Importer):
     grouped = True
     unique_key = True  # a reference is one order: "create anyway" skips a known one
     batch_size = 500
+    # an order brought from another system with its history: delivered last year, cancelled…
+    past_states = (PastState("processing"), PastState("shipped", ("shipped_at",)),
+                   PastState("delivered", ("shipped_at", "delivered_at")), PastState("cancelled", ("cancelled_at",)))
+    state_aliases = {  # how other systems' exports name them
+        "created": ("新建", "待处理", "待确认", "草稿", "new", "draft", "open"),
+        "processing": ("已确认", "待发货", "备货中", "confirmed", "in progress", "sale"),
+        "shipped": ("已出库", "已发出", "in transit", "sent"),
+        "delivered": ("已签收", "已收货", "已完成", "完成", "completed", "done", "fulfilled"),
+        "cancelled": ("已作废", "作废", "取消", "canceled", "cancel", "void"),
+    }
     aliases = {
         REFERENCE: ["订单号", "订单编号", "订单号码", "外部单号", "原单号", "单号", "采购单号", "客户订单号",
                     "order reference", "order no", "order number", "order id", "reference", "po number"],
@@ -68,6 +85,10 @@ class OrderImporter(Importer):
         "notes": ["备注", "订单备注", "说明", "remarks", "note", "notes"],
         "owner": ["负责人", "销售", "销售员", "业务员", "salesperson", "user_id"],
         "tags_text": ["标签", "tags"],
+        "status": ["订单状态", "状态", "order status", "status", "state"],
+        "shipped_at": ["发货日期", "发货时间", "出库日期", "shipped date", "ship date", "shipping date", "date shipped"],
+        "delivered_at": ["签收日期", "签收时间", "收货日期", "送达日期", "delivered date", "date delivered"],
+        "cancelled_at": ["取消日期", "取消时间", "作废日期", "cancelled date", "cancellation date", "date cancelled"],
         "line_product": ["产品编码", "产品编号", "商品编码", "物料编码", "编码", "货号", "sku", "item code",
                          "product code", "default_code", "product_id"],
         "line_description": ["产品名称", "商品名称", "品名", "名称", "产品", "商品", "服务", "摘要", "描述",
@@ -177,6 +198,8 @@ class OrderImporter(Importer):
         items = [_line_data(row) for row in lines]
         head.line_items = items
         head.new_lines = None
+        if not self._state_allowed(head, order, bool(items), ctx):
+            return
         if not items:
             return  # an order without lines (an update keeps the lines it has)
         if head.action == "update":
@@ -202,6 +225,26 @@ class OrderImporter(Importer):
         if not said:
             _line_errors(head, whole, ctx)
 
+    def _state_allowed(self, head, order, has_lines: bool, ctx) -> bool:
+        """The status the file gives: a new order's past state (with its dates, from the order
+        date on; one past "created" has lines, as the transitions require); an order already in
+        Kehu keeps the status its transitions gave it."""
+        given = head.data.get("status") or ""
+        column = ctx.column_of.get("status", "status")
+        if head.action == "update":
+            if given and given != order.status:
+                head.error(column, _("Order %(number)s is “%(state)s”: an import does not change the status of an "
+                                     "order already in Kehu (its actions do).") % {
+                    "number": order.number, "state": order.get_status_display()})
+                return False
+            return True
+        before = len(head.errors)
+        self.check_past_state(head, ctx, since=head.form.cleaned_data.get("order_date"))
+        if given in ("processing", "shipped", "delivered") and not has_lines:
+            head.error(column, _("An order that is “%(state)s” needs its lines.") % {
+                "state": Order.Status(given).label})
+        return len(head.errors) == before
+
     # --- duplicates ---------------------------------------------------------------------------------
     def find_existing(self, rows, ctx):
         refs = {row.data[REFERENCE]: row for row in rows if row.data.get(REFERENCE)}
@@ -226,14 +269,20 @@ class OrderImporter(Importer):
         """The batch's new orders and lines in two inserts, with what Order.save gives them (the
         number, the customers' kept figures), the lines as `prepare_new_lines` made them."""
         orders = [head.form.save(commit=False) for head in creates]
+        for order, head in zip(orders, creates, strict=True):
+            self.apply_past_state(order, head)  # a status of its past, with its dates
         Order.numbering.fill_many(orders)
         bulk.insert(Order, orders)
         lines = []
         for order, head in zip(orders, creates, strict=True):
+            shipped = order.status in ("shipped", "delivered")
             for line in head.new_lines or ():
                 line.order = order
+                if shipped and line.stocked:  # its goods left (no shipment or stock movement: history)
+                    line.shipped_quantity = line.quantity
                 lines.append(line)
         bulk.insert(OrderLine, lines)
+        self.log_past_states(zip(orders, creates, strict=True), ctx.user)
         write_tags(Order, [(o.pk, head.tags) for o, head in zip(orders, creates, strict=True) if head.tags])
         figures.refresh_customers({o.customer_id for o in orders})
         return [("main", [o.pk for o in orders])], self.apply_updates(updates, ctx)

@@ -181,7 +181,7 @@ class Order(Document):
     """A customer's order 订单: created → processing → shipped → delivered, or cancelled."""
 
     class Status(models.TextChoices):
-        CREATED = "created", _("Created")
+        CREATED = "created", pgettext_lazy("order status", "Created")
         PROCESSING = "processing", _("Processing")
         SHIPPED = "shipped", _("Shipped")
         DELIVERED = "delivered", _("Delivered")

@@ -3,14 +3,20 @@ by OpportunityForm (the customer among those the importing user sees, the stage 
 ones); the customer is named by its number or name, the stage by its name in either language.
 Opportunities have no duplicate rule: every good row is a new opportunity.
 
+An opportunity of another system's history keeps its dates: when it was created (创建日期) and, in
+a won or lost stage, when it closed (关闭日期; else a won deal's signing date, a lost one's expected
+close date when that has passed, else now). Its stage history starts then, not at the import. A
+won stage makes the customer won, as a win in Kehu does (services.enter_stage).
+
 `resolve_opportunities`: the opportunity a row of another record names (a follow-up's)."""
 
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from kehu.core.imports.base import Importer, register
+from kehu.core.imports.base import DATETIME, Importer, ImportField, aware_time, model_labels, register
 from kehu.customers.imports import resolve_among_customers, resolve_customers
 
 from .forms import OpportunityForm
@@ -38,7 +44,63 @@ class OpportunityImporter(Importer):
         "amount": ["金额", "预计金额", "amount", "expected revenue", "expected_revenue"],
         "expected_close": ["预计成交日期", "预计签单日期", "close date", "expected closing", "date_deadline"],
         "owner": ["负责人", "销售", "opportunity owner", "deal owner", "user_id"],
+        "deal_products": ["成交产品", "签约产品", "产品", "products", "products sold"],
+        "signed_on": ["签约日期", "签单日期", "合同签订日期", "signed date", "contract date"],
+        "lost_reason": ["输单原因", "丢单原因", "失败原因", "lost reason", "loss reason", "closed lost reason"],
+        "won_competitor": ["赢单对手", "竞争对手", "competitor"],
+        "probability": ["赢率", "成功率", "可能性", "probability (%)"],
+        "source": ["来源", "线索来源", "商机来源", "lead source", "source"],
+        "description": ["描述", "备注", "说明", "notes"],
+        "created_at": ["创建日期", "创建时间", "录入日期", "created date", "created on", "create date", "create_date",
+                       "created time"],
+        "closed_at": ["关闭日期", "关闭时间", "结束日期", "赢单日期", "输单日期", "成交时间", "closed date", "closed on",
+                      "date closed", "date_closed", "actual close date"],
     }
+
+    def extra_fields(self):
+        out = super().extra_fields()
+        for name in ("created_at", "closed_at"):
+            mf = Opportunity._meta.get_field(name)
+            out.append(ImportField(name, str(mf.verbose_name).capitalize(), DATETIME, name, "",
+                                   model_labels(mf) + tuple(self.aliases.get(name, ()))))
+        return out
+
+    def prepare_data(self, row, data, ctx):
+        """The dates of the opportunity's past (`row.past`), checked: none in the future, the
+        closing not before the creation, a closing date only for a won or lost stage."""
+        now = timezone.now()
+        created = aware_time(data["created_at"]) if data.get("created_at") else None
+        closed = aware_time(data["closed_at"]) if data.get("closed_at") else None
+        stage = ctx.refs.get("stage", {}).get(int(data["stage"])) if str(data.get("stage") or "").isdigit() else None
+        for name, value in (("created_at", created), ("closed_at", closed)):
+            if value is not None and value > now:
+                row.error(ctx.column_of.get(name, name), _("This date is in the future."))
+                return
+        if closed is not None and stage is not None and not stage.is_closed:
+            row.error(ctx.column_of.get("closed_at", "closed_at"),
+                      _("An opportunity in the open stage “%(stage)s” has not closed.") % {"stage": stage})
+            return
+        if stage is not None and stage.is_closed and closed is None:
+            day = data.get("signed_on") if stage.is_won else data.get("expected_close")
+            closed = aware_time(day) if day and aware_time(day) <= now else None
+        if closed is not None and created is not None and closed < created:
+            row.error(ctx.column_of.get("closed_at", "closed_at"), _("This date is before %(date)s (%(field)s).") % {
+                "date": formats.date_format(timezone.localtime(created).date(), "SHORT_DATE_FORMAT"),
+                "field": Opportunity._meta.get_field("created_at").verbose_name})
+            return
+        if created is None and closed is not None:
+            created = closed  # it cannot have closed before it was opened
+        row.past = (created, closed) if created or closed else None
+
+    def before_save(self, row, obj, ctx):
+        if row.past is not None:
+            obj.created_at, obj.closed_at = row.past[0] or obj.created_at, row.past[1]
+
+    def after_save(self, row, obj, ctx):
+        from .models import StageChange
+
+        if row.past is not None:  # its stage since then, not since the import
+            StageChange.objects.filter(opportunity=obj).update(changed_at=obj.closed_at or obj.created_at)
 
     def resolve_refs(self, rows, ctx):
         resolve_customers(rows, ctx)

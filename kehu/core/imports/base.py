@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from django import forms
 from django.db import models
-from django.utils import translation
+from django.utils import formats, timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
@@ -50,6 +50,25 @@ class ImportField:
     required: bool = False
 
 
+@dataclass(frozen=True)
+class PastState:
+    """A state of the record type's workflow that an import may give a new record as a fact of its
+    past (an order delivered last year in the system it comes from), with the date fields the state
+    has reached, in their order (an order delivered: shipped_at, delivered_at).
+
+    The record is written in that state with those dates, as they were: the transitions are not
+    taken, so their effects (stock moved, notices sent, the transition's guard) do not run; what
+    they would have written is imported on its own (stock levels, payments). A date the file does
+    not give is the one before it (the first one's: the record's own date, `since`). The record's
+    transition log gets one row, "Imported", from nothing to the state at its last date."""
+
+    state: str
+    dates: tuple = ()
+
+
+IMPORTED = "import"  # the transition log's name of a state an import wrote (kehu/core/workflow.py)
+
+
 class Importer:
     key = ""  # the record type's key
     form_class = None  # default: the record type's form
@@ -63,6 +82,10 @@ class Importer:
     unique_key = False  # True: a duplicate is the same record by a unique key; "create anyway" skips it
     batch_size = 1000
     grouped = False  # True: a record takes several rows (an order, a row per line): `group_key`
+    # the workflow states (other than the initial one) a file may give a new record (`PastState`);
+    # the state column is offered only when some are declared
+    past_states: tuple[PastState, ...] = ()
+    state_aliases: dict[str, tuple[str, ...]] = {}  # other names of a state in files (已签收: delivered)
 
     # --- the record type and its forms ---------------------------------------------------------------
     @property
@@ -93,7 +116,98 @@ class Importer:
         return out + self.extra_fields()
 
     def extra_fields(self) -> list[ImportField]:
-        return []
+        return self.past_state_fields()
+
+    # --- historical states (`past_states`) ----------------------------------------------------------
+    def past_state_fields(self) -> list[ImportField]:
+        """The state column (the workflow's states a file may give, by value or label in either
+        language) and a date-and-time column per date a state reaches."""
+        if not self.past_states:
+            return []
+        wf = self.rt.workflow
+        allowed = {wf.initial_state(), *(p.state for p in self.past_states)}
+        mf = wf.model_field
+        choices = _choice_keys([(v, label) for v, label in mf.choices if v in allowed])
+        for state, names in self.state_aliases.items():
+            for name in names:
+                choices.setdefault(coerce.key(name), state)
+        out = [ImportField(mf.name, capfirst(str(mf.verbose_name)), CHOICE, mf.name, "",
+                           model_labels(mf) + tuple(self.aliases.get(mf.name, ())), "", choices)]
+        for name in self.past_date_fields():
+            df = self.model._meta.get_field(name)
+            out.append(ImportField(name, capfirst(str(df.verbose_name)), DATETIME, name, "",
+                                   model_labels(df) + tuple(self.aliases.get(name, ()))))
+        return out
+
+    def past_date_fields(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(d for p in self.past_states for d in p.dates))
+
+    def check_past_state(self, row, ctx, since: datetime.date | None = None) -> None:
+        """Check the state and dates a new record's row gives (errors with `row.error`) and keep
+        them on the row (`row.past`: the state, and each date the state has reached, the missing
+        ones filled) for `apply_past_state`. A date belongs to a state that reached it; the dates
+        follow each other, none before `since` (the record's own date) nor in the future."""
+        if not self.past_states:
+            return
+        wf = self.rt.workflow
+        state = row.data.get(wf.field) or wf.initial_state()
+        spec = next((p for p in self.past_states if p.state == state), None)
+        reached = spec.dates if spec is not None else ()
+        given: dict[str, datetime.datetime] = {}
+        for name in self.past_date_fields():
+            text = row.data.get(name) or ""
+            if not text:
+                continue
+            column = ctx.column_of.get(name, name)
+            if name not in reached:
+                row.error(column, _("A date of a record whose status is %(states)s, not “%(state)s”.") % {
+                    "states": "/".join(f"“{wf.state_label(p.state)}”" for p in self.past_states if name in p.dates),
+                    "state": wf.state_label(state)})
+                continue
+            given[name] = aware_time(text)
+        now = timezone.now()
+        previous = aware_time(since.isoformat()) if since is not None else None
+        dates = {}
+        for name in reached:
+            value = given.get(name)
+            column = ctx.column_of.get(name, name)
+            if value is not None and value > now:
+                row.error(column, _("This date is in the future: a status an import gives is one the record has "
+                                    "reached already."))
+            elif value is not None and previous is not None and value < previous:
+                row.error(column, _("This date is before %(date)s (%(field)s).") % {
+                    "date": formats.date_format(timezone.localtime(previous).date(), "SHORT_DATE_FORMAT"),
+                    "field": _field_label(self.model, dates) if dates else _("the record's own date")})
+            previous = value if value is not None else previous
+            dates[name] = previous if previous is not None else now
+        row.past = (state, dates) if spec is not None else None
+
+    def apply_past_state(self, obj, row) -> None:
+        """Give the unsaved record the state and dates `check_past_state` kept."""
+        if getattr(row, "past", None) is None:
+            return
+        state, dates = row.past
+        self.rt.workflow.set_state(obj, state)
+        for name, value in dates.items():
+            setattr(obj, name, value)
+
+    def log_past_states(self, pairs, user) -> None:
+        """One transition log row per record written in a past state: (record, row) pairs."""
+        from django.contrib.contenttypes.models import ContentType
+
+        from kehu.core.models import TransitionLog
+
+        ct = ContentType.objects.get_for_model(self.model)
+        logs = []
+        for obj, row in pairs:
+            if getattr(row, "past", None) is None:
+                continue
+            state, dates = row.past
+            at = max(dates.values()) if dates else timezone.now()
+            logs.append(TransitionLog(content_type=ct, object_id=obj.pk, customer_id=getattr(obj, "customer_id", None),
+                                      transition=IMPORTED, from_state="", to_state=state, at=at,
+                                      by=user if user is not None and user.is_authenticated else None))
+        TransitionLog.objects.bulk_create(logs)
 
     def _fields_of(self, form, model, prefix, exclude) -> list[ImportField]:
         out = []
@@ -253,11 +367,20 @@ class Importer:
                 if not form.is_valid():
                     raise ValueError(f"line {row.line}: the form refused what its compiled checks passed: "
                                      f"{form.errors.as_json()}")
+            self.before_save(row, form.instance, ctx)
             obj = self.rt.save_form(form, ctx.user) if hasattr(self.rt, "save_form") else form.save()
+            self.after_save(row, obj, ctx)
             if row.tags is not None:
                 obj.set_tags(row.tags)
             created.append(obj.pk)
         return created, self.apply_updates(updates, ctx)
+
+    def before_save(self, row, obj, ctx) -> None:
+        """The default `write`: last values of a new record before its record type saves it
+        (what its form does not hold: a date of its past)."""
+
+    def after_save(self, row, obj, ctx) -> None:
+        """The default `write`: after a new record is saved (its log rows dated as the file says)."""
 
     def apply_updates(self, updates, ctx) -> list[dict]:
         before = []
@@ -275,8 +398,14 @@ class Importer:
         return before
 
     def remove(self, model, ids) -> int:
-        """Undo: delete records the import created (their children go with them)."""
+        """Undo: delete records the import created (their children go with them, and their
+        transition log: a state the import gave them)."""
+        from django.contrib.contenttypes.models import ContentType
+
+        from kehu.core.models import TransitionLog
+
         deleted = model._base_manager.filter(pk__in=ids).delete()[1]
+        TransitionLog.objects.filter(content_type=ContentType.objects.get_for_model(model), object_id__in=ids).delete()
         return deleted.get(model._meta.label, 0)
 
     def label_of(self, obj) -> str:
@@ -336,6 +465,26 @@ def _model_field(model, name):
         return model._meta.get_field(name)
     except Exception:
         return None
+
+
+def model_labels(mf) -> tuple:
+    """A model field's name and its verbose name in each language (a column that is no form field)."""
+    labels = [mf.name]
+    for lang in ("zh-hans", "en"):
+        with translation.override(lang):
+            labels.append(str(mf.verbose_name))
+    return tuple(dict.fromkeys(labels))
+
+
+def _field_label(model, dates: dict) -> str:
+    return str(model._meta.get_field(list(dates)[-1]).verbose_name)
+
+
+def aware_time(text: str) -> datetime.datetime:
+    """A coerced date ("2026-01-05") or date and time ("2026-01-05 14:30") in the current time zone
+    (the job's)."""
+    value = datetime.datetime.fromisoformat(text)
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
 def _labels(mf, ff, name) -> tuple:

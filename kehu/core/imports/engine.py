@@ -59,6 +59,7 @@ class Row:
     group: int | None = None  # a grouped importer: the line of the first row of this row's record
     head: Row | None = None  # a further row of a record (an order's next line): the record's first row
     parts: list = field(default_factory=list)  # the first row of a record: its further rows
+    past: tuple | None = None  # (state, {date field: time}): a past state the row gives (base.PastState)
 
     def error(self, column, message):
         self.errors.append((str(column), str(message)))

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from kehu.catalog.testing import make_product
 from kehu.core.imports import base, jobs
@@ -325,3 +326,102 @@ def test_the_order_export_is_a_row_per_line_as_the_import_reads_it(org, shop, cl
     job.refresh_from_db()
     assert (job.status, job.rows_done, job.total_estimate) == (ExportJob.Status.DONE, 3, 3), job.error
     assert list(csv.reader(io.StringIO(exports_jobs.path_of(job).read_text("utf-8-sig")))) == rows
+
+
+def test_orders_keep_the_status_they_reached_where_they_came_from(org, shop):
+    """Orders of another system's history come in their status (by its label in either language)
+    with its dates: written as facts of their past, not as transitions taken now. Goods of a
+    shipped or delivered order count as shipped, with no shipment and no stock movement; a missing
+    date is the one before it; the History tab and the timeline say the status was imported."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from kehu.catalog.models import StockMove
+    from kehu.core.models import TransitionLog
+    from kehu.orders.models import Shipment
+
+    s = shop
+    header = ["订单号", "客户", "订单日期", "产品编码", "数量", "订单状态", "发货日期", "签收日期", "取消日期"]
+    rows = [header,
+            ["H-1", s.east.name, "2025-03-02", "PUMP-100", "2", "已签收", "2025-03-05 09:30", "2025-03-08", ""],
+            ["H-1", "", "", "VAL-20", "10", "", "", "", ""],
+            ["H-2", s.east.name, "2025-04-01", "VAL-20", "5", "Shipped", "", "", ""],  # no date: the order date
+            ["H-3", s.north.name, "2025-05-01", "PUMP-100", "1", "cancelled", "", "", "2025-05-03"],
+            ["H-4", s.north.name, "2025-06-01", "VAL-20", "1", "处理中", "", "", ""],
+            ["H-5", s.north.name, "2025-06-02", "VAL-20", "1", "", "", "", ""]]  # no status: created
+    moves_before = StockMove.objects.count()
+    job = run(org.manager, csv_bytes(rows), filename="历史订单.csv", key="order")
+    assert (job.status, job.created, job.failed_rows) == (ImportJob.Status.DONE, 5, 0), (job.error, job.errors)
+    assert {v for k, v in job.mapping.items() if v} >= {"status", "shipped_at", "delivered_at", "cancelled_at"}
+    got = {o.external_number: o for o in Order.objects.filter(external_number__startswith="H-")}
+    tz = datetime.timezone(datetime.timedelta(hours=8))  # the job's time zone: Asia/Shanghai
+    h1 = got["H-1"]
+    assert h1.status == "delivered"
+    assert (h1.shipped_at, h1.delivered_at) == (datetime.datetime(2025, 3, 5, 9, 30, tzinfo=tz),
+                                                datetime.datetime(2025, 3, 8, tzinfo=tz))
+    assert [(ln.quantity, ln.shipped_quantity) for ln in h1.lines.order_by("position")] == [
+        (Decimal("2"), Decimal("2")), (Decimal("10"), Decimal("10"))]
+    h2 = got["H-2"]
+    assert (h2.status, h2.shipped_at, h2.delivered_at) == ("shipped", datetime.datetime(2025, 4, 1, tzinfo=tz), None)
+    assert h2.lines.get().to_ship == 0
+    h3 = got["H-3"]
+    assert (h3.status, h3.cancelled_at, h3.shipped_at) == ("cancelled", datetime.datetime(2025, 5, 3, tzinfo=tz), None)
+    assert h3.lines.get().shipped_quantity == 0 and h3.outstanding == 0
+    assert (got["H-4"].status, got["H-5"].status) == ("processing", "created")
+    # history, not effects: no shipment, no stock movement
+    assert not Shipment.objects.filter(order__in=got.values()).exists()
+    assert StockMove.objects.count() == moves_before
+    # the transition log: one "Imported" row per order past "created", at the status's date
+    logs = {r.object_id: r for r in TransitionLog.objects.filter(content_type=ContentType.objects.get_for_model(Order))}
+    assert set(logs) == {got[k].pk for k in ("H-1", "H-2", "H-3", "H-4")}
+    assert (logs[h1.pk].transition, logs[h1.pk].from_state, logs[h1.pk].to_state, logs[h1.pk].at, logs[h1.pk].by) == (
+        "import", "", "delivered", h1.delivered_at, org.manager)
+    from kehu.core.registry import registry
+
+    with translation.override("zh-hans"):
+        history = registry.get("order").workflow.history(h1)
+        assert [(str(r.label), r.from_label, str(r.to_label)) for r in history] == [("导入", "", "已交付")]
+    # the customer's kept figures leave the cancelled order out, as for one cancelled in Kehu
+    s.north.refresh_from_db()
+    assert s.north.order_count == 2
+    # undo removes the orders and their log
+    jobs.undo(job, org.manager)
+    assert not Order.objects.filter(external_number__startswith="H-").exists()
+    assert not TransitionLog.objects.filter(object_id__in=[o.pk for o in got.values()],
+                                            content_type=ContentType.objects.get_for_model(Order)).exists()
+
+
+def test_a_past_status_is_checked_against_its_dates_and_lines(org, shop):
+    s = shop
+    future = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
+    header = ["订单号", "客户", "订单日期", "产品编码", "数量", "状态", "发货日期", "签收日期"]
+    rows = [header,
+            ["E-1", s.east.name, "2025-03-02", "PUMP-100", "1", "已发货", "", "2025-03-04"],  # a delivery date, not delivered
+            ["E-2", s.east.name, "2025-03-02", "PUMP-100", "1", "已签收", "2025-03-06", "2025-03-04"],  # delivered before shipped
+            ["E-3", s.east.name, "2025-03-02", "PUMP-100", "1", "已发货", "2025-03-01", ""],  # shipped before the order
+            ["E-4", s.east.name, "2025-03-02", "PUMP-100", "1", "已发货", future, ""],  # not yet
+            ["E-5", s.east.name, "2025-03-02", "", "", "已发货", "", ""],  # shipped, but no lines
+            ["E-6", s.east.name, "2025-03-02", "PUMP-100", "1", "丢失", "", ""],  # no such status
+            ["E-7", s.east.name, "2025-03-02", "PUMP-100", "1", "已签收", "2025-03-03", "2025-03-04"]]  # good
+    job = run(org.manager, csv_bytes(rows), filename="订单.csv", key="order", dry_only=True)
+    assert (job.created, job.failed_rows) == (1, 6), job.errors
+    said = {e["line"]: (e["column"], e["message"]) for e in job.errors}
+    assert said[2][0] == "签收日期" and "Delivered" in said[2][1]
+    assert said[3][0] == "签收日期" and "before" in said[3][1]
+    assert said[4][0] == "发货日期" and "before" in said[4][1]
+    assert said[5][0] == "发货日期" and "future" in said[5][1]
+    assert said[6][0] == "状态" and "needs its lines" in said[6][1]
+    assert said[7][0] == "状态" and "丢失" in said[7][1]
+
+
+def test_an_import_does_not_change_the_status_of_an_order_in_kehu(org, shop):
+    s = shop
+    order = make_order(org.manager, [product_line(s.valve, "1")], customer=s.east, external_number="K-1")
+    rows = [["订单号", "客户", "订单日期", "产品编码", "数量", "状态", "备注"],
+            ["K-1", s.east.name, str(order.order_date), "VAL-20", "1", "已取消", "改了"]]
+    job = run(org.manager, csv_bytes(rows), filename="订单.csv", key="order", duplicates="update", dry_only=True)
+    assert job.failed_rows == 1 and "does not change the status" in job.errors[0]["message"], job.errors
+    rows[1][5] = "已创建"  # the status it has: the update goes through
+    job = run(org.manager, csv_bytes(rows), filename="订单.csv", key="order", duplicates="update")
+    assert (job.status, job.updated, job.failed_rows) == (ImportJob.Status.DONE, 1, 0), job.errors
+    order.refresh_from_db()
+    assert (order.status, order.notes) == ("created", "改了")

@@ -36,3 +36,50 @@ def test_opportunities_from_a_sheet(org):
     assert Opportunity.objects.get(title="按编号").customer == mine
     jobs.undo(job, org.manager)
     assert not Opportunity.objects.filter(customer=mine).exists()
+
+
+def test_closed_opportunities_keep_the_dates_of_their_past(org):
+    """Another system's won and lost deals come in closed when they closed, created when they were
+    created; their stage history starts then; a won one makes the customer won, as in Kehu."""
+    import datetime
+
+    from kehu.core.models import DictItem
+    from kehu.sales.models import StageChange
+
+    mine = make_customer(org.manager, "华东精密机械有限公司")
+    other = make_customer(org.manager, "北方重工集团")
+    won = Stage.objects.get(active=True, is_won=True)
+    lost = Stage.objects.get(active=True, is_lost=True)
+    open_stage = Stage.objects.filter(active=True, is_won=False, is_lost=False).order_by("order").first()
+    reason = DictItem.objects.filter(kind="lost_reason").first()
+    rows = [["机会名称", "客户", "阶段", "金额", "成交产品", "签约日期", "输单原因", "预计成交日期", "创建日期", "关闭日期"],
+            ["去年的单", mine.name, won.name, "50000", "离心泵", "2025-06-18", "", "", "2025-03-01", "2025-06-20 16:00"],
+            ["签约即关闭", other.name, won.name_en or won.name, "8000", "球阀", "2025-07-01", "", "", "", ""],
+            ["丢了", mine.name, lost.name, "1", "", "", reason.label, "2025-02-01", "2025-01-05", ""],
+            ["还在谈", mine.name, open_stage.name, "1", "", "", "", "2027-01-01", "2025-09-09", ""]]
+    job = run(org.manager, csv_bytes(rows), key="opportunity")
+    assert (job.status, job.created, job.failed_rows) == ("done", 4, 0), (job.error, job.errors)
+    tz = datetime.timezone(datetime.timedelta(hours=8))
+    got = {o.title: o for o in Opportunity.objects.filter(customer__in=[mine, other])}
+    first = got["去年的单"]
+    assert (first.created_at, first.closed_at) == (datetime.datetime(2025, 3, 1, tzinfo=tz),
+                                                   datetime.datetime(2025, 6, 20, 16, tzinfo=tz))
+    # no closing date: a won deal closed when it was signed, a lost one by its expected close date
+    assert got["签约即关闭"].closed_at == got["签约即关闭"].created_at == datetime.datetime(2025, 7, 1, tzinfo=tz)
+    assert (got["丢了"].closed_at, got["丢了"].created_at) == (datetime.datetime(2025, 2, 1, tzinfo=tz),
+                                                           datetime.datetime(2025, 1, 5, tzinfo=tz))
+    assert got["还在谈"].closed_at is None and got["还在谈"].created_at == datetime.datetime(2025, 9, 9, tzinfo=tz)
+    assert [(c.to_stage, c.changed_at) for c in StageChange.objects.filter(opportunity=first)] == [
+        (won, first.closed_at)]
+    mine.refresh_from_db()
+    assert mine.type.code == "won" and mine.signed_on == datetime.date(2025, 6, 18)
+
+    bad = [["机会名称", "客户", "阶段", "金额", "输单原因", "创建日期", "关闭日期"],
+           ["开着却关了", mine.name, open_stage.name, "1", "", "", "2025-01-01"],
+           ["将来", mine.name, open_stage.name, "1", "", "2099-01-01", ""],
+           ["先关后建", mine.name, lost.name, "1", reason.label, "2025-05-01", "2025-04-01"]]
+    job = run(org.manager, csv_bytes(bad), key="opportunity", dry_only=True)
+    said = {e["line"]: (e["column"], e["message"]) for e in job.errors}
+    assert said[2] == ("关闭日期", f"An opportunity in the open stage “{open_stage.name_en or open_stage.name}” has not closed.")
+    assert said[3] == ("创建日期", "This date is in the future.")
+    assert said[4][0] == "关闭日期" and "before" in said[4][1]
