@@ -6,7 +6,9 @@ Opportunities have no duplicate rule: every good row is a new opportunity.
 An opportunity of another system's history keeps its dates: when it was created (创建日期) and, in
 a won or lost stage, when it closed (关闭日期; else a won deal's signing date, a lost one's expected
 close date when that has passed, else now). Its stage history starts then, not at the import. A
-won stage makes the customer won, as a win in Kehu does (services.enter_stage).
+won stage makes the customer won, as a win in Kehu does (services.enter_stage); a closed one's
+History has an "Imported" row at its closing time, which keeps the customer as it was before the
+win, so that undo gives the customer back its type and deal (services.unwin_customer).
 
 `resolve_opportunities`: the opportunity a row of another record names (a follow-up's)."""
 
@@ -16,7 +18,15 @@ from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from kehu.core.imports.base import DATETIME, Importer, ImportField, aware_time, model_labels, register
+from kehu.core.imports.base import (
+    DATETIME,
+    IMPORTED,
+    Importer,
+    ImportField,
+    aware_time,
+    model_labels,
+    register,
+)
 from kehu.customers.imports import resolve_among_customers, resolve_customers
 
 from .forms import OpportunityForm
@@ -93,14 +103,45 @@ class OpportunityImporter(Importer):
         row.past = (created, closed) if created or closed else None
 
     def before_save(self, row, obj, ctx):
+        from kehu.customers.models import Customer
+
         if row.past is not None:
             obj.created_at, obj.closed_at = row.past[0] or obj.created_at, row.past[1]
+        row.customer_before = None
+        if obj.stage.is_won and obj.customer_id:  # what the win changes, for undo (as the win transition keeps it)
+            customer = Customer.objects.select_related("type").get(pk=obj.customer_id)
+            row.customer_before = {
+                "customer_type": customer.type.code if customer.type_id else None,
+                "deal_amount": str(customer.deal_amount) if customer.deal_amount is not None else None,
+                "deal_products": customer.deal_products,
+                "signed_on": customer.signed_on.isoformat() if customer.signed_on else None}
 
     def after_save(self, row, obj, ctx):
+        from django.contrib.contenttypes.models import ContentType
+
+        from kehu.core.models import TransitionLog
+
         from .models import StageChange
 
         if row.past is not None:  # its stage since then, not since the import
             StageChange.objects.filter(opportunity=obj).update(changed_at=obj.closed_at or obj.created_at)
+        if obj.closed_at is not None:  # it came in closed: the History says so, and keeps what a win changed
+            TransitionLog.objects.create(
+                content_type=ContentType.objects.get_for_model(Opportunity), object_id=obj.pk,
+                customer_id=obj.customer_id, transition=IMPORTED, from_state="", to_state=str(obj.stage_id),
+                at=obj.closed_at, data={"customer_before": row.customer_before} if row.customer_before else {},
+                by=ctx.user)
+
+    def remove(self, model, ids):
+        """Undo: a won opportunity the import created takes its win back from the customer first
+        (services.unwin_customer: the customer as it was, unless another won deal keeps it won)."""
+        from .services import unwin_customer
+
+        if model is Opportunity:  # newest first: the oldest win's "before" is the customer as it was
+            for opp in Opportunity.all_objects.filter(pk__in=ids, stage__is_won=True, customer__isnull=False) \
+                    .order_by("-id"):
+                unwin_customer(opp, None, leaving=ids)
+        return super().remove(model, ids)
 
     def resolve_refs(self, rows, ctx):
         resolve_customers(rows, ctx)

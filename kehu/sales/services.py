@@ -133,11 +133,13 @@ def reopen(opp: Opportunity, by, from_state: str) -> dict:
     return {}
 
 
-def unwin_customer(opp: Opportunity, by) -> str:
+def unwin_customer(opp: Opportunity, by, leaving=()) -> str:
     """What reopening the won opportunity `opp` does to its customer: if another won opportunity
     of the customer remains, the customer stays "won" with that deal's amount, products and
     signing date; otherwise the customer gets back the type and deal fields it had before this
-    opportunity was won (from the transition log; "intent" when the win predates the log).
+    opportunity was won (from the transition log: its win, or the import that brought it in won;
+    "intent" when the win predates the log).
+    `leaving`: other opportunities being removed with it (an import's undo), which keep nothing won.
     Returns the customer type's code afterwards."""
     from django.contrib.contenttypes.models import ContentType
 
@@ -147,21 +149,23 @@ def unwin_customer(opp: Opportunity, by) -> str:
     customer = Customer.objects.select_for_update().filter(pk=opp.customer_id).first()
     if customer is None:
         return ""
-    other = (Opportunity.objects.filter(customer_id=customer.pk, stage__is_won=True).exclude(pk=opp.pk)
+    other = (Opportunity.objects.filter(customer_id=customer.pk, stage__is_won=True).exclude(pk__in={opp.pk, *leaving})
              .order_by("-signed_on", "-id").first())
     if other is not None:
         customer.deal_amount, customer.deal_products, customer.signed_on = \
             other.amount, other.deal_products, other.signed_on
     else:
         win = (TransitionLog.objects.filter(content_type=ContentType.objects.get_for_model(Opportunity),
-                                            object_id=opp.pk, transition="win")
+                                            object_id=opp.pk, transition__in=("win", "import"))
                .order_by("-at", "-id").values_list("data", flat=True).first()) or {}
         before = win.get("customer_before") or {}
-        code = before.get("customer_type") or "intent"
+        code = before.get("customer_type") if "customer_type" in before else "intent"
         if code == "won":  # it was won by an earlier deal that is no longer won
             code = "intent"
-        customer.type = DictItem.objects.filter(kind="customer_type", code=code).first() \
-            or DictItem.objects.filter(kind="customer_type", code="intent").first()
+        # a customer that had no type gets none back; a kept type that is gone: "intent"
+        customer.type = None if code is None else (
+            DictItem.objects.filter(kind="customer_type", code=code).first()
+            or DictItem.objects.filter(kind="customer_type", code="intent").first())
         customer.deal_amount = before.get("deal_amount")
         customer.deal_products = before.get("deal_products") or ""
         customer.signed_on = before.get("signed_on")

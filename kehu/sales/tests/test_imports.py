@@ -44,10 +44,12 @@ def test_closed_opportunities_keep_the_dates_of_their_past(org):
     import datetime
 
     from kehu.core.models import DictItem
+    from kehu.customers.models import Customer
     from kehu.sales.models import StageChange
 
     mine = make_customer(org.manager, "华东精密机械有限公司")
     other = make_customer(org.manager, "北方重工集团")
+    types_before = {c.pk: (c.type_id, c.signed_on, c.deal_amount) for c in (mine, other)}
     won = Stage.objects.get(active=True, is_won=True)
     lost = Stage.objects.get(active=True, is_lost=True)
     open_stage = Stage.objects.filter(active=True, is_won=False, is_lost=False).order_by("order").first()
@@ -73,6 +75,20 @@ def test_closed_opportunities_keep_the_dates_of_their_past(org):
         (won, first.closed_at)]
     mine.refresh_from_db()
     assert mine.type.code == "won" and mine.signed_on == datetime.date(2025, 6, 18)
+    # the History says each closed one came in so, at its closing time
+    from kehu.core.registry import registry
+
+    assert [(r.transition, r.to_state, r.at) for r in registry.get("opportunity").workflow.history(first)] == [
+        ("import", str(won.pk), first.closed_at)]
+    # undo takes the wins back: the customers are as they were
+    second = run(org.manager, csv_bytes([rows[0], ["再赢一单", mine.name, won.name, "900", "球阀", "2025-08-01", "", "",
+                                                   "", ""]]), key="opportunity")
+    assert second.created == 1 and Customer.objects.get(pk=mine.pk).signed_on == datetime.date(2025, 8, 1)
+    jobs.undo(second, org.manager)
+    assert Customer.objects.get(pk=mine.pk).signed_on == datetime.date(2025, 6, 18)  # the first import's win stays
+    jobs.undo(job, org.manager)
+    assert {c.pk: (c.type_id, c.signed_on, c.deal_amount) for c in Customer.objects.filter(
+        pk__in=[mine.pk, other.pk])} == types_before
 
     bad = [["机会名称", "客户", "阶段", "金额", "输单原因", "创建日期", "关闭日期"],
            ["开着却关了", mine.name, open_stage.name, "1", "", "", "2025-01-01"],
