@@ -591,16 +591,27 @@ class KehuFilterSet(Reusable, OwnCopies, django_filters.FilterSet):
     def search(self, queryset, name, value):
         """`q`: any of `search_fields` contains the term; through the search index when the filter
         set declares `search_indexed` (kehu/core/search.py)."""
-        from .search import search_q
+        from .search import rows_of_the_list, search_q
 
         value = (value or "").strip()
         if not value or not self.search_fields:
             return queryset
         self.search_notices = []  # a short term searched among the newest rows only (kehu/core/search.py)
-        return queryset.filter(search_q(queryset.model, self.search_fields, value,
-                                        indexed=getattr(self, "search_indexed", False),
-                                        notices=self.search_notices, queryset=queryset,
-                                        reading=self.reading(queryset.model)))
+        condition = search_q(queryset.model, self.search_fields, value,
+                             indexed=getattr(self, "search_indexed", False),
+                             notices=self.search_notices, queryset=queryset,
+                             reading=self.reading(queryset.model))
+        ids = rows_of_the_list(condition)
+        if ids is not None:
+            # every id found was read through this queryset (its scope and the filters before the
+            # search): the list is those ids, without its conditions evaluated again beside them
+            from .pagination import unconditioned
+
+            bare = unconditioned(queryset)
+            if bare is not queryset:
+                bare.query.scope_branches = None  # no scope left to read path by path
+                return bare.filter(pk__in=ids)
+        return queryset.filter(condition)
 
     def reading(self, model) -> "ListReading":
         """How this list of `model` is read, for a search's plan (ListReading)."""

@@ -203,15 +203,15 @@ def _narrowed(qs, field: str, forward_desc: bool, data, size: int):
         ids = _page_ids(qs, field, forward_desc, data, size)
     if not ids:
         return None
-    # The page's rows by those ids alone (`_unconditioned`). Kept beside the ids, the conditions
+    # The page's rows by those ids alone (`unconditioned`). Kept beside the ids, the conditions
     # were planned again with them: a rep's tickets searched for a phone fragment (1,631 found, 49
     # in the rep's scope) were estimated at one row, and PostgreSQL walked every ticket of the
     # created-at index testing the two id lists and the scope's OR (472 ms at 1.5M tickets; by the
     # ids alone 0.1 ms)
-    return _unconditioned(qs).filter(pk__in=IdList(sorted(ids)))
+    return unconditioned(qs).filter(pk__in=IdList(sorted(ids)))
 
 
-def _unconditioned(qs):
+def unconditioned(qs):
     """A copy of `qs` without its WHERE, for rows chosen by id under it; `qs` itself when a join its
     conditions made could repeat a row without them (a reverse or many-to-many relation: a filter
     on a tag). Joins along a foreign key keep one row per row, and the ids' rows met them already."""
@@ -407,7 +407,7 @@ def _value_rows(queryset, reuse, field, forward_desc, data, size, values, slots)
             # The rows by the page's ids alone: with the list's conditions again beside them, a
             # number prefix's 4,936 payment ids were planned (4.3 ms) and read (3 ms) a second time
             page = _ordered(segment, field, forward_desc).values("pk")[: size + 1]
-            segment = _unconditioned(qs).filter(pk__in=page).order_by().values(*dict.fromkeys([*values, "id", field]))
+            segment = unconditioned(qs).filter(pk__in=page).order_by().values(*dict.fromkeys([*values, "id", field]))
         else:
             segment = _ordered(segment, field, forward_desc).values(*dict.fromkeys([*values, "id", field]))[: size + 1]
         query = segment.query
