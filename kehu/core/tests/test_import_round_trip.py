@@ -191,6 +191,15 @@ def order_sample(org):
                      promised_date=datetime.date(2026, 3, 20), delivery_address="上海市浦东新区张江路 88 号",
                      payment_method=_dict(Order, "payment_method"), notes="=分两批发货\n先付 30%", custom_fields=cf)
     one.set_tags(["首单"])
+    # delivered in Kehu: the export's status and dates bring it back delivered, its goods shipped
+    shanghai = datetime.timezone(datetime.timedelta(hours=8))
+    Order.all_objects.filter(pk=one.pk).update(
+        status="delivered", shipped_at=datetime.datetime(2026, 3, 18, 9, 30, tzinfo=shanghai),
+        delivered_at=datetime.datetime(2026, 3, 19, 16, 0, tzinfo=shanghai))
+    for line in one.lines.all():
+        if line.stocked:
+            type(line).objects.filter(pk=line.pk).update(shipped_quantity=line.quantity)
+    one.refresh_from_db()
     two = make_order(org.manager2, [service_line("Annual support", "1.5", "1000.00", "6", discount_pct=Decimal("10"))],
                      customer=b, title="Support contract", order_date=datetime.date(2026, 4, 2))
     return Sample([one, two], {
