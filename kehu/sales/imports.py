@@ -18,15 +18,7 @@ from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from kehu.core.imports.base import (
-    DATETIME,
-    IMPORTED,
-    Importer,
-    ImportField,
-    aware_time,
-    model_labels,
-    register,
-)
+from kehu.core.imports.base import Importer, aware_time, imported_log, register
 from kehu.customers.imports import resolve_among_customers, resolve_customers
 
 from .forms import OpportunityForm
@@ -68,12 +60,7 @@ class OpportunityImporter(Importer):
     }
 
     def extra_fields(self):
-        out = super().extra_fields()
-        for name in ("created_at", "closed_at"):
-            mf = Opportunity._meta.get_field(name)
-            out.append(ImportField(name, str(mf.verbose_name).capitalize(), DATETIME, name, "",
-                                   model_labels(mf) + tuple(self.aliases.get(name, ()))))
-        return out
+        return [*super().extra_fields(), self.time_field("created_at"), self.time_field("closed_at")]
 
     def prepare_data(self, row, data, ctx):
         """The dates of the opportunity's past (`row.past`), checked: none in the future, the
@@ -92,7 +79,8 @@ class OpportunityImporter(Importer):
             return
         if stage is not None and stage.is_closed and closed is None:
             day = data.get("signed_on") if stage.is_won else data.get("expected_close")
-            closed = aware_time(day) if day and aware_time(day) <= now else None
+            closed = aware_time(day) if day else None
+            closed = closed if closed is not None and closed <= now else None
         if closed is not None and created is not None and closed < created:
             row.error(ctx.column_of.get("closed_at", "closed_at"), _("This date is before %(date)s (%(field)s).") % {
                 "date": formats.date_format(timezone.localtime(created).date(), "SHORT_DATE_FORMAT"),
@@ -105,32 +93,22 @@ class OpportunityImporter(Importer):
     def before_save(self, row, obj, ctx):
         from kehu.customers.models import Customer
 
+        from .services import deal_before_win
+
         if row.past is not None:
             obj.created_at, obj.closed_at = row.past[0] or obj.created_at, row.past[1]
         row.customer_before = None
         if obj.stage.is_won and obj.customer_id:  # what the win changes, for undo (as the win transition keeps it)
-            customer = Customer.objects.select_related("type").get(pk=obj.customer_id)
-            row.customer_before = {
-                "customer_type": customer.type.code if customer.type_id else None,
-                "deal_amount": str(customer.deal_amount) if customer.deal_amount is not None else None,
-                "deal_products": customer.deal_products,
-                "signed_on": customer.signed_on.isoformat() if customer.signed_on else None}
+            row.customer_before = deal_before_win(Customer.objects.select_related("type").get(pk=obj.customer_id))
 
     def after_save(self, row, obj, ctx):
-        from django.contrib.contenttypes.models import ContentType
-
-        from kehu.core.models import TransitionLog
-
         from .models import StageChange
 
         if row.past is not None:  # its stage since then, not since the import
             StageChange.objects.filter(opportunity=obj).update(changed_at=obj.closed_at or obj.created_at)
         if obj.closed_at is not None:  # it came in closed: the History says so, and keeps what a win changed
-            TransitionLog.objects.create(
-                content_type=ContentType.objects.get_for_model(Opportunity), object_id=obj.pk,
-                customer_id=obj.customer_id, transition=IMPORTED, from_state="", to_state=str(obj.stage_id),
-                at=obj.closed_at, data={"customer_before": row.customer_before} if row.customer_before else {},
-                by=ctx.user)
+            imported_log(obj, str(obj.stage_id), obj.closed_at, ctx.user,
+                         {"customer_before": row.customer_before} if row.customer_before else None).save()
 
     def remove(self, model, ids):
         """Undo: a won opportunity the import created takes its win back from the customer first

@@ -74,6 +74,14 @@ def enter_stage(opp: Opportunity, stage: Stage, by, *, probability_given: bool =
     return {}
 
 
+def deal_before_win(customer) -> dict:
+    """The customer's type and deal fields as a win's log keeps them, for `unwin_customer`."""
+    return {"customer_type": customer.type.code if customer.type_id else None,
+            "deal_amount": str(customer.deal_amount) if customer.deal_amount is not None else None,
+            "deal_products": customer.deal_products,
+            "signed_on": customer.signed_on.isoformat() if customer.signed_on else None}
+
+
 def win_customer(opp: Opportunity, by) -> dict:
     """The customer (or the prospect, who becomes a customer) turns into type "won". Returns the
     customer's type and deal fields as they were before."""
@@ -88,10 +96,7 @@ def win_customer(opp: Opportunity, by) -> dict:
         customer = Customer(name=opp.prospect_name, owner=opp.owner, created_by=by, source_id=opp.source_id)
         before = {"customer_created": True}
     else:
-        before = {"customer_type": customer.type.code if customer.type_id else None,
-                  "deal_amount": str(customer.deal_amount) if customer.deal_amount is not None else None,
-                  "deal_products": customer.deal_products,
-                  "signed_on": customer.signed_on.isoformat() if customer.signed_on else None}
+        before = deal_before_win(customer)
     customer.type = won
     customer.deal_amount = opp.amount
     customer.deal_products = opp.deal_products

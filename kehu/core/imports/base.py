@@ -133,11 +133,13 @@ class Importer:
                 choices.setdefault(coerce.key(name), state)
         out = [ImportField(mf.name, capfirst(str(mf.verbose_name)), CHOICE, mf.name, "",
                            model_labels(mf) + tuple(self.aliases.get(mf.name, ())), "", choices)]
-        for name in self.past_date_fields():
-            df = self.model._meta.get_field(name)
-            out.append(ImportField(name, capfirst(str(df.verbose_name)), DATETIME, name, "",
-                                   model_labels(df) + tuple(self.aliases.get(name, ()))))
-        return out
+        return out + [self.time_field(name) for name in self.past_date_fields()]
+
+    def time_field(self, name: str) -> ImportField:
+        """A column of a model's date-and-time field that is no form field (a date of its past)."""
+        mf = self.model._meta.get_field(name)
+        return ImportField(name, capfirst(str(mf.verbose_name)), DATETIME, name, "",
+                           model_labels(mf) + tuple(self.aliases.get(name, ())))
 
     def past_date_fields(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(d for p in self.past_states for d in p.dates))
@@ -193,20 +195,14 @@ class Importer:
 
     def log_past_states(self, pairs, user) -> None:
         """One transition log row per record written in a past state: (record, row) pairs."""
-        from django.contrib.contenttypes.models import ContentType
-
         from kehu.core.models import TransitionLog
 
-        ct = ContentType.objects.get_for_model(self.model)
         logs = []
         for obj, row in pairs:
             if getattr(row, "past", None) is None:
                 continue
             state, dates = row.past
-            at = max(dates.values()) if dates else timezone.now()
-            logs.append(TransitionLog(content_type=ct, object_id=obj.pk, customer_id=getattr(obj, "customer_id", None),
-                                      transition=IMPORTED, from_state="", to_state=state, at=at,
-                                      by=user if user is not None and user.is_authenticated else None))
+            logs.append(imported_log(obj, state, max(dates.values()) if dates else timezone.now(), user))
         TransitionLog.objects.bulk_create(logs)
 
     def _fields_of(self, form, model, prefix, exclude) -> list[ImportField]:
@@ -465,6 +461,18 @@ def _model_field(model, name):
         return model._meta.get_field(name)
     except Exception:
         return None
+
+
+def imported_log(obj, state: str, at, user, data: dict | None = None):
+    """The unsaved transition log row of a record an import wrote in `state`, dated `at`."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from kehu.core.models import TransitionLog
+
+    return TransitionLog(content_type=ContentType.objects.get_for_model(type(obj)), object_id=obj.pk,
+                         customer_id=getattr(obj, "customer_id", None), transition=IMPORTED, from_state="",
+                         to_state=state, at=at, data=data or {},
+                         by=user if user is not None and user.is_authenticated else None)
 
 
 def model_labels(mf) -> tuple:
