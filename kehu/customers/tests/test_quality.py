@@ -408,6 +408,12 @@ def test_missing_contact_details_with_a_date_range_reads_the_date_index(org, see
     Customer.objects.filter(pk=no_details.pk).update(created_at=datetime.datetime(2024, 3, 5, tzinfo=datetime.UTC))
     assert list(qs.values_list("pk", flat=True)) == [no_details.pk]
     if connection.vendor != "sqlite":
+        # a rep's: PostgreSQL ANDed the month with a bitmap of every customer without a phone (200,000
+        # at 1M, 19 ms); the partial index holds only the customers lacking both, by owner and date
+        _fs, mine = list_queryset(registry.get("customer"), org.manager, QueryDict(
+            "missing=contact_details&created_after=2024-03-01&created_before=2024-03-31"))
+        text = plan(mine.values("pk")[:51])
+        assert "cust_missing_contact_idx" in text and "cust_phone_idx" not in text, text
         return
     figures = json.loads((Path(statistics.__file__).parent / "tests" / "planner_figures.json").read_text())
     statistics.load_figures({"customers_customer": figures["figures"]["customers_customer"]})
