@@ -42,6 +42,7 @@ class OpportunityImporter(Importer):
     aliases = {
         "title": ["机会名称", "商机名称", "opportunity name", "opportunity", "deal name", "name"],
         "customer": ["客户", "客户名称", "公司", "account name", "company", "partner_id"],
+        "prospect_name": ["潜在客户", "潜在客户名称", "prospect", "prospect name", "lead name"],
         "stage": ["阶段", "销售阶段", "stage", "deal stage", "stage_id"],
         "amount": ["金额", "预计金额", "amount", "expected revenue", "expected_revenue"],
         "expected_close": ["预计成交日期", "预计签单日期", "close date", "expected closing", "date_deadline"],
@@ -98,8 +99,9 @@ class OpportunityImporter(Importer):
         if row.past is not None:
             obj.created_at, obj.closed_at = row.past[0] or obj.created_at, row.past[1]
         row.customer_before = None
-        if obj.stage.is_won and obj.customer_id:  # what the win changes, for undo (as the win transition keeps it)
-            row.customer_before = deal_before_win(Customer.objects.select_related("type").get(pk=obj.customer_id))
+        if obj.stage.is_won:  # what the win changes, for undo (as the win transition keeps it)
+            row.customer_before = deal_before_win(Customer.objects.select_related("type").get(
+                pk=obj.customer_id)) if obj.customer_id else {"customer_created": True}  # a prospect: made one
 
     def after_save(self, row, obj, ctx):
         from .models import StageChange
@@ -113,13 +115,28 @@ class OpportunityImporter(Importer):
     def remove(self, model, ids):
         """Undo: a won opportunity the import created takes its win back from the customer first
         (services.unwin_customer: the customer as it was, unless another won deal keeps it won)."""
+        from django.contrib.contenttypes.models import ContentType
+
+        from kehu.core.models import TransitionLog
+        from kehu.customers.models import Customer
+
         from .services import unwin_customer
 
-        if model is Opportunity:  # newest first: the oldest win's "before" is the customer as it was
-            for opp in Opportunity.all_objects.filter(pk__in=ids, stage__is_won=True, customer__isnull=False) \
-                    .order_by("-id"):
-                unwin_customer(opp, None, leaving=ids)
-        return super().remove(model, ids)
+        if model is not Opportunity:
+            return super().remove(model, ids)
+        # the customers the import's wins made of prospects: removed with the import, as a record it
+        # created (once their opportunities are gone; a record made for them since refuses the undo)
+        made = {log.object_id for log in TransitionLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(Opportunity), object_id__in=ids, transition="import")
+            if ((log.data or {}).get("customer_before") or {}).get("customer_created")}
+        made_customers = set(Opportunity.all_objects.filter(pk__in=made).values_list("customer_id", flat=True))
+        # newest first: the oldest win's "before" is the customer as it was
+        for opp in Opportunity.all_objects.filter(pk__in=ids, stage__is_won=True, customer__isnull=False) \
+                .exclude(pk__in=made).order_by("-id"):
+            unwin_customer(opp, None, leaving=ids)
+        removed = super().remove(model, ids)
+        Customer._base_manager.filter(pk__in=made_customers - {None}).delete()
+        return removed
 
     def resolve_refs(self, rows, ctx):
         resolve_customers(rows, ctx)

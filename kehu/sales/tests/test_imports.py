@@ -99,3 +99,24 @@ def test_closed_opportunities_keep_the_dates_of_their_past(org):
     assert said[2] == ("关闭日期", f"An opportunity in the open stage “{open_stage.name_en or open_stage.name}” has not closed.")
     assert said[3] == ("创建日期", "This date is in the future.")
     assert said[4][0] == "关闭日期" and "before" in said[4][1]
+
+
+def test_undo_removes_the_customer_a_won_prospect_became(org):
+    """A won deal of a prospect (no customer yet) makes the prospect a customer, as a win in Kehu
+    does; undoing the import removes that customer with the opportunity, and only that one."""
+    from kehu.customers.models import Customer
+
+    mine = make_customer(org.manager, "华东精密机械有限公司")
+    won = Stage.objects.get(active=True, is_won=True)
+    rows = [["机会名称", "客户", "潜在客户", "阶段", "金额", "成交产品", "签约日期"],
+            ["新客户首单", "", "西湖新材料有限公司", won.name, "30000", "离心泵", "2025-05-06"],
+            ["老客户的单", mine.name, "", won.name, "8000", "球阀", "2025-06-01"]]
+    job = run(org.manager, csv_bytes(rows), key="opportunity")
+    assert (job.status, job.created, job.failed_rows) == ("done", 2, 0), (job.error, job.errors)
+    made = Customer.objects.get(name="西湖新材料有限公司")
+    assert made.type.code == "won" and Opportunity.objects.get(title="新客户首单").customer == made
+    jobs.undo(job, org.manager)
+    assert not Customer.objects.filter(name="西湖新材料有限公司").exists()
+    assert not Opportunity.objects.filter(title__in=["新客户首单", "老客户的单"]).exists()
+    mine.refresh_from_db()
+    assert mine.pk and mine.type_id is None  # the existing customer stays, as it was before the win
