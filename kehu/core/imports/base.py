@@ -183,6 +183,9 @@ class Importer:
             previous = value if value is not None else previous
             dates[name] = previous if previous is not None else now
         row.past = (state, dates) if spec is not None else None
+        # a state without dates of its own (an order "processing") reached them on the record's date at
+        # the latest known: its "Imported" row stands there, not at the time of the import
+        row.past_since = aware_time(since.isoformat()) if since is not None else None
 
     def apply_past_state(self, obj, row) -> None:
         """Give the unsaved record the state and dates `check_past_state` kept."""
@@ -202,7 +205,8 @@ class Importer:
             if getattr(row, "past", None) is None:
                 continue
             state, dates = row.past
-            logs.append(imported_log(obj, state, max(dates.values()) if dates else timezone.now(), user))
+            at = max(dates.values()) if dates else (row.past_since or timezone.now())
+            logs.append(imported_log(obj, state, at, user))
         TransitionLog.objects.bulk_create(logs)
 
     def _fields_of(self, form, model, prefix, exclude) -> list[ImportField]:

@@ -60,6 +60,7 @@ class Row:
     head: Row | None = None  # a further row of a record (an order's next line): the record's first row
     parts: list = field(default_factory=list)  # the first row of a record: its further rows
     past: tuple | None = None  # (state, {date field: time}): a past state the row gives (base.PastState)
+    past_since: object = None  # the record's own date and time (an order's date): the earliest of its past
 
     def error(self, column, message):
         self.errors.append((str(column), str(message)))

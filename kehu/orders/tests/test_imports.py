@@ -375,6 +375,8 @@ def test_orders_keep_the_status_they_reached_where_they_came_from(org, shop):
     assert set(logs) == {got[k].pk for k in ("H-1", "H-2", "H-3", "H-4")}
     assert (logs[h1.pk].transition, logs[h1.pk].from_state, logs[h1.pk].to_state, logs[h1.pk].at, logs[h1.pk].by) == (
         "import", "", "delivered", h1.delivered_at, org.manager)
+    # "processing" has no date of its own: it stands at the order's date, not at the import's time
+    assert (logs[got["H-4"].pk].to_state, logs[got["H-4"].pk].at) == ("processing", datetime.datetime(2025, 6, 1, tzinfo=tz))
     from kehu.core.registry import registry
 
     with translation.override("zh-hans"):
