@@ -172,6 +172,11 @@ class Customer(KehuModel):
             # walking every customer newest first (36,000 rows skipped at 1M, 17-24 ms)
             models.Index(fields=["province", "id"], name="cust_province_idx", condition=ALIVE),
             models.Index(fields=["city", "id"], name="cust_city_idx", condition=ALIVE),
+            # the same with a created-date range (the range is read in its own order: walk_sort): SQLite
+            # walked the month's customers of every place testing the province (a rep's 陕西 in one month
+            # of 2024 at 1M: 14 ms of SQL, 27 ms a request)
+            models.Index(fields=["province", "created_at", "id"], name="cust_province_created_idx", condition=ALIVE),
+            models.Index(fields=["city", "created_at", "id"], name="cust_city_created_idx", condition=ALIVE),
             # the data-quality scan walks the names in the order of their keys (similar names: quality.py)
             models.Index(fields=["name_key", "id"], name="cust_name_key_idx", condition=ALIVE),
             # the list's categorical filters in the list's order, the scope's owner beside the key

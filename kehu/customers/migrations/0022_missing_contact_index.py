@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from kehu.core.statistics import analyze_indexes_operation
+
 
 class Migration(migrations.Migration):
 
@@ -17,4 +19,5 @@ class Migration(migrations.Migration):
             model_name='customer',
             index=models.Index(condition=models.Q(('deleted_at__isnull', True), ('email', ''), ('phone', '')), fields=['owner', 'created_at', 'id'], name='cust_missing_contact_idx'),
         ),
+        analyze_indexes_operation("cust_missing_contact_idx"),
     ]

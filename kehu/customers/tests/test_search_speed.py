@@ -7,6 +7,8 @@ then still be answered from an index in the list's order (SQLite: EXPLAIN QUERY 
 scan of the table or a temporary B-tree; PostgreSQL: EXPLAIN with sequential scans disabled).
 Run on both databases (DATABASE_URL=postgres://... for PostgreSQL)."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -535,3 +537,74 @@ def test_a_place_filter_reads_its_own_index_in_the_lists_order(org, field):
         qs = rt.filterset({field: value}, queryset=rt.visible(user), user=user).qs
         assert qs.count() == 3
         assert_indexed(qs.order_by("-id").values("pk")[:51], f"cust_{field}_idx", table="customers_customer")
+
+
+# The customers' planner figures on the bench's 1M set (its sqlite_stat1 after a full ANALYZE, stop 51):
+# SQLite's choice among the (place, created) and created indexes depends on every index's figures.
+CUSTOMERS_1M_FIGURES = {
+    "cust_activity_idx": "1000000 3 1",
+    "cust_alive_id_idx": "1000000 1",
+    "cust_city_created_idx": "1001065 22246 1 1",
+    "cust_city_idx": "1000000 22728 1",
+    "cust_claims_idx": "1000000 4976 4976",
+    "cust_created_idx": "1000000 1 1",
+    "cust_email_idx": "1000000 2",
+    "cust_email_lower_idx": "1000000 2",
+    "cust_grade_id_idx": "1000000 250000 1",
+    "cust_industry_id_idx": "1000000 83334 1",
+    "cust_level_id_idx": "1000000 250000 1",
+    "cust_missing_contact_idx": "45816 228 1 1",
+    "cust_name_idx": "1000000 2 1",
+    "cust_name_key_idx": "1000000 2 1",
+    "cust_owner_activity_idx": "1000000 4976 1 1",
+    "cust_owner_created_idx": "1000000 4976 1 1",
+    "cust_owner_id_idx": "1000000 4976 1",
+    "cust_owner_name_idx": "1000000 4976 1 1",
+    "cust_owner_updated_idx": "1000000 4976 1 1",
+    "cust_phone_idx": "1000000 2",
+    "cust_pool_id_idx": "100066 1",
+    "cust_province_created_idx": "1001065 35753 1 1",
+    "cust_province_idx": "1000000 35715 1",
+    "cust_region_id_idx": "1000000 111112 1",
+    "cust_source_id_idx": "1000000 142858 1",
+    "cust_status_id_idx": "1000000 333334 1",
+    "cust_type_id_idx": "1000000 250000 1",
+    "cust_updated_idx": "1000000 1 1",
+    "customers_customer_created_by_id_e3e9e010": "1000000 4976",
+    "customers_customer_deleted_by_id_0493fee8": "1000000 1000000",
+    "customers_customer_merged_into_id_2994ddb6": "1000000 1000000",
+    "customers_customer_owner_id_fbb2798e": "1000000 4976",
+    "customers_customer_updated_by_id_c113ac83": "1000000 4976",
+    "sqlite_autoindex_customers_customer_1": "1000000 1",
+}
+
+
+@pytest.mark.parametrize("field", ["province", "city"])
+def test_a_place_with_a_created_range_reads_the_places_dates(org, field):
+    """With a created-date range the list is read in creation order (walk_sort): SQLite walked the
+    month's customers of every place, testing the place on each (a rep's 陕西 in one month of 2024
+    at 1M: 14 ms of SQL). The place's own (place, created) index reads only its month. SQLite
+    plans with the figures ANALYZE gave these indexes on the bench's 1M set."""
+    from django.http import QueryDict
+
+    from kehu.core import statistics
+    from kehu.core.filters import list_queryset
+    from kehu.core.testing.plans import assert_indexed
+
+    inside = make_customer(org.manager, province="陕西", city="西安")
+    Customer.objects.filter(pk=inside.pk).update(created_at=datetime.datetime(2024, 3, 5, tzinfo=datetime.UTC))
+    make_customer(org.manager, province="陕西", city="西安")  # created today: outside the range
+    value = {"province": "陕西", "city": "西安"}[field]
+    figures = CUSTOMERS_1M_FIGURES
+    for user in (org.manager, org.supervisor, org.admin):
+        _fs, qs = list_queryset(registry.get("customer"), user, QueryDict(
+            f"{field}={value}&created_after=2024-03-01&created_before=2024-03-31"))
+        assert list(qs.values_list("pk", flat=True)) == [inside.pk]
+        if connection.vendor == "sqlite":
+            statistics.load_figures({"customers_customer": figures})
+        try:
+            assert_indexed(qs.order_by("-created_at", "-id").values("pk")[:51], f"cust_{field}_created_idx",
+                           table="customers_customer")
+        finally:
+            if connection.vendor == "sqlite":
+                statistics.forget_figures()
