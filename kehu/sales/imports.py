@@ -126,9 +126,9 @@ class OpportunityImporter(Importer):
             return super().remove(model, ids)
         # the customers the import's wins made of prospects: removed with the import, as a record it
         # created (once their opportunities are gone; a record made for them since refuses the undo)
-        made = {log.object_id for log in TransitionLog.objects.filter(
-            content_type=ContentType.objects.get_for_model(Opportunity), object_id__in=ids, transition="import")
-            if ((log.data or {}).get("customer_before") or {}).get("customer_created")}
+        made = set(TransitionLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(Opportunity), object_id__in=ids, transition="import",
+            data__customer_before__customer_created=True).values_list("object_id", flat=True))
         made_customers = set(Opportunity.all_objects.filter(pk__in=made).values_list("customer_id", flat=True))
         # newest first: the oldest win's "before" is the customer as it was
         for opp in Opportunity.all_objects.filter(pk__in=ids, stage__is_won=True, customer__isnull=False) \
