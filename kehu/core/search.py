@@ -459,6 +459,7 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
             return _plain(fields, term, common=True)
         outside = bool(found_ids)
     through, ranged, expected = Q(), Q(), 0.0
+    through_lists: list[tuple[str, IdList]] = []  # through's (foreign key, ids), for _ids_union
     by_fk: dict[str, list[str]] = {}  # a related record type is asked once, whatever its fields searched
     for path in related:
         by_fk.setdefault(path.split("__", 1)[0], []).append(path)
@@ -491,6 +492,7 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
             windowed += paths
         elif ids:
             through |= Q(**{f"{fk}_id__in": IdList(ids)})
+            through_lists.append((fk, IdList(ids)))
             expected += len(ids) * _rows_per_related(model, fk)
     condition = Q(pk__in=IdList(found_ids))
     base = model._default_manager.all() if queryset is None else queryset
@@ -518,7 +520,10 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
         own_found = _read_too(found_ids, listed and outside)
         rows = [] if many else list(source.filter(through | own_found).order_by().values_list("pk", flat=True)[:PROBE])
         if many or len(rows) >= PROBE:
-            condition = condition | through
+            if connection.vendor == "sqlite" and not reading.walks_window:
+                condition = _ids_union(model, found_ids, through_lists)
+            else:
+                condition = condition | through
         elif own_found:  # the own text's ids read through the list with the related rows: its rows
             condition, outside = Q(pk__in=IdList(sorted(rows))), False
         else:
@@ -624,6 +629,20 @@ def rows_of_the_list(condition: Q) -> IdList | None:
     """The ids of a search's answer that is RowsOfTheList, else None."""
     ids = _id_list(condition)
     return ids if isinstance(ids, RowsOfTheList) else None
+
+
+def _ids_union(model, found_ids, through_lists: list[tuple[str, IdList]]) -> Q:
+    """SQLite: `pk IN found_ids OR fk IN ids…` as one `pk IN (… UNION ALL …)` of the lists' ids.
+    As an OR, SQLite read the rows of each list by its index (MULTI-INDEX OR), fetched every one
+    from the table to test the rest of the WHERE and sorted them all for the page: a supervisor's
+    orders searched for the phone fragment "4002" at 1M customers, 1,188 orders of their own text
+    and 6,385 of 3,191 customers, 13.7 ms. As one list the subquery's ids come from the indexes and
+    the page walks them in its order: 6.1 ms. The same rows. (docs/decisions.md, stop 52)"""
+    manager = model._default_manager  # its live rows: the foreign keys' indexes are of those (partial)
+    parts = [manager.filter(**{f"{fk}_id__in": ids}).order_by().values("pk") for fk, ids in through_lists]
+    if found_ids:
+        parts.insert(0, manager.filter(pk__in=IdList(found_ids)).order_by().values("pk"))
+    return Q(pk__in=parts[0].union(*parts[1:], all=True))
 
 
 def _with_ids(condition: Q, ids) -> Q:

@@ -182,3 +182,40 @@ def test_the_rows_of_found_customers_that_the_tables_sizes_tell_are_many_are_not
     assert not listed_first()
     rows = client.get("/api/v1/orders/?q=Qingdao Harbour", **auth(org.admin)).json()["results"]
     assert sorted(r["id"] for r in rows) == sorted(theirs)
+
+
+@pytest.mark.django_db
+def test_a_departments_search_reads_its_own_and_its_customers_rows_as_one_id_list(client, org, monkeypatch):
+    """SQLite: a supervisor's orders searched for a term in their own text and in many customers'
+    (PROBE or more rows by the tables' sizes) are one `id IN (… UNION ALL …)` of the two lists,
+    not their OR, which SQLite read through both indexes, fetching and sorting every row (a
+    supervisor's orders for the phone fragment "4002" at 1M customers: 13.7 -> 6.1 ms). The rows are
+    the same: the supervisor's, by either path, and not another department's."""
+    from kehu.core import search
+
+    monkeypatch.setattr(search, "PROBE", 5)
+    found = [make_customer(org.manager, name=f"Yantai Ferry {i}") for i in range(2)]
+    theirs = [make_order(org.manager, customer=c).pk for c in found for _i in range(3)]
+    other = make_customer(org.manager, name="Weihai Mills")
+    own = make_order(org.manager, customer=other, title="Yantai Ferry spare parts").pk  # its own text
+    make_order(org.manager2, customer=found[0])  # another department's: not the supervisor's
+    make_order(org.manager, customer=other)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_order")
+        cursor.execute("ANALYZE customers_customer")
+    search._table_rows.clear()
+    rt = registry.get("order")
+    fs = rt.filterset({"q": "Yantai Ferry"}, queryset=rt.visible(org.supervisor), user=org.supervisor)
+    sql = str(fs.qs.query)
+    if connection.vendor == "sqlite":
+        assert "UNION ALL" in sql, sql
+        assert 'OR "orders_order"."customer_id" IN' not in sql, sql
+    expected = sorted([*theirs, own])
+    assert sorted(fs.qs.values_list("pk", flat=True)) == expected
+    rows = client.get("/api/v1/orders/?q=Yantai Ferry", **auth(org.supervisor)).json()["results"]
+    assert sorted(r["id"] for r in rows) == expected
+    client.force_login(org.supervisor)
+    page = client.get("/orders/?q=Yantai Ferry").content.decode()
+    numbers = dict(rt.model.objects.values_list("pk", "number"))
+    assert all(numbers[pk] in page for pk in expected)
+    assert not [n for pk, n in numbers.items() if pk not in expected and n in page]
