@@ -637,11 +637,16 @@ def _ids_union(model, found_ids, through_lists: list[tuple[str, IdList]]) -> Q:
     from the table to test the rest of the WHERE and sorted them all for the page: a supervisor's
     orders searched for the phone fragment "4002" at 1M customers, 1,188 orders of their own text
     and 6,385 of 3,191 customers, 13.7 ms. As one list the subquery's ids come from the indexes and
-    the page walks them in its order: 6.1 ms. The same rows. (docs/decisions.md, stop 52)"""
-    manager = model._default_manager  # its live rows: the foreign keys' indexes are of those (partial)
-    parts = [manager.filter(**{f"{fk}_id__in": ids}).order_by().values("pk") for fk, ids in through_lists]
+    the page walks them in its order: 5.6 ms. The same rows. (docs/decisions.md, stop 52)"""
+    parts = []
+    for fk, ids in through_lists:
+        # the foreign key's own index (the page keeps its live-rows condition), from which the ids
+        # are read without the table (6,385 orders: 5.4 ms, 8.2 through the partial index of live
+        # rows, which reads each row to test it); where it has only a partial one, that one
+        manager = model._base_manager if model._meta.get_field(fk).db_index else model._default_manager
+        parts.append(manager.filter(**{f"{fk}_id__in": ids}).order_by().values("pk"))
     if found_ids:
-        parts.insert(0, manager.filter(pk__in=IdList(found_ids)).order_by().values("pk"))
+        parts.insert(0, model._base_manager.filter(pk__in=IdList(found_ids)).order_by().values("pk"))
     return Q(pk__in=parts[0].union(*parts[1:], all=True))
 
 

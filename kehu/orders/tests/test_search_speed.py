@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from kehu.core import statistics
 from kehu.core.registry import registry
@@ -190,7 +191,7 @@ def test_a_departments_search_reads_its_own_and_its_customers_rows_as_one_id_lis
     (PROBE or more rows by the tables' sizes) are one `id IN (… UNION ALL …)` of the two lists,
     not their OR, which SQLite read through both indexes, fetching and sorting every row (a
     supervisor's orders for the phone fragment "4002" at 1M customers: 13.7 -> 6.1 ms). The rows are
-    the same: the supervisor's, by either path, and not another department's."""
+    the same: the supervisor's live ones, by either path, and not another department's."""
     from kehu.core import search
 
     monkeypatch.setattr(search, "PROBE", 5)
@@ -199,6 +200,8 @@ def test_a_departments_search_reads_its_own_and_its_customers_rows_as_one_id_lis
     other = make_customer(org.manager, name="Weihai Mills")
     own = make_order(org.manager, customer=other, title="Yantai Ferry spare parts").pk  # its own text
     make_order(org.manager2, customer=found[0])  # another department's: not the supervisor's
+    gone = make_order(org.manager, customer=found[1])  # in the recycle bin: not listed
+    type(gone).objects.filter(pk=gone.pk).update(deleted_at=timezone.now())
     make_order(org.manager, customer=other)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE orders_order")
@@ -219,3 +222,23 @@ def test_a_departments_search_reads_its_own_and_its_customers_rows_as_one_id_lis
     numbers = dict(rt.model.objects.values_list("pk", "number"))
     assert all(numbers[pk] in page for pk in expected)
     assert not [n for pk, n in numbers.items() if pk not in expected and n in page]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model_name", ["order", "payment", "invoice"])
+def test_the_id_union_reads_each_foreign_key_through_an_index(model_name):
+    """The union's subqueries read each list by an index of the table: the foreign key's own index
+    where it has one (orders, read without the table), else its partial index of live rows, which
+    only a query that asks for live rows may use (payments, invoices): without that condition
+    SQLite scanned all 3M payments (650 ms)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("the union is SQLite's (search._ids_union)")
+    from kehu.core.filters import IdList
+    from kehu.core.search import _ids_union
+    from kehu.core.testing.plans import plan
+
+    model = registry.get(model_name).model
+    text = plan(model._default_manager.filter(_ids_union(model, [1, 2], [("customer", IdList([3, 4]))])))
+    table = model._meta.db_table
+    assert f"SCAN {table}\n" not in text + "\n" and "SCAN U0\n" not in text + "\n", text
+    assert "UNION ALL" in text and "customer" in text, text
