@@ -520,7 +520,11 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
         own_found = _read_too(found_ids, listed and outside)
         rows = [] if many else list(source.filter(through | own_found).order_by().values_list("pk", flat=True)[:PROBE])
         if many or len(rows) >= PROBE:
-            if connection.vendor == "sqlite" and not reading.walks_window:
+            # SQLite: one id list of the paths (_ids_union), unless the user sees every row and a
+            # foreign key has only a partial index: SQLite then walks the table by id to a page,
+            # cheaper than reading every row through that index (payments for "4002": 3.5 vs 13 ms)
+            if connection.vendor == "sqlite" and (not reading.walks_window or all(
+                    model._meta.get_field(fk).db_index for fk, _ids in through_lists)):
                 condition = _ids_union(model, found_ids, through_lists)
             else:
                 condition = condition | through
