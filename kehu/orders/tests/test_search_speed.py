@@ -218,7 +218,7 @@ def test_a_departments_search_reads_its_own_and_its_customers_rows_as_one_id_lis
     rows = client.get("/api/v1/orders/?q=Yantai Ferry", **auth(org.supervisor)).json()["results"]
     assert sorted(r["id"] for r in rows) == expected
     # an administrator's too: the orders' foreign key has its own index, which the union reads
-    # without the table (an administrator's orders for "4002": 10.9 -> 5.6 ms)
+    # without the table (an administrator's orders for "4002": 10.9 -> 6.1 ms)
     every = rt.filterset({"q": "Yantai Ferry"}, queryset=rt.visible(org.admin), user=org.admin).qs
     if connection.vendor == "sqlite":
         assert "UNION ALL" in str(every.query)
