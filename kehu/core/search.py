@@ -458,8 +458,8 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
             # rows, whatever the related paths add
             return _plain(fields, term, common=True)
         outside = bool(found_ids)
-    through, ranged, expected = Q(), Q(), 0.0
-    through_lists: list[tuple[str, IdList]] = []  # through's (foreign key, ids), for _ids_union
+    ranged, expected = Q(), 0.0
+    through_lists: list[tuple[str, IdList]] = []  # (foreign key, the related records' ids found)
     by_fk: dict[str, list[str]] = {}  # a related record type is asked once, whatever its fields searched
     for path in related:
         by_fk.setdefault(path.split("__", 1)[0], []).append(path)
@@ -491,9 +491,11 @@ def search_q(model, fields: list[str], term: str, indexed: bool, notices: list |
         elif ids is None:
             windowed += paths
         elif ids:
-            through |= Q(**{f"{fk}_id__in": IdList(ids)})
             through_lists.append((fk, IdList(ids)))
             expected += len(ids) * _rows_per_related(model, fk)
+    through = Q()  # the rows of the related records found, on any of the foreign keys
+    for fk, ids in through_lists:
+        through |= Q(**{f"{fk}_id__in": ids})
     condition = Q(pk__in=IdList(found_ids))
     base = model._default_manager.all() if queryset is None else queryset
     if through and connection.vendor == "postgresql" and 0 < expected < PROBE and reading.walks_window and \
