@@ -15,10 +15,10 @@ win, so that undo gives the customer back its type and deal (services.unwin_cust
 from __future__ import annotations
 
 from django.db.models import Q
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.core.imports.base import Importer, aware_time, imported_log, register
+from kehu.core.imports.base import Importer, aware_time, imported_log, past_date_error, register
 from kehu.customers.imports import resolve_among_customers, resolve_customers
 
 from .forms import OpportunityForm
@@ -71,8 +71,9 @@ class OpportunityImporter(Importer):
         closed = aware_time(data["closed_at"]) if data.get("closed_at") else None
         stage = ctx.refs.get("stage", {}).get(int(data["stage"])) if str(data.get("stage") or "").isdigit() else None
         for name, value in (("created_at", created), ("closed_at", closed)):
-            if value is not None and value > now:
-                row.error(ctx.column_of.get(name, name), _("This date is in the future."))
+            problem = past_date_error(value, now)
+            if problem:
+                row.error(ctx.column_of.get(name, name), problem)
                 return
         if closed is not None and stage is not None and not stage.is_closed:
             row.error(ctx.column_of.get("closed_at", "closed_at"),
@@ -82,10 +83,9 @@ class OpportunityImporter(Importer):
             day = data.get("signed_on") if stage.is_won else data.get("expected_close")
             closed = aware_time(day) if day else None
             closed = closed if closed is not None and closed <= now else None
-        if closed is not None and created is not None and closed < created:
-            row.error(ctx.column_of.get("closed_at", "closed_at"), _("This date is before %(date)s (%(field)s).") % {
-                "date": formats.date_format(timezone.localtime(created).date(), "SHORT_DATE_FORMAT"),
-                "field": Opportunity._meta.get_field("created_at").verbose_name})
+        problem = past_date_error(closed, now, created, Opportunity._meta.get_field("created_at").verbose_name)
+        if problem:
+            row.error(ctx.column_of.get("closed_at", "closed_at"), problem)
             return
         if created is None and closed is not None:
             created = closed  # it cannot have closed before it was opened

@@ -173,13 +173,12 @@ class Importer:
         for name in reached:
             value = given.get(name)
             column = ctx.column_of.get(name, name)
-            if value is not None and value > now:
-                row.error(column, _("This date is in the future: a status an import gives is one the record has "
-                                    "reached already."))
-            elif value is not None and previous is not None and value < previous:
-                row.error(column, _("This date is before %(date)s (%(field)s).") % {
-                    "date": formats.date_format(timezone.localtime(previous).date(), "SHORT_DATE_FORMAT"),
-                    "field": _field_label(self.model, dates) if dates else _("the record's own date")})
+            problem = past_date_error(value, now, previous, _field_label(self.model, dates) if dates else
+                                      _("the record's own date"),
+                                      future=_("This date is in the future: a status an import gives is one the "
+                                               "record has reached already."))
+            if problem:
+                row.error(column, problem)
             previous = value if value is not None else previous
             dates[name] = previous if previous is not None else now
         row.past = (state, dates) if spec is not None else None
@@ -486,6 +485,23 @@ def model_labels(mf) -> tuple:
         with translation.override(lang):
             labels.append(str(mf.verbose_name))
     return tuple(dict.fromkeys(labels))
+
+
+def past_date_error(value: datetime.datetime | None, now: datetime.datetime,
+                    previous: datetime.datetime | None = None, previous_label: str = "",
+                    future: str | None = None) -> str | None:
+    """Why a date of a record's past that a row gives is refused, or None: it is after `now` (the
+    message `future`, default "in the future"), or before `previous`, the date it follows (the field
+    `previous_label`). The one rule of every importer's dates of the past."""
+    if value is None:
+        return None
+    if value > now:
+        return future or _("This date is in the future.")
+    if previous is not None and value < previous:
+        return _("This date is before %(date)s (%(field)s).") % {
+            "date": formats.date_format(timezone.localtime(previous).date(), "SHORT_DATE_FORMAT"),
+            "field": previous_label}
+    return None
 
 
 def _field_label(model, dates: dict) -> str:
