@@ -447,6 +447,30 @@ def test_a_whole_phone_or_a_domain_is_found_by_pieces_and_tested_whole(org, data
         assert f"(search_text || '') LIKE '%{term}%'" in probe[0], probe[0]
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row estimates judge a term common")
+@pytest.mark.parametrize("listed, probed", [
+    (1_000_000, False),  # an administrator: the walk newest first meets a page within ~10,000 rows
+    (300_000, False),  # a department with the public pool: ~34,000 rows
+    (105_000, True),  # a rep with the public pool: ~97,000 rows walked (51 ms at 1M); probed
+    (6_000, False),  # a rep's own customers only: read whole through their owner's index
+], ids=["all", "department", "rep and pool", "rep's own"])
+def test_a_term_common_in_the_table_but_rare_in_the_users_rows_is_probed(org, data, listed, probed, monkeypatch):
+    """A term the statistics put at 0.5 % of 1M customers ("8082") is common for a list of all of
+    them, but a rep who sees a tenth of them would walk 100,000 rows to a page of 51: it is probed
+    through the trigram index instead. The same rows are found either way."""
+    from kehu.core import counts
+
+    monkeypatch.setattr(customer_forms, "_pg_estimated_share", lambda pattern, table="": 0.005)
+    monkeypatch.setattr(customer_forms, "table_rows", lambda table: 1_000_000.0)
+    asked = []
+    monkeypatch.setattr(counts, "planner_estimate", lambda qs: asked.append(str(qs.query)) or listed)
+    qs = customer_qs(org.manager, "1111")
+    sql = str(qs.query)
+    assert set(qs.values_list("pk", flat=True)) == {data["old1"].pk, data["yuan"].pk}
+    assert asked and "owner_id" in asked[0], asked  # the estimate is of the user's rows (their scope)
+    assert ("CASE WHEN" not in sql) is probed, sql  # the probe's ids, or the common match walked
+
+
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL judges a common term by its statistics first")
 def test_on_sqlite_a_term_the_index_found_common_is_not_read_again_by_like(org, monkeypatch):
     """On SQLite the customers' index (FTS5) counts the term's matches itself: SEARCH_PROBE or more
