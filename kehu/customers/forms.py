@@ -300,14 +300,20 @@ def _walk_is_long(share: float, within, table: str) -> bool:
     common among them as in the table (the planner's estimate of `within`: no rows read). A rep
     sees a tenth of 1M customers (theirs and the public pool's): the walk newest first to 51 matches
     of "8082" (4,262 customers, estimated 5,022) read 105,000 rows (51 ms), where the trigram index
-    lists them all in 20-29 ms; their own 6,000 customers alone are read whole (10 ms). Only a term that a probe may list whole (fewer than 2 * SEARCH_PROBE
-    expected) is asked: a commoner one would fill the probe for nothing."""
+    lists them all in 20-29 ms; their own 6,000 customers alone are read whole (10 ms). Only a term
+    that a probe may list whole (fewer than 2 * SEARCH_PROBE expected) is asked: a commoner one
+    would fill the probe for nothing."""
     total = table_rows(table)
     if within is None or share * total >= 2 * SEARCH_PROBE:
         return False
+    from django.core.exceptions import EmptyResultSet
+
     from kehu.core.counts import planner_estimate
 
-    listed = planner_estimate(within.order_by())
+    try:
+        listed = planner_estimate(within.order_by().values("pk"))
+    except EmptyResultSet:  # a list that can hold nothing (no scope at all) walks nothing
+        return False
     if listed is None or share * listed <= 0:
         return False
     # a walk of the table newest first tests every row, the list's among them; a list small enough

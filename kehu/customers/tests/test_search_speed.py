@@ -469,6 +469,9 @@ def test_a_term_common_in_the_table_but_rare_in_the_users_rows_is_probed(org, da
     assert set(qs.values_list("pk", flat=True)) == {data["old1"].pk, data["yuan"].pk}
     assert asked and "owner_id" in asked[0], asked  # the estimate is of the user's rows (their scope)
     assert ("CASE WHEN" not in sql) is probed, sql  # the probe's ids, or the common match walked
+    # a list that can hold nothing is not estimated (its SQL cannot be written), nor is it an error
+    rt = registry.get("customer")
+    assert not rt.filterset({"q": "1111"}, queryset=Customer.objects.none(), user=org.manager).qs.exists()
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL judges a common term by its statistics first")
