@@ -25,6 +25,9 @@ def login(page, base, username):
 
 
 def add_member(page, name_part, name, pk):
+    # the form is swapped in anew after each member added; its search answers typing only once htmx
+    # has processed it (after the swap and settle): typed earlier, no lookup was sent (seen once in CI)
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     form = page.locator("[data-testid=member-form]")
     form.locator("input[name=customer-search]").fill(name_part)
     option = form.locator("[data-autocomplete-option]", has_text=name).first
