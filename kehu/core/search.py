@@ -35,6 +35,7 @@ The customers' search, with its own column of words and number prefixes, is
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 from django.db import connection, migrations, transaction
@@ -222,6 +223,26 @@ def _rare_ids(model, fields: list[str], term: str) -> list[int] | None:
     return ids if len(ids) < PROBE else None
 
 
+@contextmanager
+def pg_planned(*, seqscan: bool = True, parallel: bool = True):
+    """The statements inside run, on PostgreSQL, in one transaction planned without sequential
+    scans (`seqscan=False`) or parallel workers (`parallel=False`): `SET LOCAL`, gone with the
+    transaction, one round trip. Elsewhere nothing is set and no transaction is opened (on SQLite
+    it would be a BEGIN IMMEDIATE, the database's write lock, for a read).
+
+    A probe through an index turns both off: a LIMIT without an order invites a sequential scan that
+    "stops soon" and reads the whole table for a rare term, and each parallel process repeats the
+    probe's work."""
+    settings = [name for name, on in (("enable_seqscan = off", not seqscan),
+                                      ("max_parallel_workers_per_gather = 0", not parallel)) if on]
+    if connection.vendor != "postgresql" or not settings:
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("; ".join(f"SET LOCAL {setting}" for setting in settings))
+        yield
+
+
 def _probe(table: str, columns: list[str], term: str, limit: int) -> list[int]:
     if connection.vendor == "sqlite":
         phrase = '"' + term.replace('"', '""') + '"'
@@ -232,14 +253,13 @@ def _probe(table: str, columns: list[str], term: str, limit: int) -> list[int]:
         ors = " OR ".join(f"({condition})" for condition, _params in conditions)
         params = [param for _condition, column_params in conditions for param in column_params]
         sql = f"SELECT id FROM {table} WHERE deleted_at IS NULL AND ({ors})"
-        with transaction.atomic(), connection.cursor() as cursor:
-            # a LIMIT without an order invites a sequential scan that stops "soon": for a rare term
-            # it reads the whole table (5M follow-ups: 5 s). The trigram indexes answer a rare term
-            # in ms and a common one with a bitmap (the row estimates of LIKE '%…%' are guesses)
-            # Nor in parallel: with its patterns opaque (OPAQUE) a probe over four columns of 5M
-            # follow-ups is expected to find 100,000 rows, which PostgreSQL split between two
-            # worker processes started for a 2 ms bitmap scan (13 ms). One statement, one round trip.
-            cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0")
+        # a LIMIT without an order invites a sequential scan that stops "soon": for a rare term
+        # it reads the whole table (5M follow-ups: 5 s). The trigram indexes answer a rare term
+        # in ms and a common one with a bitmap (the row estimates of LIKE '%…%' are guesses)
+        # Nor in parallel: with its patterns opaque (OPAQUE) a probe over four columns of 5M
+        # follow-ups is expected to find 100,000 rows, which PostgreSQL split between two
+        # worker processes started for a 2 ms bitmap scan (13 ms).
+        with pg_planned(seqscan=False, parallel=False), connection.cursor() as cursor:
             cursor.execute(sql + " LIMIT %s", [*params, limit])
             return [row[0] for row in cursor.fetchall()]
     with connection.cursor() as cursor:
@@ -353,12 +373,9 @@ def short_window_probe(queryset, paths: list[str], term: str, window: int | None
     # scope instead, SQLite read a department's customers and the public pool's first and then
     # their follow-ups in the window (a supervisor's one-character search: 520-690 ms at 5M, 30 ms so)
     found.query.walk_in_order = True
-    if connection.vendor != "postgresql":
-        return list(found.values_list("pk", flat=True)[:PROBE]), window
-    with transaction.atomic(), connection.cursor() as cursor:
-        # not in parallel: each of PostgreSQL's processes tested the whole window (a rep's follow-ups
-        # for "zh", none among the newest 30,000: three processes on two cores, 70-76 ms; alone 32-42)
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+    # not in parallel: each of PostgreSQL's processes tested the whole window (a rep's follow-ups
+    # for "zh", none among the newest 30,000: three processes on two cores, 70-76 ms; alone 32-42)
+    with pg_planned(parallel=False):
         return list(found.values_list("pk", flat=True)[:PROBE]), window
 
 

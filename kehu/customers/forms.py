@@ -2,7 +2,8 @@ import json
 
 import django_filters
 from django import forms
-from django.db import connection, transaction
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Q
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
@@ -202,10 +203,7 @@ class CustomerFilterSet(KehuFilterSet):
                 # its 5,000: 1.1-1.4 s a page of opportunities
                 found = pg_index_probe(term, PROBE)
             else:  # a number prefix: its range of ids
-                with transaction.atomic():
-                    if connection.vendor == "postgresql":
-                        with connection.cursor() as cursor:
-                            cursor.execute("SET LOCAL enable_seqscan = off")
+                with core_search.pg_planned(seqscan=False):
                     found = list(Customer.objects.filter(condition).order_by().values_list("pk", flat=True)[:PROBE])
             if len(found) >= PROBE:
                 remember_common(table, columns, term)
@@ -306,9 +304,7 @@ def _walk_is_long(share: float, within, table: str) -> bool:
     total = table_rows(table)
     if within is None or share * total >= 2 * SEARCH_PROBE:
         return False
-    from django.core.exceptions import EmptyResultSet
-
-    from kehu.core.counts import planner_estimate
+    from kehu.core.counts import planner_estimate  # at call time: the plan tests set its figures
 
     try:
         listed = planner_estimate(within.order_by().values("pk"))
@@ -336,8 +332,7 @@ def pg_index_probe(term: str, limit: int, model=Customer) -> list[int]:
     transaction), and the condition is the indexed expression, not a common match's CASE
     (KnownCommon), which no index serves."""
     sql, params = _pg_probe_sql(term, model._meta.db_table, limit)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
+    with core_search.pg_planned(seqscan=False), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
 

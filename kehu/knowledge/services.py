@@ -231,9 +231,8 @@ def probe_many(probes: list[tuple[str, list[str]]], limit: int) -> list[list[int
                 cursor.execute(f"SELECT rowid FROM {TABLE}_fts WHERE {TABLE}_fts MATCH %s LIMIT %s", [phrase, limit])
                 out[i] = [row[0] for row in cursor.fetchall()]
         return out
-    with transaction.atomic(), connection.cursor() as cursor:
-        # as core's probe: the trigram index, not a walk, in this process
-        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0")
+    # as core's probe: the trigram index, not a walk, in this process
+    with core_search.pg_planned(seqscan=False, parallel=False), connection.cursor() as cursor:
         for i, term, columns in todo:
             ors = " OR ".join(f"UPPER({c}::text) LIKE UPPER({core_search.OPAQUE})" for c in columns)
             cursor.execute(f"SELECT id FROM {TABLE} WHERE deleted_at IS NULL AND ({ors}) LIMIT %s",
