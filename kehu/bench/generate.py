@@ -1216,7 +1216,7 @@ class Service:
             "sent_at": at(resolved + 1), "expires_at": at(resolved + SURVEY_DAYS * 1440), "status": status,
             "answered_at": row["satisfaction_at"] if answered else None,
             "rating": row["satisfaction"] if answered else None, "owner_id": owner,
-            "created_by_id": row["handler_id"]}, out)
+            "customer_owner_id": owner, "created_by_id": row["handler_id"]}, out)
 
     def emit(self, table, row, out):
         out[table.name].append(table.row(row))

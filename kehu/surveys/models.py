@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.models import KehuModel
+from kehu.customers.models import CarriesCustomerOwner
 
 ALIVE = Q(deleted_at__isnull=True)
 COMMENT_MAX = 1000
@@ -21,7 +22,7 @@ def new_token_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-class Survey(KehuModel):
+class Survey(KehuModel, CarriesCustomerOwner):
     class Status(models.TextChoices):
         SENT = "sent", _("Sent")
         ANSWERED = "answered", _("Answered")
@@ -51,8 +52,11 @@ class Survey(KehuModel):
 
     # a survey is seen with its customer, as a contact is: by its account manager and their
     # supervisors, and by everybody while the customer is in the public pool (the pool is public).
-    # With the pool branch, SQLite's page query walks the list's order index (kehu.accounts.scope.PageOwner)
-    scope_owner_field = "customer__owner"
+    # With the pool branch, SQLite's page query walks the list's order index (kehu.accounts.scope.PageOwner).
+    # The customer's owner is a column of the survey's own (CarriesCustomerOwner), as a ticket's: through
+    # `customer__owner` a supervisor's surveys of one sender joined every one of them to its customer
+    # (3,700 surveys at 1M: 16 ms of SQL for a page that held none)
+    scope_owner_field = "customer_owner"
     scope_includes_unowned = True
 
     class Meta:
@@ -65,7 +69,11 @@ class Survey(KehuModel):
             models.Index(fields=["answered_at", "id"], name="survey_answered_idx", condition=ALIVE),
             models.Index(fields=["status", "id"], name="survey_status_idx", condition=ALIVE),
             models.Index(fields=["rating", "id"], name="survey_rating_idx", condition=ALIVE),
-            models.Index(fields=["owner", "id"], name="survey_owner_idx", condition=ALIVE),
+            # the scope's column beside the key (PostgreSQL INCLUDE): one sender's surveys that a
+            # supervisor sees are found in the index alone
+            models.Index(fields=["owner", "id"], name="survey_owner_idx", condition=ALIVE, include=["customer_owner"]),
+            # not partial, as ticket_customer_owner_idx: the scope reads it for deleted records too
+            models.Index(fields=["customer_owner", "id"], name="survey_customer_owner_idx", include=["deleted_at"]),
             # a subject's surveys (the panel on a ticket's page)
             models.Index(fields=["content_type", "object_id"], name="survey_subject_idx"),
             # the customer's timeline: answers by time

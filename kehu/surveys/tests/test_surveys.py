@@ -492,3 +492,40 @@ def test_account_managers_see_their_customers_surveys_only_and_the_nobody_nothin
 
     row = Client(**auth(org.manager)).get(f"/api/v1/surveys/{mine.pk}").json()
     assert "token_id" not in row and row["rating"] is None and row["summary"] == mine.summary
+
+
+def test_a_survey_is_seen_through_its_copy_of_the_customers_owner_which_follows_the_customer(org):
+    """A survey keeps its customer's owner (CarriesCustomerOwner) and is seen through that copy:
+    by the account manager and their supervisor, by everybody while the customer is in the public
+    pool; the copy moves with assignment, the pool and merge, also in the recycle bin."""
+    from kehu.core.assignment import assign
+    from kehu.customers import services as customer_services
+
+    survey = make_survey(org.manager)
+    binned = make_survey(org.manager, customer=survey.customer, email="han.mei@example.com", contact_name="韩梅")
+    binned.soft_delete(org.admin)
+    customer = survey.customer
+
+    def copies():
+        return [Survey.all_objects.get(pk=s.pk).customer_owner_id for s in (survey, binned)]
+
+    def seen_by(*users):
+        return [Survey.objects.visible_to(u).filter(pk=survey.pk).exists() for u in users]
+
+    assert copies() == [org.manager.pk, org.manager.pk]
+    assert seen_by(org.manager, org.supervisor, org.manager2, org.nobody) == [True, True, False, False]
+    assign(customer, org.manager2, org.admin)
+    assert copies() == [org.manager2.pk, org.manager2.pk]
+    assert seen_by(org.manager, org.manager2) == [False, True]
+    customer.refresh_from_db()
+    customer_services.release(customer, org.admin)
+    assert copies() == [None, None]
+    assert seen_by(org.manager, org.manager2) == [True, True]  # the public pool is public
+    customer.refresh_from_db()
+    customer_services.claim(customer, org.manager)
+    assert copies() == [org.manager.pk, org.manager.pk]
+    keep = make_customer(org.manager2, "合并后的客户")
+    customer.refresh_from_db()
+    customer_services.merge_customers(keep, customer, org.admin)
+    assert copies() == [org.manager2.pk, org.manager2.pk]
+    assert seen_by(org.manager, org.manager2) == [False, True]
