@@ -177,6 +177,11 @@ class Customer(KehuModel):
             # of 2024 at 1M: 14 ms of SQL, 27 ms a request)
             models.Index(fields=["province", "created_at", "id"], name="cust_province_created_idx", condition=ALIVE),
             models.Index(fields=["city", "created_at", "id"], name="cust_city_created_idx", condition=ALIVE),
+            # and for the dictionary filters whose values each hold a few percent of the customers: with a
+            # month, PostgreSQL intersected the month's rows with every customer of the industry (an
+            # 81,000-entry bitmap, 18 ms for a rep at 1M) instead of testing the month's 3,000
+            models.Index(fields=["industry", "created_at", "id"], name="cust_industry_created_idx", condition=ALIVE),
+            models.Index(fields=["region", "created_at", "id"], name="cust_region_created_idx", condition=ALIVE),
             # the data-quality scan walks the names in the order of their keys (similar names: quality.py)
             models.Index(fields=["name_key", "id"], name="cust_name_key_idx", condition=ALIVE),
             # the list's categorical filters in the list's order, the scope's owner beside the key

@@ -606,22 +606,29 @@ CUSTOMERS_1M_FIGURES = {
 }
 
 
-@pytest.mark.parametrize("field", ["province", "city"])
+@pytest.mark.parametrize("field", ["province", "city", "industry", "region"])
 def test_a_place_with_a_created_range_reads_the_places_dates(org, field):
     """With a created-date range the list is read in creation order (walk_sort): SQLite walked the
     month's customers of every place, testing the place on each (a rep's 陕西 in one month of 2024
     at 1M: 14 ms of SQL). The place's own (place, created) index reads only its month. SQLite
-    plans with the figures ANALYZE gave these indexes on the bench's 1M set."""
+    plans with the figures ANALYZE gave these indexes on the bench's 1M set. The same for an
+    industry and a sales region, whose values each hold a few percent of the customers: PostgreSQL
+    intersected a rep's month with every customer of the industry (81,000 at 1M, 18 ms)."""
     from django.http import QueryDict
 
     from kehu.core import statistics
     from kehu.core.filters import list_queryset
+    from kehu.core.models import DictItem
     from kehu.core.testing.plans import assert_indexed
 
-    inside = make_customer(org.manager, province="陕西", city="西安")
+    industry = DictItem.objects.filter(kind="industry").first()
+    region = DictItem.objects.filter(kind="region").first() or DictItem.objects.create(
+        kind="region", code="east", label="华东")
+    inside = make_customer(org.manager, province="陕西", city="西安", industry=industry, region=region)
     Customer.objects.filter(pk=inside.pk).update(created_at=datetime.datetime(2024, 3, 5, tzinfo=datetime.UTC))
-    make_customer(org.manager, province="陕西", city="西安")  # created today: outside the range
-    value = {"province": "陕西", "city": "西安"}[field]
+    # created today: outside the range
+    make_customer(org.manager, province="陕西", city="西安", industry=industry, region=region)
+    value = {"province": "陕西", "city": "西安", "industry": industry.pk, "region": region.pk}[field]
     lists = [list_queryset(registry.get("customer"), user, QueryDict(
         f"{field}={value}&created_after=2024-03-01&created_before=2024-03-31"))[1]
         for user in (org.manager, org.supervisor, org.admin)]
