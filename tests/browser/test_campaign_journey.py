@@ -15,6 +15,8 @@ from kehu.core.testing.factories import PASSWORD
 from kehu.customers.models import Customer
 from kehu.orders.testing import make_order, service_line
 
+from .test_sales_journey import htmx_settled
+
 
 def login(page, base, username):
     page.goto(f"{base}/accounts/login/")
@@ -25,9 +27,9 @@ def login(page, base, username):
 
 
 def add_member(page, name_part, name, pk):
-    # the form is swapped in anew after each member added; its search answers typing only once htmx
-    # has processed it (after the swap and settle): typed earlier, no lookup was sent (seen once in CI)
-    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    # the form is swapped in anew after each member added: typed before htmx processed it, no lookup
+    # was sent (seen once in CI)
+    htmx_settled(page)
     form = page.locator("[data-testid=member-form]")
     form.locator("input[name=customer-search]").fill(name_part)
     option = form.locator("[data-autocomplete-option]", has_text=name).first

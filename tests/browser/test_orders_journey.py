@@ -16,7 +16,7 @@ from kehu.customers.testing import make_customer
 from kehu.orders.models import Order, Quotation
 from kehu.sales.testing import make_opportunity
 
-from .test_sales_journey import login, logout
+from .test_sales_journey import htmx_settled, login, logout
 
 
 def add_product_line(page, name, quantity):
@@ -59,9 +59,9 @@ def test_quotation_to_order_to_two_shipments(page, live_server, browser_org, sho
     form.locator("[data-testid=add-line-submit]").click()
     expect(page.locator("[data-testid=line]")).to_have_count(2)
     expect(page.locator("[data-testid=total]")).to_have_text("¥9,323.00")  # + 800 × 1.06
-    # the new rows answer typing once htmx has processed them (after its swap and settle): typed
-    # before that, the change sent no request and the total stayed (a flaky run in CI)
-    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    # typed before htmx processed the new rows, the change sent no request and the total stayed
+    # (a flaky run in CI)
+    htmx_settled(page)
     page.locator("[data-testid=line]").first.locator("[data-testid=line-quantity]").fill("5")
     expect(page.locator("[data-testid=total]")).to_have_text("¥7,910.50")  # typing: no button pressed
     shot("quotation-lines")

@@ -20,6 +20,12 @@ def login(page, base, username):
     expect(page.locator("[data-testid=nav-customer]")).to_be_visible()
 
 
+def htmx_settled(page):
+    """Wait until htmx has no request, swap or settle under way: content it swapped in answers typing
+    (its triggers) only once processed, and text typed before that sends no request."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 def logout(page):
     page.click("#user-menu")
     page.get_by_role("button", name="Log out").click()
